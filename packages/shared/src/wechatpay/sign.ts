@@ -1,0 +1,73 @@
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+
+/**
+ * APIv2 signing (wechatpay.md §2): every field but `sign`, empty values dropped, names sorted in ASCII order,
+ * joined as `k=v&k=v` with raw values, then `&key=API_KEY`; MD5 or HMAC-SHA256(API_KEY) as upper-case hex.
+ * https://pay.weixin.qq.com/wiki/doc/api/jsapi.php?chapter=4_3
+ */
+export type SignType = 'MD5' | 'HMAC-SHA256';
+export const SIGN_TYPES: readonly SignType[] = ['MD5', 'HMAC-SHA256'];
+
+export type V2Value = string | number | null | undefined;
+export type V2Params = Readonly<Record<string, V2Value>>;
+
+export function isSignType(value: unknown): value is SignType {
+  return value === 'MD5' || value === 'HMAC-SHA256';
+}
+
+/** stringA of the documentation, without the key. Exported for diagnostics ("which string was signed?"). */
+export function canonicalString(params: V2Params): string {
+  const parts: string[] = [];
+  for (const name of Object.keys(params).sort()) {
+    if (name === 'sign') continue;
+    const value = params[name];
+    if (value === undefined || value === null || value === '') continue;
+    parts.push(`${name}=${value}`);
+  }
+  return parts.join('&');
+}
+
+export function signV2(params: V2Params, key: string, signType: SignType = 'MD5'): string {
+  if (!key) throw new TypeError('signV2: the merchant API key is empty');
+  const text = `${canonicalString(params)}&key=${key}`;
+  const digest =
+    signType === 'HMAC-SHA256'
+      ? createHmac('sha256', key).update(text, 'utf8').digest('hex')
+      : signType === 'MD5'
+        ? createHash('md5').update(text, 'utf8').digest('hex')
+        : unsupported(signType);
+  return digest.toUpperCase();
+}
+
+function unsupported(signType: never): never {
+  throw new TypeError(`signV2: unsupported sign type ${String(signType)} (use MD5 or HMAC-SHA256)`);
+}
+
+/**
+ * The sign type a received map was signed with: `sign_type` when present, else inferred from the signature
+ * length (32 hex = MD5, 64 hex = HMAC-SHA256). Notifications signed with HMAC-SHA256 may omit `sign_type`.
+ * Returns undefined when neither says anything coherent.
+ */
+export function signTypeOf(params: Readonly<Record<string, string | undefined>>): SignType | undefined {
+  const sign = params.sign;
+  if (typeof sign !== 'string') return undefined;
+  const declared = params.sign_type;
+  if (declared !== undefined && declared !== '') return isSignType(declared) ? declared : undefined;
+  if (/^[0-9A-Fa-f]{32}$/.test(sign)) return 'MD5';
+  if (/^[0-9A-Fa-f]{64}$/.test(sign)) return 'HMAC-SHA256';
+  return undefined;
+}
+
+/**
+ * Verifies `sign` over the raw received map: every element but `sign`, including fields this code does not
+ * model (coupon_fee_0, promotion_detail, ...). Constant-time. Returns false, never throws, on a bad or
+ * missing signature.
+ */
+export function verifyV2(params: Readonly<Record<string, string | undefined>>, key: string): boolean {
+  const signType = signTypeOf(params);
+  const received = params.sign;
+  if (!signType || typeof received !== 'string' || !key) return false;
+  const expected = Buffer.from(signV2(params, key, signType), 'latin1');
+  const actual = Buffer.from(received.toUpperCase(), 'latin1');
+  return actual.length === expected.length && timingSafeEqual(actual, expected);
+}
