@@ -11,3 +11,4 @@ export * from './paysign.ts';
 export * from './notify.ts';
 export * from './client.ts';
 export * from './code2session.ts';
+export * from './demo.ts';

@@ -1,0 +1,12 @@
+/**
+ * Demo credentials of the mp-pay sandbox. With no configuration, the sandbox accepts exactly these and the
+ * server uses them, so `pnpm start` works on a fresh machine. They are worthless outside the sandbox; a server
+ * with NODE_ENV=production refuses them.
+ */
+export const SANDBOX_DEMO = Object.freeze({
+  appId: 'wx5ad0b0c0de5a4db0',
+  secret: 'mppay0sandbox0demo0app0secret000',
+  mchId: '1900000109',
+  key: 'mppaySandboxDemoKey0000000000000',
+});
+export const SANDBOX_DEFAULT_PORT = 4010;
