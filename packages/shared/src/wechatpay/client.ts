@@ -65,7 +65,15 @@ export interface OrderQueryResult {
 
 export type OrderRef = { outTradeNo: string } | { transactionId: string };
 
-const TRADE_STATES = new Set<string>(['SUCCESS', 'REFUND', 'NOTPAY', 'CLOSED', 'REVOKED', 'USERPAYING', 'PAYERROR']);
+const TRADE_STATES = new Set<string>([
+  'SUCCESS',
+  'REFUND',
+  'NOTPAY',
+  'CLOSED',
+  'REVOKED',
+  'USERPAYING',
+  'PAYERROR',
+]);
 const MAX_REPLY_BYTES = 64 * 1024;
 
 /**
@@ -81,7 +89,8 @@ export class WechatPayV2Client {
   readonly #key: string;
 
   constructor(options: WechatPayV2ClientOptions) {
-    if (!options.appId || !options.mchId) throw new TypeError('WechatPayV2Client: appId and mchId are required');
+    if (!options.appId || !options.mchId)
+      throw new TypeError('WechatPayV2Client: appId and mchId are required');
     if (!options.key) throw new TypeError('WechatPayV2Client: key (the APIv2 key) is required');
     this.appId = options.appId;
     this.mchId = options.mchId;
@@ -114,7 +123,8 @@ export class WechatPayV2Client {
       goods_tag: req.goodsTag,
       limit_pay: req.limitPay,
     });
-    if (!raw.prepay_id) throw new WechatPayError('NO_PREPAY_ID', 'unifiedorder succeeded without a prepay_id', raw);
+    if (!raw.prepay_id)
+      throw new WechatPayError('NO_PREPAY_ID', 'unifiedorder succeeded without a prepay_id', raw);
     return { prepayId: raw.prepay_id, tradeType: raw.trade_type ?? '', raw };
   }
 
@@ -123,7 +133,11 @@ export class WechatPayV2Client {
     const raw = await this.request('/pay/orderquery', refFields(ref));
     const state = raw.trade_state ?? '';
     if (!TRADE_STATES.has(state)) {
-      throw new WechatPayError('BAD_REPLY', `orderquery returned unknown trade_state ${state || '(none)'}`, raw);
+      throw new WechatPayError(
+        'BAD_REPLY',
+        `orderquery returned unknown trade_state ${state || '(none)'}`,
+        raw,
+      );
     }
     const paid = state === 'SUCCESS';
     return {
@@ -164,9 +178,14 @@ export class WechatPayV2Client {
     try {
       raw = parseXml(text, { maxBytes: MAX_REPLY_BYTES });
     } catch (err) {
-      throw new WechatPayTransportError('BAD_REPLY', `unreadable reply from ${path}: ${(err as Error).message}`, undefined, {
-        cause: err,
-      });
+      throw new WechatPayTransportError(
+        'BAD_REPLY',
+        `unreadable reply from ${path}: ${(err as Error).message}`,
+        undefined,
+        {
+          cause: err,
+        },
+      );
     }
     if (raw.return_code !== 'SUCCESS') {
       // return_code=FAIL replies are unsigned by design (bad signature, missing field, wrong method ...).
@@ -177,7 +196,8 @@ export class WechatPayV2Client {
       );
     }
     if (!raw.sign) throw new WechatPaySignatureError(`reply from ${path} is not signed`, raw);
-    if (!verifyV2(raw, this.#key)) throw new WechatPaySignatureError(`reply from ${path} has a bad signature`, raw);
+    if (!verifyV2(raw, this.#key))
+      throw new WechatPaySignatureError(`reply from ${path} has a bad signature`, raw);
     if ((raw.appid && raw.appid !== this.appId) || (raw.mch_id && raw.mch_id !== this.mchId)) {
       throw new WechatPaySignatureError(`reply from ${path} names another appid or mch_id`, raw);
     }
@@ -196,14 +216,20 @@ export class WechatPayV2Client {
       });
       if (!res.ok) {
         await res.body?.cancel();
-        throw new WechatPayTransportError('HTTP_' + res.status, `WeChat Pay answered HTTP ${res.status} for ${path}`);
+        throw new WechatPayTransportError(
+          'HTTP_' + res.status,
+          `WeChat Pay answered HTTP ${res.status} for ${path}`,
+        );
       }
       return await readCapped(res, MAX_REPLY_BYTES);
     } catch (err) {
       if (err instanceof WechatPayError) throw err;
       const name = (err as Error | undefined)?.name;
-      if (name === 'TimeoutError' || name === 'AbortError') throw new WechatPayTimeoutError(this.timeoutMs, { cause: err });
-      throw new WechatPayTransportError('NETWORK', `could not reach WeChat Pay for ${path}`, undefined, { cause: err });
+      if (name === 'TimeoutError' || name === 'AbortError')
+        throw new WechatPayTimeoutError(this.timeoutMs, { cause: err });
+      throw new WechatPayTransportError('NETWORK', `could not reach WeChat Pay for ${path}`, undefined, {
+        cause: err,
+      });
     }
   }
 }

@@ -61,7 +61,8 @@ export class Code2SessionClient {
   readonly #secret: string;
 
   constructor(options: Code2SessionOptions) {
-    if (!options.appId || !options.secret) throw new TypeError('Code2SessionClient: appId and secret are required');
+    if (!options.appId || !options.secret)
+      throw new TypeError('Code2SessionClient: appId and secret are required');
     this.appId = options.appId;
     this.#secret = options.secret;
     this.baseUrl = (options.baseUrl ?? WECHAT_API_BASE).replace(/\/+$/, '');
@@ -85,16 +86,23 @@ export class Code2SessionClient {
       const res = await fetch(url, { signal: AbortSignal.timeout(this.timeoutMs) });
       if (!res.ok) {
         await res.body?.cancel();
-        throw new WechatLoginUnavailableError(`HTTP_${res.status}`, `code2Session answered HTTP ${res.status}`);
+        throw new WechatLoginUnavailableError(
+          `HTTP_${res.status}`,
+          `code2Session answered HTTP ${res.status}`,
+        );
       }
       body = JSON.parse(await readCapped(res, 16 * 1024));
     } catch (err) {
       if (err instanceof WechatLoginError) throw err;
       const name = (err as Error | undefined)?.name;
       if (name === 'TimeoutError' || name === 'AbortError') {
-        throw new WechatLoginUnavailableError('TIMEOUT', `code2Session did not answer within ${this.timeoutMs} ms`);
+        throw new WechatLoginUnavailableError(
+          'TIMEOUT',
+          `code2Session did not answer within ${this.timeoutMs} ms`,
+        );
       }
-      if (err instanceof SyntaxError) throw new WechatLoginUnavailableError('BAD_REPLY', 'code2Session reply is not JSON');
+      if (err instanceof SyntaxError)
+        throw new WechatLoginUnavailableError('BAD_REPLY', 'code2Session reply is not JSON');
       // Deliberately no `cause`: undici errors can quote the request URL, and the URL holds the secret.
       throw new WechatLoginUnavailableError('NETWORK', 'could not reach the WeChat login service');
     }

@@ -49,7 +49,10 @@ export function parseFen(value: string | undefined, field: string, raw?: XmlMap)
  * Throws WechatPayXmlError (hostile or malformed body), WechatPaySignatureError (forged or misconfigured key),
  * WechatPayInvalidRequestError (another merchant's notification, missing fields) or TypeError (wrong usage).
  */
-export function verifyPaymentNotification(body: unknown, options: VerifyNotificationOptions): PaymentNotification {
+export function verifyPaymentNotification(
+  body: unknown,
+  options: VerifyNotificationOptions,
+): PaymentNotification {
   if (typeof body !== 'string' && !(body instanceof Uint8Array)) {
     throw new TypeError(
       'verifyPaymentNotification: pass the raw request body (string or Buffer), not a parsed object. ' +
@@ -58,7 +61,11 @@ export function verifyPaymentNotification(body: unknown, options: VerifyNotifica
   }
   const raw = parseXml(body, options.maxBytes === undefined ? {} : { maxBytes: options.maxBytes });
   if (raw.return_code !== 'SUCCESS') {
-    throw new WechatPayError('RETURN_FAIL', `notification return_code is ${raw.return_code ?? 'missing'}`, raw);
+    throw new WechatPayError(
+      'RETURN_FAIL',
+      `notification return_code is ${raw.return_code ?? 'missing'}`,
+      raw,
+    );
   }
   if (!raw.sign) throw new WechatPaySignatureError('notification is not signed', raw);
   if (!verifyV2(raw, options.key)) {
@@ -69,14 +76,23 @@ export function verifyPaymentNotification(body: unknown, options: VerifyNotifica
     );
   }
   if (raw.appid !== options.appId || raw.mch_id !== options.mchId) {
-    throw new WechatPayInvalidRequestError('MERCHANT_MISMATCH', 'notification is for another appid or mch_id', raw);
+    throw new WechatPayInvalidRequestError(
+      'MERCHANT_MISMATCH',
+      'notification is for another appid or mch_id',
+      raw,
+    );
   }
   const resultCode = raw.result_code === 'SUCCESS' ? 'SUCCESS' : 'FAIL';
   const outTradeNo = raw.out_trade_no;
-  if (!outTradeNo) throw new WechatPayInvalidRequestError('LACK_PARAMS', 'notification lacks out_trade_no', raw);
+  if (!outTradeNo)
+    throw new WechatPayInvalidRequestError('LACK_PARAMS', 'notification lacks out_trade_no', raw);
   const paid = resultCode === 'SUCCESS';
   if (paid && (!raw.transaction_id || !raw.time_end)) {
-    throw new WechatPayInvalidRequestError('LACK_PARAMS', 'notification lacks transaction_id or time_end', raw);
+    throw new WechatPayInvalidRequestError(
+      'LACK_PARAMS',
+      'notification lacks transaction_id or time_end',
+      raw,
+    );
   }
   return {
     resultCode,

@@ -39,6 +39,9 @@ const parser = new XMLParser({
   processEntities: false,
   ignoreDeclaration: true,
   ignorePiTags: false,
+  // The parser renames names such as `toString` to `__toString`, which would silently change a signed field.
+  // Keep names as sent: the result is built as own properties and `__proto__` & co. are refused above.
+  onDangerousProperty: (name: string) => name,
 });
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
@@ -65,7 +68,8 @@ export function parseXml(input: string | Uint8Array, options: ParseXmlOptions = 
 
   // Step 2: refuse markup declarations outright instead of trusting a parser option to ignore them.
   const withoutCdata = text.replace(/<!\[CDATA\[[\s\S]*?\]\]>/g, '');
-  if (withoutCdata.includes('<!')) fail('XML markup declarations (DOCTYPE, ENTITY, comments) are not allowed');
+  if (withoutCdata.includes('<!'))
+    fail('XML markup declarations (DOCTYPE, ENTITY, comments) are not allowed');
   const body = text.replace(DECLARATION_RE, '');
   if (body.replace(/<!\[CDATA\[[\s\S]*?\]\]>/g, '').includes('<?')) {
     fail('XML processing instructions are not allowed');
@@ -146,7 +150,8 @@ function decodeEntities(text: string): string {
   return text.replace(/&(#x[0-9A-Fa-f]+|#[0-9]+|[A-Za-z]+);/g, (whole, ref: string) => {
     if (ref.startsWith('#')) {
       const code = ref[1] === 'x' ? parseInt(ref.slice(2), 16) : parseInt(ref.slice(1), 10);
-      if (!Number.isInteger(code) || code < 0 || code > 0x10ffff) fail(`invalid character reference ${whole}`);
+      if (!Number.isInteger(code) || code < 0 || code > 0x10ffff)
+        fail(`invalid character reference ${whole}`);
       return String.fromCodePoint(code);
     }
     const named = NAMED_ENTITIES[ref];

@@ -1,0 +1,130 @@
+import { describe, expect, it } from 'vitest';
+import { buildXml, DEFAULT_MAX_XML_BYTES, parseXml, WechatPayXmlError } from '../src/wechatpay/index.ts';
+
+describe('parseXml: what WeChat sends', () => {
+  it('reads a CDATA-wrapped notification into a flat string map', () => {
+    const xml = `<?xml version="1.0" encoding="UTF-8"?>
+<xml>
+  <appid><![CDATA[wx2421b1c4370ec43b]]></appid>
+  <attach><![CDATA[支付测试]]></attach>
+  <total_fee>1</total_fee>
+  <out_trade_no>00123</out_trade_no>
+  <empty></empty>
+  <selfclosed/>
+</xml>`;
+    expect(parseXml(xml)).toEqual({
+      appid: 'wx2421b1c4370ec43b',
+      attach: '支付测试',
+      total_fee: '1',
+      out_trade_no: '00123',
+      empty: '',
+      selfclosed: '',
+    });
+  });
+
+  it('keeps numeric-looking strings as strings', () => {
+    const map = parseXml(
+      '<xml><a>00123</a><b>1e3</b><c>9007199254740993</c><d>-0</d><e>0x1F</e><f>true</f></xml>',
+    );
+    expect(map).toEqual({ a: '00123', b: '1e3', c: '9007199254740993', d: '-0', e: '0x1F', f: 'true' });
+    for (const value of Object.values(map)) expect(typeof value).toBe('string');
+  });
+
+  it('decodes the XML entities and character references outside CDATA only', () => {
+    expect(
+      parseXml('<xml><a>&lt;b&gt; &amp; &quot;&apos; &#x4e2d;&#25991;</a><b><![CDATA[&amp;]]></b></xml>'),
+    ).toEqual({
+      a: `<b> & "' 中文`,
+      b: '&amp;',
+    });
+  });
+
+  it('accepts bytes and rejects invalid UTF-8', () => {
+    expect(parseXml(Buffer.from('<xml><a>中</a></xml>'))).toEqual({ a: '中' });
+    expect(() =>
+      parseXml(Buffer.from([0x3c, 0x78, 0x6d, 0x6c, 0x3e, 0xff, 0x3c, 0x2f, 0x78, 0x6d, 0x6c, 0x3e])),
+    ).toThrow(/UTF-8/);
+  });
+
+  it('returns an object whose prototype cannot be polluted', () => {
+    const map = parseXml('<xml><toString>x</toString></xml>');
+    expect(map.toString).toBe('x');
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+});
+
+describe('parseXml: hostile input', () => {
+  const billionLaughs = `<?xml version="1.0"?>
+<!DOCTYPE lolz [
+ <!ENTITY lol "lol">
+ <!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+ <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
+]>
+<xml><a>&lol3;</a></xml>`;
+  const externalEntity = `<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><xml><a>&xxe;</a></xml>`;
+
+  it.each<[string, string | Buffer, RegExp]>([
+    ['billion laughs', billionLaughs, /markup declarations/],
+    ['external entity', externalEntity, /markup declarations/],
+    ['a comment', '<xml><!-- hi --><a>1</a></xml>', /markup declarations/],
+    ['an undeclared entity', '<xml><a>&xxe;</a></xml>', /entity/],
+    ['__proto__', '<xml><__proto__><polluted>1</polluted></__proto__></xml>', /not allowed/],
+    ['constructor', '<xml><constructor>1</constructor></xml>', /not allowed/],
+    ['prototype', '<xml><prototype>1</prototype></xml>', /not allowed/],
+    ['a repeated tag', '<xml><a>1</a><a>2</a></xml>', /repeated/],
+    ['a nested element', '<xml><a><b>1</b></a></xml>', /text only/],
+    ['mixed text', '<xml><a>x<b/>y</a></xml>', /text only/],
+    ['text directly in the root', '<xml>junk<a>1</a></xml>', /text directly/],
+    ['an attribute', '<xml><a id="1">1</a></xml>', /attributes/],
+    ['an attribute on the root', '<xml id="1"><a>1</a></xml>', /attributes/],
+    ['an oversized body', `<xml><a>${'x'.repeat(DEFAULT_MAX_XML_BYTES)}</a></xml>`, /exceeds/],
+    ['an oversized buffer', Buffer.alloc(DEFAULT_MAX_XML_BYTES + 1, 0x20), /exceeds/],
+    ['malformed XML', '<xml><a>1</b></xml>', /malformed/],
+    ['an unclosed root', '<xml><a>1</a>', /malformed/],
+    ['an empty body', '', /empty/],
+    ['a non-xml root', '<root><a>1</a></root>', /root must be <xml>/],
+    ['two roots', '<xml><a>1</a></xml><xml><b>2</b></xml>', /malformed|exactly one root/],
+    ['a processing instruction', '<xml><?php echo 1; ?><a>1</a></xml>', /processing instructions/],
+    ['JSON', '{"return_code":"SUCCESS"}', /malformed|root/],
+  ])('rejects %s with WechatPayXmlError', (_label, input, message) => {
+    let error: unknown;
+    try {
+      parseXml(input);
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(WechatPayXmlError);
+    expect((error as Error).message).toMatch(message);
+  });
+
+  it('honours a custom size cap', () => {
+    expect(() => parseXml('<xml><a>12345</a></xml>', { maxBytes: 10 })).toThrow(/exceeds 10 bytes/);
+  });
+});
+
+describe('buildXml', () => {
+  it('emits plain text for simple values and CDATA otherwise', () => {
+    expect(buildXml({ total_fee: 1, a: 'abc', b: '支付', c: 'x<y', skip: undefined, nil: null })).toBe(
+      '<xml><total_fee>1</total_fee><a>abc</a><b><![CDATA[支付]]></b><c><![CDATA[x<y]]></c></xml>',
+    );
+  });
+
+  it('round-trips values containing ]]>, markup, quotes, whitespace and leading zeros', () => {
+    const map = {
+      cdata: 'a]]>b]]>',
+      markup: '<xml><a>1</a></xml>',
+      amp: 'a & b &amp;',
+      quotes: `"'`,
+      spaces: '  padded  ',
+      zeros: '00123',
+      empty: '',
+      unicode: '中文 🙂',
+    };
+    expect(parseXml(buildXml(map))).toEqual(map);
+  });
+
+  it('refuses field names that cannot be elements', () => {
+    expect(() => buildXml({ 'a b': '1' })).toThrow(WechatPayXmlError);
+    expect(() => buildXml(JSON.parse('{"__proto__":"1"}'))).toThrow(WechatPayXmlError);
+  });
+});
