@@ -8,7 +8,7 @@ export interface Received {
   body: string;
 }
 
-export type Handler = (req: Received, res: ServerResponse) => void | Promise<void>;
+export type Handler = (req: Received, res: ServerResponse) => unknown;
 
 /** A throwaway HTTP server on port 0 standing in for WeChat; each test sets `handler`. */
 export async function startFakeWechat(): Promise<{

@@ -136,6 +136,7 @@ export type ErrorId =
   | 'idempotency_conflict'
   | 'payment_unavailable'
   | 'not_found'
+  | 'service_unavailable'
   | 'internal_error';
 
 /** Body of every non-2xx response. */
