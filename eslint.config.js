@@ -21,7 +21,14 @@ export default tseslint.config(
     },
   },
   {
-    files: ['**/src/config.ts', '**/src/config/**', '**/*.test.ts', '**/test/**', 'bench/**', '**/scripts/**'],
+    files: [
+      '**/src/config.ts',
+      '**/src/config/**',
+      '**/*.test.ts',
+      '**/test/**',
+      'bench/**',
+      '**/scripts/**',
+    ],
     rules: { 'no-restricted-properties': 'off' },
   },
 );
