@@ -1,0 +1,88 @@
+import { SANDBOX_DEMO } from '@mp-pay/shared/wechatpay';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../src/config.ts';
+
+const live = {
+  WECHAT_API_BASE: 'https://api.weixin.qq.com',
+  WECHATPAY_API_BASE: 'https://api.mch.weixin.qq.com',
+  WECHAT_APPID: 'wx0123456789abcdef',
+  WECHAT_SECRET: 'a'.repeat(32),
+  WECHATPAY_MCHID: '1230000109',
+  WECHATPAY_KEY: 'b'.repeat(32),
+  PUBLIC_BASE_URL: 'https://shop.example.com',
+  REDIS_URL: 'redis://redis.internal:6379',
+};
+
+function problems(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  it('runs with no configuration: sandbox mode, demo merchant, memory store', () => {
+    const config = loadConfig({});
+    expect(config.mode).toBe('sandbox');
+    expect(config.sandboxUrl).toBe('http://127.0.0.1:4010');
+    expect(config.wechat).toEqual({
+      appId: SANDBOX_DEMO.appId,
+      secret: SANDBOX_DEMO.secret,
+      apiBase: config.sandboxUrl,
+    });
+    expect(config.wechatpay).toMatchObject({
+      mchId: SANDBOX_DEMO.mchId,
+      key: SANDBOX_DEMO.key,
+      signType: 'MD5',
+    });
+    expect(config.redis).toMatchObject({ url: undefined, prefix: 'mp-pay:' });
+    expect(config.port).toBe(3000);
+    expect(config.publicBaseUrl).toBeUndefined();
+  });
+
+  it('follows SANDBOX_PORT and treats empty values as unset', () => {
+    const config = loadConfig({ SANDBOX_PORT: '4999', PORT: '', WECHATPAY_SIGN_TYPE: 'HMAC-SHA256' });
+    expect(config.wechatpay.apiBase).toBe('http://127.0.0.1:4999');
+    expect(config.port).toBe(3000);
+    expect(config.wechatpay.signType).toBe('HMAC-SHA256');
+  });
+
+  it('accepts a complete live production configuration', () => {
+    const config = loadConfig({ ...live, NODE_ENV: 'production', TRUST_PROXY: '2' });
+    expect(config.mode).toBe('live');
+    expect(config.sandboxUrl).toBeUndefined();
+    expect(config.trustProxy).toBe(2);
+    expect(config.host).toBe('0.0.0.0');
+  });
+
+  it('says how to fix bad values', () => {
+    expect(problems({ PORT: 'abc' }).join()).toMatch(/PORT must be a whole number \(e\.g\. PORT=3000\)/);
+    expect(problems({ WECHATPAY_KEY: 'short' }).join()).toMatch(
+      /WECHATPAY_KEY must be the 32-character APIv2 key/,
+    );
+    expect(problems({ REDIS_URL: 'http://x' }).join()).toMatch(/REDIS_URL must be a redis:\/\//);
+    expect(problems({ WECHAT_API_BASE: 'https://api.weixin.qq.com' }).join()).toMatch(
+      /set both WECHAT_API_BASE/,
+    );
+    expect(problems({ ...live, WECHATPAY_KEY: '' }).join()).toMatch(/WECHATPAY_KEY is required/);
+    expect(problems({ ...live, PUBLIC_BASE_URL: '' }).join()).toMatch(/PUBLIC_BASE_URL is required/);
+  });
+
+  it('refuses the sandbox, demo credentials, the memory store and plain http in production', () => {
+    expect(problems({ NODE_ENV: 'production' }).join('\n')).toMatch(/cannot run against the sandbox/);
+    expect(problems({ NODE_ENV: 'production' }).join('\n')).toMatch(/refuses the in-memory store/);
+    const demo = problems({ ...live, NODE_ENV: 'production', WECHATPAY_KEY: SANDBOX_DEMO.key });
+    expect(demo.join()).toMatch(/WECHATPAY_KEY is the sandbox demo value/);
+    const http = problems({ ...live, NODE_ENV: 'production', PUBLIC_BASE_URL: 'http://shop.example.com' });
+    expect(http.join()).toMatch(/PUBLIC_BASE_URL must be https/);
+  });
+
+  it('never puts a secret into an error message', () => {
+    const secret = 'Z'.repeat(31);
+    const list = problems({ WECHAT_SECRET: secret, WECHATPAY_KEY: secret });
+    expect(list.join()).not.toContain(secret);
+  });
+});
