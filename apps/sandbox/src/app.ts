@@ -1,0 +1,63 @@
+import Router from '@koa/router';
+import Koa from 'koa';
+import type { SandboxContext } from './context.ts';
+import { faultRoutes } from './control/faults.ts';
+import { loginCodesRoute } from './control/login-codes.ts';
+import { orderInspectionRoute } from './control/orders.ts';
+import { BodyTooLargeError } from './http/body.ts';
+import { sendJsonError } from './http/json.ts';
+import { failXml, sendXml } from './http/xml-reply.ts';
+import { jscode2session } from './login/jscode2session.ts';
+import { LoginRateLimiter } from './login/rate-limit.ts';
+import type { Notifier } from './notifier.ts';
+import { closeOrder, CLOSEORDER_REQUIRED } from './pay/closeorder.ts';
+import { orderQuery } from './pay/orderquery.ts';
+import { payEndpoint } from './pay/request.ts';
+import { unifiedOrder, UNIFIEDORDER_REQUIRED } from './pay/unifiedorder.ts';
+import { payerRoute } from './payer.ts';
+
+/**
+ * One Koa app serving WeChat's paths (so a client switches by base URL alone) and the sandbox's own /sandbox/*
+ * control endpoints.
+ */
+export function createApp(sandbox: SandboxContext, notifier: Notifier): Koa {
+  const app = new Koa();
+  app.proxy = false;
+  app.silent = true;
+  app.use(async (ctx, next) => {
+    try {
+      await next();
+    } catch (err) {
+      if (ctx.path.startsWith('/pay/')) return sendXml(ctx, failXml('系统繁忙,请稍后再试'));
+      if (err instanceof BodyTooLargeError) return sendJsonError(ctx, 413, 'TOO_LARGE', err.message);
+      sendJsonError(ctx, 500, 'INTERNAL', `sandbox error: ${(err as Error).message}`);
+    }
+  });
+
+  const router = new Router();
+  router.get('/sns/jscode2session', jscode2session(sandbox, new LoginRateLimiter()));
+  // WeChat answers any method on the pay paths; a GET gets return_msg 请使用post方法.
+  router.all('/pay/unifiedorder', payEndpoint(sandbox, UNIFIEDORDER_REQUIRED, unifiedOrder));
+  router.all('/pay/orderquery', payEndpoint(sandbox, [], orderQuery));
+  router.all('/pay/closeorder', payEndpoint(sandbox, CLOSEORDER_REQUIRED, closeOrder));
+
+  router.post('/sandbox/login-codes', loginCodesRoute(sandbox));
+  router.post('/sandbox/pay', payerRoute(sandbox, notifier));
+  const faults = faultRoutes(sandbox);
+  router.post('/sandbox/faults', faults.set);
+  router.get('/sandbox/faults', faults.list);
+  router.delete('/sandbox/faults', faults.clear);
+  router.get('/sandbox/orders/:out_trade_no', orderInspectionRoute(sandbox));
+  router.get('/sandbox/health', (ctx) => {
+    ctx.body = { ok: true, appid: sandbox.config.appId, mch_id: sandbox.config.mchId };
+  });
+
+  app.use(router.routes());
+  app.use(router.allowedMethods());
+  app.use((ctx) => {
+    if (ctx.status === 404 && ctx.body === undefined) {
+      sendJsonError(ctx, 404, 'NOT_FOUND', `the sandbox does not serve ${ctx.method} ${ctx.path}`);
+    }
+  });
+  return app;
+}

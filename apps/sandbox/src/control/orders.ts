@@ -1,0 +1,49 @@
+import type { Context } from 'koa';
+import type { SandboxContext } from '../context.ts';
+import { sendJsonError } from '../http/json.ts';
+import { findOrder, TRADE_STATE_DESC } from '../pay/orders.ts';
+
+/**
+ * GET /sandbox/orders/:out_trade_no[?mch_id=] → the order as the sandbox sees it, with every payment and
+ * notification attempt. Defaults to the main merchant. For tests and for "why did my server not get paid?".
+ */
+export function orderInspectionRoute(sandbox: SandboxContext) {
+  return (ctx: Context): void => {
+    const mchId = typeof ctx.query.mch_id === 'string' ? ctx.query.mch_id : sandbox.config.mchId;
+    const outTradeNo = String(ctx.params.out_trade_no ?? '');
+    const order = findOrder(sandbox, mchId, outTradeNo);
+    if (!order)
+      return sendJsonError(ctx, 404, 'ORDERNOTEXIST', `no order ${outTradeNo} for merchant ${mchId}`);
+    const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
+    ctx.body = {
+      appid: order.appId,
+      mch_id: order.mchId,
+      out_trade_no: order.outTradeNo,
+      state: order.state,
+      state_desc: TRADE_STATE_DESC[order.state],
+      closed_by: order.closedBy,
+      body: order.body,
+      total_fee: order.totalFee,
+      cash_fee: order.cashFee,
+      fee_type: order.feeType,
+      openid: order.openid,
+      attach: order.attach,
+      notify_url: order.notifyUrl,
+      trade_type: order.tradeType,
+      sign_type: order.signType,
+      created_at: iso(order.createdAt),
+      expires_at: iso(order.expiresAt),
+      transaction_id: order.transactionId,
+      time_end: order.timeEnd,
+      bank_type: order.bankType,
+      extras: order.paidExtras,
+      prepay_ids: order.prepayIds.map((id) => ({
+        prepay_id: id,
+        expires_at: iso(sandbox.state.prepays.get(id)?.expiresAt),
+      })),
+      payments: order.payments,
+      notifications: order.notifications,
+      next_notification_at: iso(order.nextNotificationAt),
+    };
+  };
+}

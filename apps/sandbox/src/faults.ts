@@ -1,0 +1,77 @@
+import { z } from 'zod';
+import { BoundedMap } from './state.ts';
+
+/**
+ * Fault injection: the failure modes of the real WeChat that a merchant must survive, switched on per merchant
+ * (mch_id) or per order (out_trade_no). An order's settings override its merchant's, field by field.
+ */
+export const faultSettingsSchema = z
+  .object({
+    /** true: never deliver notifications; a number: lose that many attempts, then deliver normally. */
+    dropNotifications: z.union([z.boolean(), z.number().int().min(0).max(100)]),
+    /** Send the notification this many extra times after it was acknowledged (WeChat does re-send). */
+    duplicateNotifications: z.number().int().min(0).max(20),
+    /** Deliver every attempt as this many simultaneous copies (several WeChat servers at once). */
+    concurrentNotifications: z.number().int().min(1).max(20),
+    /** Wait this long (ms, not scaled) before the first notification. */
+    notifyDelayMs: z.number().int().min(0).max(600_000),
+    /** Share of /pay/* calls (0..1) answered with err_code SYSTEMERROR without doing anything. */
+    systemErrorRate: z.number().min(0).max(1),
+    /** Delay every /pay/* reply by this many ms. */
+    slowReplyMs: z.number().int().min(0).max(120_000),
+    /** Before the genuine notification, send a forged one: bad signature, or validly signed but wrong total_fee. */
+    forgeNotification: z.enum(['bad-sign', 'wrong-amount']),
+    /** Pay part of the order with a coupon, so notifications carry coupon_* fields (raw-map verification). */
+    coupon: z.object({
+      fee: z.number().int().positive(),
+      type: z.enum(['CASH', 'NO_CASH']).default('NO_CASH'),
+      id: z
+        .string()
+        .regex(/^[0-9A-Za-z]{1,20}$/)
+        .default('10000001'),
+    }),
+  })
+  .partial()
+  .strict();
+
+export type FaultSettings = z.infer<typeof faultSettingsSchema>;
+
+export const faultRequestSchema = z.union([
+  z.object({ mch_id: z.string().min(1), faults: faultSettingsSchema }).strict(),
+  z.object({ out_trade_no: z.string().min(1), faults: faultSettingsSchema }).strict(),
+]);
+
+export type FaultTarget = { mch_id: string } | { out_trade_no: string };
+
+export class Faults {
+  readonly #byMerchant = new Map<string, FaultSettings>();
+  // Per-order settings are bounded like the orders themselves; merchants are few.
+  readonly #byOrder = new BoundedMap<string, FaultSettings>(10_000);
+
+  set(target: FaultTarget, settings: FaultSettings): void {
+    if ('mch_id' in target) this.#byMerchant.set(target.mch_id, settings);
+    else this.#byOrder.set(target.out_trade_no, settings);
+  }
+
+  clear(target?: Partial<{ mch_id: string; out_trade_no: string }>): void {
+    if (!target?.mch_id && !target?.out_trade_no) {
+      this.#byMerchant.clear();
+      this.#byOrder.clear();
+      return;
+    }
+    if (target.mch_id) this.#byMerchant.delete(target.mch_id);
+    if (target.out_trade_no) this.#byOrder.delete(target.out_trade_no);
+  }
+
+  /** The effective settings for a call: merchant-wide ones, overridden by the order's. */
+  for(mchId: string | undefined, outTradeNo: string | undefined): FaultSettings {
+    return {
+      ...(mchId === undefined ? {} : this.#byMerchant.get(mchId)),
+      ...(outTradeNo === undefined ? {} : this.#byOrder.get(outTradeNo)),
+    };
+  }
+
+  list(): { merchants: Record<string, FaultSettings>; orders: Record<string, FaultSettings> } {
+    return { merchants: Object.fromEntries(this.#byMerchant), orders: Object.fromEntries(this.#byOrder) };
+  }
+}

@@ -1,0 +1,38 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { loadSandboxConfig, SandboxConfigError } from './config.ts';
+import { startSandbox } from './server.ts';
+
+// One .env at the repo root configures the sandbox and the server alike; real environment variables win.
+const envFile = fileURLToPath(new URL('../../../.env', import.meta.url));
+if (existsSync(envFile)) process.loadEnvFile(envFile);
+
+let config;
+try {
+  config = loadSandboxConfig(); // reads process.env, now including the .env file
+} catch (err) {
+  if (err instanceof SandboxConfigError) {
+    console.error(err.message);
+    process.exit(1);
+  }
+  throw err;
+}
+
+const sandbox = await startSandbox(config);
+console.log(`mp-pay sandbox (local WeChat login + Pay v2) listening on ${sandbox.url}
+  app ${config.appId}, merchant ${config.mchId}, time scale ${config.timeScale}
+  Point clients at it:
+    WECHAT_API_BASE=${sandbox.url}      (jscode2session)
+    WECHATPAY_API_BASE=${sandbox.url}   (unifiedorder, orderquery, closeorder)
+  Buyer side: POST ${sandbox.url}/sandbox/login-codes and ${sandbox.url}/sandbox/pay
+  Inspect:    GET  ${sandbox.url}/sandbox/orders/<out_trade_no>`);
+
+let stopping = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`\n${signal}: stopping the sandbox`);
+    void sandbox.close().then(() => process.exit(0));
+  });
+}

@@ -1,0 +1,77 @@
+import { randomBytes, randomInt } from 'node:crypto';
+import { formatWechatTime } from '@mp-pay/shared/wechatpay';
+import type { SandboxContext } from '../context.ts';
+import { orderKey, type OrderRecord, type PrepayRecord, type TradeState } from '../state.ts';
+
+/** trade_state_desc as orderquery words it. */
+export const TRADE_STATE_DESC: Record<TradeState, string> = {
+  NOTPAY: '订单未支付',
+  SUCCESS: '支付成功',
+  CLOSED: '订单已关闭',
+  PAYERROR: '支付失败，请重新下单支付',
+};
+
+export function findOrder(
+  sandbox: SandboxContext,
+  mchId: string,
+  outTradeNo: string,
+): OrderRecord | undefined {
+  const order = sandbox.state.orders.get(orderKey(mchId, outTradeNo));
+  if (order) applyExpiry(order, sandbox.clock.now());
+  return order;
+}
+
+/**
+ * An unpaid order past its time_expire can no longer be paid; the sandbox shows it as CLOSED from then on
+ * (closed by expiry, which closeorder still accepts, unlike a merchant close).
+ */
+export function applyExpiry(order: OrderRecord, now: number): void {
+  if (order.state === 'NOTPAY' && order.expiresAt !== undefined && now >= order.expiresAt) {
+    order.state = 'CLOSED';
+    order.closedBy = 'expiry';
+  }
+}
+
+/** `wx` + Beijing time to the second + 22 random hex, the shape of a real prepay_id (36 characters). */
+export function issuePrepayId(
+  sandbox: SandboxContext,
+  order: OrderRecord,
+  requestSign: string,
+): PrepayRecord {
+  const prepayId = `wx${formatWechatTime(new Date(sandbox.clock.now()))}${randomBytes(11).toString('hex')}`;
+  const record: PrepayRecord = {
+    prepayId,
+    orderKey: order.key,
+    signType: order.signType,
+    expiresAt: sandbox.clock.now() + sandbox.config.prepayTtlMs,
+    orderSigns: [requestSign],
+  };
+  sandbox.state.prepays.set(prepayId, record);
+  order.prepayIds.push(prepayId);
+  return record;
+}
+
+/** 28 digits like WeChat's: 4200 + 6 digits + yyyyMMdd + 10 digits. */
+export function newTransactionId(now: number): string {
+  const day = formatWechatTime(new Date(now)).slice(0, 8);
+  const digits = (n: number) => Array.from({ length: n }, () => randomInt(10)).join('');
+  return `4200${digits(6)}${day}${digits(10)}`;
+}
+
+/** The fields a paid order adds to orderquery replies and notifications. */
+export function paidFields(order: OrderRecord): Record<string, string | number | undefined> {
+  return {
+    openid: order.openid,
+    is_subscribe: 'N',
+    trade_type: order.tradeType,
+    bank_type: order.bankType,
+    total_fee: order.totalFee,
+    fee_type: order.feeType,
+    cash_fee: order.cashFee,
+    transaction_id: order.transactionId,
+    out_trade_no: order.outTradeNo,
+    attach: order.attach,
+    time_end: order.timeEnd,
+    ...order.paidExtras,
+  };
+}

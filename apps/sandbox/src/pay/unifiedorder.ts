@@ -1,0 +1,94 @@
+import { buildXml, parseWechatTime, type XmlMap } from '@mp-pay/shared/wechatpay';
+import type { SandboxContext } from '../context.ts';
+import { failXml, resultFailXml, signedFields } from '../http/xml-reply.ts';
+import { orderKey, type OrderRecord } from '../state.ts';
+import { findOrder, issuePrepayId } from './orders.ts';
+import type { PayRequest } from './request.ts';
+import { checkUnifiedOrder } from './rules.ts';
+
+export const UNIFIEDORDER_REQUIRED = [
+  'body',
+  'out_trade_no',
+  'total_fee',
+  'spbill_create_ip',
+  'notify_url',
+  'trade_type',
+] as const;
+
+/**
+ * What makes two submissions "the same order": every business field. nonce_str and sign change on every call
+ * by design; sign_type is a property of the payment attempt (each prepay_id keeps its own).
+ */
+function fingerprint(raw: XmlMap): string {
+  const fields = Object.keys(raw)
+    .filter((name) => !['sign', 'nonce_str', 'sign_type'].includes(name))
+    .sort()
+    .map((name) => [name, raw[name]]);
+  return JSON.stringify(fields);
+}
+
+/**
+ * POST /pay/unifiedorder (JSAPI). A new out_trade_no creates the order; the same one again answers as WeChat
+ * does: unchanged and unpaid → a fresh prepay_id (how a buyer pays again), changed → 201 商户订单号重复,
+ * paid → ORDERPAID, closed or expired → ORDERCLOSED.
+ */
+export function unifiedOrder(req: PayRequest, sandbox: SandboxContext): string {
+  const { raw, account, signType, appid } = req;
+  const now = sandbox.clock.now();
+  const violation = checkUnifiedOrder(raw, now);
+  if (violation?.kind === 'return') return failXml(violation.msg);
+  if (violation) return resultFailXml(account, signType, appid, violation.errCode, violation.des);
+
+  const openid = raw.openid as string;
+  if (!sandbox.state.openids.has(`${appid}:${openid}`)) {
+    return resultFailXml(account, signType, appid, 'PARAM_ERROR', 'appid和openid不匹配');
+  }
+
+  const outTradeNo = raw.out_trade_no as string;
+  const existing = findOrder(sandbox, account.mchId, outTradeNo);
+  let order: OrderRecord;
+  if (existing) {
+    if (existing.state === 'SUCCESS')
+      return resultFailXml(account, signType, appid, 'ORDERPAID', '该订单已支付');
+    if (existing.state !== 'NOTPAY')
+      return resultFailXml(account, signType, appid, 'ORDERCLOSED', '该订单已关闭');
+    if (existing.fingerprint !== fingerprint(raw)) {
+      return resultFailXml(account, signType, appid, 'INVALID_REQUEST', '201 商户订单号重复');
+    }
+    existing.signType = signType;
+    order = existing;
+  } else {
+    order = {
+      key: orderKey(account.mchId, outTradeNo),
+      appId: appid,
+      mchId: account.mchId,
+      outTradeNo,
+      fingerprint: fingerprint(raw),
+      body: raw.body as string,
+      totalFee: Number(raw.total_fee),
+      feeType: raw.fee_type ?? 'CNY',
+      openid,
+      attach: raw.attach,
+      notifyUrl: raw.notify_url as string,
+      tradeType: 'JSAPI',
+      signType,
+      createdAt: now,
+      expiresAt: raw.time_expire === undefined ? undefined : parseWechatTime(raw.time_expire)?.getTime(),
+      state: 'NOTPAY',
+      prepayIds: [],
+      paidExtras: {},
+      payments: [],
+      notifications: [],
+    };
+    sandbox.state.orders.set(order.key, order);
+  }
+  const prepay = issuePrepayId(sandbox, order, raw.sign as string);
+  const reply = signedFields(account, signType, {
+    appid,
+    result_code: 'SUCCESS',
+    trade_type: order.tradeType,
+    prepay_id: prepay.prepayId,
+  });
+  prepay.orderSigns.push(reply.sign);
+  return buildXml(reply);
+}

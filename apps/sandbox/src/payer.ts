@@ -1,0 +1,176 @@
+import type { Context } from 'koa';
+import { formatWechatTime, isSignType, signV2, type SignType } from '@mp-pay/shared/wechatpay';
+import type { SandboxContext } from './context.ts';
+import { readJsonObject } from './http/body.ts';
+import type { Notifier } from './notifier.ts';
+import { applyExpiry, newTransactionId } from './pay/orders.ts';
+import type { OrderRecord, PrepayRecord } from './state.ts';
+
+/**
+ * POST /sandbox/pay: what the WeChat client does when a mini-program calls wx.requestPayment. The body is the
+ * object the mini-program passed ({timeStamp, nonceStr, package, signType, paySign}) plus the calling
+ * mini-program's appId (which the real client knows by itself) and the buyer's choice in `outcome`.
+ *
+ * paySign is recomputed exactly as WeChat does, over appId, timeStamp, nonceStr, package and signType with
+ * the merchant key; a mismatch is `requestPayment:fail 支付验证签名失败`, and the reply's `hint` names the
+ * classic cause when it can recognise it (unifiedorder sign reused, `timestamp` in lower case, appId not
+ * signed, another sign type).
+ *
+ * A failed attempt (outcome `fail`: declined card, insufficient balance) leaves the trade NOTPAY, as WeChat
+ * does: the buyer can try again with the same prepay_id. Outcome `payerror` simulates the rarer bank-side
+ * failure after which orderquery reports PAYERROR and the order needs a new out_trade_no.
+ */
+const OUTCOMES = ['success', 'cancel', 'fail', 'payerror'] as const;
+type Outcome = (typeof OUTCOMES)[number];
+
+interface PayReply {
+  status: number;
+  errMsg: string;
+  hint?: string;
+}
+
+const reject = (status: number, detail: string, hint?: string): PayReply => ({
+  status,
+  errMsg: `requestPayment:fail ${detail}`,
+  ...(hint ? { hint } : {}),
+});
+
+const SIGN_FAILED = '支付验证签名失败';
+
+export function payerRoute(sandbox: SandboxContext, notifier: Notifier) {
+  return async (ctx: Context): Promise<void> => {
+    const body = await readJsonObject(ctx);
+    const reply = body
+      ? pay(sandbox, notifier, body)
+      : reject(400, 'invalid request body: send a JSON object');
+    ctx.status = reply.status;
+    ctx.body = { errMsg: reply.errMsg, ...(reply.hint ? { hint: reply.hint } : {}) };
+  };
+}
+
+function pay(sandbox: SandboxContext, notifier: Notifier, body: Record<string, unknown>): PayReply {
+  const outcome = (body.outcome ?? 'success') as Outcome;
+  if (!OUTCOMES.includes(outcome))
+    return reject(400, `unknown outcome ${String(outcome)}: use ${OUTCOMES.join(', ')}`);
+
+  // The base library's own parameter check, before anything reaches WeChat.
+  for (const name of ['timeStamp', 'nonceStr', 'package', 'paySign']) {
+    if (typeof body[name] !== 'string' || body[name] === '') {
+      const got = body[name] === undefined ? 'Undefined' : typeof body[name];
+      const hint =
+        name === 'timeStamp' && 'timestamp' in body
+          ? 'the field is timeStamp with a capital S (and it is signed under that name)'
+          : undefined;
+      return reject(400, `parameter error: parameter.${name} should be String instead of ${got};`, hint);
+    }
+  }
+  const timeStamp = body.timeStamp as string;
+  const nonceStr = body.nonceStr as string;
+  const pkg = body.package as string;
+  const paySign = body.paySign as string;
+  const signType = body.signType ?? 'MD5'; // wx.requestPayment defaults signType to MD5
+  if (!isSignType(signType)) return reject(400, `parameter error: signType must be MD5 or HMAC-SHA256`);
+  const appId = body.appId;
+  if (typeof appId !== 'string' || appId === '') {
+    return reject(
+      400,
+      'missing appId',
+      "the sandbox payer needs the calling mini-program's appId (WeChat knows it)",
+    );
+  }
+
+  const prepayId = /^prepay_id=(.+)$/.exec(pkg)?.[1];
+  if (!prepayId) return reject(400, 'package参数格式错误', 'package must be "prepay_id=<prepay_id>"');
+  const prepay = sandbox.state.prepays.get(prepayId);
+  const order = prepay && sandbox.state.orders.get(prepay.orderKey);
+  if (!prepay || !order) return reject(404, 'prepay_id不存在', 'unknown prepay_id: call unifiedorder first');
+  const account = sandbox.accounts.merchant(order.mchId);
+  if (!account) return reject(404, 'prepay_id不存在');
+  if (appId !== order.appId) {
+    return reject(400, '调用支付的appid与下单appid不一致', 'the order was placed for another mini-program');
+  }
+
+  const fields = { appId, timeStamp, nonceStr, package: pkg, signType };
+  const expected = signV2(fields, account.key, signType);
+  if (paySign !== expected || signType !== prepay.signType) {
+    return reject(400, SIGN_FAILED, diagnose(fields, paySign, prepay, account.key));
+  }
+
+  const now = sandbox.clock.now();
+  applyExpiry(order, now);
+  if (order.state === 'SUCCESS') return reject(409, '该订单已支付');
+  if (order.state === 'CLOSED') return reject(409, '订单已关闭');
+  if (order.state === 'PAYERROR') return reject(409, '支付失败，请重新下单支付');
+  if (now >= prepay.expiresAt)
+    return reject(409, 'prepay_id已过期', 'prepay_id lives 2 hours: call unifiedorder again');
+
+  order.payments.push({ at: new Date(now).toISOString(), outcome });
+  switch (outcome) {
+    case 'cancel':
+      return { status: 200, errMsg: 'requestPayment:fail cancel' };
+    case 'fail':
+      return { status: 200, errMsg: 'requestPayment:fail 支付失败，请稍后再试' };
+    case 'payerror':
+      order.state = 'PAYERROR';
+      return { status: 200, errMsg: 'requestPayment:fail 支付失败，请重新下单支付' };
+    case 'success':
+      markPaid(sandbox, order, now);
+      notifier.start(order);
+      return { status: 200, errMsg: 'requestPayment:ok' };
+  }
+}
+
+function markPaid(sandbox: SandboxContext, order: OrderRecord, now: number): void {
+  order.state = 'SUCCESS';
+  order.transactionId = newTransactionId(now);
+  order.timeEnd = formatWechatTime(new Date(now));
+  order.bankType = 'OTHERS';
+  order.cashFee = order.totalFee;
+  const coupon = sandbox.faults.for(order.mchId, order.outTradeNo).coupon;
+  const couponFee = coupon ? Math.min(coupon.fee, order.totalFee - 1) : 0;
+  if (coupon && couponFee > 0) {
+    order.cashFee = order.totalFee - couponFee;
+    order.paidExtras = {
+      coupon_fee: String(couponFee),
+      coupon_count: '1',
+      coupon_type_0: coupon.type,
+      coupon_id_0: coupon.id,
+      coupon_fee_0: String(couponFee),
+      // 免充值 (NO_CASH) coupons are funded by the merchant: it settles less than the order total.
+      ...(coupon.type === 'NO_CASH' ? { settlement_total_fee: String(order.totalFee - couponFee) } : {}),
+    };
+  }
+  sandbox.state.transactions.set(order.transactionId, order.key);
+}
+
+/** Recognises the usual paySign mistakes by recomputing what the merchant probably signed. */
+function diagnose(
+  fields: { appId: string; timeStamp: string; nonceStr: string; package: string; signType: SignType },
+  paySign: string,
+  prepay: PrepayRecord,
+  key: string,
+): string {
+  const { appId, timeStamp, nonceStr, package: pkg, signType } = fields;
+  if (signType !== prepay.signType) {
+    return `signType ${signType} differs from the order's (${prepay.signType}): sign and pass the order's sign type`;
+  }
+  if (prepay.orderSigns.includes(paySign)) {
+    return 'paySign is the unifiedorder signature: re-sign appId, timeStamp, nonceStr, package and signType';
+  }
+  const variants: Array<[Record<string, string>, string]> = [
+    [
+      { appId, timestamp: timeStamp, nonceStr, package: pkg, signType },
+      '"timestamp" was signed in lower case: use timeStamp',
+    ],
+    [{ timeStamp, nonceStr, package: pkg, signType }, 'appId was not signed: sign appId (capital I) too'],
+    [
+      { appid: appId, timeStamp, nonceStr, package: pkg, signType },
+      '"appid" was signed in lower case: use appId',
+    ],
+  ];
+  for (const [variant, hint] of variants) if (signV2(variant, key, signType) === paySign) return hint;
+  const other: SignType = signType === 'MD5' ? 'HMAC-SHA256' : 'MD5';
+  if (signV2(fields, key, other) === paySign)
+    return `paySign was computed with ${other} but signType says ${signType}`;
+  return 'paySign does not match appId, timeStamp, nonceStr, package and signType signed with the merchant key';
+}

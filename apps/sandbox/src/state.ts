@@ -1,0 +1,134 @@
+import type { SignType } from '@mp-pay/shared/wechatpay';
+
+/**
+ * In-memory state of the sandbox. Everything is bounded: a long-running sandbox (or a load test) evicts the
+ * oldest orders and codes instead of growing without limit. Map iteration order is insertion order, so the
+ * first key is always the oldest.
+ */
+export class BoundedMap<K, V> extends Map<K, V> {
+  constructor(
+    readonly capacity: number,
+    private readonly onEvict?: (key: K, value: V) => void,
+  ) {
+    super();
+  }
+
+  override set(key: K, value: V): this {
+    if (!this.has(key)) {
+      while (this.size >= this.capacity) {
+        const oldest = this.keys().next();
+        if (oldest.done) break;
+        const evicted = this.get(oldest.value) as V;
+        this.delete(oldest.value);
+        this.onEvict?.(oldest.value, evicted);
+      }
+    }
+    return super.set(key, value);
+  }
+}
+
+/** WeChat's trade states that a JSAPI order can reach in the sandbox. */
+export type TradeState = 'NOTPAY' | 'SUCCESS' | 'CLOSED' | 'PAYERROR';
+
+export interface PrepayRecord {
+  prepayId: string;
+  /** The order it pays, as `${mchId}:${outTradeNo}`. */
+  orderKey: string;
+  signType: SignType;
+  expiresAt: number;
+  /** The signatures of the unifiedorder call that minted it: reused as paySign, they are a classic bug. */
+  orderSigns: string[];
+}
+
+export interface NotificationAttempt {
+  /** ISO time the attempt started. */
+  at: string;
+  /** 1-based number in the retry schedule; forged deliveries and duplicates share the number they follow. */
+  attempt: number;
+  kind: 'genuine' | 'duplicate' | 'forged-bad-sign' | 'forged-wrong-amount';
+  /** Index of the copy when the concurrent fault sends several at once. */
+  copy: number;
+  outcome: 'acknowledged' | 'rejected' | 'error' | 'dropped';
+  httpStatus?: number;
+  /** First 200 characters of the merchant's reply. */
+  reply?: string;
+  error?: string;
+  durationMs?: number;
+}
+
+export interface PaymentAttempt {
+  at: string;
+  outcome: 'success' | 'cancel' | 'fail' | 'payerror';
+}
+
+export interface OrderRecord {
+  key: string;
+  appId: string;
+  mchId: string;
+  outTradeNo: string;
+  /** The business parameters of the first unifiedorder, compared on re-submission. */
+  fingerprint: string;
+  /** Request fields as received (minus sign/nonce), for notifications and inspection. */
+  body: string;
+  totalFee: number;
+  feeType: string;
+  openid: string;
+  attach: string | undefined;
+  notifyUrl: string;
+  tradeType: string;
+  signType: SignType;
+  createdAt: number;
+  /** time_expire as epoch ms, when the merchant sent one. */
+  expiresAt: number | undefined;
+  state: TradeState;
+  closedBy?: 'merchant' | 'expiry';
+  prepayIds: string[];
+  transactionId?: string;
+  timeEnd?: string;
+  bankType?: string;
+  cashFee?: number;
+  /** Extra notification/query fields for a paid order (coupons), signed like the rest. */
+  paidExtras: Record<string, string>;
+  payments: PaymentAttempt[];
+  notifications: NotificationAttempt[];
+  /** Epoch ms of the next scheduled notification attempt, when one is pending. */
+  nextNotificationAt?: number;
+}
+
+export interface LoginCode {
+  code: string;
+  appId: string;
+  openid: string;
+  user: string;
+  expiresAt: number;
+  usedAt?: number;
+}
+
+export interface SandboxState {
+  orders: BoundedMap<string, OrderRecord>;
+  prepays: BoundedMap<string, PrepayRecord>;
+  transactions: BoundedMap<string, string>;
+  codes: BoundedMap<string, LoginCode>;
+  /** `${appId}:${openid}` of every openid the sandbox issued, so unifiedorder can refuse invented ones. */
+  openids: BoundedMap<string, string>;
+}
+
+export function orderKey(mchId: string, outTradeNo: string): string {
+  return `${mchId}:${outTradeNo}`;
+}
+
+export function createState(limits: { maxOrders: number; maxCodes: number }): SandboxState {
+  const prepays = new BoundedMap<string, PrepayRecord>(limits.maxOrders * 4);
+  const transactions = new BoundedMap<string, string>(limits.maxOrders);
+  const orders = new BoundedMap<string, OrderRecord>(limits.maxOrders, (_key, order) => {
+    for (const id of order.prepayIds) prepays.delete(id);
+    if (order.transactionId) transactions.delete(order.transactionId);
+  });
+  return {
+    orders,
+    prepays,
+    transactions,
+    codes: new BoundedMap(limits.maxCodes),
+    openids: new BoundedMap(limits.maxCodes),
+  };
+}
