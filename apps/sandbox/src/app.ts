@@ -1,6 +1,7 @@
 import Router from '@koa/router';
 import Koa from 'koa';
 import type { SandboxContext } from './context.ts';
+import { clockRoutes } from './control/clock.ts';
 import { faultRoutes } from './control/faults.ts';
 import { loginCodesRoute } from './control/login-codes.ts';
 import { orderInspectionRoute } from './control/orders.ts';
@@ -48,6 +49,9 @@ export function createApp(sandbox: SandboxContext, notifier: Notifier): Koa {
   router.get('/sandbox/faults', faults.list);
   router.delete('/sandbox/faults', faults.clear);
   router.get('/sandbox/orders/:out_trade_no', orderInspectionRoute(sandbox));
+  const clock = clockRoutes(sandbox);
+  router.get('/sandbox/clock', clock.show);
+  router.post('/sandbox/clock', clock.advance);
   router.get('/sandbox/health', (ctx) => {
     ctx.body = { ok: true, appid: sandbox.config.appId, mch_id: sandbox.config.mchId };
   });

@@ -53,7 +53,7 @@ export class Notifier {
     const drop = faults.dropNotifications;
     if (drop === true || (typeof drop === 'number' && attempt <= drop)) {
       this.record(order, {
-        at: new Date().toISOString(),
+        at: new Date(this.sandbox.clock.now()).toISOString(),
         attempt,
         kind: 'genuine',
         copy: 0,
@@ -82,7 +82,7 @@ export class Notifier {
   private async deliver(order: OrderRecord, attempt: number, kind: Kind, copy: number): Promise<boolean> {
     const started = Date.now();
     const entry: NotificationAttempt = {
-      at: new Date(started).toISOString(),
+      at: new Date(this.sandbox.clock.now()).toISOString(),
       attempt,
       kind,
       copy,

@@ -98,7 +98,7 @@ export async function postJson(
   return { status: res.status, json: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
 }
 
-export async function loginCode(sb: RunningSandbox, user = 'alice', appid = DEMO.appId) {
+export async function loginCode(sb: RunningSandbox, user = 'alice', appid: string = DEMO.appId) {
   const { status, json } = await postJson(`${sb.url}/sandbox/login-codes`, { appid, user });
   if (status !== 201) throw new Error(`login-codes answered ${status}: ${JSON.stringify(json)}`);
   return json as { code: string; openid: string };
@@ -168,7 +168,7 @@ export async function placeOrder(
   return { outTradeNo: String(fields.out_trade_no), prepayId: reply.prepay_id, openid, signType, fields };
 }
 
-export function payParams(order: { prepayId: string; signType: SignType }, key = DEMO.key) {
+export function payParams(order: { prepayId: string; signType: SignType }, key: string = DEMO.key) {
   return {
     appId: DEMO.appId,
     ...miniProgramPayParams({ appId: DEMO.appId, prepayId: order.prepayId, key, signType: order.signType }),

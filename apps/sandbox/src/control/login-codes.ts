@@ -29,7 +29,7 @@ export function loginCodesRoute(sandbox: SandboxContext) {
     ctx.body = {
       code: code.code,
       openid: code.openid,
-      expires_in: Math.round((code.expiresAt - Date.now()) / 1000),
+      expires_in: Math.round((code.expiresAt - sandbox.clock.now()) / 1000),
     };
   };
 }

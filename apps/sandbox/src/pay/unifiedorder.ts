@@ -35,6 +35,15 @@ function fingerprint(raw: XmlMap): string {
 export function unifiedOrder(req: PayRequest, sandbox: SandboxContext): string {
   const { raw, account, signType, appid } = req;
   const now = sandbox.clock.now();
+  // A finished order is reported as such before the parameters are judged: a re-submission after expiry
+  // carries a time_expire in the past, and the useful answer is ORDERCLOSED, not PARAM_ERROR.
+  const existing = findOrder(sandbox, account.mchId, raw.out_trade_no as string);
+  if (existing?.state === 'SUCCESS')
+    return resultFailXml(account, signType, appid, 'ORDERPAID', '该订单已支付');
+  if (existing && existing.state !== 'NOTPAY') {
+    return resultFailXml(account, signType, appid, 'ORDERCLOSED', '该订单已关闭');
+  }
+
   const violation = checkUnifiedOrder(raw, now);
   if (violation?.kind === 'return') return failXml(violation.msg);
   if (violation) return resultFailXml(account, signType, appid, violation.errCode, violation.des);
@@ -45,13 +54,8 @@ export function unifiedOrder(req: PayRequest, sandbox: SandboxContext): string {
   }
 
   const outTradeNo = raw.out_trade_no as string;
-  const existing = findOrder(sandbox, account.mchId, outTradeNo);
   let order: OrderRecord;
   if (existing) {
-    if (existing.state === 'SUCCESS')
-      return resultFailXml(account, signType, appid, 'ORDERPAID', '该订单已支付');
-    if (existing.state !== 'NOTPAY')
-      return resultFailXml(account, signType, appid, 'ORDERCLOSED', '该订单已关闭');
     if (existing.fingerprint !== fingerprint(raw)) {
       return resultFailXml(account, signType, appid, 'INVALID_REQUEST', '201 商户订单号重复');
     }
