@@ -1,0 +1,92 @@
+/**
+ * Order confirmation: pick a quantity, submit, and only then see the amount to pay, as the server priced it.
+ * Paying hands the server's five signed fields to the cashier and moves on to the result page, which asks
+ * the server what really happened.
+ */
+import type { PaymentParams } from '../../generated/api';
+import { describeError } from '../../services/errors';
+import { createOrder, listProducts, newIdempotencyKey } from '../../services/orders';
+import { requestPayment } from '../../services/payment';
+import { redirectTo } from '../../utils/nav';
+import { resultUrl } from '../../utils/routes';
+import { toOrderView, toProductView, type OrderView, type ProductView } from '../../utils/view';
+
+type LoadState = 'loading' | 'error' | 'ready';
+
+export const MAX_QUANTITY = 99;
+
+Component({
+  data: {
+    state: 'loading' as LoadState,
+    error: '',
+    productId: '',
+    product: null as ProductView | null,
+    quantity: 1,
+    /** One key per submission, kept across retries so a lost reply cannot create a second order. */
+    idempotencyKey: '',
+    submitting: false,
+    submitError: '',
+    order: null as OrderView | null,
+    payment: null as PaymentParams | null,
+    paying: false,
+  },
+  methods: {
+    onLoad(query: Record<string, string | undefined>) {
+      this.setData({ productId: query.productId ?? '' });
+      void this.load();
+    },
+    async load() {
+      this.setData({ state: 'loading', error: '' });
+      try {
+        // There is no single-product route: the catalogue is small and this is the same call the list made.
+        const products = await listProducts();
+        const product = products.find((p) => p.id === this.data.productId);
+        if (!product) {
+          this.setData({ state: 'error', error: '商品不存在或已下架' });
+          return;
+        }
+        this.setData({ state: 'ready', product: toProductView(product) });
+      } catch (err) {
+        this.setData({ state: 'error', error: describeError(err) });
+      }
+    },
+    onRetry() {
+      void this.load();
+    },
+    setQuantity(quantity: number) {
+      if (this.data.order || this.data.submitting) return;
+      const clamped = Math.max(1, Math.min(MAX_QUANTITY, quantity));
+      // A different quantity is a different order: it must not reuse the previous attempt's key.
+      if (clamped !== this.data.quantity)
+        this.setData({ quantity: clamped, idempotencyKey: '', submitError: '' });
+    },
+    onDecrease() {
+      this.setQuantity(this.data.quantity - 1);
+    },
+    onIncrease() {
+      this.setQuantity(this.data.quantity + 1);
+    },
+    async onSubmit() {
+      if (this.data.submitting || this.data.order) return;
+      const idempotencyKey = this.data.idempotencyKey || newIdempotencyKey();
+      this.setData({ submitting: true, submitError: '', idempotencyKey });
+      try {
+        const { order, payment } = await createOrder(
+          [{ productId: this.data.productId, quantity: this.data.quantity }],
+          idempotencyKey,
+        );
+        this.setData({ submitting: false, order: toOrderView(order), payment });
+      } catch (err) {
+        this.setData({ submitting: false, submitError: describeError(err) });
+      }
+    },
+    async onPay() {
+      const { order, payment } = this.data;
+      if (!order || !payment || this.data.paying) return;
+      this.setData({ paying: true });
+      const client = await requestPayment(payment);
+      this.setData({ paying: false });
+      redirectTo(resultUrl(order.id, client));
+    },
+  },
+});

@@ -1,0 +1,74 @@
+import type { ErrorBody, ErrorId } from '../generated/api';
+
+/** Failures the client itself detects, next to the server's catalogue ids. */
+export type ClientErrorId = 'network_error' | 'bad_response' | 'login_failed';
+
+/** Every failure a service reports: a stable id the pages branch on, plus what the server said. */
+export class ApiError extends Error {
+  readonly id: ErrorId | ClientErrorId;
+  /** HTTP status, 0 when no response arrived. */
+  readonly status: number;
+  readonly requestId: string | undefined;
+
+  constructor(id: ErrorId | ClientErrorId, message: string, status = 0, requestId?: string) {
+    super(message);
+    this.name = 'ApiError';
+    this.id = id;
+    this.status = status;
+    this.requestId = requestId;
+  }
+}
+
+export function isErrorBody(value: unknown): value is ErrorBody {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as ErrorBody).error === 'string' &&
+    typeof (value as ErrorBody).message === 'string'
+  );
+}
+
+/**
+ * What the buyer reads for a failure. The server's messages are for developers (English, technical), so the
+ * pages show these instead and keep the request id for support. A full Record: when the contract gains an
+ * error id, the type check fails until it has a message here.
+ */
+const MESSAGES: Record<ErrorId | ClientErrorId, string> = {
+  network_error: '网络连接失败，请检查网络后重试',
+  bad_response: '服务器返回了无法识别的数据，请稍后重试',
+  login_failed: '微信登录失败，请重试',
+  unauthorized: '登录已失效，请重试',
+  session_expired: '登录已过期，请重试',
+  login_code_invalid: '登录凭证无效，请重试',
+  login_code_used: '登录凭证已被使用，请重试',
+  login_rate_limited: '登录过于频繁，请稍后再试',
+  login_blocked: '当前微信账号暂时无法登录',
+  wechat_unavailable: '微信服务暂时不可用，请稍后重试',
+  product_not_found: '商品不存在或已下架',
+  order_not_found: '订单不存在',
+  order_already_paid: '订单已支付，无需重复支付',
+  order_closed: '订单已关闭',
+  order_not_closable: '订单刚创建，暂时无法取消，请稍后再试',
+  service_unavailable: '服务暂时不可用，请稍后重试',
+  payment_unavailable: '支付服务暂时不可用，请稍后重试',
+  invalid_request: '请求有误，请返回重试',
+  unsupported_media_type: '请求有误，请返回重试',
+  payload_too_large: '请求有误，请返回重试',
+  idempotency_conflict: '订单提交冲突，请返回重新下单',
+  not_found: '请求的内容不存在',
+  internal_error: '服务暂时不可用，请稍后重试',
+};
+
+export function describeError(err: unknown): string {
+  if (err instanceof ApiError) {
+    // An id this build does not know (a newer server) still gets a sensible sentence.
+    const text = MESSAGES[err.id] ?? '服务暂时不可用，请稍后重试';
+    return err.requestId ? `${text}（请求号 ${err.requestId}）` : text;
+  }
+  return '出了点问题，请稍后重试';
+}
+
+/** The server refused because the order is no longer pending: re-reading the order shows why. */
+export function isOrderStateError(err: unknown): boolean {
+  return err instanceof ApiError && (err.id === 'order_already_paid' || err.id === 'order_closed');
+}

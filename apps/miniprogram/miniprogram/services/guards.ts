@@ -1,0 +1,103 @@
+/**
+ * Runtime checks for the server's replies. The types say what the server promises; these make sure a reply
+ * that breaks the promise becomes a clear `bad_response` instead of "undefined" on a price tag or a
+ * wx.requestPayment call with a missing field.
+ */
+import type {
+  ClientConfigResponse,
+  CreateOrderResponse,
+  Order,
+  OrderLine,
+  OrderListResponse,
+  OrderResponse,
+  PaymentParams,
+  Product,
+  ProductListResponse,
+  SessionResponse,
+} from '../generated/api';
+
+type Obj = Record<string, unknown>;
+
+function isObj(v: unknown): v is Obj {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+function isStr(v: unknown): v is string {
+  return typeof v === 'string';
+}
+function isFen(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v);
+}
+function isOptStr(v: unknown): boolean {
+  return v === undefined || v === null || isStr(v);
+}
+
+export function isSessionResponse(v: unknown): v is SessionResponse {
+  return isObj(v) && isStr(v.token) && v.token.length > 0 && typeof v.expiresIn === 'number';
+}
+
+export function isClientConfig(v: unknown): v is ClientConfigResponse {
+  if (!isObj(v)) return false;
+  if (v.mode === 'live') return true;
+  // Sandbox mode is only usable with both fields: without them the payer and login codes have nowhere to go.
+  return v.mode === 'sandbox' && isStr(v.sandboxUrl) && v.sandboxUrl.length > 0 && isStr(v.appId);
+}
+
+function isProduct(v: unknown): v is Product {
+  return isObj(v) && isStr(v.id) && isStr(v.name) && isStr(v.description) && isFen(v.priceFen);
+}
+export function isProductList(v: unknown): v is ProductListResponse {
+  return isObj(v) && Array.isArray(v.products) && v.products.every(isProduct);
+}
+
+function isOrderLine(v: unknown): v is OrderLine {
+  return (
+    isObj(v) &&
+    isStr(v.productId) &&
+    isStr(v.name) &&
+    isFen(v.unitPriceFen) &&
+    isFen(v.quantity) &&
+    isFen(v.subtotalFen)
+  );
+}
+export function isOrder(v: unknown): v is Order {
+  return (
+    isObj(v) &&
+    isStr(v.id) &&
+    isStr(v.outTradeNo) &&
+    (v.status === 'PENDING' || v.status === 'PAID' || v.status === 'CLOSED') &&
+    isStr(v.description) &&
+    Array.isArray(v.items) &&
+    v.items.every(isOrderLine) &&
+    isFen(v.totalFen) &&
+    isStr(v.createdAt) &&
+    isStr(v.expiresAt) &&
+    isOptStr(v.paidAt) &&
+    isOptStr(v.closedAt)
+  );
+}
+export function isOrderResponse(v: unknown): v is OrderResponse {
+  return isObj(v) && isOrder(v.order);
+}
+export function isOrderList(v: unknown): v is OrderListResponse {
+  return (
+    isObj(v) &&
+    Array.isArray(v.orders) &&
+    v.orders.every(isOrder) &&
+    (v.nextCursor === null || isStr(v.nextCursor))
+  );
+}
+
+export function isPaymentParams(v: unknown): v is PaymentParams {
+  return (
+    isObj(v) &&
+    isStr(v.timeStamp) &&
+    isStr(v.nonceStr) &&
+    isStr(v.package) &&
+    v.package.startsWith('prepay_id=') &&
+    (v.signType === 'MD5' || v.signType === 'HMAC-SHA256') &&
+    isStr(v.paySign)
+  );
+}
+export function isCreateOrderResponse(v: unknown): v is CreateOrderResponse {
+  return isObj(v) && isOrder(v.order) && isPaymentParams(v.payment);
+}

@@ -1,0 +1,63 @@
+/** The catalogue and the buyer's orders, as the server reports them. */
+import { config } from '../config';
+import {
+  API_ROUTES,
+  type CreateOrderResponse,
+  type Order,
+  type OrderItemInput,
+  type OrderListResponse,
+  type Product,
+} from '../generated/api';
+import { apiRequest } from './api';
+import { isCreateOrderResponse, isOrderList, isOrderResponse, isProductList } from './guards';
+
+export async function listProducts(): Promise<Product[]> {
+  const body = await apiRequest({ method: 'GET', path: API_ROUTES.products, guard: isProductList });
+  return body.products;
+}
+
+/**
+ * Creates an order and its payment parameters. The server prices it; the client only says what and how many.
+ * `idempotencyKey` stays the same across retries of one submission, so a retry after a lost reply returns the
+ * same order instead of a second one.
+ */
+export function createOrder(items: OrderItemInput[], idempotencyKey: string): Promise<CreateOrderResponse> {
+  return apiRequest({
+    method: 'POST',
+    path: API_ROUTES.orders,
+    data: { items },
+    headers: { 'Idempotency-Key': idempotencyKey },
+    guard: isCreateOrderResponse,
+  });
+}
+
+/** Fresh payment parameters for a pending order ("pay again"). */
+export function renewPayment(orderId: string): Promise<CreateOrderResponse> {
+  return apiRequest({ method: 'POST', path: API_ROUTES.orderPayment(orderId), guard: isCreateOrderResponse });
+}
+
+export async function getOrder(orderId: string): Promise<Order> {
+  const body = await apiRequest({ method: 'GET', path: API_ROUTES.order(orderId), guard: isOrderResponse });
+  return body.order;
+}
+
+export async function closeOrder(orderId: string): Promise<Order> {
+  const body = await apiRequest({
+    method: 'POST',
+    path: API_ROUTES.orderClose(orderId),
+    guard: isOrderResponse,
+  });
+  return body.order;
+}
+
+/** One page of the buyer's orders, newest first; pass the previous page's nextCursor for the next. */
+export function listOrders(cursor: string | null): Promise<OrderListResponse> {
+  let path = `${API_ROUTES.orders}?limit=${config.ordersPageSize}`;
+  if (cursor !== null) path += `&cursor=${encodeURIComponent(cursor)}`;
+  return apiRequest({ method: 'GET', path, guard: isOrderList });
+}
+
+/** A key for one order submission: unique enough per buyer, no secret. */
+export function newIdempotencyKey(): string {
+  return `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 12)}`;
+}

@@ -1,0 +1,23 @@
+/**
+ * Page navigation with the failure reported instead of becoming an unhandled promise rejection (wx.* return
+ * promises when no callback is given). A failed navigation leaves the buyer where they are, so a toast is
+ * all that is needed.
+ */
+function reportFailure(err: WechatMiniprogram.GeneralCallbackResult): void {
+  console.error('navigation failed', err.errMsg);
+  wx.showToast({ title: '页面打开失败', icon: 'none' });
+}
+
+export function navigateTo(url: string): void {
+  wx.navigateTo({ url, fail: reportFailure });
+}
+
+/** Replaces the current page (the confirmation page is not something to go back to after paying). */
+export function redirectTo(url: string): void {
+  wx.redirectTo({ url, fail: reportFailure });
+}
+
+/** Back to a fresh stack with only this page. */
+export function reLaunch(url: string): void {
+  wx.reLaunch({ url, fail: reportFailure });
+}

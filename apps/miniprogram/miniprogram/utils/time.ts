@@ -1,0 +1,20 @@
+/**
+ * Order times are shown in Beijing time (UTC+8, no daylight saving), the time zone WeChat Pay itself uses,
+ * so a buyer's order list reads the same as their WeChat payment record whatever the phone's zone.
+ */
+const BEIJING_OFFSET_MS = 8 * 60 * 60 * 1000;
+
+function pad(n: number): string {
+  return n < 10 ? `0${n}` : String(n);
+}
+
+/** "2026-11-25T06:30:00.000Z" -> "2026-11-25 14:30"; an unparsable value is shown as given. */
+export function formatBeijingTime(iso: string): string {
+  const ms = Date.parse(iso);
+  if (Number.isNaN(ms)) return iso;
+  const d = new Date(ms + BEIJING_OFFSET_MS);
+  return (
+    `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ` +
+    `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}`
+  );
+}

@@ -1,0 +1,116 @@
+/**
+ * What WeChat DevTools will see in miniprogram/, checked here because DevTools is not available in CI:
+ * - every page listed in app.json has its .ts, .wxml, .wxss and .json;
+ * - every module reference stays inside the mini-program root and names a file DevTools will compile
+ *   (relative, no extension, an existing .ts file); DevTools cannot load workspace packages or anything
+ *   outside the root, and a bare specifier would need its "npm build", which this project does not use.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
+
+export const MINIPROGRAM_ROOT = fileURLToPath(new URL('../miniprogram/', import.meta.url));
+
+/** Paths relative to `root`, with forward slashes, sorted. */
+export function listFiles(root: string, ext: string): string[] {
+  return readdirSync(root, { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith(ext))
+    .map((f) => f.split(sep).join('/'))
+    .sort();
+}
+
+export interface AppJson {
+  pages: string[];
+}
+
+export function readAppJson(root: string): AppJson {
+  const parsed = JSON.parse(readFileSync(join(root, 'app.json'), 'utf8')) as { pages?: unknown };
+  if (!Array.isArray(parsed.pages) || !parsed.pages.every((p) => typeof p === 'string')) {
+    throw new Error('app.json: "pages" must be a list of page paths');
+  }
+  return { pages: parsed.pages as string[] };
+}
+
+/** Problems with the pages listed in app.json (missing files), one message each. */
+export function checkPages(root: string): string[] {
+  const problems: string[] = [];
+  for (const page of readAppJson(root).pages) {
+    for (const ext of ['.ts', '.wxml', '.wxss', '.json']) {
+      if (!existsSync(join(root, page + ext)))
+        problems.push(`app.json lists ${page} but ${page}${ext} is missing`);
+    }
+  }
+  return problems;
+}
+
+function isInside(root: string, file: string): boolean {
+  const rel = relative(root, file);
+  return rel !== '' && !rel.startsWith('..') && !rel.startsWith(sep) && !/^[a-zA-Z]:/.test(rel);
+}
+
+/** Every module a TS file refers to: imports, re-exports, import types, dynamic import() and require(). */
+export function moduleSpecifiers(source: string): string[] {
+  const info = ts.preProcessFile(source, true, true);
+  return info.importedFiles.map((f) => f.fileName);
+}
+
+/** Problems with one TS file's module references, relative to `root`. */
+export function checkTsImports(root: string, relFile: string, source: string): string[] {
+  const problems: string[] = [];
+  const from = join(root, relFile);
+  for (const spec of moduleSpecifiers(source)) {
+    const where = `${relFile}: '${spec}'`;
+    if (!spec.startsWith('./') && !spec.startsWith('../')) {
+      problems.push(
+        `${where} is not a relative path; DevTools can only load files inside the mini-program root`,
+      );
+      continue;
+    }
+    const target = resolve(dirname(from), spec);
+    if (!isInside(root, target)) {
+      problems.push(`${where} points outside the mini-program root`);
+      continue;
+    }
+    if (/\.(ts|js|mjs|cjs|json)$/.test(spec)) {
+      problems.push(
+        `${where} has an extension; write it without one, as DevTools resolves compiled .js files`,
+      );
+      continue;
+    }
+    if (!existsSync(`${target}.ts`)) problems.push(`${where} does not name a .ts file in the mini-program`);
+  }
+  return problems;
+}
+
+/** Problems with file references in templates (<import>, <include>, <wxs>) and usingComponents. */
+export function checkTemplateRefs(root: string, relFile: string, source: string): string[] {
+  const problems: string[] = [];
+  const refs: string[] = [];
+  if (relFile.endsWith('.wxml')) {
+    for (const m of source.matchAll(/<(?:import|include|wxs)\b[^>]*\bsrc\s*=\s*["']([^"']+)["']/g))
+      refs.push(m[1] ?? '');
+  } else if (relFile.endsWith('.json')) {
+    const json = JSON.parse(source) as { usingComponents?: Record<string, string> };
+    refs.push(...Object.values(json.usingComponents ?? {}));
+  }
+  for (const ref of refs) {
+    // Leading "/" is relative to the mini-program root in DevTools.
+    const target = ref.startsWith('/') ? join(root, ref) : resolve(dirname(join(root, relFile)), ref);
+    if (!isInside(root, target)) problems.push(`${relFile}: '${ref}' points outside the mini-program root`);
+  }
+  return problems;
+}
+
+/** All import and reference problems under `root`. */
+export function checkReferences(root: string): string[] {
+  const problems: string[] = [];
+  for (const f of listFiles(root, '.ts'))
+    problems.push(...checkTsImports(root, f, readFileSync(join(root, f), 'utf8')));
+  for (const ext of ['.wxml', '.json']) {
+    for (const f of listFiles(root, ext)) {
+      problems.push(...checkTemplateRefs(root, f, readFileSync(join(root, f), 'utf8')));
+    }
+  }
+  return problems;
+}

@@ -1,0 +1,142 @@
+/**
+ * What DevTools needs from miniprogram/, checked without DevTools: the contract copy is current, every
+ * module reference stays inside the root, every page is complete, and WeChat's compilers accept the
+ * templates and styles. The negative cases prove each check can fail.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterEach, describe, expect, test } from 'vitest';
+import {
+  checkPages,
+  checkReferences,
+  checkTsImports,
+  listFiles,
+  MINIPROGRAM_ROOT,
+  moduleSpecifiers,
+} from '../../scripts/miniprogram-files.ts';
+import { currentCopy, expectedCopy } from '../../scripts/shared-copy.ts';
+import { compileWxml, compileWxss } from '../../scripts/wechat-compiler.ts';
+
+const scratch: string[] = [];
+afterEach(() => {
+  for (const dir of scratch.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A throwaway mini-program root with the given files. */
+function fixture(files: Record<string, string>): string {
+  const root = mkdtempSync(join(tmpdir(), 'mp-pay-fixture-'));
+  scratch.push(root);
+  for (const [name, content] of Object.entries(files)) {
+    mkdirSync(dirname(join(root, name)), { recursive: true });
+    writeFileSync(join(root, name), content);
+  }
+  return root;
+}
+
+const PAGE = {
+  'app.json': JSON.stringify({ pages: ['pages/a/index'] }),
+  'pages/a/index.ts': 'Component({});\n',
+  'pages/a/index.json': '{ "usingComponents": {} }',
+  'pages/a/index.wxml': '<view class="a">{{x}}</view>\n',
+  'pages/a/index.wxss': '.a { color: red; }\n',
+};
+
+describe('the real miniprogram/', () => {
+  test('generated/api.ts is a current copy of @mp-pay/shared/api', () => {
+    expect(currentCopy()).toBe(expectedCopy());
+  });
+
+  test('has no module reference outside the mini-program root, nor a workspace or npm package', () => {
+    expect(checkReferences(MINIPROGRAM_ROOT)).toEqual([]);
+  });
+
+  test('the scan sees imports in every file (it is not vacuous)', () => {
+    const files = listFiles(MINIPROGRAM_ROOT, '.ts');
+    expect(files).toContain('pages/result/index.ts');
+    expect(files.length).toBeGreaterThan(10);
+  });
+
+  test('every page in app.json has .ts, .wxml, .wxss and .json', () => {
+    expect(checkPages(MINIPROGRAM_ROOT)).toEqual([]);
+  });
+
+  test('WXML compiles with wcc and WXSS with wcsc', () => {
+    expect(compileWxml(MINIPROGRAM_ROOT)).toEqual([]);
+    expect(compileWxss(MINIPROGRAM_ROOT)).toEqual([]);
+  });
+});
+
+describe('the checks catch what DevTools would reject', () => {
+  test('module specifiers include type imports, re-exports, dynamic imports and require()', () => {
+    const source = [
+      "import type { A } from '@mp-pay/shared/api';",
+      "import { b } from './b';",
+      "export { c } from '../c';",
+      "const d = require('./d');",
+      "void import('./e');",
+    ].join('\n');
+    expect(moduleSpecifiers(source)).toEqual(['@mp-pay/shared/api', './b', '../c', './d', './e']);
+  });
+
+  test('imports escaping the root, bare packages, extensions and missing files are reported', () => {
+    const root = fixture({
+      'services/x.ts': '',
+      'pages/a/index.ts': [
+        "import type { Order } from '@mp-pay/shared/api';",
+        "import { API_ROUTES } from '../../../../packages/shared/src/api/index';",
+        "import { x } from '../../services/x.ts';",
+        "import { y } from '../../services/y';",
+        "import { ok } from '../../services/x';",
+      ].join('\n'),
+    });
+    const problems = checkTsImports(root, 'pages/a/index.ts', listSource(root, 'pages/a/index.ts'));
+    expect(problems).toHaveLength(4);
+    expect(problems[0]).toMatch(/'@mp-pay\/shared\/api' is not a relative path/);
+    expect(problems[1]).toMatch(/points outside the mini-program root/);
+    expect(problems[2]).toMatch(/has an extension/);
+    expect(problems[3]).toMatch(/'..\/..\/services\/y' does not name a .ts file/);
+  });
+
+  test('template and usingComponents references outside the root are reported', () => {
+    const root = fixture({
+      'pages/a/index.wxml': '<import src="../../../shared/tpl.wxml"/><include src="/common/ok.wxml"/>',
+      'pages/a/index.json': JSON.stringify({ usingComponents: { x: '../../../../elsewhere/x' } }),
+    });
+    expect(checkReferences(root)).toEqual([
+      "pages/a/index.wxml: '../../../shared/tpl.wxml' points outside the mini-program root",
+      "pages/a/index.json: '../../../../elsewhere/x' points outside the mini-program root",
+    ]);
+  });
+
+  test('a page listed in app.json without its files is reported', () => {
+    const root = fixture({
+      ...PAGE,
+      'app.json': JSON.stringify({ pages: ['pages/a/index', 'pages/b/index'] }),
+    });
+    expect(checkPages(root)).toEqual([
+      'app.json lists pages/b/index but pages/b/index.ts is missing',
+      'app.json lists pages/b/index but pages/b/index.wxml is missing',
+      'app.json lists pages/b/index but pages/b/index.wxss is missing',
+      'app.json lists pages/b/index but pages/b/index.json is missing',
+    ]);
+  });
+
+  test('wcc accepts a good template and rejects a broken one with its position', () => {
+    expect(compileWxml(fixture(PAGE))).toEqual([]);
+    const broken = fixture({ ...PAGE, 'pages/a/index.wxml': '<view class="a">\n  <text>{{x}}</view>\n' });
+    expect(compileWxml(broken).join('\n')).toMatch(/pages\/a\/index\.wxml:2:.*expect end-tag `text`/);
+    const badExpression = fixture({ ...PAGE, 'pages/a/index.wxml': '<view>{{ x + }}</view>\n' });
+    expect(compileWxml(badExpression).join('\n')).toMatch(/pages\/a\/index\.wxml:1:/);
+  });
+
+  test('wcsc accepts good styles and rejects broken ones with its position', () => {
+    expect(compileWxss(fixture(PAGE))).toEqual([]);
+    const broken = fixture({ ...PAGE, 'pages/a/index.wxss': '.a { color: red;\n.b { margin: 0 }\n' });
+    expect(compileWxss(broken).join('\n')).toMatch(/pages\/a\/index\.wxss\(2:/);
+  });
+});
+
+function listSource(root: string, file: string): string {
+  return readFileSync(join(root, file), 'utf8');
+}

@@ -1,0 +1,213 @@
+/**
+ * An in-memory merchant server behind a fake wx.request, for page and service tests: it follows the HTTP
+ * contract in @mp-pay/shared/api (sessions, 401 for unknown tokens, server-side pricing, cursor pages,
+ * pay-again and close rules), and lets a test hold, fail or rewrite any reply through `intercept`.
+ * The end-to-end test replaces all of this with the real server.
+ */
+import type {
+  ClientConfigResponse,
+  ErrorId,
+  Order,
+  OrderStatus,
+  PaymentParams,
+  Product,
+} from '@mp-pay/shared/api';
+import type { WxStubs } from './fake-wx.ts';
+
+export interface FakeRequest {
+  method: string;
+  url: string;
+  path: string;
+  query: Record<string, string>;
+  data: unknown;
+  header: Record<string, string>;
+}
+export type FakeReply = { status: number; body: unknown } | { networkError: string };
+/** Returns a reply to short-circuit the backend, or undefined to let it answer. */
+export type Interceptor = (req: FakeRequest) => FakeReply | undefined | Promise<FakeReply | undefined>;
+
+export const API_BASE = 'http://api.test';
+
+export const PRODUCTS: Product[] = [
+  { id: 'tea', name: '龙井茶', description: '明前龙井 50g', priceFen: 1990 },
+  {
+    id: 'cup',
+    name: '茶杯',
+    description: '白瓷 200ml',
+    priceFen: 1205,
+    imageUrl: 'https://img.test/cup.png',
+  },
+];
+
+function error(status: number, id: ErrorId, message: string): FakeReply {
+  return { status, body: { error: id, message, requestId: `req-${id}` } };
+}
+
+export function makeOrder(overrides: Partial<Order> & { id: string }): Order {
+  return {
+    outTradeNo: `MP${overrides.id.toUpperCase()}`,
+    status: 'PENDING',
+    description: '龙井茶 x1',
+    items: [{ productId: 'tea', name: '龙井茶', unitPriceFen: 1990, quantity: 1, subtotalFen: 1990 }],
+    totalFen: 1990,
+    createdAt: '2026-11-25T06:30:00.000Z',
+    expiresAt: '2026-11-25T08:30:00.000Z',
+    ...overrides,
+  };
+}
+
+export class FakeBackend {
+  mode: ClientConfigResponse = { mode: 'live' };
+  products: Product[] = PRODUCTS.map((p) => ({ ...p }));
+  /** Newest first, as GET /api/orders lists them. */
+  orders: Order[] = [];
+  requests: FakeRequest[] = [];
+  tokens = new Set<string>();
+  loginCodes: string[] = [];
+  private seq = 0;
+  private interceptors: Interceptor[] = [];
+  private byIdempotencyKey = new Map<string, Order>();
+
+  intercept(fn: Interceptor): void {
+    this.interceptors.push(fn);
+  }
+
+  setStatus(id: string, status: OrderStatus): void {
+    const order = this.orders.find((o) => o.id === id);
+    if (!order) throw new Error(`no order ${id}`);
+    order.status = status;
+    if (status === 'PAID') order.paidAt = '2026-11-25T06:31:00.000Z';
+    if (status === 'CLOSED') order.closedAt = '2026-11-25T06:40:00.000Z';
+  }
+
+  paymentFor(order: Order): PaymentParams {
+    this.seq += 1;
+    return {
+      timeStamp: '1764052200',
+      nonceStr: `nonce${this.seq}`,
+      package: `prepay_id=wx${order.id}${this.seq}`,
+      signType: 'MD5',
+      paySign: `SIGN${this.seq}`,
+    };
+  }
+
+  /** The wx.request stub: replies asynchronously, like the real one. */
+  requestStub(): WxStubs {
+    return {
+      request: ((opts: WechatMiniprogram.RequestOption) => {
+        const [path = '', qs = ''] = opts.url.replace(API_BASE, '').split('?');
+        const query: Record<string, string> = {};
+        for (const pair of qs.split('&').filter(Boolean)) {
+          const [k = '', v = ''] = pair.split('=');
+          query[decodeURIComponent(k)] = decodeURIComponent(v);
+        }
+        const req: FakeRequest = {
+          method: opts.method ?? 'GET',
+          url: opts.url,
+          path,
+          query,
+          data: opts.data,
+          header: (opts.header ?? {}) as Record<string, string>,
+        };
+        this.requests.push(req);
+        void this.reply(req).then((reply) => {
+          if ('networkError' in reply) {
+            opts.fail?.({
+              errMsg: `request:fail ${reply.networkError}`,
+              errno: 600001,
+            } as unknown as WechatMiniprogram.RequestFailCallbackErr);
+          } else {
+            opts.success?.({
+              statusCode: reply.status,
+              data: reply.body as WechatMiniprogram.IAnyObject,
+              header: {},
+              cookies: [],
+              errMsg: 'request:ok',
+            } as unknown as WechatMiniprogram.RequestSuccessCallbackResult);
+          }
+        });
+        return { abort() {} };
+      }) as never,
+    };
+  }
+
+  private async reply(req: FakeRequest): Promise<FakeReply> {
+    for (const fn of this.interceptors) {
+      const r = await fn(req);
+      if (r) return r;
+    }
+    return this.handle(req);
+  }
+
+  private handle(req: FakeRequest): FakeReply {
+    const { method, path } = req;
+    if (method === 'GET' && path === '/api/config') return { status: 200, body: this.mode };
+    if (method === 'POST' && path === '/api/session') {
+      const code = (req.data as { code?: unknown } | undefined)?.code;
+      if (typeof code !== 'string' || !code) return error(400, 'invalid_request', 'code required');
+      this.loginCodes.push(code);
+      const token = `token-${this.loginCodes.length}`;
+      this.tokens.add(token);
+      return { status: 200, body: { token, expiresIn: 7200 } };
+    }
+    const auth = req.header.Authorization ?? '';
+    if (!this.tokens.has(auth.replace(/^Bearer /, ''))) return error(401, 'unauthorized', 'no session');
+
+    if (method === 'GET' && path === '/api/products')
+      return { status: 200, body: { products: this.products } };
+    if (method === 'POST' && path === '/api/orders') return this.create(req);
+    if (method === 'GET' && path === '/api/orders') {
+      const limit = Number(req.query.limit ?? '10');
+      const start = Number(req.query.cursor ?? '0');
+      const page = this.orders.slice(start, start + limit);
+      const next = start + limit < this.orders.length ? String(start + limit) : null;
+      return { status: 200, body: { orders: page, nextCursor: next } };
+    }
+    const m = /^\/api\/orders\/([^/]+)(\/payment|\/close)?$/.exec(path);
+    if (m) {
+      const order = this.orders.find((o) => o.id === decodeURIComponent(m[1] ?? ''));
+      if (!order) return error(404, 'order_not_found', 'no such order');
+      if (method === 'GET' && !m[2]) return { status: 200, body: { order } };
+      if (method === 'POST' && m[2] === '/payment') {
+        if (order.status === 'PAID') return error(409, 'order_already_paid', 'paid');
+        if (order.status === 'CLOSED') return error(409, 'order_closed', 'closed');
+        return { status: 200, body: { order, payment: this.paymentFor(order) } };
+      }
+      if (method === 'POST' && m[2] === '/close') {
+        if (order.status === 'PAID') return error(409, 'order_already_paid', 'paid');
+        this.setStatus(order.id, 'CLOSED');
+        return { status: 200, body: { order } };
+      }
+    }
+    return error(404, 'not_found', `${method} ${path}`);
+  }
+
+  private create(req: FakeRequest): FakeReply {
+    const key = req.header['Idempotency-Key'];
+    const existing = key ? this.byIdempotencyKey.get(key) : undefined;
+    if (existing) return { status: 201, body: { order: existing, payment: this.paymentFor(existing) } };
+    const items =
+      (req.data as { items?: { productId: string; quantity: number }[] } | undefined)?.items ?? [];
+    const lines = [];
+    for (const item of items) {
+      const product = this.products.find((p) => p.id === item.productId);
+      if (!product) return error(404, 'product_not_found', item.productId);
+      lines.push({
+        productId: product.id,
+        name: product.name,
+        unitPriceFen: product.priceFen,
+        quantity: item.quantity,
+        subtotalFen: product.priceFen * item.quantity,
+      });
+    }
+    const order = makeOrder({
+      id: `o${this.orders.length + 1}`,
+      description: lines.map((l) => `${l.name} x${l.quantity}`).join(', '),
+      items: lines,
+      totalFen: lines.reduce((sum, l) => sum + l.subtotalFen, 0),
+    });
+    this.orders.unshift(order);
+    if (key) this.byIdempotencyKey.set(key, order);
+    return { status: 201, body: { order, payment: this.paymentFor(order) } };
+  }
+}

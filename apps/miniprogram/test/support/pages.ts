@@ -1,0 +1,57 @@
+/**
+ * Rendering pages with miniprogram-simulate: load the compiled page (templates through WeChat's wcc), attach
+ * it, and run onLoad with the page query the way the framework does for a page built with Component().
+ */
+import simulate from 'miniprogram-simulate';
+import { join } from 'node:path';
+import type { BuiltMiniprogram } from './built.ts';
+
+/** The subset of a rendered j-component tree the tests use. */
+export interface Rendered {
+  dom: HTMLElement;
+  data: Record<string, unknown>;
+  instance: Record<string, (...args: never[]) => unknown>;
+  querySelector(selector: string): Rendered | undefined;
+  querySelectorAll(selector: string): Rendered[];
+  dispatchEvent(event: string, detail?: object): void;
+  triggerPageLifeTime?(name: string): void;
+  detach(): void;
+}
+
+export function renderPage(
+  built: BuiltMiniprogram,
+  page: string,
+  query: Record<string, string> = {},
+): Rendered {
+  const id = simulate.load(join(built.root, page), { rootPath: built.root, compiler: 'official' });
+  const comp = simulate.render(id) as unknown as Rendered & { attach(parent: Element): void };
+  comp.attach(document.createElement('parent-wrapper'));
+  const instance = comp.instance as { onLoad?: (q: Record<string, string>) => void };
+  instance.onLoad?.(query);
+  return comp;
+}
+
+/** Visible text of the first match, whitespace collapsed; throws when nothing matches. */
+export function text(comp: Rendered, selector: string): string {
+  const el = comp.querySelector(selector);
+  if (!el) throw new Error(`nothing matches ${selector}; page shows: ${pageText(comp)}`);
+  return collapse(el.dom.textContent ?? '');
+}
+
+export function pageText(comp: Rendered): string {
+  return collapse(comp.dom.textContent ?? '');
+}
+
+export function exists(comp: Rendered, selector: string): boolean {
+  return comp.querySelector(selector) !== undefined && comp.querySelector(selector) !== null;
+}
+
+export function tap(comp: Rendered, selector: string): void {
+  const el = comp.querySelector(selector);
+  if (!el) throw new Error(`nothing to tap at ${selector}; page shows: ${pageText(comp)}`);
+  el.dispatchEvent('tap');
+}
+
+function collapse(s: string): string {
+  return s.replace(/\s+/g, ' ').trim();
+}
