@@ -5,11 +5,21 @@
  * With nothing set, the server runs in sandbox mode against the local mp-pay sandbox with its demo merchant and
  * an in-memory store, so `pnpm start` works on a fresh machine. NODE_ENV=production refuses all three.
  */
+import { existsSync } from 'node:fs';
 import { SANDBOX_DEFAULT_PORT, SANDBOX_DEMO } from '@mp-pay/shared/wechatpay';
 import type { SignType } from '@mp-pay/shared/wechatpay';
 import { z } from 'zod';
 
 export type Env = Record<string, string | undefined>;
+
+/**
+ * The process environment, after loading `envFile` (the repository's .env) when it exists. Variables already
+ * set in the environment win over the file, as with every dotenv tool.
+ */
+export function processEnv(envFile?: string): Env {
+  if (envFile !== undefined && existsSync(envFile)) process.loadEnvFile(envFile);
+  return process.env;
+}
 
 export interface ServerConfig {
   nodeEnv: 'development' | 'test' | 'production';
@@ -126,7 +136,8 @@ const schema = z.object({
   ),
   REDIS_COMMAND_TIMEOUT_MS: int(50, 60_000, 'milliseconds, e.g. 2000'),
   SESSION_TTL_SECONDS: int(1, 30 * 86400, 'seconds of inactivity before a session expires, e.g. 7200'),
-  ORDER_TTL_SECONDS: int(1, 7200, 'seconds an unpaid order stays payable; at most 7200 (prepay_id lifetime)'),
+  // JSAPI orders need time_expire at least 5 minutes ahead (WeChat refuses shorter), and a prepay_id lives 2 h.
+  ORDER_TTL_SECONDS: int(300, 7200, 'seconds an unpaid order stays payable, 300 to 7200'),
   ORDER_REFRESH_AFTER_MS: int(0, 3_600_000, 'milliseconds, e.g. 5000'),
   IDEMPOTENCY_TTL_SECONDS: int(60, 7 * 86400, 'seconds, e.g. 86400'),
   WORKER_ENABLED: bool('WORKER_ENABLED=false disables background order queries and expiry in this process'),

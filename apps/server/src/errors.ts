@@ -34,6 +34,10 @@ export const ERRORS: Readonly<Record<ErrorId, CatalogueEntry>> = Object.freeze({
   order_not_found: { status: 404, message: 'No such order.' },
   order_already_paid: { status: 409, message: 'The order is already paid.' },
   order_closed: { status: 409, message: 'The order is closed; place a new order.' },
+  order_not_closable: {
+    status: 409,
+    message: 'WeChat Pay does not close an order this soon after it was placed; try again in a few minutes.',
+  },
   idempotency_conflict: {
     status: 409,
     message: 'This Idempotency-Key was already used for a different request; use a new key for a new order.',

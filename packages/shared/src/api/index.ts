@@ -133,6 +133,7 @@ export type ErrorId =
   | 'order_not_found'
   | 'order_already_paid'
   | 'order_closed'
+  | 'order_not_closable'
   | 'idempotency_conflict'
   | 'payment_unavailable'
   | 'not_found'

@@ -1,0 +1,41 @@
+import type { Router } from '@koa/router';
+import Koa from 'koa';
+import type { AppContext } from './context.ts';
+import { errorHandler } from './http/error-handler.ts';
+import { requestContext } from './http/request-context.ts';
+import type { AppState } from './http/state.ts';
+import { clientConfigRoutes } from './routes/client-config/index.ts';
+import { healthRoutes } from './routes/health/index.ts';
+import { notifyRoutes } from './routes/notify/index.ts';
+import { orderRoutes } from './routes/orders/index.ts';
+import { productRoutes } from './routes/products/index.ts';
+import { sessionRoutes } from './routes/session/index.ts';
+
+/** The Koa application: request context → error shaping → routes. No I/O happens here until a request comes. */
+export function buildApp(ctx: AppContext, options: { isShuttingDown: () => boolean }): Koa<AppState> {
+  const app = new Koa<AppState>({
+    proxy: ctx.config.trustProxy > 0,
+    maxIpsCount: ctx.config.trustProxy,
+  });
+  app.use(requestContext(ctx.log));
+  app.use(async (c, next) => {
+    c.set('X-Content-Type-Options', 'nosniff');
+    c.set('Cache-Control', 'no-store');
+    await next();
+  });
+  app.use(errorHandler());
+
+  const routers: Router<AppState>[] = [
+    healthRoutes(ctx, options.isShuttingDown),
+    clientConfigRoutes(ctx),
+    productRoutes(ctx),
+    sessionRoutes(ctx),
+    orderRoutes(ctx),
+    notifyRoutes(ctx),
+  ];
+  for (const router of routers) app.use(router.routes());
+
+  // Errors escaping the handler (socket errors while streaming a response) are logged, never printed raw.
+  app.on('error', (err: Error) => ctx.log.warn({ err }, 'connection error'));
+  return app;
+}

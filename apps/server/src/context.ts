@@ -1,0 +1,18 @@
+import type { Code2SessionClient, WechatPayV2Client } from '@mp-pay/shared/wechatpay';
+import type { ServerConfig } from './config.ts';
+import type { Logger } from './logger.ts';
+import type { Catalog } from './services/catalog.ts';
+import type { Store } from './store/index.ts';
+
+/** Everything a service needs, built once in server.ts and passed down (no module-level singletons). */
+export interface AppContext {
+  config: ServerConfig;
+  store: Store;
+  pay: WechatPayV2Client;
+  login: Code2SessionClient;
+  catalog: Catalog;
+  log: Logger;
+  /** notify_url for unifiedorder; known only once the server listens when PUBLIC_BASE_URL is unset. */
+  notifyUrl(): string;
+  now(): number;
+}

@@ -1,0 +1,41 @@
+import { koaBody } from 'koa-body';
+import { AppError } from '../errors.ts';
+import type { AppMiddleware } from './state.ts';
+
+/** JSON bodies for the API routes: size-capped, objects/arrays only, anything but JSON refused with 415. */
+export function jsonBody(limitBytes: number): AppMiddleware {
+  const parse = koaBody({
+    json: true,
+    jsonLimit: limitBytes,
+    jsonStrict: true,
+    urlencoded: false,
+    text: false,
+    multipart: false,
+  }) as unknown as AppMiddleware;
+  return async (ctx, next) => {
+    const length = Number(ctx.get('content-length') || 0);
+    const hasBody = length > 0 || ctx.get('transfer-encoding') !== '';
+    if (hasBody && !ctx.is('application/json')) throw new AppError('unsupported_media_type');
+    await parse(ctx, next);
+  };
+}
+
+/**
+ * The exact bytes of the request, capped: the notification signature must be checked over what WeChat sent, so
+ * no parser may touch the body first. Over the cap → 413 before buffering more.
+ */
+export function rawBody(limitBytes: number): AppMiddleware {
+  return async (ctx, next) => {
+    const declared = Number(ctx.get('content-length') || 0);
+    if (declared > limitBytes) throw new AppError('payload_too_large');
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > limitBytes) throw new AppError('payload_too_large');
+      chunks.push(chunk);
+    }
+    ctx.state.rawBody = Buffer.concat(chunks);
+    await next();
+  };
+}

@@ -1,0 +1,53 @@
+/**
+ * pino JSON logs. Secrets never reach the output, in two layers:
+ *  1. redaction of every field name that can carry one (key, secret, session_key, tokens, authorization),
+ *     at the top level and nested, so a careless `log.info({ session })` prints `[redacted]`;
+ *  2. a last-resort scrub of the configured API key and app secret from every written line, in case one
+ *     hides inside a message string (e.g. an error quoting a URL).
+ * test/logging.test.ts proves it on a full payment flow.
+ */
+import { pino, type DestinationStream, type Logger } from 'pino';
+import type { ServerConfig } from './config.ts';
+
+export type { Logger };
+
+const SECRET_FIELDS = [
+  'key',
+  'apiKey',
+  'secret',
+  'appSecret',
+  'sessionKey',
+  'session_key',
+  'token',
+  'accessToken',
+  'access_token',
+  'authorization',
+  'Authorization',
+  'paySign',
+  'sign',
+];
+
+const REDACT_PATHS = [
+  ...SECRET_FIELDS,
+  ...SECRET_FIELDS.map((f) => `*.${f}`),
+  ...SECRET_FIELDS.map((f) => `*.*.${f}`),
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'headers.authorization',
+  'headers.cookie',
+];
+
+export function createLogger(config: ServerConfig, stream?: DestinationStream): Logger {
+  const secrets = [config.wechatpay.key, config.wechat.secret].filter((s) => s.length >= 8);
+  return pino(
+    {
+      level: config.logLevel,
+      base: { service: 'mp-pay-server' },
+      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      hooks: {
+        streamWrite: (line) => secrets.reduce((out, secret) => out.replaceAll(secret, '[redacted]'), line),
+      },
+    },
+    stream,
+  );
+}

@@ -1,0 +1,18 @@
+import { Router } from '@koa/router';
+import { API_ROUTES, type ClientConfigResponse } from '@mp-pay/shared/api';
+import type { AppContext } from '../../context.ts';
+import type { AppState } from '../../http/state.ts';
+
+export function clientConfigRoutes(app: AppContext): Router<AppState> {
+  const router = new Router<AppState>();
+  // GET /api/config → how the mini-program should pay: through the sandbox payer, or for real
+  router.get(API_ROUTES.clientConfig, (ctx) => {
+    const { config } = app;
+    const body: ClientConfigResponse =
+      config.mode === 'sandbox' && config.sandboxUrl !== undefined
+        ? { mode: 'sandbox', sandboxUrl: config.sandboxUrl, appId: config.wechat.appId }
+        : { mode: 'live' };
+    ctx.body = body;
+  });
+  return router;
+}

@@ -1,0 +1,74 @@
+import { Router } from '@koa/router';
+import type { CreateOrderResponse, OrderPaymentResponse, OrderResponse } from '@mp-pay/shared/api';
+import type { AppContext } from '../../context.ts';
+import { requireSession, sessionOf } from '../../http/auth.ts';
+import { jsonBody } from '../../http/body.ts';
+import { clientIp } from '../../http/client-ip.ts';
+import type { AppState } from '../../http/state.ts';
+import { inputOf, validate } from '../../http/validate.ts';
+import { closeOrder, createOrder, listOrders, paymentForOrder, readOrder } from '../../services/orders.ts';
+import { createOrderSchema, listOrdersSchema, orderIdSchema } from './schemas.ts';
+
+/** Each route is a declared pipeline: auth → body → validate → one service call. */
+export function orderRoutes(app: AppContext): Router<AppState> {
+  const router = new Router<AppState>({ prefix: '/api/orders' });
+  const auth = requireSession(app);
+  const json = jsonBody(app.config.http.jsonLimitBytes);
+
+  // POST /api/orders {items} [Idempotency-Key] → 201 {order, payment}
+  router.post('/', auth, json, validate(createOrderSchema), async (ctx) => {
+    const { body, headers } = inputOf(ctx, createOrderSchema);
+    const result = await createOrder(
+      app,
+      {
+        openid: sessionOf(ctx).openid,
+        items: body.items,
+        clientIp: clientIp(ctx.ip),
+        idempotencyKey: headers['idempotency-key'],
+      },
+      ctx.state.log,
+    );
+    if (result.replayed) ctx.set('Idempotent-Replayed', 'true');
+    const response: CreateOrderResponse = { order: result.order, payment: result.payment };
+    ctx.status = 201;
+    ctx.body = response;
+  });
+
+  // GET /api/orders?limit=&cursor= → the caller's orders, newest first
+  router.get('/', auth, validate(listOrdersSchema), async (ctx) => {
+    const { query } = inputOf(ctx, listOrdersSchema);
+    ctx.body = await listOrders(app, sessionOf(ctx).openid, { limit: query.limit, cursor: query.cursor });
+  });
+
+  // GET /api/orders/:id → the order (asks WeChat first when PENDING for a while)
+  router.get('/:id', auth, validate(orderIdSchema), async (ctx) => {
+    const { params } = inputOf(ctx, orderIdSchema);
+    const response: OrderResponse = {
+      order: await readOrder(app, sessionOf(ctx).openid, params.id, ctx.state.log),
+    };
+    ctx.body = response;
+  });
+
+  // POST /api/orders/:id/payment → fresh wx.requestPayment parameters for the same trade
+  router.post('/:id/payment', auth, validate(orderIdSchema), async (ctx) => {
+    const { params } = inputOf(ctx, orderIdSchema);
+    const response: OrderPaymentResponse = await paymentForOrder(
+      app,
+      sessionOf(ctx).openid,
+      params.id,
+      ctx.state.log,
+    );
+    ctx.body = response;
+  });
+
+  // POST /api/orders/:id/close → closeorder at WeChat, then CLOSED
+  router.post('/:id/close', auth, validate(orderIdSchema), async (ctx) => {
+    const { params } = inputOf(ctx, orderIdSchema);
+    const response: OrderResponse = {
+      order: await closeOrder(app, sessionOf(ctx).openid, params.id, ctx.state.log),
+    };
+    ctx.body = response;
+  });
+
+  return router;
+}

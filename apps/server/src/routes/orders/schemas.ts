@@ -1,0 +1,36 @@
+import { OUT_TRADE_NO_RE } from '@mp-pay/shared/wechatpay';
+import { z } from 'zod';
+
+const orderId = z.string().regex(OUT_TRADE_NO_RE, 'not an order id');
+
+export const createOrderSchema = z.object({
+  body: z.object({
+    items: z
+      .array(
+        z.object({
+          productId: z.string().min(1).max(40),
+          quantity: z.number().int().min(1).max(99),
+        }),
+      )
+      .min(1)
+      .max(20)
+      .refine((items) => new Set(items.map((i) => i.productId)).size === items.length, {
+        error: 'list each product once, with its quantity',
+      }),
+  }),
+  headers: z.object({
+    'idempotency-key': z
+      .string()
+      .regex(/^[\x21-\x7e]{1,128}$/, 'Idempotency-Key must be 1-128 printable ASCII characters')
+      .optional(),
+  }),
+});
+
+export const orderIdSchema = z.object({ params: z.object({ id: orderId }) });
+
+export const listOrdersSchema = z.object({
+  query: z.object({
+    limit: z.coerce.number().int().min(1).max(50).default(20),
+    cursor: z.string().min(1).max(200).optional(),
+  }),
+});

@@ -1,0 +1,123 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Code2SessionClient, WechatPayV2Client } from '@mp-pay/shared/wechatpay';
+import type { DestinationStream } from 'pino';
+import { buildApp } from './app.ts';
+import { loadConfig, type Env, type ServerConfig } from './config.ts';
+import type { AppContext } from './context.ts';
+import { OrderWorker } from './jobs/worker.ts';
+import { createLogger } from './logger.ts';
+import { NOTIFY_PATH } from './routes/notify/index.ts';
+import { Catalog } from './services/catalog.ts';
+import { openStore, type Store } from './store/index.ts';
+
+export interface StartServerOptions {
+  env?: Env;
+  port?: number;
+  host?: string;
+  /** Where the JSON logs go (default stdout); tests capture them. */
+  logStream?: DestinationStream;
+  /** The server's clock (epoch ms). Tests move it forward together with the sandbox's to reach expiry. */
+  now?: () => number;
+}
+
+export interface RunningServer {
+  url: string;
+  config: ServerConfig;
+  /** Stops accepting, finishes in-flight requests and jobs, closes the store. Idempotent. */
+  close(): Promise<void>;
+  /** For operations and tests: the store and the background worker of this process. */
+  store: Store;
+  worker: OrderWorker;
+}
+
+export async function startServer(options: StartServerOptions = {}): Promise<RunningServer> {
+  const loaded = loadConfig(options.env ?? {});
+  const config: ServerConfig = {
+    ...loaded,
+    port: options.port ?? loaded.port,
+    host: options.host ?? loaded.host,
+  };
+  const log = createLogger(config, options.logStream);
+  const store = await openStore(config.redis);
+  log.info(
+    {
+      store: store.orders.kind,
+      mode: config.mode,
+      wechatpay: config.wechatpay.apiBase,
+      prefix: config.redis.prefix,
+    },
+    store.orders.kind === 'memory'
+      ? 'using the in-memory store (development only: orders vanish on restart; set REDIS_URL to persist)'
+      : 'using the Redis store',
+  );
+
+  let baseUrl = '';
+  let shuttingDown = false;
+  const ctx: AppContext = {
+    config,
+    store,
+    log,
+    catalog: Catalog.load(),
+    pay: new WechatPayV2Client({
+      appId: config.wechat.appId,
+      mchId: config.wechatpay.mchId,
+      key: config.wechatpay.key,
+      signType: config.wechatpay.signType,
+      baseUrl: config.wechatpay.apiBase,
+      timeoutMs: config.wechatpay.timeoutMs,
+    }),
+    login: new Code2SessionClient({
+      appId: config.wechat.appId,
+      secret: config.wechat.secret,
+      baseUrl: config.wechat.apiBase,
+    }),
+    notifyUrl: () => (config.publicBaseUrl ?? baseUrl) + NOTIFY_PATH,
+    now: options.now ?? (() => Date.now()),
+  };
+
+  const app = buildApp(ctx, { isShuttingDown: () => shuttingDown });
+  const server = createServer(app.callback());
+  // Slow clients (slowloris, stalled uploads) cannot hold connections open for long.
+  server.requestTimeout = config.http.requestTimeoutMs;
+  server.headersTimeout = config.http.headersTimeoutMs;
+  server.keepAliveTimeout = config.http.keepAliveTimeoutMs;
+  server.maxHeadersCount = 100;
+
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.port, config.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  baseUrl = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${address.port}`;
+  config.port = address.port;
+
+  const worker = new OrderWorker(ctx);
+  if (config.worker.enabled) worker.start();
+  log.info({ url: baseUrl, notifyUrl: ctx.notifyUrl(), worker: config.worker.enabled }, 'server listening');
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      shuttingDown = true;
+      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const force = setTimeout(() => server.closeAllConnections(), config.shutdownGraceMs);
+      force.unref();
+      await Promise.all([stopped, worker.stop()]);
+      clearTimeout(force);
+      await store.close();
+      log.info('server stopped');
+    })());
+
+  return { url: baseUrl, config, close, store, worker };
+}

@@ -1,0 +1,71 @@
+/**
+ * Sign-in: a wx.login code is exchanged for {openid, session_key} through code2Session; the client gets only a
+ * random 256-bit token. The session lives server-side under the token's SHA-256, with a sliding TTL.
+ * session_key and the app secret never leave the server (wechatpay.md §1).
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import type { SessionResponse } from '@mp-pay/shared/api';
+import {
+  WechatLoginBlockedError,
+  WechatLoginCodeUsedError,
+  WechatLoginError,
+  WechatLoginInvalidCodeError,
+  WechatLoginRateLimitedError,
+  WechatLoginUnavailableError,
+} from '@mp-pay/shared/wechatpay';
+import type { AppContext } from '../context.ts';
+import { AppError } from '../errors.ts';
+
+export interface Session {
+  openid: string;
+}
+
+const TOKEN_RE = /^[A-Za-z0-9_-]{43}$/;
+
+const sessionId = (token: string) => createHash('sha256').update(token).digest('hex');
+
+export async function signIn(ctx: AppContext, code: string): Promise<SessionResponse> {
+  let wechat;
+  try {
+    wechat = await ctx.login.code2Session(code);
+  } catch (err) {
+    throw loginError(ctx, err);
+  }
+  const token = randomBytes(32).toString('base64url');
+  const ttl = ctx.config.sessions.ttlSeconds;
+  await ctx.store.sessions.createSession(
+    sessionId(token),
+    { openid: wechat.openid, sessionKey: wechat.sessionKey, createdAt: ctx.now() },
+    ttl,
+  );
+  return { token, expiresIn: ttl };
+}
+
+/** The session for a bearer token, its TTL restarted; session_expired when unknown or expired. */
+export async function authenticate(ctx: AppContext, token: string): Promise<Session> {
+  if (!TOKEN_RE.test(token)) throw new AppError('session_expired');
+  const data = await ctx.store.sessions.touchSession(sessionId(token), ctx.config.sessions.ttlSeconds);
+  if (!data) throw new AppError('session_expired');
+  return { openid: data.openid };
+}
+
+function loginError(ctx: AppContext, err: unknown): AppError | unknown {
+  if (err instanceof WechatLoginInvalidCodeError)
+    return new AppError('login_code_invalid', undefined, { cause: err });
+  if (err instanceof WechatLoginCodeUsedError)
+    return new AppError('login_code_used', undefined, { cause: err });
+  if (err instanceof WechatLoginRateLimitedError)
+    return new AppError('login_rate_limited', undefined, { cause: err });
+  if (err instanceof WechatLoginBlockedError) return new AppError('login_blocked', undefined, { cause: err });
+  if (err instanceof WechatLoginUnavailableError)
+    return new AppError('wechat_unavailable', undefined, { cause: err });
+  if (err instanceof WechatLoginError) {
+    // 40013 (bad appid), 40125 (bad secret): our configuration, not the buyer's fault. Loud in the log, masked
+    // as internal_error for the client.
+    ctx.log.error(
+      { code: err.code, err: err.message },
+      'code2Session refused our app credentials: check WECHAT_APPID/WECHAT_SECRET',
+    );
+  }
+  return err;
+}

@@ -1,0 +1,254 @@
+/**
+ * The whole buyer journey against the real sandbox over HTTP and a real server on Redis: sign-in, catalogue,
+ * order with the JSAPI unified order, paying through the sandbox payer, the notification, PAID, exactly one
+ * order.paid in the Redis stream. Plus idempotency, ownership, re-payment, close and listing.
+ */
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { verifyV2 } from '@mp-pay/shared/wechatpay';
+import type { ClientConfigResponse, OrderListResponse, ProductListResponse } from '@mp-pay/shared/api';
+import { TEST_REDIS_URL } from './helpers/redis.ts';
+import {
+  bearer,
+  createdOrder,
+  getOrder,
+  json,
+  paidEvents,
+  payInSandbox,
+  placeOrder,
+  post,
+  sandboxOrder,
+  signIn,
+  startStack,
+  waitForStatus,
+  type Stack,
+} from './helpers/stack.ts';
+
+let stack: Stack;
+beforeAll(async () => {
+  stack = await startStack({ label: 'flow' });
+});
+afterAll(async () => {
+  await stack?.close();
+});
+
+describe('the payment flow', () => {
+  it('tells the mini-program it runs against the sandbox', async () => {
+    const config = await json<ClientConfigResponse>(await fetch(`${stack.server.url}/api/config`));
+    expect(config).toEqual({
+      mode: 'sandbox',
+      sandboxUrl: stack.sandbox.url,
+      appId: stack.server.config.wechat.appId,
+    });
+    const catalog = await json<ProductListResponse>(await fetch(`${stack.server.url}/api/products`));
+    expect(catalog.products.find((p) => p.id === 'green-tea')?.priceFen).toBe(3800);
+  });
+
+  it('login → order → pay → notification → PAID, with exactly one order.paid in the Redis stream', async () => {
+    const token = await signIn(stack, 'alice');
+    const { order, payment } = await createdOrder(stack.server, token, [
+      { productId: 'green-tea', quantity: 2 },
+      { productId: 'tea-cup', quantity: 1 },
+    ]);
+    expect(order).toMatchObject({ status: 'PENDING', totalFen: 2 * 3800 + 2500, outTradeNo: order.id });
+    expect(order.items.map((i) => i.subtotalFen)).toEqual([7600, 2500]);
+    expect(Date.parse(order.expiresAt) - Date.parse(order.createdAt)).toBe(1800 * 1000);
+    // The five wx.requestPayment fields, re-signed with the merchant key over appId too.
+    expect(Object.keys(payment).sort()).toEqual(['nonceStr', 'package', 'paySign', 'signType', 'timeStamp']);
+    expect(payment.package).toMatch(/^prepay_id=.+/);
+    const { key, appId } = {
+      key: stack.server.config.wechatpay.key,
+      appId: stack.server.config.wechat.appId,
+    };
+    const { paySign, ...signed } = payment;
+    expect(verifyV2({ appId, ...signed, sign: paySign }, key)).toBe(true);
+
+    const atWechat = await sandboxOrder(stack, order.outTradeNo);
+    expect(atWechat).toMatchObject({
+      state: 'NOTPAY',
+      total_fee: 10100,
+      notify_url: `${stack.server.url}/wechatpay/notify`,
+    });
+    expect(atWechat.openid).toBeTruthy();
+
+    expect(await payInSandbox(stack, payment)).toBe('requestPayment:ok');
+    await waitForStatus(stack.server, order.id, 'PAID');
+    const seen = await getOrder(stack.server, token, order.id);
+    expect(seen.order).toMatchObject({ status: 'PAID', transactionId: expect.stringMatching(/^\d+/) });
+    expect(seen.order?.paidAt).toBeTruthy();
+
+    // The stream downstream shipping consumes, read straight from Redis.
+    const redis = new Redis(TEST_REDIS_URL);
+    try {
+      const entries = await redis.xrange(`${stack.prefix}events`, '-', '+');
+      const mine = entries.filter(([, f]) => f.includes(order.id));
+      expect(mine).toHaveLength(1);
+      const fields = Object.fromEntries(
+        (mine[0]?.[1] ?? []).flatMap((v, i, a) => (i % 2 === 0 ? [[v, a[i + 1]]] : [])),
+      );
+      expect(fields).toMatchObject({
+        type: 'order.paid',
+        orderId: order.id,
+        outTradeNo: order.outTradeNo,
+        transactionId: seen.order?.transactionId,
+        totalFen: '10100',
+        source: 'notify',
+      });
+    } finally {
+      redis.disconnect();
+    }
+    const acknowledged = (await sandboxOrder(stack, order.outTradeNo)).notifications.filter(
+      (n) => n.outcome === 'acknowledged',
+    );
+    expect(acknowledged.length).toBeGreaterThanOrEqual(1);
+  });
+
+  it('a cancelled payment leaves the order PENDING and the buyer can pay it later with fresh parameters', async () => {
+    const token = await signIn(stack, 'bob');
+    const { order, payment } = await createdOrder(stack.server, token);
+    expect(await payInSandbox(stack, payment, 'cancel')).toBe('requestPayment:fail cancel');
+    expect((await getOrder(stack.server, token, order.id)).order?.status).toBe('PENDING');
+
+    const again = await fetch(`${stack.server.url}/api/orders/${order.id}/payment`, {
+      method: 'POST',
+      headers: bearer(token),
+    });
+    expect(again.status).toBe(200);
+    const fresh = await json<{ payment: typeof payment }>(again);
+    expect(fresh.payment.package).not.toBe(payment.package);
+    expect(await payInSandbox(stack, fresh.payment)).toBe('requestPayment:ok');
+    await waitForStatus(stack.server, order.id, 'PAID');
+
+    const paidAgain = await fetch(`${stack.server.url}/api/orders/${order.id}/payment`, {
+      method: 'POST',
+      headers: bearer(token),
+    });
+    expect(paidAgain.status).toBe(409);
+    expect(await json(paidAgain)).toMatchObject({ error: 'order_already_paid' });
+    expect(await paidEvents(stack.server, order.id)).toHaveLength(1);
+  });
+
+  it('creates an order once per Idempotency-Key', async () => {
+    const token = await signIn(stack, 'carol');
+    const first = await placeOrder(
+      stack.server,
+      token,
+      [{ productId: 'oolong', quantity: 1 }],
+      'checkout-42',
+    );
+    const retry = await placeOrder(
+      stack.server,
+      token,
+      [{ productId: 'oolong', quantity: 1 }],
+      'checkout-42',
+    );
+    expect(first.status).toBe(201);
+    expect(retry.status).toBe(201);
+    expect(retry.headers.get('idempotent-replayed')).toBe('true');
+    expect(retry.body.order.id).toBe(first.body.order.id);
+    // The retry re-placed the identical unified order: its parameters pay the same trade.
+    expect(await payInSandbox(stack, retry.body.payment)).toBe('requestPayment:ok');
+    await waitForStatus(stack.server, first.body.order.id, 'PAID');
+
+    const changed = await placeOrder(
+      stack.server,
+      token,
+      [{ productId: 'oolong', quantity: 2 }],
+      'checkout-42',
+    );
+    expect(changed.status).toBe(409);
+    expect(changed.body.error).toBe('idempotency_conflict');
+    const list = await json<OrderListResponse>(
+      await fetch(`${stack.server.url}/api/orders`, { headers: bearer(token) }),
+    );
+    expect(list.orders.map((o) => o.id)).toEqual([first.body.order.id]);
+  });
+
+  it("hides someone else's order behind 404", async () => {
+    const owner = await signIn(stack, 'dave');
+    const other = await signIn(stack, 'eve');
+    const { order } = await createdOrder(stack.server, owner);
+    expect((await getOrder(stack.server, owner, order.id)).status).toBe(200);
+    const peek = await getOrder(stack.server, other, order.id);
+    expect(peek).toMatchObject({ status: 404, error: 'order_not_found' });
+    for (const action of ['payment', 'close']) {
+      const res = await fetch(`${stack.server.url}/api/orders/${order.id}/${action}`, {
+        method: 'POST',
+        headers: bearer(other),
+      });
+      expect(res.status).toBe(404);
+    }
+    expect((await getOrder(stack.server, owner, 'NoSuchOrder123')).error).toBe('order_not_found');
+  });
+
+  it('lists the caller’s orders newest first, page by page', async () => {
+    const token = await signIn(stack, 'frank');
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) ids.push((await createdOrder(stack.server, token)).order.id);
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const url: string = `${stack.server.url}/api/orders?limit=2${cursor ? `&cursor=${cursor}` : ''}`;
+      const page: OrderListResponse = await json<OrderListResponse>(
+        await fetch(url, { headers: bearer(token) }),
+      );
+      expect(page.orders.length).toBeLessThanOrEqual(2);
+      seen.push(...page.orders.map((o) => o.id));
+      cursor = page.nextCursor;
+    } while (cursor);
+    expect(seen).toEqual([...ids].reverse());
+    const bad = await fetch(`${stack.server.url}/api/orders?cursor=nonsense`, { headers: bearer(token) });
+    expect(bad.status).toBe(400);
+  });
+
+  it('closes a pending order at WeChat first (not within WeChat’s 5 minutes), and a paid order stays PAID', async () => {
+    const token = await signIn(stack, 'grace');
+    const { order, payment } = await createdOrder(stack.server, token);
+    const close = () =>
+      fetch(`${stack.server.url}/api/orders/${order.id}/close`, { method: 'POST', headers: bearer(token) });
+    const early = await close();
+    expect(early.status).toBe(409);
+    expect(await json(early)).toMatchObject({ error: 'order_not_closable' });
+
+    await stack.advanceClock(6 * 60_000);
+    const closed = await close();
+    expect(closed.status).toBe(200);
+    expect((await json<{ order: { status: string } }>(closed)).order.status).toBe('CLOSED');
+    expect(await sandboxOrder(stack, order.outTradeNo)).toMatchObject({
+      state: 'CLOSED',
+      closed_by: 'merchant',
+    });
+    expect(await payInSandbox(stack, payment)).toMatch(/^requestPayment:fail/);
+    const events = (await stack.server.store.orders.readEvents()).filter((e) => e.orderId === order.id);
+    expect(events.map((e) => e.type)).toEqual(['order.closed']);
+    expect((await close()).status).toBe(200); // closing a closed order is a no-op
+
+    const paid = await createdOrder(stack.server, token);
+    expect(await payInSandbox(stack, paid.payment)).toBe('requestPayment:ok');
+    await waitForStatus(stack.server, paid.order.id, 'PAID');
+    const refused = await fetch(`${stack.server.url}/api/orders/${paid.order.id}/close`, {
+      method: 'POST',
+      headers: bearer(token),
+    });
+    expect(refused.status).toBe(409);
+    expect(await json(refused)).toMatchObject({ error: 'order_already_paid' });
+  });
+
+  it('refuses unknown products and malformed orders without creating anything', async () => {
+    const token = await signIn(stack, 'heidi');
+    const unknown = await placeOrder(stack.server, token, [{ productId: 'caviar', quantity: 1 }]);
+    expect(unknown).toMatchObject({ status: 400, body: { error: 'product_not_found' } });
+    const zero = await placeOrder(stack.server, token, [{ productId: 'oolong', quantity: 0 }]);
+    expect(zero).toMatchObject({ status: 400, body: { error: 'invalid_request' } });
+    const priced = await fetch(
+      `${stack.server.url}/api/orders`,
+      post({ items: [{ productId: 'oolong', quantity: 1 }], totalFen: 1 }, bearer(token)),
+    );
+    // Unknown fields (a client-sent price) are ignored: the total comes from the catalogue.
+    expect((await json<{ order: { totalFen: number } }>(priced)).order.totalFen).toBe(6600);
+    const list = await json<OrderListResponse>(
+      await fetch(`${stack.server.url}/api/orders`, { headers: bearer(token) }),
+    );
+    expect(list.orders).toHaveLength(1);
+  });
+});
