@@ -1,0 +1,22 @@
+import { availableParallelism, cpus, totalmem } from 'node:os';
+
+/** What the numbers were measured on; RESULTS.md is meaningless without it. */
+export interface Machine {
+  date: string;
+  cpus: number;
+  cpuModel: string;
+  memoryGiB: number;
+  node: string;
+  redis: string;
+}
+
+export function describeMachine(redisVersion: string): Machine {
+  return {
+    date: new Date().toISOString(),
+    cpus: availableParallelism(),
+    cpuModel: cpus()[0]?.model.trim() ?? 'unknown',
+    memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
+    node: process.version,
+    redis: redisVersion,
+  };
+}

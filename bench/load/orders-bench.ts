@@ -1,0 +1,74 @@
+import autocannon from 'autocannon';
+import { API_ROUTES, type ProductListResponse, type SessionResponse } from '@mp-pay/shared/api';
+import type { LoadResult } from '../lib/load.ts';
+
+/**
+ * Order creation end to end: buyers sign in with sandbox login codes (POST /api/session → code2Session at the
+ * sandbox), then POST /api/orders as fast as the stack allows; each order is priced from the catalogue, stored
+ * in Redis and placed at the sandbox with unifiedorder, and the reply carries signed wx.requestPayment params.
+ */
+async function json<T>(url: string, init: RequestInit): Promise<T> {
+  const res = await fetch(url, init);
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${init.method ?? 'GET'} ${url} → ${res.status}: ${text.slice(0, 200)}`);
+  return JSON.parse(text) as T;
+}
+
+export async function signInBuyers(serverUrl: string, sandboxUrl: string, appId: string, count: number) {
+  const tokens: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const { code } = await json<{ code: string }>(`${sandboxUrl}/sandbox/login-codes`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ appid: appId, user: `bench-buyer-${i}` }),
+    });
+    const session = await json<SessionResponse>(`${serverUrl}${API_ROUTES.session}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ code }),
+    });
+    tokens.push(session.token);
+  }
+  return tokens;
+}
+
+export async function runOrderCreation(options: {
+  serverUrl: string;
+  tokens: string[];
+  seconds: number;
+  connections: number;
+}): Promise<LoadResult> {
+  const { products } = await json<ProductListResponse>(`${options.serverUrl}${API_ROUTES.products}`, {});
+  const product = products[0];
+  if (!product) throw new Error('the server catalogue is empty');
+  const body = JSON.stringify({ items: [{ productId: product.id, quantity: 1 }] });
+  let next = 0;
+  const result = await autocannon({
+    url: options.serverUrl,
+    connections: options.connections,
+    duration: options.seconds,
+    timeout: 10,
+    verifyBody: (reply) => reply.includes('"paySign"'),
+    requests: [
+      {
+        method: 'POST',
+        path: API_ROUTES.orders,
+        setupRequest: (request) => ({
+          ...request,
+          headers: {
+            'content-type': 'application/json',
+            authorization: `Bearer ${options.tokens[next++ % options.tokens.length]}`,
+          },
+          body,
+        }),
+      },
+    ],
+  });
+  return {
+    requests: result.requests.total,
+    rps: result.requests.total / result.duration,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors: result.errors + result.timeouts + result.non2xx + result.mismatches,
+  };
+}

@@ -1,0 +1,162 @@
+/**
+ * `pnpm bench`: every benchmark of issue 6 in one bounded run (about two minutes on a 2-core machine), one
+ * table on stdout and in bench/RESULTS.md.
+ *
+ *   1. micro-benchmarks: signing and notification parsing, mp-pay vs tenpay vs wechatpay-axios-plugin;
+ *   2. notify load on the peer baseline (tenpay's Koa middleware, in-memory update) and on the real server
+ *      with real Redis: distinct pending orders, a 30%-duplicate mix, and a fixed 1,000 req/s run;
+ *   3. order creation end to end against the sandbox.
+ *
+ * Each system under test runs in its own process; autocannon drives it over loopback from this one. Redis keys
+ * live under a unique prefix that is deleted at the end, whatever happens.
+ */
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { SANDBOX_DEMO } from '@mp-pay/shared/wechatpay';
+import { startChild, type Child } from './lib/child.ts';
+import { describeMachine } from './lib/machine.ts';
+import { connect, deletePrefix, paidEventsPerOrder, redisVersion } from './lib/redis.ts';
+import { renderMarkdown, renderText } from './lib/table.ts';
+import { runMicro } from './micro/micro.ts';
+import { planNotify, runNotify, type NotifyResults } from './load/notify-bench.ts';
+import { runOrderCreation, signInBuyers } from './load/orders-bench.ts';
+import { seedPendingOrders } from './load/seed-orders.ts';
+import { buildReport, buildRows, type Measurements } from './report.ts';
+
+// pnpm bench [--quick] [--redis redis://…] [--results path | --results ""]
+//   --quick    smaller runs, for checking the harness (does not write RESULTS.md unless --results is given)
+const { values: argv } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    redis: { type: 'string', default: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' },
+    results: { type: 'string' },
+  },
+  strict: true,
+});
+const resultsPath = argv.results ?? (argv.quick ? '' : new URL('./RESULTS.md', import.meta.url).pathname);
+
+const FIXED_RATE = 1000;
+const sizes = argv.quick
+  ? { warmup: 500, distinct: 2000, mix: 2000, fixedRate: FIXED_RATE, fixedSeconds: 2, orderSeconds: 2 }
+  : { warmup: 2000, distinct: 15_000, mix: 15_000, fixedRate: FIXED_RATE, fixedSeconds: 8, orderSeconds: 8 };
+
+const here = (path: string) => new URL(path, import.meta.url).pathname;
+const runId = `b${Date.now().toString(36)}`;
+const prefix = `mp-pay-bench:${runId}:`;
+const redis = await connect(argv.redis);
+const redisPid = Number(/process_id:(\d+)/.exec(await redis.info('server'))?.[1]) || undefined;
+const children: Child[] = [];
+const stopAll = async () => {
+  await Promise.all(children.splice(0).map((c) => c.stop()));
+};
+
+function log(message: string): void {
+  process.stderr.write(`[bench] ${message}\n`);
+}
+
+try {
+  const machine = describeMachine(await redisVersion(redis));
+  log(
+    `${machine.cpus} × ${machine.cpuModel}, Node ${machine.node}, Redis ${machine.redis}; prefix ${prefix}`,
+  );
+
+  log('micro-benchmarks: signing and parsing…');
+  const micro = await runMicro(argv.quick ? { warmupMs: 100, roundMs: 100, rounds: 1 } : {});
+
+  const plan = planNotify(runId, sizes);
+  const expectedPaid =
+    plan.warmup.distinctOrders +
+    plan.distinct.distinctOrders +
+    plan.mix.distinctOrders +
+    plan.fixed.distinctOrders;
+
+  log(`peer baseline (tenpay + Koa, in memory): ${plan.totalOrders} pending orders…`);
+  const baselineApp = await startChild(
+    here('./load/tenpay-koa-app.ts'),
+    [runId, String(plan.totalOrders)],
+    {},
+  );
+  children.push(baselineApp);
+  const baseline = await runNotify(`${baselineApp.url}/wechatpay/notify`, plan, FIXED_RATE, {
+    server: baselineApp.process.pid,
+  });
+  const baselineStats = (await (await fetch(`${baselineApp.url}/stats`)).json()) as { paid: number };
+  await stopAll();
+
+  log(`mp-pay server (Redis): seeding ${plan.totalOrders} pending orders…`);
+  await seedPendingOrders({ redisUrl: argv.redis, prefix, runId, first: 0, count: plan.totalOrders });
+  const serverEnv = {
+    REDIS_URL: argv.redis,
+    REDIS_PREFIX: prefix,
+    // The baseline logs nothing per request; mp-pay's per-payment info line would be the only logging here.
+    LOG_LEVEL: 'warn',
+    // Background orderquery/expiry would be extra load unrelated to the notification path.
+    WORKER_ENABLED: 'false',
+    NODE_ENV: 'development',
+  };
+  const server = await startChild(here('./load/ours-server.ts'), [], serverEnv);
+  children.push(server);
+  const ours: NotifyResults = await runNotify(`${server.url}/wechatpay/notify`, plan, FIXED_RATE, {
+    server: server.process.pid,
+    redis: redisPid,
+  });
+  await stopAll();
+  const events = await paidEventsPerOrder(redis, `${prefix}events`);
+  const doubled = [...events.values()].filter((n) => n > 1).length;
+
+  log('order creation: sandbox + mp-pay server…');
+  const sandbox = await startChild(here('./load/sandbox-child.ts'), [], {});
+  children.push(sandbox);
+  const sandboxPort = new URL(sandbox.url).port;
+  const orderServer = await startChild(here('./load/ours-server.ts'), [], {
+    ...serverEnv,
+    REDIS_PREFIX: `${prefix}orders:`,
+    SANDBOX_PORT: sandboxPort,
+  });
+  children.push(orderServer);
+  const tokens = await signInBuyers(orderServer.url, sandbox.url, SANDBOX_DEMO.appId, 50);
+  const orders = await runOrderCreation({
+    serverUrl: orderServer.url,
+    tokens,
+    seconds: sizes.orderSeconds,
+    connections: 16,
+  });
+  await stopAll();
+
+  const measured: Measurements = {
+    machine,
+    micro,
+    baseline,
+    baselinePaid: baselineStats.paid,
+    ours,
+    oursPaidOrders: events.size,
+    oursDoubled: doubled,
+    expectedPaid,
+    orders,
+    plan: {
+      distinct: plan.distinct.bodies.length,
+      mix: plan.mix.bodies.length,
+      mixDuplicates: plan.mix.duplicates,
+      fixed: plan.fixed.bodies.length,
+      fixedRate: FIXED_RATE,
+    },
+  };
+  const rows = buildRows(measured);
+  process.stdout.write(`\n${renderText(rows)}\n\n`);
+  if (resultsPath) {
+    writeFileSync(resultsPath, buildReport(measured, renderMarkdown(rows)));
+    log(`wrote ${resultsPath}`);
+  }
+  if (baselineStats.paid !== expectedPaid || events.size !== expectedPaid || doubled > 0) {
+    log(
+      `STATE CHECK FAILED: expected ${expectedPaid} paid orders; baseline ${baselineStats.paid}, ` +
+        `mp-pay ${events.size} with ${doubled} paid twice`,
+    );
+    process.exitCode = 1;
+  }
+} finally {
+  await stopAll();
+  const deleted = await deletePrefix(redis, prefix);
+  log(`deleted ${deleted} Redis keys under ${prefix}`);
+  redis.disconnect();
+}
