@@ -32,6 +32,9 @@ export function issueCode(sandbox: SandboxContext, appId: string, user: string):
     expiresAt: sandbox.clock.now() + sandbox.clock.scaled(CODE_TTL_MS),
   };
   sandbox.state.codes.set(code.code, code);
-  sandbox.state.openids.set(`${appId}:${openid}`, user);
+  // Re-inserted so an active user is the newest entry and the last to be evicted.
+  const issued = `${appId}:${openid}`;
+  sandbox.state.openids.delete(issued);
+  sandbox.state.openids.set(issued, user);
   return code;
 }

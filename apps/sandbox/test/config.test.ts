@@ -1,0 +1,129 @@
+import { describe, expect, it } from 'vitest';
+import { SANDBOX_DEMO } from '@mp-pay/shared/wechatpay';
+import { loadSandboxConfig, SandboxConfigError, startSandbox } from '../src/index.ts';
+import { BoundedMap } from '../src/state.ts';
+import { callV2, loginCode, orderFields } from './helpers.ts';
+
+describe('loadSandboxConfig', () => {
+  it('falls back to the demo credentials, port 4010 and real time', () => {
+    const config = loadSandboxConfig({});
+    expect(config).toMatchObject({
+      ...SANDBOX_DEMO,
+      port: 4010,
+      timeScale: 1,
+      closeMinAgeMs: 300_000,
+      unionId: false,
+    });
+  });
+
+  it('reads the variables shared with the server', () => {
+    const config = loadSandboxConfig({
+      WECHAT_APPID: 'wxd930ea5d5a258f4f',
+      WECHAT_SECRET: 'a'.repeat(32),
+      WECHATPAY_MCHID: '10000100',
+      WECHATPAY_KEY: '192006250b4c09247ec02edce69f6a2d',
+      SANDBOX_PORT: '5001',
+      SANDBOX_TIME_SCALE: '60',
+      SANDBOX_CLOSE_MIN_AGE_MS: '0',
+      SANDBOX_UNIONID: 'true',
+      UNRELATED: 'x',
+    });
+    expect(config).toMatchObject({
+      appId: 'wxd930ea5d5a258f4f',
+      mchId: '10000100',
+      key: '192006250b4c09247ec02edce69f6a2d',
+      port: 5001,
+      timeScale: 60,
+      closeMinAgeMs: 0,
+      unionId: true,
+    });
+  });
+
+  it('treats empty variables as unset', () => {
+    expect(loadSandboxConfig({ WECHATPAY_KEY: '  ', SANDBOX_PORT: '' })).toMatchObject({
+      key: SANDBOX_DEMO.key,
+      port: 4010,
+    });
+  });
+
+  it('lists every problem with the variable to fix', () => {
+    let error: unknown;
+    try {
+      loadSandboxConfig({
+        WECHATPAY_KEY: 'short',
+        WECHAT_APPID: 'not-an-appid',
+        SANDBOX_TIME_SCALE: '0.5',
+        SANDBOX_PORT: '70000',
+      });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(SandboxConfigError);
+    const message = (error as Error).message;
+    for (const name of ['WECHATPAY_KEY', 'WECHAT_APPID', 'SANDBOX_TIME_SCALE', 'SANDBOX_PORT'])
+      expect(message).toContain(name);
+    expect(message).toContain('.env.example');
+    expect(message).not.toContain('short'); // values, which may be secrets, are not echoed
+  });
+
+  it.each([
+    [{ SANDBOX_PORT: 'abc' }, 'SANDBOX_PORT'],
+    [{ SANDBOX_UNIONID: 'maybe' }, 'SANDBOX_UNIONID'],
+  ])('refuses unparseable values %j', (env, name) => {
+    expect(() => loadSandboxConfig(env)).toThrow(new RegExp(name));
+  });
+});
+
+describe('startSandbox', () => {
+  it('listens on a free port with port 0 and closes idempotently', async () => {
+    const sb = await startSandbox({ port: 0 });
+    expect(sb.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(sb.config.port).toBe(Number(new URL(sb.url).port));
+    expect((await fetch(`${sb.url}/sandbox/health`)).status).toBe(200);
+    await Promise.all([sb.close(), sb.close()]);
+    await expect(fetch(`${sb.url}/sandbox/health`)).rejects.toThrow();
+  });
+
+  it('validates programmatic options too', async () => {
+    await expect(startSandbox({ port: 0, key: 'short' })).rejects.toBeInstanceOf(SandboxConfigError);
+  });
+});
+
+describe('bounded state', () => {
+  it('evicts the oldest entries first', () => {
+    const evicted: string[] = [];
+    const map = new BoundedMap<string, number>(2, (k) => evicted.push(k));
+    map.set('a', 1).set('b', 2).set('a', 3).set('c', 4);
+    expect([...map.keys()]).toEqual(['b', 'c']);
+    expect(evicted).toEqual(['a']);
+  });
+
+  it('forgets the oldest orders and codes beyond the caps', async () => {
+    const sb = await startSandbox({ port: 0, maxOrders: 2, maxCodes: 2 });
+    try {
+      const { openid } = await loginCode(sb);
+      const nos: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        const fields = orderFields(openid, 'https://merchant.example/n');
+        expect((await callV2(sb, '/pay/unifiedorder', fields)).result_code).toBe('SUCCESS');
+        nos.push(String(fields.out_trade_no));
+      }
+      const states = await Promise.all(
+        nos.map(
+          async (no) => (await callV2(sb, '/pay/orderquery', { out_trade_no: no })).err_code ?? 'FOUND',
+        ),
+      );
+      expect(states).toEqual(['ORDERNOTEXIST', 'FOUND', 'FOUND']);
+
+      const codes = [await loginCode(sb, 'u1'), await loginCode(sb, 'u2'), await loginCode(sb, 'u3')];
+      const url = (code: string) =>
+        `${sb.url}/sns/jscode2session?appid=${SANDBOX_DEMO.appId}&secret=${SANDBOX_DEMO.secret}&js_code=${code}&grant_type=authorization_code`;
+      const first = (await (await fetch(url(codes[0]?.code ?? ''))).json()) as { errcode?: number };
+      const last = (await (await fetch(url(codes[2]?.code ?? ''))).json()) as { openid?: string };
+      expect(first.errcode).toBe(40029);
+      expect(last.openid).toBe(codes[2]?.openid);
+    } finally {
+      await sb.close();
+    }
+  });
+});
