@@ -1,0 +1,66 @@
+/**
+ * Redis goes down while WeChat notifies a payment: the server must answer FAIL (never SUCCESS without the
+ * write), report not-ready, and, once Redis is back and WeChat retries, the order ends PAID with exactly one
+ * order.paid. The worker is off here so only the notification retries can bring the payment in.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RedisProcess } from './helpers/redis-process.ts';
+import { waitFor } from './helpers/redis.ts';
+import {
+  bearer,
+  createdOrder,
+  paidEvents,
+  payInSandbox,
+  sandboxOrder,
+  signIn,
+  startStack,
+  waitForStatus,
+  type Stack,
+} from './helpers/stack.ts';
+
+describe('Redis outage during a notification', () => {
+  const redis = new RedisProcess();
+  let stack: Stack;
+  beforeAll(async () => {
+    await redis.start();
+    stack = await startStack({
+      label: 'outage',
+      redis: redis.url,
+      // time scale 1000: WeChat's retries (15 s, 15 s, 30 s, 3 min, ...) come every few milliseconds to seconds.
+      sandbox: { timeScale: 1000 },
+      env: { WORKER_ENABLED: 'false', REDIS_COMMAND_TIMEOUT_MS: '500' },
+    });
+  });
+  afterAll(async () => {
+    await stack?.close();
+    await redis.stop();
+  });
+
+  it('answers FAIL while Redis is down, then the retried notification makes the order PAID', async () => {
+    const token = await signIn(stack, 'outage-buyer');
+    const { order, payment } = await createdOrder(stack.server, token);
+
+    await redis.kill();
+    expect(await payInSandbox(stack, payment)).toBe('requestPayment:ok');
+    const failed = await waitFor(async () => {
+      const attempts = (await sandboxOrder(stack, order.outTradeNo)).notifications;
+      return attempts.filter((a) => a.outcome === 'rejected').length >= 2 ? attempts : undefined;
+    }, 'notifications refused during the outage');
+    for (const attempt of failed) {
+      expect(attempt.outcome).not.toBe('acknowledged');
+      expect(attempt.httpStatus).toBe(503);
+      expect(attempt.reply).toMatch(/FAIL/);
+    }
+    expect((await fetch(`${stack.server.url}/readyz`)).status).toBe(503);
+    const api = await fetch(`${stack.server.url}/api/orders/${order.id}`, { headers: bearer(token) });
+    expect(api.status).toBe(503);
+    expect(await api.json()).toMatchObject({ error: 'service_unavailable' });
+
+    await redis.start();
+    await waitForStatus(stack.server, order.id, 'PAID', 20_000);
+    expect(await paidEvents(stack.server, order.id)).toHaveLength(1);
+    const attempts = (await sandboxOrder(stack, order.outTradeNo)).notifications;
+    expect(attempts.at(-1)?.outcome).toBe('acknowledged');
+    expect((await fetch(`${stack.server.url}/readyz`)).status).toBe(200);
+  });
+});
