@@ -46,10 +46,30 @@ export function exists(comp: Rendered, selector: string): boolean {
   return comp.querySelector(selector) !== undefined && comp.querySelector(selector) !== null;
 }
 
-export function tap(comp: Rendered, selector: string): void {
+/** Taps the first match. Handlers run asynchronously (as in WeChat), so this waits one macrotask. */
+export async function tap(comp: Rendered, selector: string): Promise<void> {
   const el = comp.querySelector(selector);
   if (!el) throw new Error(`nothing to tap at ${selector}; page shows: ${pageText(comp)}`);
+  await tapElement(el);
+}
+
+export async function tapElement(el: Rendered): Promise<void> {
   el.dispatchEvent('tap');
+  await new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+/**
+ * Text inside one element of a list (querySelectorAll result). Nested lookups go through the DOM, where
+ * the page's classes carry simulate's "main--" prefix.
+ */
+export function textIn(el: Rendered, selector: string): string {
+  const found = el.dom.querySelector(selector.replace(/\.([\w-]+)/g, '.main--$1'));
+  if (!found) throw new Error(`nothing matches ${selector} in: ${collapse(el.dom.textContent ?? '')}`);
+  return collapse(found.textContent ?? '');
+}
+
+export function existsIn(el: Rendered, selector: string): boolean {
+  return el.dom.querySelector(selector.replace(/\.([\w-]+)/g, '.main--$1')) !== null;
 }
 
 function collapse(s: string): string {

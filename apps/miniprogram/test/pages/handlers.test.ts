@@ -1,0 +1,50 @@
+/**
+ * Every event binding in a template names a method of its component. A typo in bindtap renders fine and
+ * does nothing when tapped, in DevTools as in tests, so it is checked for every page here.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, expect, inject, test } from 'vitest';
+import { MINIPROGRAM_ROOT, readAppJson } from '../../scripts/miniprogram-files.ts';
+import { openBuilt } from '../support/built.ts';
+
+const built = openBuilt(inject('miniprogramRoot'));
+const g = globalThis as { Component?: unknown };
+afterAll(() => {
+  delete g.Component;
+  built.reset();
+});
+
+/** The component options a page registers, captured with a stand-in Component(). */
+function componentOptions(page: string): { methods?: Record<string, unknown> } {
+  let captured: { methods?: Record<string, unknown> } | undefined;
+  g.Component = (options: { methods?: Record<string, unknown> }) => {
+    captured = options;
+  };
+  built.reset();
+  built.load(`${page}.js`);
+  if (!captured) throw new Error(`${page} did not call Component()`);
+  return captured;
+}
+
+function bindings(wxml: string): string[] {
+  return [
+    ...wxml.matchAll(/\b(?:bind|catch|capture-bind|capture-catch|mut-bind):?[a-z]+\s*=\s*"([^"{}]+)"/g),
+  ].map((m) => m[1] ?? '');
+}
+
+test('the binding scan finds handlers in all binding forms', () => {
+  expect(
+    bindings('<a bindtap="x"/><b catch:tap="y"/><c bindlongpress = "z"/><d bindtap="{{dyn}}"/>'),
+  ).toEqual(['x', 'y', 'z']);
+});
+
+test.each(readAppJson(MINIPROGRAM_ROOT).pages)('%s: every bound handler exists', (page) => {
+  const wxml = readFileSync(join(MINIPROGRAM_ROOT, `${page}.wxml`), 'utf8');
+  const handlers = bindings(wxml);
+  const methods = componentOptions(page).methods ?? {};
+  const missing = handlers.filter((h) => typeof methods[h] !== 'function');
+  expect(missing).toEqual([]);
+  // Every page has something to tap; an empty scan would mean the pattern stopped matching.
+  expect(handlers.length).toBeGreaterThan(0);
+});
