@@ -29,8 +29,12 @@ export function createApp(sandbox: SandboxContext, notifier: Notifier): Koa {
     try {
       await next();
     } catch (err) {
+      if (err instanceof BodyTooLargeError && !ctx.path.startsWith('/pay/')) {
+        return sendJsonError(ctx, 413, 'TOO_LARGE', err.message);
+      }
+      // A sandbox bug, not a client mistake: say so loudly, answer like a busy WeChat.
+      console.error(`sandbox: ${ctx.method} ${ctx.path} failed`, err);
       if (ctx.path.startsWith('/pay/')) return sendXml(ctx, failXml('系统繁忙,请稍后再试'));
-      if (err instanceof BodyTooLargeError) return sendJsonError(ctx, 413, 'TOO_LARGE', err.message);
       sendJsonError(ctx, 500, 'INTERNAL', `sandbox error: ${(err as Error).message}`);
     }
   });

@@ -41,8 +41,10 @@ afterAll(async () => {
  * The library insists on APIv3 credentials too; they are never used for these v2 calls, so a throwaway key
  * pair does.
  */
+const v3Keys = generateKeyPairSync('rsa', { modulusLength: 2048 });
+
 function library(secret: string = DEMO.key) {
-  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const { privateKey, publicKey } = v3Keys;
   const wxpay = new Wechatpay({
     mchid: DEMO.mchId,
     serial: 'UNUSED-MERCHANT-SERIAL',

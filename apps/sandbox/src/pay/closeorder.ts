@@ -27,7 +27,7 @@ export function closeOrder(req: PayRequest, sandbox: SandboxContext): string {
       signType,
       appid,
       'INVALID_REQUEST',
-      `订单生成后${minutes}分钟内不能关单，请稍后再试 (closeorder minimum age)`,
+      `订单生成后${minutes}分钟内不能关单，请稍后再试`,
     );
   }
   order.state = 'CLOSED';
