@@ -9,6 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { moduleSpecifiers } from './miniprogram-files.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -24,15 +25,17 @@ const HEADER = [
 
 /** What miniprogram/generated/api.ts must contain, given the current contract source. */
 export function expectedCopy(): string {
-  const source = readFileSync(SOURCE_PATH, 'utf8');
+  return copyOf(readFileSync(SOURCE_PATH, 'utf8'));
+}
+
+/** The generated file for a given contract source. */
+export function copyOf(source: string): string {
   // A verbatim copy only works while the contract is self-contained: an import would point outside the
   // mini-program root (or at a module DevTools cannot load). Fail loudly instead of copying a broken file.
-  const importLine = source
-    .split('\n')
-    .find((line) => /^\s*(import|export\s+(\*|\{[^}]*\})\s+from)\b/.test(line));
-  if (importLine !== undefined) {
+  const imported = moduleSpecifiers(source);
+  if (imported.length > 0) {
     throw new Error(
-      `${SOURCE_PATH} imports another module (${importLine.trim()}); the mini-program copies it verbatim, ` +
+      `${SOURCE_PATH} imports other modules (${imported.join(', ')}); the mini-program copies it verbatim, ` +
         'so keep the contract self-contained or teach scripts/shared-copy.ts to bundle it.',
     );
   }

@@ -15,7 +15,7 @@ import {
   MINIPROGRAM_ROOT,
   moduleSpecifiers,
 } from '../../scripts/miniprogram-files.ts';
-import { currentCopy, expectedCopy } from '../../scripts/shared-copy.ts';
+import { copyOf, currentCopy, expectedCopy } from '../../scripts/shared-copy.ts';
 import { compileWxml, compileWxss } from '../../scripts/wechat-compiler.ts';
 
 const scratch: string[] = [];
@@ -68,6 +68,19 @@ describe('the real miniprogram/', () => {
 });
 
 describe('the checks catch what DevTools would reject', () => {
+  test('the contract copy is the source behind a header, so any change to the source makes it stale', () => {
+    const copy = copyOf('export const A = 1;\n');
+    expect(copy.endsWith('export const A = 1;\n')).toBe(true);
+    expect(copy).toMatch(/^\/\/ GENERATED .* do not edit/);
+    expect(copyOf('export const A = 2;\n')).not.toBe(copy);
+  });
+
+  test('a contract that imports another module is refused rather than copied broken', () => {
+    expect(() => copyOf("import { x } from './x.ts';\nexport const A = x;\n")).toThrow(/self-contained/);
+    expect(() => copyOf("export * from './errors.ts';\n")).toThrow(/self-contained/);
+    expect(() => copyOf("export type { E } from './errors.ts';\n")).toThrow(/self-contained/);
+  });
+
   test('module specifiers include type imports, re-exports, dynamic imports and require()', () => {
     const source = [
       "import type { A } from '@mp-pay/shared/api';",
