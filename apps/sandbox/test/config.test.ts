@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { SANDBOX_DEMO } from '@mp-pay/shared/wechatpay';
 import { loadSandboxConfig, SandboxConfigError, startSandbox } from '../src/index.ts';
 import { BoundedMap } from '../src/state.ts';
-import { callV2, loginCode, orderFields } from './helpers.ts';
+import { callV2, loginCode, orderFields, postJson } from './helpers.ts';
 
 describe('loadSandboxConfig', () => {
   it('falls back to the demo credentials, port 4010 and real time', () => {
@@ -122,6 +122,22 @@ describe('bounded state', () => {
       const last = (await (await fetch(url(codes[2]?.code ?? ''))).json()) as { openid?: string };
       expect(first.errcode).toBe(40029);
       expect(last.openid).toBe(codes[2]?.openid);
+    } finally {
+      await sb.close();
+    }
+  });
+});
+
+describe('/sandbox/clock', () => {
+  it('moves forward only, with a validated body', async () => {
+    const sb = await startSandbox({ port: 0 });
+    try {
+      const before = (await (await fetch(`${sb.url}/sandbox/clock`)).json()) as { offset_ms: number };
+      expect(before.offset_ms).toBe(0);
+      const moved = await postJson(`${sb.url}/sandbox/clock`, { advance_ms: 90_000 });
+      expect(moved).toMatchObject({ status: 200, json: { offset_ms: 90_000 } });
+      expect((await postJson(`${sb.url}/sandbox/clock`, { advance_ms: -1 })).status).toBe(400);
+      expect((await postJson(`${sb.url}/sandbox/clock`, { advance: 1 })).status).toBe(400);
     } finally {
       await sb.close();
     }

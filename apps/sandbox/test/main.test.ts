@@ -1,0 +1,45 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { eventually } from './helpers.ts';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+/** Runs `tsx src/main.ts` (what `pnpm start` runs) with the given environment. */
+function run(env: Record<string, string>) {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, output: () => output, exited };
+}
+
+describe('main.ts (pnpm start)', () => {
+  it('starts from the environment, prints where to point clients, and stops cleanly on SIGTERM', async () => {
+    const proc = run({ SANDBOX_PORT: '0', SANDBOX_TIME_SCALE: '60' });
+    try {
+      const url = await eventually(
+        () => /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(proc.output())?.[1],
+        20_000,
+      );
+      expect(proc.output()).toContain(`WECHATPAY_API_BASE=${url}`);
+      expect(proc.output()).toContain('time scale 60');
+      expect(await (await fetch(`${url}/sandbox/health`)).json()).toMatchObject({ ok: true });
+      proc.child.kill('SIGTERM');
+      expect(await proc.exited).toBe(0);
+    } finally {
+      proc.child.kill('SIGKILL');
+    }
+  }, 30_000);
+
+  it('refuses an invalid configuration with a fix-it message and exit code 1', async () => {
+    const proc = run({ SANDBOX_PORT: '0', WECHATPAY_KEY: 'too-short' });
+    expect(await proc.exited).toBe(1);
+    expect(proc.output()).toMatch(/WECHATPAY_KEY.*32-character APIv2 key/);
+  }, 30_000);
+});
