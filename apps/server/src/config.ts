@@ -65,6 +65,8 @@ export interface ServerConfig {
   shutdownGraceMs: number;
 }
 
+const WECHATPAY_HOSTS = new Set(['api.mch.weixin.qq.com', 'api2.mch.weixin.qq.com']);
+
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
   readonly problems: string[];
@@ -121,6 +123,11 @@ const schema = z.object({
     z.string().regex(/^[0-9a-zA-Z]{32}$/, 'must be the 32-character APIv2 key set in the merchant console'),
   ),
   WECHATPAY_SIGN_TYPE: optional(z.enum(['MD5', 'HMAC-SHA256'], { error: 'must be MD5 or HMAC-SHA256' })),
+  WECHATPAY_MODE: optional(
+    z.enum(['sandbox', 'live'], {
+      error: 'must be sandbox or live (default: live only for WeChat Pay’s own hosts)',
+    }),
+  ),
   WECHAT_API_BASE: httpUrl('e.g. WECHAT_API_BASE=https://api.weixin.qq.com'),
   WECHATPAY_API_BASE: httpUrl('e.g. WECHATPAY_API_BASE=https://api.mch.weixin.qq.com'),
   WECHATPAY_TIMEOUT_MS: int(100, 60_000, 'milliseconds, e.g. 10000'),
@@ -175,9 +182,20 @@ export function loadConfig(env: Env): ServerConfig {
       'set both WECHAT_API_BASE and WECHATPAY_API_BASE (live WeChat or another simulator) or neither (the local sandbox)',
     );
   }
-  const mode: ServerConfig['mode'] = wechatBase === undefined && payBase === undefined ? 'sandbox' : 'live';
+  // Live means WeChat's own pay hosts (or WECHATPAY_MODE=live, e.g. behind an egress proxy); any other base is
+  // a simulator such as the mp-pay sandbox, whose URL the mini-program needs for its payer.
+  const mode: ServerConfig['mode'] =
+    e.WECHATPAY_MODE ??
+    (payBase !== undefined && WECHATPAY_HOSTS.has(new URL(payBase).hostname) ? 'live' : 'sandbox');
   const sandboxUrl =
-    mode === 'sandbox' ? `http://127.0.0.1:${e.SANDBOX_PORT ?? SANDBOX_DEFAULT_PORT}` : undefined;
+    mode === 'sandbox'
+      ? (payBase?.replace(/\/+$/, '') ?? `http://127.0.0.1:${e.SANDBOX_PORT ?? SANDBOX_DEFAULT_PORT}`)
+      : undefined;
+  if (mode === 'live' && payBase === undefined) {
+    problems.push(
+      'WECHATPAY_MODE=live needs WECHAT_API_BASE and WECHATPAY_API_BASE (e.g. https://api.mch.weixin.qq.com)',
+    );
+  }
 
   const creds = {
     appId: e.WECHAT_APPID,
@@ -194,8 +212,7 @@ export function loadConfig(env: Env): ServerConfig {
   for (const field of Object.keys(names) as (keyof typeof names)[]) {
     if (creds[field] === undefined) {
       if (mode === 'sandbox') creds[field] = SANDBOX_DEMO[field];
-      else
-        problems.push(`${names[field]} is required when WECHAT_API_BASE/WECHATPAY_API_BASE point at WeChat`);
+      else problems.push(`${names[field]} is required outside sandbox mode (live WeChat Pay)`);
     } else if (production && creds[field] === SANDBOX_DEMO[field]) {
       problems.push(`${names[field]} is the sandbox demo value; set your real one for NODE_ENV=production`);
     }
@@ -248,13 +265,13 @@ export function loadConfig(env: Env): ServerConfig {
     wechat: {
       appId: creds.appId as string,
       secret: creds.secret as string,
-      apiBase: (wechatBase ?? sandboxUrl) as string,
+      apiBase: (wechatBase?.replace(/\/+$/, '') ?? sandboxUrl) as string,
     },
     wechatpay: {
       mchId: creds.mchId as string,
       key: creds.key as string,
       signType: e.WECHATPAY_SIGN_TYPE ?? 'MD5',
-      apiBase: (payBase ?? sandboxUrl) as string,
+      apiBase: (payBase?.replace(/\/+$/, '') ?? sandboxUrl) as string,
       timeoutMs: e.WECHATPAY_TIMEOUT_MS ?? 10_000,
     },
     sandboxUrl,

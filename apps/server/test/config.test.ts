@@ -50,6 +50,22 @@ describe('loadConfig', () => {
     expect(config.wechatpay.signType).toBe('HMAC-SHA256');
   });
 
+  it('treats a base URL that is not WeChat Pay as a simulator (sandbox mode), unless told otherwise', () => {
+    const bases = {
+      WECHAT_API_BASE: 'http://sandbox.internal:4010',
+      WECHATPAY_API_BASE: 'http://sandbox.internal:4010/',
+    };
+    const config = loadConfig(bases);
+    expect(config.mode).toBe('sandbox');
+    expect(config.sandboxUrl).toBe('http://sandbox.internal:4010');
+    expect(config.wechatpay.apiBase).toBe('http://sandbox.internal:4010');
+    expect(config.wechat.appId).toBe(SANDBOX_DEMO.appId);
+    expect(problems({ ...bases, WECHATPAY_MODE: 'live' }).join()).toMatch(
+      /WECHAT_APPID is required outside sandbox mode/,
+    );
+    expect(problems({ WECHATPAY_MODE: 'live' }).join()).toMatch(/WECHATPAY_MODE=live needs/);
+  });
+
   it('accepts a complete live production configuration', () => {
     const config = loadConfig({ ...live, NODE_ENV: 'production', TRUST_PROXY: '2' });
     expect(config.mode).toBe('live');

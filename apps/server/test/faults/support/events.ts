@@ -1,12 +1,15 @@
 import type { Redis } from 'ioredis';
+import { redisKeys } from '../../../src/store/redis/keys.ts';
 
 /**
- * order.paid events per order, read straight from the server's Redis stream (`<prefix>events`): the ledger a
- * fulfilment consumer would read, so "exactly once" is checked where it matters.
+ * Reads the server's own Redis keys (named by src/store/redis/keys.ts) without going through the server, so a
+ * suite can check the durable state while the server under test is down, hung or being killed.
  */
+
+/** order.paid events per order in the stream: the ledger a fulfilment consumer reads. */
 export async function paidEventsByOrder(redis: Redis, prefix: string): Promise<Map<string, number>> {
   const counts = new Map<string, number>();
-  for (const [, fields] of await redis.xrange(`${prefix}events`, '-', '+')) {
+  for (const [, fields] of await redis.xrange(redisKeys(prefix).events, '-', '+')) {
     const map = new Map<string, string>();
     for (let i = 0; i + 1 < fields.length; i += 2) map.set(fields[i] as string, fields[i + 1] as string);
     const orderId = map.get('orderId');
@@ -15,6 +18,10 @@ export async function paidEventsByOrder(redis: Redis, prefix: string): Promise<M
   return counts;
 }
 
-export async function orderStatus(redis: Redis, prefix: string, id: string): Promise<string | null> {
-  return redis.hget(`${prefix}order:{${id}}`, 'status');
+export async function storedStatus(redis: Redis, prefix: string, id: string): Promise<string | null> {
+  return redis.hget(redisKeys(prefix).order(id), 'status');
+}
+
+export async function statuses(redis: Redis, prefix: string, ids: readonly string[]): Promise<string[]> {
+  return Promise.all(ids.map(async (id) => (await storedStatus(redis, prefix, id)) ?? 'MISSING'));
 }
