@@ -107,8 +107,8 @@ describe('notification faults', () => {
     receiver.reply = () => {
       inFlight++;
       maxInFlight = Math.max(maxInFlight, inFlight);
-      setTimeout(() => inFlight--, 100);
-      return { body: '<xml><return_code>SUCCESS</return_code></xml>', delayMs: 100 };
+      setTimeout(() => inFlight--, 300);
+      return { body: '<xml><return_code>SUCCESS</return_code></xml>', delayMs: 300 };
     };
     const order = await paidWith({ concurrentNotifications: 4 });
     await eventually(() => (forOrder(order.outTradeNo).length === 4 ? true : undefined));
@@ -126,10 +126,10 @@ describe('notification faults', () => {
   });
 
   it('delay holds the first notification back', async () => {
-    const order = await paidWith({ notifyDelayMs: 400 });
+    const order = await paidWith({ notifyDelayMs: 1500 });
     const pending = await inspect(sb, order.outTradeNo);
     expect(pending.notifications).toHaveLength(0);
-    expect(Date.parse(pending.next_notification_at as string)).toBeGreaterThan(Date.now() + 100);
+    expect(Date.parse(pending.next_notification_at as string)).toBeGreaterThan(Date.now() + 500);
     await eventually(() => (forOrder(order.outTradeNo).length === 1 ? true : undefined));
   });
 

@@ -15,7 +15,7 @@ import {
 let sb: RunningSandbox;
 beforeAll(async () => {
   // 24h4m of retries in under a second
-  sb = await sandbox({ timeScale: 200_000, notifyTimeoutMs: 300 });
+  sb = await sandbox({ timeScale: 200_000 });
 });
 afterAll(() => sb.close());
 
@@ -93,20 +93,25 @@ describe('notification retries', () => {
   });
 
   it('records timeouts and unreachable receivers as errors and keeps retrying', async () => {
-    await withReceiver(async (receiver) => {
-      receiver.reply = (n) => (n === 1 ? { body: SUCCESS_XML, delayMs: 1000 } : { body: SUCCESS_XML });
-      const order = await placeOrder(sb, receiver.url);
-      await pay(sb, order);
-      const seen = await eventually(async () => {
-        const o = await inspect(sb, order.outTradeNo);
-        return o.notifications.some((n) => n.outcome === 'acknowledged') ? o : undefined;
+    const impatient = await sandbox({ timeScale: 200_000, notifyTimeoutMs: 300 });
+    try {
+      await withReceiver(async (receiver) => {
+        receiver.reply = (n) => (n === 1 ? { body: SUCCESS_XML, delayMs: 3000 } : { body: SUCCESS_XML });
+        const order = await placeOrder(impatient, receiver.url);
+        await pay(impatient, order);
+        const seen = await eventually(async () => {
+          const o = await inspect(impatient, order.outTradeNo);
+          return o.notifications.some((n) => n.outcome === 'acknowledged') ? o : undefined;
+        });
+        expect(seen.notifications[0]).toMatchObject({
+          attempt: 1,
+          outcome: 'error',
+          error: expect.stringMatching(/Timeout|abort/i),
+        });
       });
-      expect(seen.notifications[0]).toMatchObject({
-        attempt: 1,
-        outcome: 'error',
-        error: expect.stringMatching(/Timeout|abort/i),
-      });
-    });
+    } finally {
+      await impatient.close();
+    }
     const order = await placeOrder(sb, 'http://127.0.0.1:9/unreachable');
     await pay(sb, order);
     const seen = await attemptsOf(order.outTradeNo, 3);
