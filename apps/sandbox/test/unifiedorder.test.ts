@@ -35,7 +35,12 @@ describe('unifiedorder JSAPI rules', () => {
       device_info: 'WEB',
       spbill_create_ip: '2001:db8::1',
     });
-    expect(reply).toMatchObject({ return_code: 'SUCCESS', result_code: 'SUCCESS', trade_type: 'JSAPI' });
+    expect(reply).toMatchObject({
+      return_code: 'SUCCESS',
+      result_code: 'SUCCESS',
+      trade_type: 'JSAPI',
+      device_info: 'WEB',
+    });
     expect(verifyV2(reply, DEMO.key)).toBe(true);
   });
 

@@ -89,6 +89,7 @@ export function unifiedOrder(req: PayRequest, sandbox: SandboxContext): string {
   const prepay = issuePrepayId(sandbox, order, raw.sign as string);
   const reply = signedFields(account, signType, {
     appid,
+    device_info: raw.device_info, // echoed, as WeChat does
     result_code: 'SUCCESS',
     trade_type: order.tradeType,
     prepay_id: prepay.prepayId,
