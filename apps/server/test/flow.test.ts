@@ -18,6 +18,7 @@ import {
   placeOrder,
   post,
   sandboxOrder,
+  setFaults,
   signIn,
   startStack,
   waitForStatus,
@@ -162,6 +163,28 @@ describe('the payment flow', () => {
       await fetch(`${stack.server.url}/api/orders`, { headers: bearer(token) }),
     );
     expect(list.orders.map((o) => o.id)).toEqual([first.body.order.id]);
+  });
+
+  it('WeChat Pay down at checkout: 503 payment_unavailable, and a retry with the same key completes that order', async () => {
+    const token = await signIn(stack, 'ivan');
+    const mch = { mch_id: stack.server.config.wechatpay.mchId };
+    await setFaults(stack, mch, { systemErrorRate: 1 });
+    let failed;
+    try {
+      failed = await placeOrder(stack.server, token, [{ productId: 'sample', quantity: 1 }], 'retry-me');
+    } finally {
+      await setFaults(stack, mch, {});
+    }
+    expect(failed).toMatchObject({ status: 503, body: { error: 'payment_unavailable' } });
+    const retried = await placeOrder(stack.server, token, [{ productId: 'sample', quantity: 1 }], 'retry-me');
+    expect(retried.status).toBe(201);
+    expect(retried.headers.get('idempotent-replayed')).toBe('true');
+    expect(await payInSandbox(stack, retried.body.payment)).toBe('requestPayment:ok');
+    await waitForStatus(stack.server, retried.body.order.id, 'PAID');
+    const list = await json<OrderListResponse>(
+      await fetch(`${stack.server.url}/api/orders`, { headers: bearer(token) }),
+    );
+    expect(list.orders).toHaveLength(1);
   });
 
   it("hides someone else's order behind 404", async () => {

@@ -1,0 +1,46 @@
+/**
+ * Graceful shutdown: a request in flight when close() is called still completes (here an order whose unified
+ * order WeChat answers slowly), new connections are refused afterwards, and the store is closed last.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from './helpers/redis.ts';
+import { placeOrder, setFaults, signIn, startStack, type Stack } from './helpers/stack.ts';
+
+describe('graceful shutdown', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack({ label: 'shutdown' });
+  });
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  it('finishes in-flight requests, then refuses new ones', async () => {
+    const token = await signIn(stack, 'shutdown-buyer');
+    await setFaults(stack, { mch_id: stack.server.config.wechatpay.mchId }, { slowReplyMs: 800 });
+    const inFlight = placeOrder(stack.server, token);
+    // Wait until the server is inside the request (the order exists, unifiedorder is pending at WeChat).
+    await waitFor(
+      async () =>
+        (await stack.server.store.orders.listOrders(await openidOf(token), { limit: 1 })).orders.length === 1,
+      'the order to be created',
+    );
+    const closing = stack.server.close();
+    const ready = await fetch(`${stack.server.url}/readyz`).catch((err: unknown) => err);
+    if (ready instanceof Response) expect(ready.status).toBe(503);
+    const done = await inFlight;
+    expect(done.status).toBe(201);
+    expect(done.body.payment.paySign).toBeTruthy();
+    await closing;
+    await expect(fetch(`${stack.server.url}/healthz`)).rejects.toThrow();
+  });
+
+  async function openidOf(token: string): Promise<string> {
+    const { createHash } = await import('node:crypto');
+    const session = await stack.server.store.sessions.touchSession(
+      createHash('sha256').update(token).digest('hex'),
+      60,
+    );
+    return session?.openid ?? '';
+  }
+});
