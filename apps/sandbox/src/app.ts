@@ -4,7 +4,7 @@ import type { SandboxContext } from './context.ts';
 import { clockRoutes } from './control/clock.ts';
 import { faultRoutes } from './control/faults.ts';
 import { loginCodesRoute } from './control/login-codes.ts';
-import { orderInspectionRoute } from './control/orders.ts';
+import { orderInspectionRoute, orderListRoute } from './control/orders.ts';
 import { BodyTooLargeError } from './http/body.ts';
 import { sendJsonError } from './http/json.ts';
 import { failXml, sendXml } from './http/xml-reply.ts';
@@ -52,6 +52,7 @@ export function createApp(sandbox: SandboxContext, notifier: Notifier): Koa {
   router.post('/sandbox/faults', faults.set);
   router.get('/sandbox/faults', faults.list);
   router.delete('/sandbox/faults', faults.clear);
+  router.get('/sandbox/orders', orderListRoute(sandbox));
   router.get('/sandbox/orders/:out_trade_no', orderInspectionRoute(sandbox));
   const clock = clockRoutes(sandbox);
   router.get('/sandbox/clock', clock.show);

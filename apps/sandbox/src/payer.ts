@@ -4,7 +4,7 @@ import type { SandboxContext } from './context.ts';
 import { readJsonObject } from './http/body.ts';
 import type { Notifier } from './notifier.ts';
 import { applyExpiry, newTransactionId } from './pay/orders.ts';
-import type { OrderRecord, PrepayRecord } from './state.ts';
+import type { OrderRecord, PaymentAttempt, PrepayRecord } from './state.ts';
 
 /**
  * POST /sandbox/pay: what the WeChat client does when a mini-program calls wx.requestPayment. The body is the
@@ -86,25 +86,32 @@ function pay(sandbox: SandboxContext, notifier: Notifier, body: Record<string, u
   if (!prepay || !order) return reject(404, 'prepay_id不存在', 'unknown prepay_id: call unifiedorder first');
   const account = sandbox.accounts.merchant(order.mchId);
   if (!account) return reject(404, 'prepay_id不存在');
+  const now = sandbox.clock.now();
+  // From here on the order is known: a refused attempt is recorded on it, so inspection shows why.
+  const refuse = (status: number, detail: string, hint?: string): PayReply => {
+    const reply = reject(status, detail, hint);
+    recordAttempt(order, { at: new Date(now).toISOString(), outcome: 'refused', errMsg: reply.errMsg, hint });
+    return reply;
+  };
   if (appId !== order.appId) {
-    return reject(400, '调用支付的appid与下单appid不一致', 'the order was placed for another mini-program');
+    return refuse(400, '调用支付的appid与下单appid不一致', 'the order was placed for another mini-program');
   }
 
   const fields = { appId, timeStamp, nonceStr, package: pkg, signType };
   const expected = signV2(fields, account.key, signType);
   if (paySign !== expected || signType !== prepay.signType) {
-    return reject(400, SIGN_FAILED, diagnose(fields, paySign, prepay, account.key));
+    return refuse(400, SIGN_FAILED, diagnose(fields, paySign, prepay, account.key));
   }
 
-  const now = sandbox.clock.now();
   applyExpiry(order, now);
-  if (order.state === 'SUCCESS') return reject(409, '该订单已支付');
-  if (order.state === 'CLOSED') return reject(409, '订单已关闭');
-  if (order.state === 'PAYERROR') return reject(409, '支付失败，请重新下单支付');
-  if (now >= prepay.expiresAt)
-    return reject(409, 'prepay_id已过期', 'prepay_id lives 2 hours: call unifiedorder again');
+  if (order.state === 'SUCCESS') return refuse(409, '该订单已支付');
+  if (order.state === 'CLOSED') return refuse(409, '订单已关闭');
+  if (order.state === 'PAYERROR') return refuse(409, '支付失败，请重新下单支付');
+  if (now >= prepay.expiresAt) {
+    return refuse(409, 'prepay_id已过期', 'prepay_id lives 2 hours: call unifiedorder again');
+  }
 
-  order.payments.push({ at: new Date(now).toISOString(), outcome });
+  recordAttempt(order, { at: new Date(now).toISOString(), outcome });
   switch (outcome) {
     case 'cancel':
       return { status: 200, errMsg: 'requestPayment:fail cancel' };
@@ -118,6 +125,13 @@ function pay(sandbox: SandboxContext, notifier: Notifier, body: Record<string, u
       notifier.start(order);
       return { status: 200, errMsg: 'requestPayment:ok' };
   }
+}
+
+const MAX_RECORDED_PAYMENTS = 100;
+
+function recordAttempt(order: OrderRecord, attempt: PaymentAttempt): void {
+  order.payments.push(attempt);
+  if (order.payments.length > MAX_RECORDED_PAYMENTS) order.payments.shift();
 }
 
 function markPaid(sandbox: SandboxContext, order: OrderRecord, now: number): void {

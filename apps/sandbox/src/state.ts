@@ -58,7 +58,10 @@ export interface NotificationAttempt {
 
 export interface PaymentAttempt {
   at: string;
-  outcome: 'success' | 'cancel' | 'fail' | 'payerror';
+  /** The buyer's outcome, or `refused` when the payer rejected the request (bad paySign, paid order, ...). */
+  outcome: 'success' | 'cancel' | 'fail' | 'payerror' | 'refused';
+  errMsg?: string;
+  hint?: string;
 }
 
 export interface OrderRecord {

@@ -171,6 +171,24 @@ describe('GET /sandbox/orders/:out_trade_no', () => {
     expect(JSON.stringify(seen)).not.toContain(DEMO.key);
   });
 
+  it('lists the most recent orders, newest first', async () => {
+    const own = await sandbox();
+    try {
+      const first = await placeOrder(own, receiver.url);
+      const second = await placeOrder(own, receiver.url, { total_fee: 5 });
+      await pay(own, second);
+      const all = (await (await fetch(`${own.url}/sandbox/orders`)).json()) as {
+        orders: Array<Record<string, unknown>>;
+      };
+      expect(all.orders.map((o) => o.out_trade_no)).toEqual([second.outTradeNo, first.outTradeNo]);
+      expect(all.orders[0]).toMatchObject({ state: 'SUCCESS', total_fee: 5, mch_id: DEMO.mchId });
+      const one = (await (await fetch(`${own.url}/sandbox/orders?limit=1`)).json()) as { orders: unknown[] };
+      expect(one.orders).toHaveLength(1);
+    } finally {
+      await own.close();
+    }
+  });
+
   it('answers 404 for an unknown order', async () => {
     const res = await fetch(`${sb.url}/sandbox/orders/NOPE`);
     expect(res.status).toBe(404);

@@ -3,6 +3,25 @@ import type { SandboxContext } from '../context.ts';
 import { sendJsonError } from '../http/json.ts';
 import { findOrder, TRADE_STATE_DESC } from '../pay/orders.ts';
 
+/** GET /sandbox/orders[?limit=20] → the most recent orders, newest first, in brief. */
+export function orderListRoute(sandbox: SandboxContext) {
+  return (ctx: Context): void => {
+    const limit = Math.min(Math.max(Number(ctx.query.limit) || 20, 1), 200);
+    const newest = [...sandbox.state.orders.values()].slice(-limit).reverse();
+    ctx.body = {
+      orders: newest.map((order) => ({
+        out_trade_no: order.outTradeNo,
+        mch_id: order.mchId,
+        state: order.state,
+        total_fee: order.totalFee,
+        created_at: new Date(order.createdAt).toISOString(),
+        notifications: order.notifications.length,
+        acknowledged: order.notifications.some((n) => n.outcome === 'acknowledged'),
+      })),
+    };
+  };
+}
+
 /**
  * GET /sandbox/orders/:out_trade_no[?mch_id=] → the order as the sandbox sees it, with every payment and
  * notification attempt. Defaults to the main merchant. For tests and for "why did my server not get paid?".
