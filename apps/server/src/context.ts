@@ -2,6 +2,7 @@ import type { Code2SessionClient, WechatPayV2Client } from '@mp-pay/shared/wecha
 import type { ServerConfig } from './config.ts';
 import type { Logger } from './logger.ts';
 import type { Catalog } from './services/catalog.ts';
+import type { QueryThrottle } from './services/query-throttle.ts';
 import type { Store } from './store/index.ts';
 
 /** Everything a service needs, built once in server.ts and passed down (no module-level singletons). */
@@ -15,4 +16,6 @@ export interface AppContext {
   /** notify_url for unifiedorder; known only once the server listens when PUBLIC_BASE_URL is unset. */
   notifyUrl(): string;
   now(): number;
+  /** Limits GET /api/orders/:id refreshes to one orderquery per order per ORDER_REFRESH_AFTER_MS. */
+  queryThrottle: QueryThrottle;
 }

@@ -9,6 +9,7 @@ import { OrderWorker } from './jobs/worker.ts';
 import { createLogger } from './logger.ts';
 import { NOTIFY_PATH } from './routes/notify/index.ts';
 import { Catalog } from './services/catalog.ts';
+import { QueryThrottle } from './services/query-throttle.ts';
 import { openStore, type Store } from './store/index.ts';
 
 export interface StartServerOptions {
@@ -74,6 +75,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     }),
     notifyUrl: () => (config.publicBaseUrl ?? baseUrl) + NOTIFY_PATH,
     now: options.now ?? (() => Date.now()),
+    queryThrottle: new QueryThrottle(Math.max(config.orders.refreshAfterMs, 1000)),
   };
 
   const app = buildApp(ctx, { isShuttingDown: () => shuttingDown });

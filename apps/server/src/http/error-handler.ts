@@ -19,7 +19,7 @@ export function errorHandler(): Middleware<AppState> {
       if (appError.id === 'internal_error' || appError.id === 'service_unavailable') {
         log.error({ err }, 'request failed');
       } else if (appError.status >= 500) {
-        log.warn({ error: appError.id, cause: (err as Error).cause }, 'request failed');
+        log.warn({ error: appError.id, err: (err as Error).cause ?? err }, 'request failed');
       }
       const body: ErrorBody = {
         error: appError.id,

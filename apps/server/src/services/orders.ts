@@ -173,7 +173,12 @@ export async function getOwnOrder(ctx: AppContext, openid: string, id: string): 
  */
 export async function readOrder(ctx: AppContext, openid: string, id: string, log: Logger): Promise<Order> {
   const order = await getOwnOrder(ctx, openid, id);
-  if (order.status !== 'PENDING' || ctx.now() - order.createdAt < ctx.config.orders.refreshAfterMs) {
+  const now = ctx.now();
+  if (
+    order.status !== 'PENDING' ||
+    now - order.createdAt < ctx.config.orders.refreshAfterMs ||
+    !ctx.queryThrottle.take(order.id, now)
+  ) {
     return toApiOrder(order);
   }
   try {
