@@ -3,7 +3,8 @@ import { BoundedMap } from './state.ts';
 
 /**
  * Fault injection: the failure modes of the real WeChat that a merchant must survive, switched on per merchant
- * (mch_id) or per order (out_trade_no). An order's settings override its merchant's, field by field.
+ * (mch_id) or per order (out_trade_no) for the pay API and notifications, and per mini-program (appid) for
+ * login. An order's settings override its merchant's, field by field.
  */
 export const faultSettingsSchema = z
   .object({
@@ -36,31 +37,57 @@ export const faultSettingsSchema = z
 
 export type FaultSettings = z.infer<typeof faultSettingsSchema>;
 
+/** Login faults, per mini-program (appid): what jscode2session does when WeChat has a bad day. */
+export const loginFaultSettingsSchema = z
+  .object({
+    /** Share of jscode2session calls (0..1) answered with errcode -1 (system busy), the code left unused. */
+    systemErrorRate: z.number().min(0).max(1),
+    /** Delay every jscode2session reply by this many ms. */
+    slowReplyMs: z.number().int().min(0).max(120_000),
+  })
+  .partial()
+  .strict();
+
+export type LoginFaultSettings = z.infer<typeof loginFaultSettingsSchema>;
+
 export const faultRequestSchema = z.union([
   z.object({ mch_id: z.string().min(1), faults: faultSettingsSchema }).strict(),
   z.object({ out_trade_no: z.string().min(1), faults: faultSettingsSchema }).strict(),
+  z.object({ appid: z.string().min(1), faults: loginFaultSettingsSchema }).strict(),
 ]);
 
 export type FaultTarget = { mch_id: string } | { out_trade_no: string };
+type ClearTarget = Partial<{ mch_id: string; out_trade_no: string; appid: string }>;
 
 export class Faults {
   readonly #byMerchant = new Map<string, FaultSettings>();
   // Per-order settings are bounded like the orders themselves; merchants are few.
   readonly #byOrder = new BoundedMap<string, FaultSettings>(10_000);
+  readonly #byApp = new Map<string, LoginFaultSettings>();
 
   set(target: FaultTarget, settings: FaultSettings): void {
     if ('mch_id' in target) this.#byMerchant.set(target.mch_id, settings);
     else this.#byOrder.set(target.out_trade_no, settings);
   }
 
-  clear(target?: Partial<{ mch_id: string; out_trade_no: string }>): void {
-    if (!target?.mch_id && !target?.out_trade_no) {
+  setLogin(appid: string, settings: LoginFaultSettings): void {
+    this.#byApp.set(appid, settings);
+  }
+
+  clear(target: ClearTarget = {}): void {
+    if (!target.mch_id && !target.out_trade_no && !target.appid) {
       this.#byMerchant.clear();
       this.#byOrder.clear();
+      this.#byApp.clear();
       return;
     }
     if (target.mch_id) this.#byMerchant.delete(target.mch_id);
     if (target.out_trade_no) this.#byOrder.delete(target.out_trade_no);
+    if (target.appid) this.#byApp.delete(target.appid);
+  }
+
+  forLogin(appid: string): LoginFaultSettings {
+    return this.#byApp.get(appid) ?? {};
   }
 
   /** The effective settings for a call: merchant-wide ones, overridden by the order's. */
@@ -71,7 +98,15 @@ export class Faults {
     };
   }
 
-  list(): { merchants: Record<string, FaultSettings>; orders: Record<string, FaultSettings> } {
-    return { merchants: Object.fromEntries(this.#byMerchant), orders: Object.fromEntries(this.#byOrder) };
+  list(): {
+    merchants: Record<string, FaultSettings>;
+    orders: Record<string, FaultSettings>;
+    apps: Record<string, LoginFaultSettings>;
+  } {
+    return {
+      merchants: Object.fromEntries(this.#byMerchant),
+      orders: Object.fromEntries(this.#byOrder),
+      apps: Object.fromEntries(this.#byApp),
+    };
   }
 }

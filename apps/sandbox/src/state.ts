@@ -105,6 +105,8 @@ export interface LoginCode {
   user: string;
   expiresAt: number;
   usedAt?: number;
+  /** WeChat's risk control refuses this user's login (40226). */
+  blocked?: boolean;
 }
 
 export interface SandboxState {

@@ -252,15 +252,20 @@ describe('/sandbox/faults', () => {
     await setFaults({ mch_id: DEMO.mchId }, { slowReplyMs: 5 });
     await setFaults({ mch_id: DEMO.mchId }, { duplicateNotifications: 1 });
     await setFaults({ out_trade_no: 'A' }, { dropNotifications: true });
+    expect(
+      (await postJson(`${sb.url}/sandbox/faults`, { appid: DEMO.appId, faults: { slowReplyMs: 1 } })).status,
+    ).toBe(200);
     const listed = await (await fetch(`${sb.url}/sandbox/faults`)).json();
     expect(listed).toEqual({
       merchants: { [DEMO.mchId]: { duplicateNotifications: 1 } },
       orders: { A: { dropNotifications: true } },
+      apps: { [DEMO.appId]: { slowReplyMs: 1 } },
     });
-    await fetch(`${sb.url}/sandbox/faults?mch_id=${DEMO.mchId}`, { method: 'DELETE' });
+    await fetch(`${sb.url}/sandbox/faults?mch_id=${DEMO.mchId}&appid=${DEMO.appId}`, { method: 'DELETE' });
     expect(await (await fetch(`${sb.url}/sandbox/faults`)).json()).toEqual({
       merchants: {},
       orders: { A: { dropNotifications: true } },
+      apps: {},
     });
   });
 
@@ -271,6 +276,7 @@ describe('/sandbox/faults', () => {
     [{ mch_id: DEMO.mchId, out_trade_no: 'A', faults: {} }],
     [{ out_trade_no: 'A', faults: { forgeNotification: 'bad-amount' } }],
     [{ out_trade_no: 'A', faults: { coupon: { fee: 0 } } }],
+    [{ appid: DEMO.appId, faults: { dropNotifications: true } }],
   ])('refuses invalid settings %j', async (body) => {
     const res = await postJson(`${sb.url}/sandbox/faults`, body);
     expect(res.status).toBe(400);

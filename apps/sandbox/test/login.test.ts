@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   Code2SessionClient,
+  WechatLoginBlockedError,
   WechatLoginCodeUsedError,
   WechatLoginInvalidCodeError,
+  WechatLoginUnavailableError,
 } from '@mp-pay/shared/wechatpay';
 import type { RunningSandbox } from '../src/index.ts';
 import { DEMO, eventually, loginCode, postJson, sandbox } from './helpers.ts';
@@ -144,6 +146,46 @@ describe('GET /sns/jscode2session', () => {
       // a minute later the user may log in again, with the same (unconsumed) code
       await postJson(`${own.url}/sandbox/clock`, { advance_ms: 60_000 });
       expect((await exchange(good(code), own.url)).openid).toBeDefined();
+    } finally {
+      await own.close();
+    }
+  });
+
+  it('answers 40226 for a user WeChat’s risk control blocks', async () => {
+    const { code } = await loginCode(sb, 'mallory');
+    const blocked = (
+      await postJson(`${sb.url}/sandbox/login-codes`, { appid: DEMO.appId, user: 'mallory', blocked: true })
+    ).json as { code: string };
+    expect((await exchange(good(blocked.code))).errcode).toBe(40226);
+    expect((await exchange(good(code))).openid).toBeDefined();
+    const client = new Code2SessionClient({ appId: DEMO.appId, secret: DEMO.secret, baseUrl: sb.url });
+    const again = (await postJson(`${sb.url}/sandbox/login-codes`, { appid: DEMO.appId, blocked: true }))
+      .json as {
+      code: string;
+    };
+    await expect(client.code2Session(again.code)).rejects.toBeInstanceOf(WechatLoginBlockedError);
+  });
+
+  it('login faults per appid: -1 system busy leaves the code usable; slow replies', async () => {
+    const own = await sandbox({ timeScale: 1 });
+    try {
+      const { code, openid } = await loginCode(own);
+      const setFault = (faults: object) =>
+        postJson(`${own.url}/sandbox/faults`, { appid: DEMO.appId, faults });
+      expect((await setFault({ systemErrorRate: 1 })).status).toBe(200);
+      expect(await exchange(good(code), own.url)).toMatchObject({
+        errcode: -1,
+        errmsg: expect.stringMatching(/^system error/),
+      });
+      const client = new Code2SessionClient({ appId: DEMO.appId, secret: DEMO.secret, baseUrl: own.url });
+      const busy = await client.code2Session(code).catch((e: unknown) => e);
+      expect(busy).toBeInstanceOf(WechatLoginUnavailableError);
+      expect((busy as WechatLoginUnavailableError).retryable).toBe(true);
+
+      await setFault({ slowReplyMs: 300 });
+      const started = Date.now();
+      expect((await exchange(good(code), own.url)).openid).toBe(openid);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(300);
     } finally {
       await own.close();
     }

@@ -13,10 +13,12 @@ const schema = z
       .string()
       .regex(/^[\w.@-]{1,64}$/, 'user: 1-64 letters, digits, _ . @ -')
       .optional(),
+    /** Simulate WeChat's risk control: exchanging this code answers 40226. */
+    blocked: z.boolean().optional(),
   })
   .strict();
 
-/** POST /sandbox/login-codes {appid, user?} → {code, openid}: what wx.login yields, for a named buyer. */
+/** POST /sandbox/login-codes {appid, user?, blocked?} → {code, openid}: what wx.login yields for a named buyer. */
 export function loginCodesRoute(sandbox: SandboxContext) {
   return async (ctx: Context): Promise<void> => {
     const parsed = schema.safeParse(await readJsonObject(ctx));
@@ -24,7 +26,7 @@ export function loginCodesRoute(sandbox: SandboxContext) {
     if (!sandbox.accounts.app(parsed.data.appid)) {
       return sendJsonError(ctx, 404, 'UNKNOWN_APPID', `the sandbox has no mini-program ${parsed.data.appid}`);
     }
-    const code = issueCode(sandbox, parsed.data.appid, parsed.data.user ?? DEFAULT_USER);
+    const code = issueCode(sandbox, parsed.data.appid, parsed.data.user ?? DEFAULT_USER, parsed.data.blocked);
     ctx.status = 201;
     ctx.body = {
       code: code.code,

@@ -22,7 +22,7 @@ export function unionidFor(user: string): string {
 }
 
 /** What wx.login yields: a fresh single-use code for the user of this mini-program. */
-export function issueCode(sandbox: SandboxContext, appId: string, user: string): LoginCode {
+export function issueCode(sandbox: SandboxContext, appId: string, user: string, blocked = false): LoginCode {
   const openid = openidFor(appId, user);
   const code: LoginCode = {
     code: createNonce(32),
@@ -30,6 +30,7 @@ export function issueCode(sandbox: SandboxContext, appId: string, user: string):
     openid,
     user,
     expiresAt: sandbox.clock.now() + sandbox.clock.scaled(CODE_TTL_MS),
+    ...(blocked ? { blocked } : {}),
   };
   sandbox.state.codes.set(code.code, code);
   // Re-inserted so an active user is the newest entry and the last to be evicted.
