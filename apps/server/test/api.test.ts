@@ -113,3 +113,31 @@ describe('HTTP API on the memory store', () => {
     expect(await json(await fetch(url('/readyz')))).toEqual({ status: 'ready', store: 'memory' });
   });
 });
+
+describe('spbill_create_ip', () => {
+  it('ignores X-Forwarded-For by default and honours it for TRUST_PROXY hops', async () => {
+    const proxied = await startStack({ label: 'proxy', redis: false, env: { TRUST_PROXY: '1' } });
+    try {
+      for (const [target, expected] of [
+        [stack, '127.0.0.1'],
+        [proxied, '203.0.113.9'],
+      ] as const) {
+        const token = await signIn(target, 'proxy-buyer');
+        const res = await fetch(
+          `${target.server.url}/api/orders`,
+          post(
+            { items: [{ productId: 'sample', quantity: 1 }] },
+            { ...bearer(token), 'x-forwarded-for': '203.0.113.9' },
+          ),
+        );
+        expect(res.status).toBe(201);
+        const { order } = await json<{ order: { id: string } }>(res);
+        expect((await target.server.store.orders.getOrder(order.id))?.payRequest.spbillCreateIp).toBe(
+          expected,
+        );
+      }
+    } finally {
+      await proxied.close();
+    }
+  });
+});
