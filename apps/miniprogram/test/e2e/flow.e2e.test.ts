@@ -1,0 +1,261 @@
+/**
+ * End to end: the compiled pages and services of the mini-program, driven through a `wx` that does the real
+ * thing (HTTP, sandbox login codes, sandbox payer), against a real server on Redis and a real sandbox.
+ * Runs in Node (see dom.ts for why not in vitest's jsdom environment).
+ */
+import { uninstallDom } from '../support/dom-installed.ts';
+import { createServer } from 'node:net';
+import { startSandbox, type RunningSandbox } from '@mp-pay/sandbox';
+import { startServer, type RunningServer } from '@mp-pay/server';
+import { SANDBOX_DEMO } from '@mp-pay/shared/wechatpay';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, expect, inject, test } from 'vitest';
+import { openBuilt, type BuiltMiniprogram } from '../support/built.ts';
+import { waitFor } from '../support/fake-wx.ts';
+import { exists, renderPage, tap, tapElement, text, textIn, type Rendered } from '../support/pages.ts';
+import { installRealWx, queryOf, type RealWx } from './real-wx.ts';
+
+const REDIS_URL = 'redis://127.0.0.1:6379';
+const prefixes: string[] = [];
+const running: { close(): Promise<void> }[] = [];
+let sandbox: RunningSandbox;
+let built: BuiltMiniprogram;
+
+interface SandboxOrder {
+  state: string;
+  closed_by?: string;
+  total_fee: number;
+  payments: { outcome: string }[];
+  notifications: { outcome: string }[];
+}
+
+async function sandboxOrder(outTradeNo: string): Promise<SandboxOrder> {
+  const res = await fetch(`${sandbox.url}/sandbox/orders/${encodeURIComponent(outTradeNo)}`);
+  expect(res.status).toBe(200);
+  return (await res.json()) as SandboxOrder;
+}
+
+function newPrefix(label: string): string {
+  const prefix = `mp-pay-test:mp-${label}-${process.pid}-${Date.now().toString(36)}:`;
+  prefixes.push(prefix);
+  return prefix;
+}
+
+async function dropPrefixes(): Promise<void> {
+  const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  await redis.connect();
+  try {
+    for (const prefix of prefixes) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
+        if (keys.length > 0) await redis.del(...keys);
+        cursor = next;
+      } while (cursor !== '0');
+    }
+  } finally {
+    redis.disconnect();
+  }
+}
+
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as { port: number };
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
+}
+
+async function serverOnSandbox(
+  label: string,
+  extra: Record<string, string> = {},
+  port = 0,
+): Promise<RunningServer> {
+  const server = await startServer({
+    port,
+    env: {
+      NODE_ENV: 'test',
+      LOG_LEVEL: 'silent',
+      WECHAT_API_BASE: sandbox.url,
+      WECHATPAY_API_BASE: sandbox.url,
+      REDIS_URL,
+      REDIS_PREFIX: newPrefix(label),
+      // A pending order older than this is checked with orderquery when the client asks for it: the path
+      // that settles a payment whose notification never arrived.
+      ORDER_REFRESH_AFTER_MS: '300',
+      WORKER_INTERVAL_MS: '50',
+      ...extra,
+    },
+  });
+  running.push(server);
+  return server;
+}
+
+/** A fresh app launch: new module state, the real wx, config.ts pointed at `server`. */
+function launch(server: RunningServer, user: string): RealWx {
+  built.reset();
+  const wx = installRealWx({ sandboxUrl: sandbox.url, appId: server.config.wechat.appId, user });
+  const { config } = built.load<{
+    config: {
+      apiBaseUrl: string;
+      paymentConfirm: { firstDelayMs: number; maxDelayMs: number; timeoutMs: number };
+    };
+  }>('config.js');
+  config.apiBaseUrl = server.url;
+  config.paymentConfirm = { firstDelayMs: 100, maxDelayMs: 500, timeoutMs: 20_000 };
+  return wx;
+}
+
+/** Opens the page the app last navigated to, with the query it passed. */
+function follow(wx: RealWx): Rendered {
+  const last = wx.nav.at(-1);
+  if (!last) throw new Error('the app did not navigate');
+  const { page, query } = queryOf(last.url);
+  return renderPage(built, page, query);
+}
+
+/** Products → confirmation for `productId`, quantity `quantity`, submitted: the confirmation page with its order. */
+async function orderFromCatalogue(wx: RealWx, productId: string, quantity: number) {
+  const products = renderPage(built, 'pages/products/index');
+  await waitFor(() => expect(products.querySelectorAll('.product')).toHaveLength(4), 10_000);
+  const buy = products.querySelectorAll('.buy').find((b) => b.dom.getAttribute('data-id') === productId);
+  if (!buy) throw new Error(`no buy button for ${productId}`);
+  await tapElement(buy);
+  await waitFor(() =>
+    expect(wx.nav.at(-1)).toEqual({ api: 'navigateTo', url: `/pages/confirm/index?productId=${productId}` }),
+  );
+
+  const confirm = follow(wx);
+  await waitFor(() => expect(exists(confirm, '.submit')).toBe(true), 10_000);
+  for (let i = 1; i < quantity; i++) await tap(confirm, '.increase');
+  await tap(confirm, '.submit');
+  await waitFor(() => expect(exists(confirm, '.pay')).toBe(true), 10_000);
+  return { confirm, outTradeNo: text(confirm, '.out-trade-no') };
+}
+
+beforeAll(async () => {
+  sandbox = await startSandbox({ port: 0, timeScale: 1000, closeMinAgeMs: 0 });
+  running.push(sandbox);
+  built = openBuilt(inject('miniprogramRoot'));
+});
+
+afterAll(async () => {
+  for (const r of running.reverse()) await r.close();
+  await dropPrefixes();
+  uninstallDom();
+});
+
+test('sandbox mode: order, cancel, pay again, a dropped notification, and cancelling an order', async () => {
+  const server = await serverOnSandbox('sandbox-mode');
+  const wx = launch(server, 'unused');
+
+  // 1. Browse, pick 2 × Longjing (38.00 each), submit: the server prices it.
+  const first = await orderFromCatalogue(wx, 'green-tea', 2);
+  expect(text(first.confirm, '.total')).toBe('¥76.00');
+  expect((await sandboxOrder(first.outTradeNo)).total_fee).toBe(7600);
+
+  // 2. Pay, but cancel in the sandbox sheet: the order stays pending and the result page says so.
+  wx.sheetChoices.push(1);
+  await tap(first.confirm, '.pay');
+  await waitFor(() => expect(wx.nav.at(-1)?.api).toBe('redirectTo'), 10_000);
+  expect(wx.nav.at(-1)?.url).toMatch(/^\/pages\/result\/index\?id=[^&]+&client=cancel$/);
+  const result = follow(wx);
+  await waitFor(() => expect(text(result, '.result .title')).toBe('已取消支付'), 10_000);
+  expect(text(result, '.order-status')).toBe('待支付');
+  let trade = await sandboxOrder(first.outTradeNo);
+  expect(trade.state).toBe('NOTPAY');
+  expect(trade.payments.map((p) => p.outcome)).toEqual(['cancel']);
+
+  // 3. Pay again from the result page, this time paying: "paid" only once the server has the notification.
+  wx.sheetChoices.push(0);
+  await tap(result, '.pay-again');
+  await waitFor(() => expect(text(result, '.result .title')).toBe('支付成功'), 20_000);
+  expect(text(result, '.total')).toBe('¥76.00');
+  trade = await sandboxOrder(first.outTradeNo);
+  expect(trade.state).toBe('SUCCESS');
+  expect(trade.payments.map((p) => p.outcome)).toEqual(['cancel', 'success']);
+  expect(trade.notifications.some((n) => n.outcome === 'acknowledged')).toBe(true);
+
+  // 4. My orders shows it paid.
+  const orders = renderPage(built, 'pages/orders/index');
+  await waitFor(() => expect(orders.querySelectorAll('.order')).toHaveLength(1), 10_000);
+  expect(textIn(orders.querySelectorAll('.order')[0]!, '.order-status')).toBe('已支付');
+  expect(textIn(orders.querySelectorAll('.order')[0]!, '.order-total')).toBe('¥76.00');
+
+  // 5. A payment whose notifications are all lost: the result page keeps confirming until the server has
+  //    asked WeChat (orderquery) itself, then shows it paid.
+  const second = await orderFromCatalogue(wx, 'tea-cup', 1);
+  const fault = await fetch(`${sandbox.url}/sandbox/faults`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ out_trade_no: second.outTradeNo, faults: { dropNotifications: true } }),
+  });
+  expect(fault.ok).toBe(true);
+  wx.sheetChoices.push(0);
+  await tap(second.confirm, '.pay');
+  await waitFor(() => expect(wx.nav.at(-1)?.url).toMatch(/client=ok$/), 10_000);
+  const secondResult = follow(wx);
+  await waitFor(() => expect(text(secondResult, '.result .title')).toBe('支付成功'), 20_000);
+  trade = await sandboxOrder(second.outTradeNo);
+  expect(trade.state).toBe('SUCCESS');
+  expect(trade.notifications.length).toBeGreaterThan(0);
+  expect(trade.notifications.every((n) => n.outcome === 'dropped')).toBe(true);
+
+  // 6. An order left unpaid is cancelled from its detail page; WeChat's side is closed too.
+  const third = await orderFromCatalogue(wx, 'sample', 1);
+  expect(text(third.confirm, '.total')).toBe('¥0.01');
+  const list = renderPage(built, 'pages/orders/index');
+  await waitFor(() => expect(list.querySelectorAll('.order')).toHaveLength(3), 10_000);
+  const newest = list.querySelectorAll('.order')[0]!;
+  expect(textIn(newest, '.order-status')).toBe('待支付');
+  await tapElement(newest);
+  const detail = follow(wx);
+  await waitFor(() => expect(exists(detail, '.cancel')).toBe(true), 10_000);
+  expect(text(detail, '.out-trade-no')).toBe(third.outTradeNo);
+  wx.modalAnswers.push(true);
+  await tap(detail, '.cancel');
+  await waitFor(() => expect(text(detail, '.order-status')).toBe('已关闭'), 10_000);
+  expect(exists(detail, '.pay')).toBe(false);
+  expect((await sandboxOrder(third.outTradeNo)).state).toBe('CLOSED');
+
+  // Sandbox mode never touches the real cashier or wx.login.
+  expect(wx.calls).not.toContain('requestPayment');
+  expect(wx.calls).not.toContain('login');
+  expect(wx.calls.filter((c) => c === 'showActionSheet')).toHaveLength(3);
+});
+
+test('live-mode client path against the sandbox: wx.login and wx.requestPayment with the five fields', async () => {
+  // A server that reports live mode (as with WeChat's own hosts) while still talking to the sandbox, so the
+  // mini-program takes its production path: no sheet, no sandbox login codes of its own.
+  const port = await freePort();
+  const server = await serverOnSandbox(
+    'live-mode',
+    {
+      WECHATPAY_MODE: 'live',
+      PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
+      // Live mode wants explicit credentials: the sandbox's demo merchant, named instead of defaulted.
+      WECHAT_APPID: SANDBOX_DEMO.appId,
+      WECHAT_SECRET: SANDBOX_DEMO.secret,
+      WECHATPAY_MCHID: SANDBOX_DEMO.mchId,
+      WECHATPAY_KEY: SANDBOX_DEMO.key,
+    },
+    port,
+  );
+  const wx = launch(server, 'live-buyer');
+  const { confirm, outTradeNo } = await orderFromCatalogue(wx, 'oolong', 1);
+  expect(text(confirm, '.total')).toBe('¥66.00');
+  await tap(confirm, '.pay');
+  await waitFor(() => expect(wx.nav.at(-1)?.url).toMatch(/client=ok$/), 10_000);
+  const result = follow(wx);
+  await waitFor(() => expect(text(result, '.result .title')).toBe('支付成功'), 20_000);
+  expect((await sandboxOrder(outTradeNo)).state).toBe('SUCCESS');
+
+  expect(wx.calls).toContain('login');
+  expect(wx.calls).not.toContain('showActionSheet');
+  const passed = wx.paymentsRequested[0] ?? {};
+  expect(
+    Object.keys(passed)
+      .filter((k) => typeof passed[k] !== 'function')
+      .sort(),
+  ).toEqual(['nonceStr', 'package', 'paySign', 'signType', 'timeStamp']);
+});
