@@ -3,7 +3,6 @@ import { isSignType, parseXml, signV2, type SignType, type XmlMap } from '@mp-pa
 import { timingSafeEqual } from 'node:crypto';
 import type { SandboxAccount } from '../config.ts';
 import type { SandboxContext } from '../context.ts';
-import type { FaultSettings } from '../faults.ts';
 import { BodyTooLargeError, readRawBody } from '../http/body.ts';
 import { failXml, resultFailXml, sendXml } from '../http/xml-reply.ts';
 
@@ -13,7 +12,6 @@ export interface PayRequest {
   account: SandboxAccount;
   signType: SignType;
   appid: string;
-  faults: FaultSettings;
 }
 
 export type PayHandler = (req: PayRequest, sandbox: SandboxContext) => string;
@@ -90,7 +88,7 @@ async function screen(
   if (faults.systemErrorRate !== undefined && Math.random() < faults.systemErrorRate) {
     return { reply: resultFailXml(account, declared, appid, 'SYSTEMERROR', '系统错误'), delayMs };
   }
-  return { reply: handle({ raw, account, signType: declared, appid, faults }, sandbox), delayMs };
+  return { reply: handle({ raw, account, signType: declared, appid }, sandbox), delayMs };
 }
 
 /** WeChat checks the signature with the declared sign type (MD5 when absent), never by guessing from length. */
