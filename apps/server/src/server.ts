@@ -79,11 +79,17 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   };
 
   const app = buildApp(ctx, { isShuttingDown: () => shuttingDown });
-  const server = createServer(app.callback());
-  // Slow clients (slowloris, stalled uploads) cannot hold connections open for long.
-  server.requestTimeout = config.http.requestTimeoutMs;
-  server.headersTimeout = config.http.headersTimeoutMs;
-  server.keepAliveTimeout = config.http.keepAliveTimeoutMs;
+  // Slow clients (slowloris, stalled uploads) cannot hold connections open for long: the timeouts are checked
+  // every second instead of Node's default 30 s.
+  const server = createServer(
+    {
+      requestTimeout: config.http.requestTimeoutMs,
+      headersTimeout: config.http.headersTimeoutMs,
+      keepAliveTimeout: config.http.keepAliveTimeoutMs,
+      connectionsCheckingInterval: 1000,
+    },
+    app.callback(),
+  );
   server.maxHeadersCount = 100;
 
   try {

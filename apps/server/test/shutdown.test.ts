@@ -2,6 +2,7 @@
  * Graceful shutdown: a request in flight when close() is called still completes (here an order whose unified
  * order WeChat answers slowly), new connections are refused afterwards, and the store is closed last.
  */
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from './helpers/redis.ts';
 import { placeOrder, setFaults, signIn, startStack, type Stack } from './helpers/stack.ts';
@@ -43,4 +44,31 @@ describe('graceful shutdown', () => {
     );
     return session?.openid ?? '';
   }
+});
+
+describe('HTTP timeouts', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack({
+      label: 'timeouts',
+      redis: false,
+      env: { HTTP_HEADERS_TIMEOUT_MS: '1000', HTTP_REQUEST_TIMEOUT_MS: '1000' },
+    });
+  });
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  it('drops a client that never finishes its headers (slowloris)', async () => {
+    const { port } = new URL(stack.server.url);
+    const socket = connect(Number(port), '127.0.0.1');
+    const received: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => received.push(chunk));
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: 1');
+    const started = Date.now();
+    await new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(Buffer.concat(received).toString()).toMatch(/^HTTP\/1\.1 408/);
+  });
 });
