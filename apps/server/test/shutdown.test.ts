@@ -1,6 +1,7 @@
 /**
  * Graceful shutdown: a request in flight when close() is called still completes (here an order whose unified
  * order WeChat answers slowly), new connections are refused afterwards, and the store is closed last.
+ * Also the tightened HTTP timeouts: a client that never finishes its headers is cut off.
  */
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
