@@ -24,12 +24,12 @@ import {
   createdOrder,
   payInSandbox,
   sandboxOrder,
-  signIn,
   startStack,
   type SandboxOrderView,
   type Stack,
 } from '../helpers/stack.ts';
 import { printCounts } from './support/report.ts';
+import { signInBuyer } from './support/sign-in.ts';
 
 const PER_PHASE = 8;
 const BUYERS = 4;
@@ -62,7 +62,10 @@ describe('fault: Redis crashes and hangs while WeChat notifies payments', () => 
   it('answers FAIL while Redis is down or hung; retries then bring every paid order to PAID exactly once', async () => {
     let requests = 0;
     const buyers: string[] = [];
-    for (let i = 0; i < BUYERS; i++) buyers.push(await signIn(stack, `fault-redis-${i}`));
+    for (let i = 0; i < BUYERS; i++) {
+      const appId = stack.server.config.wechat.appId;
+      buyers.push(await signInBuyer(stack.sandbox.url, stack.server.url, appId, `fault-redis-${i}`));
+    }
     const orders: PlacedOrder[] = [];
     for (let i = 0; i < PER_PHASE * 4; i++) {
       const { order, payment } = await createdOrder(stack.server, buyers[i % BUYERS] as string);

@@ -1,0 +1,135 @@
+/**
+ * Fault suite (c): a hostile-input corpus (support/hostile-corpus.ts) against /wechatpay/notify and /api/*.
+ *
+ * Setup makes the state worth attacking: buyer A with a PENDING order, buyer B, a login code already used once.
+ * Then every Redis key under the server's prefix is snapshotted (DUMP), the corpus is sent one request at a
+ * time on fresh connections, and after each request the process must still answer /healthz. Each reply must be
+ * a clear refusal: the FAIL XML on the notify route, the catalogue's JSON error (status + id) on the API, or
+ * Node's own 4xx for what never reaches the application. Afterwards the snapshot must be identical: no order,
+ * session, idempotency key or event was created, changed or removed.
+ */
+import { Redis } from 'ioredis';
+import { ERRORS } from '../../src/errors.ts';
+import { parseXml } from '@mp-pay/shared/wechatpay';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TEST_REDIS_URL } from '../helpers/redis.ts';
+import { createdOrder, json, post, signIn, startStack, type Stack } from '../helpers/stack.ts';
+import { buildCorpus, type CorpusCase, type CorpusContext } from './support/hostile-corpus.ts';
+import { send, sendBytes, type RawReply } from './support/http-raw.ts';
+import { printCounts } from './support/report.ts';
+import { diff, snapshot } from './support/snapshot.ts';
+
+describe('fault: hostile input corpus', () => {
+  let stack: Stack;
+  let redis: Redis;
+  let context: CorpusContext;
+
+  beforeAll(async () => {
+    stack = await startStack({
+      label: 'fault-hostile',
+      // Real time: login codes live their full 5 minutes, nothing expires during the run.
+      sandbox: { timeScale: 1 },
+      env: { WORKER_ENABLED: 'false' },
+    });
+    redis = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 1 });
+    const tokenA = await signIn(stack, 'hostile-buyer-a');
+    const tokenB = await signIn(stack, 'hostile-buyer-b');
+    const { order } = await createdOrder(stack.server, tokenA, [{ productId: 'green-tea', quantity: 3 }]);
+    const { code: usedCode } = await json<{ code: string }>(
+      await fetch(
+        `${stack.sandbox.url}/sandbox/login-codes`,
+        post({ appid: stack.server.config.wechat.appId, user: 'hostile-buyer-c' }),
+      ),
+    );
+    const first = await fetch(`${stack.server.url}/api/session`, post({ code: usedCode }));
+    expect(first.status).toBe(201);
+    context = {
+      appId: stack.server.config.wechat.appId,
+      mchId: stack.server.config.wechatpay.mchId,
+      key: stack.server.config.wechatpay.key,
+      order: { id: order.id, totalFen: order.totalFen },
+      tokenA,
+      tokenB,
+      usedCode,
+    };
+  });
+  afterAll(async () => {
+    redis?.disconnect();
+    await stack?.close();
+  });
+
+  function clearRefusal(entry: CorpusCase, reply: RawReply): string | undefined {
+    const { expect: want } = entry;
+    if (reply.status !== want.status)
+      return `HTTP ${reply.status}, expected ${want.status}: ${reply.body.slice(0, 200)}`;
+    if (want.kind === 'notify-fail') {
+      let map: Record<string, string>;
+      try {
+        map = parseXml(reply.body);
+      } catch {
+        return `reply is not the FAIL XML: ${reply.body.slice(0, 200)}`;
+      }
+      if (map.return_code !== 'FAIL' || !map.return_msg)
+        return `reply is not a FAIL with a message: ${reply.body}`;
+    } else if (want.kind === 'api-error') {
+      let body: { error?: string; message?: string; requestId?: string };
+      try {
+        body = JSON.parse(reply.body) as typeof body;
+      } catch {
+        return `reply is not JSON: ${reply.body.slice(0, 200)}`;
+      }
+      if (body.error !== want.error) return `error id ${body.error}, expected ${want.error}`;
+      if (!body.message?.startsWith(ERRORS[want.error].message)) {
+        return `message does not come from the catalogue: ${body.message}`;
+      }
+      if (!body.requestId) return 'no requestId';
+    }
+    return undefined;
+  }
+
+  it('refuses every entry with a clear error, changes nothing and stays up', async () => {
+    const corpus = buildCorpus(context);
+    const before = await snapshot(redis, stack.prefix);
+    const eventsBefore = (await stack.server.store.orders.readEvents()).length;
+    const problems: string[] = [];
+    let requests = 0;
+    const categories = new Map<string, number>();
+
+    for (const entry of corpus) {
+      const reply =
+        'raw' in entry.request
+          ? await sendBytes(stack.server.url, entry.request.raw)
+          : await send(stack.server.url, entry.request);
+      requests++;
+      categories.set(entry.category, (categories.get(entry.category) ?? 0) + 1);
+      const problem = clearRefusal(entry, reply);
+      if (problem) problems.push(`[${entry.category}] ${entry.name}: ${problem}`);
+      const health = await fetch(`${stack.server.url}/healthz`);
+      requests++;
+      if (health.status !== 200)
+        problems.push(`[${entry.category}] ${entry.name}: /healthz answered ${health.status} afterwards`);
+    }
+
+    const after = await snapshot(redis, stack.prefix);
+    const changes = diff(before, after);
+    const eventsAfter = (await stack.server.store.orders.readEvents()).length;
+    // The pending order is untouched and its owner can still use it: the server is not merely up, it works.
+    const owner = await fetch(`${stack.server.url}/api/orders/${context.order.id}`, {
+      headers: { authorization: `Bearer ${context.tokenA}` },
+    });
+    requests++;
+
+    printCounts('hostile input corpus', {
+      requests,
+      faultsInjected: corpus.length,
+      stateChangesExpected: 0,
+      stateChangesObserved: changes.length + (eventsAfter - eventsBefore),
+      ...Object.fromEntries(categories),
+    });
+    expect(problems).toEqual([]);
+    expect(changes).toEqual([]);
+    expect(eventsAfter).toBe(eventsBefore);
+    expect(owner.status).toBe(200);
+    expect(((await owner.json()) as { order: { status: string } }).order.status).toBe('PENDING');
+  }, 60_000);
+});
