@@ -45,6 +45,7 @@ export class MemoryOrderStore implements OrderStore {
   #eventSeq = 0;
 
   async createOrder(order: NewOrder, options: CreateOrderOptions): Promise<CreateOrderResult> {
+    this.#sweepIdempotency();
     const idemKey =
       options.idempotencyKey === undefined ? undefined : `${order.openid}\n${options.idempotencyKey}`;
     if (idemKey !== undefined) {
@@ -176,6 +177,15 @@ export class MemoryOrderStore implements OrderStore {
     return this.#events.map(clone);
   }
 
+  #lastIdempotencySweep = 0;
+  /** Forgets expired idempotency keys, at most once a minute (Redis expires them by TTL). */
+  #sweepIdempotency(): void {
+    const now = Date.now();
+    if (now - this.#lastIdempotencySweep < 60_000) return;
+    this.#lastIdempotencySweep = now;
+    for (const [key, entry] of this.#idempotency) if (entry.expiresAt <= now) this.#idempotency.delete(key);
+  }
+
   #dequeue(id: string): void {
     for (const q of Object.values(this.#queues)) {
       q.due.delete(id);
@@ -208,9 +218,13 @@ export class MemorySessionStore implements SessionStore {
     return clone(entry.data);
   }
 
-  /** Drops expired sessions so a long-running development server does not grow without bound. */
+  #lastSweep = 0;
+
+  /** Drops expired sessions (at most once a minute) so a long-running development server does not grow. */
   #sweep(): void {
     const now = Date.now();
+    if (now - this.#lastSweep < 60_000) return;
+    this.#lastSweep = now;
     for (const [id, entry] of this.#sessions) if (entry.expiresAt <= now) this.#sessions.delete(id);
   }
 }
