@@ -27,6 +27,17 @@ export async function apiRequest<T>(call: ApiCall<T>): Promise<T> {
   return unwrap(res, call.guard);
 }
 
+/** A call that needs no session (the catalogue): no login just to look at products. */
+export async function publicRequest<T>(call: ApiCall<T>): Promise<T> {
+  const res = await send({
+    method: call.method,
+    url: config.apiBaseUrl + call.path,
+    ...(call.data !== undefined ? { data: call.data } : {}),
+    ...(call.headers !== undefined ? { headers: call.headers } : {}),
+  });
+  return unwrap(res, call.guard);
+}
+
 function sendWith<T>(call: ApiCall<T>, token: string) {
   return send({
     method: call.method,

@@ -8,11 +8,12 @@ import {
   type OrderListResponse,
   type Product,
 } from '../generated/api';
-import { apiRequest } from './api';
+import { apiRequest, publicRequest } from './api';
 import { isCreateOrderResponse, isOrderList, isOrderResponse, isProductList } from './guards';
 
+/** The catalogue is public: browsing does not log in. */
 export async function listProducts(): Promise<Product[]> {
-  const body = await apiRequest({ method: 'GET', path: API_ROUTES.products, guard: isProductList });
+  const body = await publicRequest({ method: 'GET', path: API_ROUTES.products, guard: isProductList });
   return body.products;
 }
 

@@ -14,7 +14,7 @@ import type { Order, PaymentParams } from '../generated/api';
 import { ApiError } from './errors';
 import { send } from './http';
 import { getOrder, renewPayment } from './orders';
-import { getServerMode, type SandboxConfig } from './server-config';
+import { getServerMode, type SandboxConfig, type ServerMode } from './server-config';
 
 export type ClientPayResult = { kind: 'ok' } | { kind: 'cancel' } | { kind: 'fail'; detail: string };
 
@@ -49,10 +49,11 @@ export function classifyErrMsg(errMsg: string): ClientPayResult {
 
 /** Shows the cashier for these parameters and reports what the client saw. Never rejects. */
 export async function requestPayment(params: PaymentParams): Promise<ClientPayResult> {
-  let mode;
+  let mode: ServerMode;
   try {
     mode = await getServerMode();
   } catch (err) {
+    // Without knowing the mode there is no cashier to open; the order stays pending either way.
     return { kind: 'fail', detail: err instanceof Error ? err.message : String(err) };
   }
   const errMsg = mode.mode === 'sandbox' ? await sandboxPay(mode, params) : await wxRequestPayment(params);

@@ -10,15 +10,25 @@ function sessionPosts(backend: FakeBackend) {
 }
 
 describe('auth + api (live mode)', () => {
+  test('the public catalogue loads without logging in or sending a token', async () => {
+    const backend = new FakeBackend();
+    // No wx.login stub and no stored token: a login attempt would throw.
+    const s = await freshServices(backend);
+    expect((await s.orders.listProducts()).map((p) => p.id)).toEqual(['tea', 'cup']);
+    expect(backend.requests.map((r) => r.path)).toEqual(['/api/products']);
+    expect(backend.requests[0]?.header.Authorization).toBeUndefined();
+  });
+
   test('the first call logs in with wx.login, stores the token and sends it as a Bearer token', async () => {
     const backend = new FakeBackend();
     const s = await freshServices(backend, wxLoginStub());
-    const products = await s.orders.listProducts();
-    expect(products.map((p) => p.id)).toEqual(['tea', 'cup']);
+    backend.orders = [makeOrder({ id: 'mine' })];
+    const page = await s.orders.listOrders(null);
+    expect(page.orders.map((o) => o.id)).toEqual(['mine']);
     expect(backend.loginCodes).toEqual(['wx-code-1']);
     expect(s.fake.storage.get(s.auth.TOKEN_STORAGE_KEY)).toBe('token-1');
-    const productCall = backend.requests.find((r) => r.path === '/api/products');
-    expect(productCall?.header.Authorization).toBe('Bearer token-1');
+    const listCall = backend.requests.find((r) => r.path === '/api/orders');
+    expect(listCall?.header.Authorization).toBe('Bearer token-1');
     // The session request itself carries no token.
     expect(sessionPosts(backend)[0]?.header.Authorization).toBeUndefined();
   });
@@ -29,7 +39,7 @@ describe('auth + api (live mode)', () => {
     const storage = new Map<string, unknown>([['mp-pay:token', 'kept']]);
     // No wx.login stub: calling it would throw.
     const s = await freshServices(backend, {}, storage);
-    await s.orders.listProducts();
+    await s.orders.listOrders(null);
     expect(sessionPosts(backend)).toHaveLength(0);
     expect(s.fake.calls).not.toContain('login');
   });
@@ -38,26 +48,26 @@ describe('auth + api (live mode)', () => {
     const backend = new FakeBackend();
     const storage = new Map<string, unknown>([['mp-pay:token', 'expired']]);
     const s = await freshServices(backend, wxLoginStub(), storage);
-    await s.orders.listProducts();
-    const productCalls = backend.requests.filter((r) => r.path === '/api/products');
-    expect(productCalls.map((r) => r.header.Authorization)).toEqual(['Bearer expired', 'Bearer token-1']);
+    await s.orders.listOrders(null);
+    const calls = backend.requests.filter((r) => r.path === '/api/orders');
+    expect(calls.map((r) => r.header.Authorization)).toEqual(['Bearer expired', 'Bearer token-1']);
     expect(storage.get('mp-pay:token')).toBe('token-1');
   });
 
   test('a second 401 is reported, not retried forever', async () => {
     const backend = new FakeBackend();
     backend.intercept((req) =>
-      req.path === '/api/products'
+      req.path === '/api/orders'
         ? { status: 401, body: { error: 'session_expired', message: 'expired', requestId: 'r9' } }
         : undefined,
     );
     const s = await freshServices(backend, wxLoginStub());
-    const err = await s.orders.listProducts().catch((e: unknown) => e);
+    const err = await s.orders.listOrders(null).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(s.errors.ApiError);
     expect(err).toMatchObject({ id: 'session_expired', status: 401, requestId: 'r9' });
     // One login for the missing token, one for the 401, then it gives up.
     expect(sessionPosts(backend)).toHaveLength(2);
-    expect(backend.requests.filter((r) => r.path === '/api/products')).toHaveLength(2);
+    expect(backend.requests.filter((r) => r.path === '/api/orders')).toHaveLength(2);
   });
 
   test('requests that all hit 401 together share one login', async () => {
@@ -77,8 +87,8 @@ describe('auth + api (live mode)', () => {
   test('wx.login failing becomes login_failed', async () => {
     const backend = new FakeBackend();
     const s = await freshServices(backend, wxLoginStub([]));
-    await expect(s.orders.listProducts()).rejects.toMatchObject({ id: 'login_failed' });
-    expect(s.errors.describeError(await s.orders.listProducts().catch((e: unknown) => e))).toBe(
+    await expect(s.orders.listOrders(null)).rejects.toMatchObject({ id: 'login_failed' });
+    expect(s.errors.describeError(await s.orders.listOrders(null).catch((e: unknown) => e))).toBe(
       '微信登录失败，请重试',
     );
   });
@@ -105,7 +115,7 @@ describe('auth in sandbox mode', () => {
     const storage = new Map<string, unknown>();
     // No wx.login stub: DevTools' real code would be useless to the sandbox.
     const s = await freshServices(backend, {}, storage);
-    await s.orders.listProducts();
+    await s.orders.listOrders(null);
     expect(backend.loginCodes).toEqual(['sandbox-code-1']);
     const user = storage.get('mp-pay:sandbox-user');
     expect(typeof user).toBe('string');
@@ -114,7 +124,7 @@ describe('auth in sandbox mode', () => {
     // Next launch, token gone: same device, same sandbox user.
     storage.delete('mp-pay:token');
     const again = await freshServices(backend, {}, storage);
-    await again.orders.listProducts();
+    await again.orders.listOrders(null);
     expect(sandboxCalls[1]?.data).toEqual({ appid: 'wxsandbox', user });
   });
 
@@ -125,7 +135,7 @@ describe('auth in sandbox mode', () => {
       req.url.startsWith('http://sandbox.test') ? { status: 400, body: { error: 'bad appid' } } : undefined,
     );
     const s = await freshServices(backend);
-    await expect(s.orders.listProducts()).rejects.toMatchObject({ id: 'login_failed', status: 400 });
+    await expect(s.orders.listOrders(null)).rejects.toMatchObject({ id: 'login_failed', status: 400 });
   });
 });
 
@@ -160,15 +170,17 @@ describe('http errors', () => {
       req.path === '/api/config' && down ? { networkError: 'refused' } : undefined,
     );
     const s = await freshServices(backend, wxLoginStub());
-    await expect(s.orders.listProducts()).rejects.toMatchObject({ id: 'network_error' });
+    await expect(s.orders.listOrders(null)).rejects.toMatchObject({ id: 'network_error' });
     down = false;
-    await expect(s.orders.listProducts()).resolves.toHaveLength(2);
+    await expect(s.orders.listOrders(null)).resolves.toEqual({ orders: [], nextCursor: null });
   });
 
   test('the base URL comes from config.ts', async () => {
     const backend = new FakeBackend();
     const s = await freshServices(backend, wxLoginStub());
     await s.orders.listProducts();
+    await s.orders.listOrders(null);
+    expect(backend.requests.length).toBeGreaterThanOrEqual(4);
     expect(backend.requests.every((r) => r.url.startsWith(API_BASE))).toBe(true);
     expect(s.config.apiBaseUrl).toBe(API_BASE);
   });

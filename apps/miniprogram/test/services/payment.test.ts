@@ -66,6 +66,7 @@ describe('live mode', () => {
       return undefined;
     });
     const s = await freshServices(backend, requestPaymentStub('requestPayment:ok', []), storage);
+    s.config.paymentConfirm.timeoutMs = 10_000;
     const outcome = await s.payment.settle('o1', await s.payment.requestPayment(PARAMS));
     expect(outcome.kind).toBe('paid');
     expect(outcome.order.status).toBe('PAID');
@@ -114,6 +115,7 @@ describe('live mode', () => {
       return undefined;
     });
     const s = await freshServices(backend, {}, storage);
+    s.config.paymentConfirm.timeoutMs = 10_000;
     expect((await s.payment.settle('o1', { kind: 'ok' })).kind).toBe('paid');
     await expect(s.payment.confirmPayment('missing')).rejects.toMatchObject({ id: 'order_not_found' });
   });

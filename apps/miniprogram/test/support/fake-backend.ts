@@ -142,6 +142,9 @@ export class FakeBackend {
   private handle(req: FakeRequest): FakeReply {
     const { method, path } = req;
     if (method === 'GET' && path === '/api/config') return { status: 200, body: this.mode };
+    // The catalogue is public, as on the real server.
+    if (method === 'GET' && path === '/api/products')
+      return { status: 200, body: { products: this.products } };
     if (method === 'POST' && path === '/api/session') {
       const code = (req.data as { code?: unknown } | undefined)?.code;
       if (typeof code !== 'string' || !code) return error(400, 'invalid_request', 'code required');
@@ -153,8 +156,6 @@ export class FakeBackend {
     const auth = req.header.Authorization ?? '';
     if (!this.tokens.has(auth.replace(/^Bearer /, ''))) return error(401, 'unauthorized', 'no session');
 
-    if (method === 'GET' && path === '/api/products')
-      return { status: 200, body: { products: this.products } };
     if (method === 'POST' && path === '/api/orders') return this.create(req);
     if (method === 'GET' && path === '/api/orders') {
       const limit = Number(req.query.limit ?? '10');
