@@ -143,8 +143,9 @@ const schema = z.object({
   ),
   REDIS_COMMAND_TIMEOUT_MS: int(50, 60_000, 'milliseconds, e.g. 2000'),
   SESSION_TTL_SECONDS: int(1, 30 * 86400, 'seconds of inactivity before a session expires, e.g. 7200'),
-  // JSAPI orders need time_expire at least 5 minutes ahead (WeChat refuses shorter), and a prepay_id lives 2 h.
-  ORDER_TTL_SECONDS: int(300, 7200, 'seconds an unpaid order stays payable, 300 to 7200'),
+  // WeChat refuses a JSAPI time_expire less than 5 minutes ahead when the order reaches it (6 leaves room for
+  // clock skew and latency), and a prepay_id lives 2 h, which must cover the whole order.
+  ORDER_TTL_SECONDS: int(360, 7200, 'seconds an unpaid order stays payable, 360 to 7200'),
   ORDER_REFRESH_AFTER_MS: int(0, 3_600_000, 'milliseconds, e.g. 5000'),
   IDEMPOTENCY_TTL_SECONDS: int(60, 7 * 86400, 'seconds, e.g. 86400'),
   WORKER_ENABLED: bool('WORKER_ENABLED=false disables background order queries and expiry in this process'),

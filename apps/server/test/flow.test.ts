@@ -6,7 +6,12 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyV2 } from '@mp-pay/shared/wechatpay';
-import type { ClientConfigResponse, OrderListResponse, ProductListResponse } from '@mp-pay/shared/api';
+import type {
+  ClientConfigResponse,
+  OrderListResponse,
+  PaymentParams,
+  ProductListResponse,
+} from '@mp-pay/shared/api';
 import { TEST_REDIS_URL } from './helpers/redis.ts';
 import {
   bearer,
@@ -53,7 +58,9 @@ describe('the payment flow', () => {
     ]);
     expect(order).toMatchObject({ status: 'PENDING', totalFen: 2 * 3800 + 2500, outTradeNo: order.id });
     expect(order.items.map((i) => i.subtotalFen)).toEqual([7600, 2500]);
-    expect(Date.parse(order.expiresAt) - Date.parse(order.createdAt)).toBe(1800 * 1000);
+    const lifetime = Date.parse(order.expiresAt) - Date.parse(order.createdAt);
+    expect(lifetime).toBeGreaterThanOrEqual(1800 * 1000);
+    expect(lifetime).toBeLessThan(1801 * 1000); // rounded up to the second, like time_expire
     // The five wx.requestPayment fields, re-signed with the merchant key over appId too.
     expect(Object.keys(payment).sort()).toEqual(['nonceStr', 'package', 'paySign', 'signType', 'timeStamp']);
     expect(payment.package).toMatch(/^prepay_id=.+/);
@@ -116,7 +123,10 @@ describe('the payment flow', () => {
     });
     expect(again.status).toBe(200);
     const fresh = await json<{ payment: typeof payment }>(again);
-    expect(fresh.payment.package).not.toBe(payment.package);
+    // Same trade, same prepay_id, freshly signed.
+    expect(fresh.payment.package).toBe(payment.package);
+    expect(fresh.payment.nonceStr).not.toBe(payment.nonceStr);
+    expect(fresh.payment.paySign).not.toBe(payment.paySign);
     expect(await payInSandbox(stack, fresh.payment)).toBe('requestPayment:ok');
     await waitForStatus(stack.server, order.id, 'PAID');
 
@@ -127,6 +137,20 @@ describe('the payment flow', () => {
     expect(paidAgain.status).toBe(409);
     expect(await json(paidAgain)).toMatchObject({ error: 'order_already_paid' });
     expect(await paidEvents(stack.server, order.id)).toHaveLength(1);
+  });
+
+  it('fresh payment parameters still work in the order’s last minutes', async () => {
+    const token = await signIn(stack, 'judy');
+    const { order } = await createdOrder(stack.server, token);
+    await stack.advanceClock(27 * 60_000); // 3 of 30 minutes left: WeChat would refuse to re-place the order
+    const res = await fetch(`${stack.server.url}/api/orders/${order.id}/payment`, {
+      method: 'POST',
+      headers: bearer(token),
+    });
+    expect(res.status).toBe(200);
+    const { payment } = await json<{ payment: PaymentParams }>(res);
+    expect(await payInSandbox(stack, payment)).toBe('requestPayment:ok');
+    await waitForStatus(stack.server, order.id, 'PAID');
   });
 
   it('creates an order once per Idempotency-Key', async () => {
@@ -147,7 +171,7 @@ describe('the payment flow', () => {
     expect(retry.status).toBe(201);
     expect(retry.headers.get('idempotent-replayed')).toBe('true');
     expect(retry.body.order.id).toBe(first.body.order.id);
-    // The retry re-placed the identical unified order: its parameters pay the same trade.
+    // The retry's parameters pay the same trade.
     expect(await payInSandbox(stack, retry.body.payment)).toBe('requestPayment:ok');
     await waitForStatus(stack.server, first.body.order.id, 'PAID');
 

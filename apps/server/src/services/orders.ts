@@ -49,7 +49,8 @@ export async function createOrder(ctx: AppContext, input: CreateOrderInput, log:
   const priced = ctx.catalog.price(input.items);
   const now = ctx.now();
   const id = createOutTradeNo(new Date(now));
-  const expiresAt = now + ctx.config.orders.ttlSeconds * 1000;
+  // Whole seconds, so the stored expiry is exactly the time_expire WeChat gets.
+  const expiresAt = Math.ceil((now + ctx.config.orders.ttlSeconds * 1000) / 1000) * 1000;
   const result = await ctx.store.orders.createOrder(
     {
       id,
@@ -100,10 +101,23 @@ function fingerprint(items: OrderItemInput[]): string {
 }
 
 /**
- * Places (or re-places, with byte-identical parameters, which WeChat answers with a fresh prepay_id) the JSAPI
- * unified order and re-signs it for wx.requestPayment with the merchant key (wechatpay.md §3, §4).
+ * wx.requestPayment parameters for a PENDING order: its prepay_id re-signed with a fresh timeStamp and nonceStr
+ * (wechatpay.md §4). The prepay_id comes from the JSAPI unified order, placed once; it lives 2 hours, as long as
+ * the longest order (ORDER_TTL_SECONDS ≤ 7200), so it is reused rather than re-placed: WeChat would refuse a
+ * re-submission in the order's last 5 minutes (time_expire too close). The unified order is placed again, with
+ * byte-identical parameters, only when no prepay_id was recorded (the first attempt failed).
  */
 export async function issuePayment(ctx: AppContext, order: OrderRecord, log: Logger): Promise<PaymentParams> {
+  const prepayId = order.prepayId ?? (await placeUnifiedOrder(ctx, order, log));
+  return miniProgramPayParams({
+    appId: ctx.config.wechat.appId,
+    prepayId,
+    key: ctx.config.wechatpay.key,
+    signType: ctx.config.wechatpay.signType,
+  });
+}
+
+async function placeUnifiedOrder(ctx: AppContext, order: OrderRecord, log: Logger): Promise<string> {
   const p = order.payRequest;
   let prepayId: string;
   try {
@@ -126,12 +140,7 @@ export async function issuePayment(ctx: AppContext, order: OrderRecord, log: Log
     throw new AppError(recorded.status === 'PAID' ? 'order_already_paid' : 'order_closed');
   }
   if (recorded.kind === 'not_found') throw new AppError('order_not_found');
-  return miniProgramPayParams({
-    appId: ctx.config.wechat.appId,
-    prepayId,
-    key: ctx.config.wechatpay.key,
-    signType: ctx.config.wechatpay.signType,
-  });
+  return prepayId;
 }
 
 async function unifiedOrderError(
