@@ -211,6 +211,26 @@ describe('the payment flow', () => {
     expect(list.orders).toHaveLength(1);
   });
 
+  it('an order never placed at WeChat cannot be retried in its last 5 minutes: 409 order_closed', async () => {
+    const token = await signIn(stack, 'kim');
+    const mch = { mch_id: stack.server.config.wechatpay.mchId };
+    await setFaults(stack, mch, { systemErrorRate: 1 });
+    try {
+      const failed = await placeOrder(
+        stack.server,
+        token,
+        [{ productId: 'sample', quantity: 1 }],
+        'late-retry',
+      );
+      expect(failed.status).toBe(503);
+    } finally {
+      await setFaults(stack, mch, {});
+    }
+    await stack.advanceClock(26 * 60_000);
+    const late = await placeOrder(stack.server, token, [{ productId: 'sample', quantity: 1 }], 'late-retry');
+    expect(late).toMatchObject({ status: 409, body: { error: 'order_closed' } });
+  });
+
   it("hides someone else's order behind 404", async () => {
     const owner = await signIn(stack, 'dave');
     const other = await signIn(stack, 'eve');

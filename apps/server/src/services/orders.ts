@@ -117,7 +117,13 @@ export async function issuePayment(ctx: AppContext, order: OrderRecord, log: Log
   });
 }
 
+/** WeChat refuses a JSAPI time_expire closer than this; the sandbox enforces the same rule. */
+const MIN_EXPIRE_LEAD_MS = 5 * 60_000;
+
 async function placeUnifiedOrder(ctx: AppContext, order: OrderRecord, log: Logger): Promise<string> {
+  // An order whose unified order never went through, retried this late, cannot be placed any more: it is as
+  // good as closed (the expiry job closes it at WeChat and here shortly).
+  if (order.expiresAt - ctx.now() < MIN_EXPIRE_LEAD_MS) throw new AppError('order_closed');
   const p = order.payRequest;
   let prepayId: string;
   try {
