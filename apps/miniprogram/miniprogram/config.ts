@@ -14,15 +14,15 @@
 export const config = {
   apiBaseUrl: 'http://127.0.0.1:3000',
   /** wx.request timeout for every call, ms. */
-  requestTimeoutMs: 15_000,
+  requestTimeoutMs: 15000,
   /**
    * After the client reports a payment, ask the server for the real state: first after firstDelayMs, each
    * wait then 1.5x longer up to maxDelayMs, giving up (order shown as "not confirmed yet") after timeoutMs.
    */
   paymentConfirm: {
     firstDelayMs: 500,
-    maxDelayMs: 4_000,
-    timeoutMs: 30_000,
+    maxDelayMs: 4000,
+    timeoutMs: 30000,
   },
   /** Page size of "my orders". */
   ordersPageSize: 10,

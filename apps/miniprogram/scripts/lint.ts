@@ -2,7 +2,7 @@
  * `pnpm lint` for the mini-program: everything DevTools would complain about, without DevTools.
  * 1. miniprogram/generated/api.ts matches @mp-pay/shared/api;
  * 2. every page in app.json has its four files;
- * 3. no module reference leaves the mini-program root;
+ * 3. no module reference leaves the mini-program root, and no TypeScript syntax DevTools may not parse;
  * 4. WXML compiles with wcc and WXSS with wcsc (WeChat's own compilers).
  * (Types are checked by `pnpm typecheck`.)
  */
@@ -19,7 +19,10 @@ const checks: [string, () => string[]][] = [
         : ['miniprogram/generated/api.ts is stale. Fix: pnpm --filter @mp-pay/miniprogram sync-shared'],
   ],
   ['pages in app.json are complete', () => checkPages(MINIPROGRAM_ROOT)],
-  ['module references stay inside miniprogram/', () => checkReferences(MINIPROGRAM_ROOT)],
+  [
+    'module references stay inside miniprogram/, syntax DevTools can parse',
+    () => checkReferences(MINIPROGRAM_ROOT),
+  ],
   ['WXML compiles (wcc)', () => compileWxml(MINIPROGRAM_ROOT)],
   ['WXSS compiles (wcsc)', () => compileWxss(MINIPROGRAM_ROOT)],
 ];

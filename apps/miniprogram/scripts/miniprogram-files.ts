@@ -102,7 +102,48 @@ export function checkTemplateRefs(root: string, relFile: string, source: string)
   return problems;
 }
 
-/** All import and reference problems under `root`. */
+/**
+ * TypeScript syntax the DevTools plugin may not parse. Its bundled compiler is not pinned and has lagged
+ * behind TypeScript, so the mini-program keeps to syntax TypeScript 4.0 already had: no inline `type`
+ * import specifiers (4.5), `satisfies` (4.9), `accessor` fields, decorators or `using`; no enums or
+ * namespaces, which are not type-only and break per-file compilation; no numeric separators, which some
+ * base-library JS engines reject if the plugin passes them through.
+ */
+export function checkSyntax(relFile: string, source: string): string[] {
+  const problems: string[] = [];
+  const file = ts.createSourceFile(relFile, source, ts.ScriptTarget.Latest, true);
+  const report = (node: ts.Node, what: string) => {
+    const { line } = file.getLineAndCharacterOfPosition(node.getStart(file));
+    problems.push(`${relFile}:${line + 1}: ${what}`);
+  };
+  const visit = (node: ts.Node): void => {
+    if ((ts.isImportSpecifier(node) || ts.isExportSpecifier(node)) && node.isTypeOnly) {
+      report(node, `inline 'type' specifier; use a separate 'import type' / 'export type'`);
+    } else if (ts.isSatisfiesExpression(node)) {
+      report(node, `'satisfies' expression`);
+    } else if (ts.isDecorator(node)) {
+      report(node, 'decorator');
+    } else if (ts.isEnumDeclaration(node)) {
+      report(node, 'enum; use a union of string literals');
+    } else if (ts.isModuleDeclaration(node)) {
+      report(node, 'namespace');
+    } else if (ts.isNumericLiteral(node) && node.getText(file).includes('_')) {
+      report(node, 'numeric separator');
+    } else if (
+      ts.canHaveModifiers(node) &&
+      ts.getModifiers(node)?.some((m) => m.kind === ts.SyntaxKind.AccessorKeyword)
+    ) {
+      report(node, `'accessor' field`);
+    } else if (ts.isVariableDeclarationList(node) && (node.flags & ts.NodeFlags.Using) !== 0) {
+      report(node, `'using' declaration`);
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(file);
+  return problems;
+}
+
+/** All import, reference and syntax problems under `root`. */
 export function checkReferences(root: string): string[] {
   const problems: string[] = [];
   for (const f of listFiles(root, '.ts'))

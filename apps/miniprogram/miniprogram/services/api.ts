@@ -4,7 +4,8 @@
  */
 import { config } from '../config';
 import { getStoredToken, getToken, login } from './auth';
-import { send, unwrap, type HttpMethod } from './http';
+import type { HttpMethod } from './http';
+import { send, unwrap } from './http';
 
 export interface ApiCall<T> {
   method: HttpMethod;

@@ -15,7 +15,8 @@ import { config } from '../config';
 import { ApiError } from './errors';
 import { isSessionResponse } from './guards';
 import { send, unwrap } from './http';
-import { getServerMode, type SandboxConfig } from './server-config';
+import type { SandboxConfig } from './server-config';
+import { getServerMode } from './server-config';
 
 export const TOKEN_STORAGE_KEY = 'mp-pay:token';
 export const SANDBOX_USER_STORAGE_KEY = 'mp-pay:sandbox-user';

@@ -1,13 +1,13 @@
 /** The catalogue and the buyer's orders, as the server reports them. */
 import { config } from '../config';
-import {
-  API_ROUTES,
-  type CreateOrderResponse,
-  type Order,
-  type OrderItemInput,
-  type OrderListResponse,
-  type Product,
+import type {
+  CreateOrderResponse,
+  Order,
+  OrderItemInput,
+  OrderListResponse,
+  Product,
 } from '../generated/api';
+import { API_ROUTES } from '../generated/api';
 import { apiRequest, publicRequest } from './api';
 import { isCreateOrderResponse, isOrderList, isOrderResponse, isProductList } from './guards';
 

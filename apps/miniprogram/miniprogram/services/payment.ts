@@ -14,7 +14,8 @@ import type { Order, PaymentParams } from '../generated/api';
 import { ApiError } from './errors';
 import { send } from './http';
 import { getOrder, renewPayment } from './orders';
-import { getServerMode, type SandboxConfig, type ServerMode } from './server-config';
+import type { SandboxConfig, ServerMode } from './server-config';
+import { getServerMode } from './server-config';
 
 export type ClientPayResult = { kind: 'ok' } | { kind: 'cancel' } | { kind: 'fail'; detail: string };
 

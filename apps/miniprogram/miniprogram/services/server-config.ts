@@ -4,7 +4,8 @@
  * asks again.
  */
 import { config } from '../config';
-import { API_ROUTES, type ClientConfigResponse } from '../generated/api';
+import type { ClientConfigResponse } from '../generated/api';
+import { API_ROUTES } from '../generated/api';
 import { isClientConfig } from './guards';
 import { send, unwrap } from './http';
 

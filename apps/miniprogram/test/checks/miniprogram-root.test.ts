@@ -10,6 +10,7 @@ import { afterEach, describe, expect, test } from 'vitest';
 import {
   checkPages,
   checkReferences,
+  checkSyntax,
   checkTsImports,
   listFiles,
   MINIPROGRAM_ROOT,
@@ -109,6 +110,27 @@ describe('the checks catch what DevTools would reject', () => {
     expect(problems[1]).toMatch(/points outside the mini-program root/);
     expect(problems[2]).toMatch(/has an extension/);
     expect(problems[3]).toMatch(/'..\/..\/services\/y' does not name a .ts file/);
+  });
+
+  test('syntax newer than DevTools may parse is reported with its line', () => {
+    const source = [
+      "import { a, type B } from './a';",
+      'export const n = 15_000;',
+      'const c = { x: 1 } satisfies object;',
+      'enum E { A }',
+      'namespace N {}',
+      'class K { accessor f = 1; }',
+      "import type { Fine } from './fine';",
+      'export const ok = 15000;',
+    ].join('\n');
+    expect(checkSyntax('x.ts', source)).toEqual([
+      "x.ts:1: inline 'type' specifier; use a separate 'import type' / 'export type'",
+      'x.ts:2: numeric separator',
+      "x.ts:3: 'satisfies' expression",
+      'x.ts:4: enum; use a union of string literals',
+      'x.ts:5: namespace',
+      "x.ts:6: 'accessor' field",
+    ]);
   });
 
   test('template and usingComponents references outside the root are reported', () => {

@@ -9,7 +9,8 @@ import { createOrder, listProducts, newIdempotencyKey } from '../../services/ord
 import { requestPayment } from '../../services/payment';
 import { redirectTo } from '../../utils/nav';
 import { resultUrl } from '../../utils/routes';
-import { toOrderView, toProductView, type OrderView, type ProductView } from '../../utils/view';
+import type { OrderView, ProductView } from '../../utils/view';
+import { toOrderView, toProductView } from '../../utils/view';
 
 type LoadState = 'loading' | 'error' | 'ready';
 

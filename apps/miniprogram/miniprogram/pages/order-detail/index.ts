@@ -4,7 +4,8 @@ import { closeOrder, getOrder } from '../../services/orders';
 import { payAgain } from '../../services/payment';
 import { navigateTo } from '../../utils/nav';
 import { resultUrl } from '../../utils/routes';
-import { toOrderView, type OrderView } from '../../utils/view';
+import type { OrderView } from '../../utils/view';
+import { toOrderView } from '../../utils/view';
 
 type LoadState = 'loading' | 'error' | 'ready';
 type Action = '' | 'pay' | 'close';

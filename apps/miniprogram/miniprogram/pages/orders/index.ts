@@ -3,7 +3,8 @@ import { describeError } from '../../services/errors';
 import { listOrders } from '../../services/orders';
 import { navigateTo, reLaunch } from '../../utils/nav';
 import { orderDetailUrl, PAGES } from '../../utils/routes';
-import { toOrderView, type OrderView } from '../../utils/view';
+import type { OrderView } from '../../utils/view';
+import { toOrderView } from '../../utils/view';
 
 type LoadState = 'loading' | 'error' | 'ready';
 

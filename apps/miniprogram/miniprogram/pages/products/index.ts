@@ -2,7 +2,8 @@ import { describeError } from '../../services/errors';
 import { listProducts } from '../../services/orders';
 import { navigateTo } from '../../utils/nav';
 import { confirmUrl, PAGES } from '../../utils/routes';
-import { toProductView, type ProductView } from '../../utils/view';
+import type { ProductView } from '../../utils/view';
+import { toProductView } from '../../utils/view';
 
 type LoadState = 'loading' | 'error' | 'ready';
 

@@ -5,10 +5,12 @@
  * pending, with a way to pay again.
  */
 import { describeError, isOrderStateError } from '../../services/errors';
-import { payAgain, settle, type ClientPayResult, type PaymentOutcome } from '../../services/payment';
+import type { ClientPayResult, PaymentOutcome } from '../../services/payment';
+import { payAgain, settle } from '../../services/payment';
 import { redirectTo, reLaunch } from '../../utils/nav';
 import { orderDetailUrl, PAGES, parseClientResult } from '../../utils/routes';
-import { toOrderView, type OrderView } from '../../utils/view';
+import type { OrderView } from '../../utils/view';
+import { toOrderView } from '../../utils/view';
 
 type ResultState = 'confirming' | 'loading' | 'error' | PaymentOutcome['kind'];
 
