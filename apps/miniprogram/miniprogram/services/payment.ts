@@ -11,7 +11,7 @@
  */
 import { config } from '../config';
 import type { Order, PaymentParams } from '../generated/api';
-import { ApiError } from './errors';
+import { ApiError, describeError } from './errors';
 import { send } from './http';
 import { getOrder, renewPayment } from './orders';
 import type { SandboxConfig, ServerMode } from './server-config';
@@ -55,7 +55,7 @@ export async function requestPayment(params: PaymentParams): Promise<ClientPayRe
     mode = await getServerMode();
   } catch (err) {
     // Without knowing the mode there is no cashier to open; the order stays pending either way.
-    return { kind: 'fail', detail: err instanceof Error ? err.message : String(err) };
+    return { kind: 'fail', detail: describeError(err) };
   }
   const errMsg = mode.mode === 'sandbox' ? await sandboxPay(mode, params) : await wxRequestPayment(params);
   return classifyErrMsg(errMsg);

@@ -65,7 +65,7 @@ test('pay again gets fresh parameters, opens the cashier and goes to the result 
   await waitFor(() => expect(exists(page, '.pay')).toBe(true));
   await tap(page, '.pay');
   await waitFor(() =>
-    expect(env.nav).toEqual([{ api: 'navigateTo', url: '/pages/result/index?id=o1&client=cancel' }]),
+    expect(env.nav).toEqual([{ api: 'redirectTo', url: '/pages/result/index?id=o1&client=cancel' }]),
   );
   expect(seen).toHaveLength(1);
   expect(env.backend.requests.filter((r) => r.path === '/api/orders/o1/payment')).toHaveLength(1);

@@ -14,7 +14,8 @@ import { toOrderView, toProductView } from '../../utils/view';
 
 type LoadState = 'loading' | 'error' | 'ready';
 
-export const MAX_QUANTITY = 99;
+/** The stepper's upper bound; the server validates quantities itself. */
+const MAX_QUANTITY = 99;
 
 Component({
   data: {
@@ -23,6 +24,7 @@ Component({
     productId: '',
     product: null as ProductView | null,
     quantity: 1,
+    maxQuantity: MAX_QUANTITY,
     /** One key per submission, kept across retries so a lost reply cannot create a second order. */
     idempotencyKey: '',
     submitting: false,

@@ -2,7 +2,7 @@
 import { describeError, isOrderStateError } from '../../services/errors';
 import { closeOrder, getOrder } from '../../services/orders';
 import { payAgain } from '../../services/payment';
-import { navigateTo } from '../../utils/nav';
+import { redirectTo } from '../../utils/nav';
 import { resultUrl } from '../../utils/routes';
 import type { OrderView } from '../../utils/view';
 import { toOrderView } from '../../utils/view';
@@ -61,7 +61,8 @@ Component({
       try {
         const client = await payAgain(this.data.orderId);
         this.setData({ acting: '' });
-        navigateTo(resultUrl(this.data.orderId, client));
+        // Replace this page: the result page links back to the order, so the stack does not grow a copy.
+        redirectTo(resultUrl(this.data.orderId, client));
       } catch (err) {
         this.setData({ acting: '', actionError: describeError(err) });
         if (isOrderStateError(err)) await this.load(true);
