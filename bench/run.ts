@@ -10,13 +10,18 @@
  * Each system under test runs in its own process; autocannon drives it over loopback from this one. Redis keys
  * live under a unique prefix that is deleted at the end, whatever happens.
  */
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { SANDBOX_DEMO } from '@mp-pay/shared/wechatpay';
 import { startChild, type Child } from './lib/child.ts';
+import { postBodies } from './lib/load.ts';
 import { describeMachine } from './lib/machine.ts';
+import { readProfile, summariseProfile } from './lib/profile.ts';
 import { connect, deletePrefix, paidEventsPerOrder, redisVersion } from './lib/redis.ts';
 import { renderMarkdown, renderText } from './lib/table.ts';
+import { notifyWorkload } from './lib/workload.ts';
 import { runMicro } from './micro/micro.ts';
 import { planNotify, runNotify, type NotifyResults } from './load/notify-bench.ts';
 import { runOrderCreation, signInBuyers } from './load/orders-bench.ts';
@@ -37,8 +42,24 @@ const resultsPath = argv.results ?? (argv.quick ? '' : new URL('./RESULTS.md', i
 
 const FIXED_RATE = 1000;
 const sizes = argv.quick
-  ? { warmup: 500, distinct: 2000, mix: 2000, fixedRate: FIXED_RATE, fixedSeconds: 2, orderSeconds: 2 }
-  : { warmup: 2000, distinct: 15_000, mix: 15_000, fixedRate: FIXED_RATE, fixedSeconds: 8, orderSeconds: 8 };
+  ? {
+      warmup: 500,
+      distinct: 2000,
+      mix: 2000,
+      fixedRate: FIXED_RATE,
+      fixedSeconds: 2,
+      orderSeconds: 2,
+      profile: 1000,
+    }
+  : {
+      warmup: 2000,
+      distinct: 15_000,
+      mix: 15_000,
+      fixedRate: FIXED_RATE,
+      fixedSeconds: 8,
+      orderSeconds: 8,
+      profile: 8000,
+    };
 
 const here = (path: string) => new URL(path, import.meta.url).pathname;
 const runId = `b${Date.now().toString(36)}`;
@@ -104,6 +125,33 @@ try {
   const events = await paidEventsPerOrder(redis, `${prefix}events`);
   const doubled = [...events.values()].filter((n) => n > 1).length;
 
+  // A separate, profiled pass (the profiler's overhead must not touch the measured runs): where does the
+  // server's CPU go per notification?
+  log('mp-pay server under the V8 profiler…');
+  const profileDir = mkdtempSync(join(tmpdir(), 'mp-pay-bench-prof-'));
+  const profileFile = join(profileDir, 'server.cpuprofile');
+  const profileWarmup = notifyWorkload(runId, plan.totalOrders, sizes.warmup);
+  const profiled = notifyWorkload(runId, plan.totalOrders + sizes.warmup, sizes.profile);
+  await seedPendingOrders({
+    redisUrl: argv.redis,
+    prefix,
+    runId,
+    first: plan.totalOrders,
+    count: sizes.warmup + sizes.profile,
+  });
+  const profiledServer = await startChild(here('./load/ours-server.ts'), [], {
+    ...serverEnv,
+    BENCH_PROFILE_FILE: profileFile,
+  });
+  children.push(profiledServer);
+  const profiledUrl = `${profiledServer.url}/wechatpay/notify`;
+  await postBodies({ url: profiledUrl, bodies: profileWarmup.bodies, connections: 32 });
+  profiledServer.process.kill('SIGUSR2');
+  await postBodies({ url: profiledUrl, bodies: profiled.bodies, connections: 32 });
+  await stopAll();
+  const profile = summariseProfile(readProfile(profileDir));
+  rmSync(profileDir, { recursive: true, force: true });
+
   log('order creation: sandbox + mp-pay server…');
   const sandbox = await startChild(here('./load/sandbox-child.ts'), [], {});
   children.push(sandbox);
@@ -131,6 +179,7 @@ try {
     ours,
     oursPaidOrders: events.size,
     oursDoubled: doubled,
+    profile,
     expectedPaid,
     orders,
     plan: {

@@ -35,7 +35,7 @@ function median(values: number[]): number {
 
 export async function compareOps<K extends string>(
   contenders: Record<K, Fn>,
-  { warmupMs = 250, roundMs = 350, rounds = 3 }: LoopOptions = {},
+  { warmupMs = 250, roundMs = 200, rounds = 5 }: LoopOptions = {},
 ): Promise<Record<K, number>> {
   const names = Object.keys(contenders) as K[];
   for (const name of names) await runFor(contenders[name], warmupMs);
