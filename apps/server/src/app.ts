@@ -22,6 +22,8 @@ export function buildApp(ctx: AppContext, options: { isShuttingDown: () => boole
     c.set('X-Content-Type-Options', 'nosniff');
     c.set('Cache-Control', 'no-store');
     await next();
+    // Draining: tell keep-alive clients to reconnect elsewhere.
+    if (options.isShuttingDown()) c.set('Connection', 'close');
   });
   app.use(errorHandler());
 

@@ -118,10 +118,13 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     (closing ??= (async () => {
       shuttingDown = true;
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
+      // Keep-alive connections go as soon as their response is sent (responses also say Connection: close),
+      // rather than lingering until keepAliveTimeout; whatever is still open after the grace period is cut.
+      const drain = setInterval(() => server.closeIdleConnections(), 100);
       const force = setTimeout(() => server.closeAllConnections(), config.shutdownGraceMs);
       force.unref();
       await Promise.all([stopped, worker.stop()]);
+      clearInterval(drain);
       clearTimeout(force);
       await store.close();
       log.info('server stopped');

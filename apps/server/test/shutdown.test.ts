@@ -28,10 +28,13 @@ describe('graceful shutdown', () => {
       'the order to be created',
     );
     const closing = stack.server.close();
+    // No new connections; a request on a kept-alive one learns that the process is draining.
     const ready = await fetch(`${stack.server.url}/readyz`).catch((err: unknown) => err);
-    if (ready instanceof Response) expect(ready.status).toBe(503);
-    const done = await inFlight;
-    expect(done.status).toBe(201);
+    if (ready instanceof Response) expect(ready.status, 'readyz while draining').toBe(503);
+    const done = await inFlight.catch((err: unknown) => {
+      throw new Error(`the in-flight order request was cut during shutdown: ${String(err)}`, { cause: err });
+    });
+    expect(done.status, JSON.stringify(done.body)).toBe(201);
     expect(done.body.payment.paySign).toBeTruthy();
     await closing;
     await expect(fetch(`${stack.server.url}/healthz`)).rejects.toThrow();
