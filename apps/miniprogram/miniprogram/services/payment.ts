@@ -120,9 +120,12 @@ function sleep(ms: number): Promise<void> {
 /**
  * Polls the server until the order is PAID or CLOSED (settled) or config.paymentConfirm.timeoutMs passes.
  * Network hiccups while polling are retried like a pending answer; only the last error is thrown, and only
- * when no answer arrived at all.
+ * when no answer arrived at all. `isStopped` ends the polling early (the page showing it was closed).
  */
-export async function confirmPayment(orderId: string): Promise<{ order: Order; settled: boolean }> {
+export async function confirmPayment(
+  orderId: string,
+  isStopped: () => boolean = () => false,
+): Promise<{ order: Order; settled: boolean }> {
   const { firstDelayMs, maxDelayMs, timeoutMs } = config.paymentConfirm;
   const deadline = Date.now() + timeoutMs;
   let delay = firstDelayMs;
@@ -137,8 +140,9 @@ export async function confirmPayment(orderId: string): Promise<{ order: Order; s
       if (err instanceof ApiError && err.status >= 400 && err.status < 500) throw err;
       lastError = err;
     }
-    if (Date.now() + delay > deadline) break;
+    if (Date.now() + delay > deadline || isStopped()) break;
     await sleep(delay);
+    if (isStopped()) break;
     delay = Math.min(Math.round(delay * 1.5), maxDelayMs);
   }
   if (last) return { order: last, settled: false };
@@ -146,9 +150,13 @@ export async function confirmPayment(orderId: string): Promise<{ order: Order; s
 }
 
 /** Turns the client's answer into what the server says about the order. */
-export async function settle(orderId: string, client: ClientPayResult): Promise<PaymentOutcome> {
+export async function settle(
+  orderId: string,
+  client: ClientPayResult,
+  isStopped?: () => boolean,
+): Promise<PaymentOutcome> {
   if (client.kind === 'ok') {
-    const { order, settled } = await confirmPayment(orderId);
+    const { order, settled } = await confirmPayment(orderId, isStopped);
     if (!settled) return { kind: 'unconfirmed', order };
     return order.status === 'PAID' ? { kind: 'paid', order } : { kind: 'closed', order };
   }

@@ -33,6 +33,18 @@ test('client ok: a confirming spinner until the server says PAID, only then "pai
   expect(env.nav).toEqual([{ api: 'redirectTo', url: '/pages/order-detail/index?id=o1' }]);
 });
 
+test('leaving the page while confirming stops the polling', async () => {
+  const env = withOrder(pageEnv(), 10_000);
+  const page = renderPage(env.built, 'pages/result/index', { id: 'o1', client: 'ok' });
+  await waitFor(() => expect(polls(env)).toBeGreaterThanOrEqual(2));
+  (page.instance as { onUnload(): void }).onUnload();
+  // At most the poll already under way completes; then nothing more is asked.
+  await new Promise((r) => setTimeout(r, 60));
+  const after = polls(env);
+  await new Promise((r) => setTimeout(r, 200));
+  expect(polls(env)).toBe(after);
+});
+
 test('client ok the server never confirms: "not confirmed yet, do not pay twice", no pay button', async () => {
   const env = withOrder(pageEnv());
   const page = renderPage(env.built, 'pages/result/index', { id: 'o1', client: 'ok' });

@@ -104,6 +104,15 @@ describe('live mode', () => {
     expect(times).toEqual([0, 100, 250, 475, 813, 1213, 1613]);
   });
 
+  test('polling stops as soon as the caller says so (the page was closed)', async () => {
+    const { backend, storage } = withOrder();
+    const s = await freshServices(backend, {}, storage);
+    s.config.paymentConfirm.timeoutMs = 10_000;
+    const result = await s.payment.confirmPayment('o1', () => orderPolls(backend).length >= 2);
+    expect(result).toMatchObject({ settled: false, order: { status: 'PENDING' } });
+    expect(orderPolls(backend)).toHaveLength(2);
+  });
+
   test('a network error while polling is retried; a 404 stops at once', async () => {
     const { backend, storage } = withOrder();
     let n = 0;

@@ -25,6 +25,8 @@ Component({
     client: { kind: 'ok' } as ClientPayResult,
     /** A pay-again is being prepared (fresh parameters, cashier open). */
     paying: false,
+    /** The buyer left the page: stop asking the server on its behalf. */
+    left: false,
   },
   methods: {
     onLoad(query: Record<string, string | undefined>) {
@@ -34,7 +36,7 @@ Component({
     async settleWith(client: ClientPayResult) {
       this.setData({ state: client.kind === 'ok' ? 'confirming' : 'loading', error: '', detail: '', client });
       try {
-        const outcome = await settle(this.data.orderId, client);
+        const outcome = await settle(this.data.orderId, client, () => this.data.left);
         this.setData({
           state: outcome.kind,
           order: toOrderView(outcome.order),
@@ -43,6 +45,9 @@ Component({
       } catch (err) {
         this.setData({ state: 'error', error: describeError(err) });
       }
+    },
+    onUnload() {
+      this.setData({ left: true });
     },
     onRetry() {
       void this.settleWith(this.data.client);
