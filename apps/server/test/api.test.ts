@@ -19,7 +19,7 @@ import {
 
 let stack: Stack;
 beforeAll(async () => {
-  stack = await startStack({ label: 'api', redis: false, env: { SESSION_TTL_SECONDS: '1' } });
+  stack = await startStack({ label: 'api', redis: false, env: { SESSION_TTL_SECONDS: '2' } });
 });
 afterAll(async () => {
   await stack?.close();
@@ -51,7 +51,7 @@ describe('HTTP API on the memory store', () => {
     expect(first.status).toBe(201);
     const session = await json<{ token: string; expiresIn: number }>(first);
     expect(session.token).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    expect(session.expiresIn).toBe(1);
+    expect(session.expiresIn).toBe(2);
     expect(JSON.stringify(session)).not.toMatch(/session_key|sessionKey|openid/);
     const reused = await fetch(url('/api/session'), post({ code: login.code }));
     expect(reused.status).toBe(401);
@@ -66,7 +66,7 @@ describe('HTTP API on the memory store', () => {
 
     const token = await signIn(stack, 'short-lived');
     expect((await fetch(url('/api/orders'), { headers: bearer(token) })).status).toBe(200);
-    await sleep(1300); // the TTL is 1 s of inactivity
+    await sleep(2300); // the TTL is 2 s of inactivity
     const expired = await fetch(url('/api/orders'), { headers: bearer(token) });
     expect(expired.status).toBe(401);
     expect(await json(expired)).toMatchObject({ error: 'session_expired' });
