@@ -99,10 +99,13 @@ function launch(server: RunningServer, user: string): RealWx {
     config: {
       apiBaseUrl: string;
       paymentConfirm: { firstDelayMs: number; maxDelayMs: number; timeoutMs: number };
+      ordersPageSize: number;
     };
   }>('config.js');
   config.apiBaseUrl = server.url;
   config.paymentConfirm = { firstDelayMs: 100, maxDelayMs: 500, timeoutMs: 20_000 };
+  // Small pages, so a handful of orders already spans two of them (the server's cursors, for real).
+  config.ordersPageSize = 2;
   return wx;
 }
 
@@ -176,9 +179,10 @@ test('sandbox mode: order, cancel, pay again, a dropped notification, and cancel
   expect(trade.payments.map((p) => p.outcome)).toEqual(['cancel', 'success']);
   expect(trade.notifications.some((n) => n.outcome === 'acknowledged')).toBe(true);
 
-  // 4. My orders shows it paid.
+  // 4. My orders shows it paid (one order: one page, nothing more to load).
   const orders = renderPage(built, 'pages/orders/index');
   await waitFor(() => expect(orders.querySelectorAll('.order')).toHaveLength(1), 10_000);
+  expect(exists(orders, '.load-more')).toBe(false);
   expect(textIn(orders.querySelectorAll('.order')[0]!, '.order-status')).toBe('已支付');
   expect(textIn(orders.querySelectorAll('.order')[0]!, '.order-total')).toBe('¥76.00');
 
@@ -205,7 +209,15 @@ test('sandbox mode: order, cancel, pay again, a dropped notification, and cancel
   const third = await orderFromCatalogue(wx, 'sample', 1);
   expect(text(third.confirm, '.total')).toBe('¥0.01');
   const list = renderPage(built, 'pages/orders/index');
+  await waitFor(() => expect(list.querySelectorAll('.order')).toHaveLength(2), 10_000);
+  await tap(list, '.load-more');
   await waitFor(() => expect(list.querySelectorAll('.order')).toHaveLength(3), 10_000);
+  expect(text(list, '.no-more')).toBe('没有更多订单了');
+  expect(list.querySelectorAll('.order').map((o) => textIn(o, '.order-total'))).toEqual([
+    '¥0.01',
+    '¥25.00',
+    '¥76.00',
+  ]);
   const newest = list.querySelectorAll('.order')[0]!;
   expect(textIn(newest, '.order-status')).toBe('待支付');
   await tapElement(newest);
