@@ -2,7 +2,7 @@
  * Turns the measurements of one `pnpm bench` into the results table and RESULTS.md, including, for each
  * missed target, why (from the measured CPU split) and what would close it.
  */
-import { OTHER } from './lib/cpu.ts';
+import { OTHER, type CpuShares } from './lib/cpu.ts';
 import type { LoadResult } from './lib/load.ts';
 import type { Machine } from './lib/machine.ts';
 import type { ProfileShare } from './lib/profile.ts';
@@ -24,6 +24,8 @@ export interface Measurements {
   profile: ProfileShare[];
   expectedPaid: number;
   orders: LoadResult;
+  /** Cores used by each process during the order-creation run. */
+  orderCpu: CpuShares;
   plan: { distinct: number; mix: number; mixDuplicates: number; fixed: number; fixedRate: number };
 }
 
@@ -150,13 +152,10 @@ export function buildRows(m: Measurements): Row[] {
 
 const cores = (n: number | undefined) => (n === undefined ? 'n/a' : n.toFixed(2));
 
-function cpuSentence(label: string, r: NotifyResults, machine: Machine): string {
-  const parts = Object.entries(r.cpu).map(([name, n]) => `${name} ${cores(n)}`);
-  const total = Object.values(r.cpu).reduce<number>((a, n) => a + (n ?? 0), 0);
-  return (
-    `${label}: CPU during the distinct-orders run, in cores: ${parts.join(', ')} ` +
-    `(total ${total.toFixed(2)} of ${machine.cpus}).`
-  );
+function cpuSentence(label: string, cpu: CpuShares, machine: Machine): string {
+  const parts = Object.entries(cpu).map(([name, n]) => `${name} ${cores(n)}`);
+  const total = Object.values(cpu).reduce<number>((a, n) => a + (n ?? 0), 0);
+  return `${label}, in cores: ${parts.join(', ')} (total ${total.toFixed(2)} of ${machine.cpus}).`;
 }
 
 /** Shares of the server's busy time (idle left out), e.g. { 'XML parse (hardened)': 0.31, ... }. */
@@ -279,8 +278,11 @@ machine over loopback, so they share its ${m.machine.cpus} cores; other work on 
 
 ${table}
 
-${cpuSentence('tenpay baseline', m.baseline, m.machine)}
-${cpuSentence('mp-pay', m.ours, m.machine)}
+CPU while it ran:
+
+- ${cpuSentence('notify, distinct orders, tenpay baseline', m.baseline.cpu, m.machine)}
+- ${cpuSentence('notify, distinct orders, mp-pay', m.ours.cpu, m.machine)}
+- ${cpuSentence('order creation (the server waits on the sandbox for every unifiedorder)', m.orderCpu, m.machine)}
 
 ## Where the mp-pay server's CPU goes
 

@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { SANDBOX_DEMO } from '@mp-pay/shared/wechatpay';
 import { startChild, type Child } from './lib/child.ts';
+import { measureCpu } from './lib/cpu.ts';
 import { postBodies } from './lib/load.ts';
 import { describeMachine } from './lib/machine.ts';
 import { readProfile, summariseProfile } from './lib/profile.ts';
@@ -23,7 +24,7 @@ import { connect, deletePrefix, paidEventsPerOrder, redisVersion } from './lib/r
 import { renderMarkdown, renderText } from './lib/table.ts';
 import { notifyWorkload } from './lib/workload.ts';
 import { runMicro } from './micro/micro.ts';
-import { planNotify, runNotify, type NotifyResults } from './load/notify-bench.ts';
+import { planNotify, runNotify } from './load/notify-bench.ts';
 import { runOrderCreation, signInBuyers } from './load/orders-bench.ts';
 import { seedPendingOrders } from './load/seed-orders.ts';
 import { buildReport, buildRows, type Measurements } from './report.ts';
@@ -91,20 +92,7 @@ try {
     plan.mix.distinctOrders +
     plan.fixed.distinctOrders;
 
-  log(`peer baseline (tenpay + Koa, in memory): ${plan.totalOrders} pending orders…`);
-  const baselineApp = await startChild(
-    here('./load/tenpay-koa-app.ts'),
-    [runId, String(plan.totalOrders)],
-    {},
-  );
-  children.push(baselineApp);
-  const baseline = await runNotify(`${baselineApp.url}/wechatpay/notify`, plan, FIXED_RATE, {
-    server: baselineApp.process.pid,
-  });
-  const baselineStats = (await (await fetch(`${baselineApp.url}/stats`)).json()) as { paid: number };
-  await stopAll();
-
-  log(`mp-pay server (Redis): seeding ${plan.totalOrders} pending orders…`);
+  log(`notify: ${plan.totalOrders} pending orders in the tenpay baseline and (seeded) in Redis for mp-pay…`);
   await seedPendingOrders({ redisUrl: argv.redis, prefix, runId, first: 0, count: plan.totalOrders });
   const serverEnv = {
     REDIS_URL: argv.redis,
@@ -115,12 +103,30 @@ try {
     WORKER_ENABLED: 'false',
     NODE_ENV: 'development',
   };
+  const baselineApp = await startChild(
+    here('./load/tenpay-koa-app.ts'),
+    [runId, String(plan.totalOrders)],
+    {},
+  );
+  children.push(baselineApp);
   const server = await startChild(here('./load/ours-server.ts'), [], serverEnv);
   children.push(server);
-  const ours: NotifyResults = await runNotify(`${server.url}/wechatpay/notify`, plan, FIXED_RATE, {
-    server: server.process.pid,
-    redis: redisPid,
-  });
+  log('notify: both contenders, phase by phase…');
+  const { baseline, ours } = await runNotify(
+    {
+      baseline: {
+        notifyUrl: `${baselineApp.url}/wechatpay/notify`,
+        pids: { server: baselineApp.process.pid },
+      },
+      ours: {
+        notifyUrl: `${server.url}/wechatpay/notify`,
+        pids: { server: server.process.pid, redis: redisPid },
+      },
+    },
+    plan,
+    FIXED_RATE,
+  );
+  const baselineStats = (await (await fetch(`${baselineApp.url}/stats`)).json()) as { paid: number };
   await stopAll();
   const events = await paidEventsPerOrder(redis, `${prefix}events`);
   const doubled = [...events.values()].filter((n) => n > 1).length;
@@ -163,12 +169,16 @@ try {
   });
   children.push(orderServer);
   const tokens = await signInBuyers(orderServer.url, sandbox.url, SANDBOX_DEMO.appId, 50);
-  const orders = await runOrderCreation({
-    serverUrl: orderServer.url,
-    tokens,
-    seconds: sizes.orderSeconds,
-    connections: 16,
-  });
+  const { result: orders, cores: orderCpu } = await measureCpu(
+    {
+      server: orderServer.process.pid,
+      sandbox: sandbox.process.pid,
+      redis: redisPid,
+      'load generator': process.pid,
+    },
+    () =>
+      runOrderCreation({ serverUrl: orderServer.url, tokens, seconds: sizes.orderSeconds, connections: 16 }),
+  );
   await stopAll();
 
   const measured: Measurements = {
@@ -182,6 +192,7 @@ try {
     profile,
     expectedPaid,
     orders,
+    orderCpu,
     plan: {
       distinct: plan.distinct.bodies.length,
       mix: plan.mix.bodies.length,

@@ -50,24 +50,44 @@ export const CONNECTIONS = 32;
 /** Divides 1,000 evenly so every connection gets the same share of the fixed rate. */
 const FIXED_RATE_CONNECTIONS = 10;
 
-export async function runNotify(
-  notifyUrl: string,
+export interface Contender {
+  notifyUrl: string;
+  /** Processes whose CPU is reported (the contender's server, Redis). */
+  pids: Record<string, number | undefined>;
+}
+
+/**
+ * Runs every phase for every contender, alternating contenders phase by phase, so that background load on a
+ * shared machine (which comes and goes) falls on both rather than on whoever happened to run second.
+ */
+export async function runNotify<K extends string>(
+  contenders: Record<K, Contender>,
   plan: NotifyPlan,
   fixedRate: number,
-  pids: Record<string, number | undefined>,
-): Promise<NotifyResults> {
-  const fast = (w: NotifyWorkload) =>
-    postBodies({ url: notifyUrl, bodies: w.bodies, connections: CONNECTIONS });
-  await fast(plan.warmup);
-  const { result: distinct, cores: cpu } = await measureCpu({ ...pids, 'load generator': process.pid }, () =>
-    fast(plan.distinct),
-  );
-  const mix = await fast(plan.mix);
-  const fixed = await postBodies({
-    url: notifyUrl,
-    bodies: plan.fixed.bodies,
-    connections: FIXED_RATE_CONNECTIONS,
-    overallRate: fixedRate,
-  });
-  return { distinct, mix, fixed, cpu };
+): Promise<Record<K, NotifyResults>> {
+  const names = Object.keys(contenders) as K[];
+  const fast = (c: Contender, w: NotifyWorkload) =>
+    postBodies({ url: c.notifyUrl, bodies: w.bodies, connections: CONNECTIONS });
+  const results = {} as Record<K, Partial<NotifyResults>>;
+  for (const name of names) {
+    results[name] = {};
+    await fast(contenders[name], plan.warmup);
+  }
+  for (const name of names) {
+    const c = contenders[name];
+    const { result, cores } = await measureCpu({ ...c.pids, 'load generator': process.pid }, () =>
+      fast(c, plan.distinct),
+    );
+    Object.assign(results[name], { distinct: result, cpu: cores });
+  }
+  for (const name of names) results[name].mix = await fast(contenders[name], plan.mix);
+  for (const name of names) {
+    results[name].fixed = await postBodies({
+      url: contenders[name].notifyUrl,
+      bodies: plan.fixed.bodies,
+      connections: FIXED_RATE_CONNECTIONS,
+      overallRate: fixedRate,
+    });
+  }
+  return results as Record<K, NotifyResults>;
 }
