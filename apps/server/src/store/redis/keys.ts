@@ -3,9 +3,9 @@ import type { DueQueue } from '../types.ts';
 
 /**
  * Every Redis key the server uses, in one place. An order's own key carries the hash tag `{<id>}` and a buyer's
- * keys the tag `{<openid>}`, so they spread over a Redis Cluster. The transition scripts also touch the shared
- * event stream and due queues; on Cluster, put a hash tag in REDIS_PREFIX (e.g. `{mp-pay}:`) so that all keys a
- * script names share one slot (see README).
+ * keys the tag `{<openid>}`, and every script receives all its keys in KEYS (none is built inside Lua), as Redis
+ * Cluster requires. The transitions also touch the shared event stream and due queues, so a Cluster deployment
+ * would put a hash tag in REDIS_PREFIX (e.g. `{mp-pay}:`) to keep a script's keys in one slot (see README).
  */
 export function redisKeys(prefix: string) {
   return {
