@@ -87,49 +87,76 @@ describe('fault: hostile input corpus', () => {
     return undefined;
   }
 
-  it('refuses every entry with a clear error, changes nothing and stays up', async () => {
-    const corpus = buildCorpus(context);
-    const before = await snapshot(redis, stack.prefix);
-    const eventsBefore = (await stack.server.store.orders.readEvents()).length;
+  /**
+   * Sends the corpus (one entry after the other, or all at once) and checks every reply and the process's
+   * health; returns the problems found and the number of requests sent.
+   */
+  async function attack(corpus: CorpusCase[], all: 'sequential' | 'concurrent') {
     const problems: string[] = [];
     let requests = 0;
-    const categories = new Map<string, number>();
-
-    for (const entry of corpus) {
+    const health = async (after: string) => {
+      const res = await fetch(`${stack.server.url}/healthz`);
+      requests++;
+      if (res.status !== 200) problems.push(`${after}: /healthz answered ${res.status} afterwards`);
+    };
+    const one = async (entry: CorpusCase) => {
       const reply =
         'raw' in entry.request
           ? await sendBytes(stack.server.url, entry.request.raw)
           : await send(stack.server.url, entry.request);
       requests++;
-      categories.set(entry.category, (categories.get(entry.category) ?? 0) + 1);
       const problem = clearRefusal(entry, reply);
       if (problem) problems.push(`[${entry.category}] ${entry.name}: ${problem}`);
-      const health = await fetch(`${stack.server.url}/healthz`);
-      requests++;
-      if (health.status !== 200)
-        problems.push(`[${entry.category}] ${entry.name}: /healthz answered ${health.status} afterwards`);
+    };
+    if (all === 'sequential') {
+      for (const entry of corpus) {
+        await one(entry);
+        await health(`[${entry.category}] ${entry.name}`);
+      }
+    } else {
+      await Promise.all(corpus.map(one));
+      await health('the concurrent corpus');
     }
+    return { problems, requests };
+  }
 
-    const after = await snapshot(redis, stack.prefix);
-    const changes = diff(before, after);
-    const eventsAfter = (await stack.server.store.orders.readEvents()).length;
-    // The pending order is untouched and its owner can still use it: the server is not merely up, it works.
+  async function stateOf() {
+    return {
+      keys: await snapshot(redis, stack.prefix),
+      events: (await stack.server.store.orders.readEvents()).length,
+    };
+  }
+
+  /** The pending order is untouched and its owner can still use it: the server is not merely up, it works. */
+  async function ownerStillServed() {
     const owner = await fetch(`${stack.server.url}/api/orders/${context.order.id}`, {
       headers: { authorization: `Bearer ${context.tokenA}` },
     });
-    requests++;
-
-    printCounts('hostile input corpus', {
-      requests,
-      faultsInjected: corpus.length,
-      stateChangesExpected: 0,
-      stateChangesObserved: changes.length + (eventsAfter - eventsBefore),
-      ...Object.fromEntries(categories),
-    });
-    expect(problems).toEqual([]);
-    expect(changes).toEqual([]);
-    expect(eventsAfter).toBe(eventsBefore);
     expect(owner.status).toBe(200);
     expect(((await owner.json()) as { order: { status: string } }).order.status).toBe('PENDING');
-  }, 60_000);
+  }
+
+  for (const mode of ['sequential', 'concurrent'] as const) {
+    it(`refuses every entry (${mode}) with a clear error, changes nothing and stays up`, async () => {
+      const corpus = buildCorpus(context);
+      const before = await stateOf();
+      const { problems, requests } = await attack(corpus, mode);
+      const after = await stateOf();
+      const changes = diff(before.keys, after.keys);
+      const categories = new Map<string, number>();
+      for (const entry of corpus) categories.set(entry.category, (categories.get(entry.category) ?? 0) + 1);
+
+      printCounts(`hostile input corpus, ${mode}`, {
+        requests: requests + 1,
+        faultsInjected: corpus.length,
+        stateChangesExpected: 0,
+        stateChangesObserved: changes.length + (after.events - before.events),
+        ...Object.fromEntries(categories),
+      });
+      expect(problems).toEqual([]);
+      expect(changes).toEqual([]);
+      expect(after.events).toBe(before.events);
+      await ownerStillServed();
+    }, 60_000);
+  }
 });

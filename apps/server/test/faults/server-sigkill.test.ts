@@ -4,7 +4,8 @@
  * WeChat delivers every notification as several simultaneous copies (sandbox fault concurrentNotifications) for
  * a batch of orders paid at once; as soon as the first order.paid lands in Redis, the process is killed: no
  * shutdown hook, in-flight requests cut mid-way. A second process takes over the same port (as a supervisor or
- * orchestrator would restart it) and WeChat's retries do the rest. Every paid order must end PAID with exactly
+ * orchestrator would restart it) and is killed the same way at its first recorded payment; a third one and
+ * WeChat's retries do the rest. Every paid order must end PAID with exactly
  * one order.paid: a transition either happened entirely (Lua script) or not at all, and a retry of a
  * transition that happened is a no-op answered SUCCESS.
  */
@@ -36,7 +37,7 @@ async function postJson<T>(url: string, body: unknown, headers: Record<string, s
   return JSON.parse(text) as T;
 }
 
-describe('fault: server process killed with SIGKILL during a notification burst', () => {
+describe('fault: server processes killed with SIGKILL during a notification burst', () => {
   const prefix = uniquePrefix('fault-sigkill');
   const processes: ServerProcess[] = [];
   let sandbox: RunningSandbox;
@@ -53,7 +54,7 @@ describe('fault: server process killed with SIGKILL during a notification burst'
     await dropPrefix(prefix);
   });
 
-  it('a second process and WeChat retries finish the job: exactly one order.paid per paid order', async () => {
+  it('a replacement process and WeChat retries finish the job: exactly one order.paid per paid order', async () => {
     const port = await freePort();
     const env = {
       NODE_ENV: 'test',
@@ -92,13 +93,16 @@ describe('fault: server process killed with SIGKILL during a notification burst'
 
     // Pay everything at once; kill the server as soon as the burst has produced its first order.paid.
     const eventsKey = redisKeys(prefix).events;
-    const killer = (async () => {
+    /** SIGKILLs `victim` the moment the stream holds more than `seen` events (polled without pause). */
+    const killWhenEventsExceed = async (victim: ServerProcess, seen: number) => {
       const deadline = Date.now() + 20_000;
-      while ((await redis.xlen(eventsKey)) === 0) {
-        if (Date.now() > deadline) throw new Error('no order.paid within 20 s of paying');
+      while ((await redis.xlen(eventsKey)) <= seen) {
+        if (Date.now() > deadline) throw new Error(`no order.paid beyond ${seen} within 20 s`);
       }
-      await first.kill('SIGKILL');
-    })();
+      await victim.kill('SIGKILL');
+      return redis.xlen(eventsKey);
+    };
+    const firstKill = killWhenEventsExceed(first, 0);
     const replies = await Promise.all(
       placed.map((o) =>
         postJson<{ errMsg: string }>(`${sandbox.url}/sandbox/pay`, {
@@ -109,13 +113,19 @@ describe('fault: server process killed with SIGKILL during a notification burst'
     );
     requests += ORDERS;
     expect(replies.map((r) => r.errMsg)).toEqual(placed.map(() => 'requestPayment:ok'));
-    await killer;
-    const paidWhenKilled = await redis.xlen(eventsKey);
+    const paidAtFirstKill = await firstKill;
 
-    // The replacement process: same port, same Redis. WeChat's retries reach it.
+    // A replacement on the same port, same Redis, killed in turn as soon as it records its first payment:
+    // WeChat's retries are now racing two crashes.
     const second = new ServerProcess(env);
     processes.push(second);
     await second.url;
+    const paidAtSecondKill = await killWhenEventsExceed(second, paidAtFirstKill);
+
+    // The third process is left alone and, with the retries, finishes the job.
+    const third = new ServerProcess(env);
+    processes.push(third);
+    await third.url;
 
     const ids = placed.map((o) => o.id);
     const sandboxViews = () =>
@@ -154,11 +164,12 @@ describe('fault: server process killed with SIGKILL during a notification burst'
 
     printCounts('server SIGKILL mid-burst', {
       requests: requests + attempts.length,
-      faultsInjected: 1,
+      faultsInjected: 2,
       stateChangesExpected: ORDERS,
       stateChangesObserved: [...events.values()].reduce((a, b) => a + b, 0),
       notifications: attempts.length,
-      paidBeforeKill: paidWhenKilled,
+      paidAtFirstKill,
+      paidAtSecondKill,
       failedInFlightOrRefused: cut,
       lost: ORDERS - events.size,
       doubled: [...events.values()].filter((n) => n > 1).length,
