@@ -141,3 +141,23 @@ describe('spbill_create_ip', () => {
     }
   });
 });
+
+describe('HMAC-SHA256 merchants', () => {
+  it('pay end to end: HMAC-signed unified order, paySign and notification', async () => {
+    const hmac = await startStack({
+      label: 'hmac',
+      redis: false,
+      env: { WECHATPAY_SIGN_TYPE: 'HMAC-SHA256' },
+    });
+    try {
+      const token = await signIn(hmac, 'hmac-buyer');
+      const { order, payment } = await createdOrder(hmac.server, token);
+      expect(payment.signType).toBe('HMAC-SHA256');
+      expect(payment.paySign).toMatch(/^[0-9A-F]{64}$/);
+      expect(await payInSandbox(hmac, payment)).toBe('requestPayment:ok');
+      await waitForStatus(hmac.server, order.id, 'PAID');
+    } finally {
+      await hmac.close();
+    }
+  });
+});
