@@ -43,7 +43,7 @@ export function pageText(comp: Rendered): string {
 }
 
 export function exists(comp: Rendered, selector: string): boolean {
-  return comp.querySelector(selector) !== undefined && comp.querySelector(selector) !== null;
+  return comp.querySelector(selector) != null;
 }
 
 /** Taps the first match. Handlers run asynchronously (as in WeChat), so this waits one macrotask. */
