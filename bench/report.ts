@@ -23,6 +23,7 @@ export interface Measurements {
   /** CPU profile of the server during a separate notify pass, by bucket (shares of all samples). */
   profile: ProfileShare[];
   expectedPaid: number;
+  signIns: LoadResult;
   orders: LoadResult;
   /** Cores used by each process during the order-creation run. */
   orderCpu: CpuShares;
@@ -132,6 +133,19 @@ export function buildRows(m: Measurements): Row[] {
       tenpay: `${fmt.int(m.baselinePaid)} (${fmt.int(m.expectedPaid)})`,
       target: 'exactly once',
       met: yesNo(m.oursPaidOrders === m.expectedPaid && m.oursDoubled === 0),
+    }),
+    row({
+      benchmark: 'sign-in (code → code2Session → session)',
+      metric: 'sessions/s',
+      ours: fmt.int(m.signIns.rps),
+    }),
+    row({ benchmark: 'sign-in', metric: 'latency p50 / p99', ours: latency(m.signIns) }),
+    row({
+      benchmark: 'sign-in',
+      metric: 'errors / requests',
+      ours: `${fmt.int(m.signIns.errors)} / ${fmt.int(m.signIns.requests)}`,
+      target: '0 errors',
+      met: yesNo(m.signIns.errors === 0),
     }),
     row({
       benchmark: 'order creation (session → order → unifiedorder)',
@@ -270,6 +284,8 @@ machine over loopback, so they share its ${m.machine.cpus} cores; other work on 
 - **mp-pay**: the real server (\`startServer\`, its own process, LOG_LEVEL=warn, background worker off) with real
   Redis; pending orders created beforehand through the server's own create-order Lua script. After the runs,
   the \`order.paid\` events in the stream are counted per order: every order exactly once.
+- **Sign-in**: distinct buyers' sandbox login codes, fetched beforehand, exchanged with POST /api/session
+  (code2Session at the sandbox, session stored in Redis) with 16 connections.
 - **Order creation**: buyers sign in through sandbox login codes; then POST /api/orders (catalogue pricing,
   Redis, unifiedorder at the sandbox, signed payment params) with 16 connections for a fixed time. The sandbox
   runs in its own process on the same machine.

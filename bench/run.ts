@@ -25,7 +25,7 @@ import { renderMarkdown, renderText } from './lib/table.ts';
 import { notifyWorkload } from './lib/workload.ts';
 import { runMicro } from './micro/micro.ts';
 import { planNotify, runNotify } from './load/notify-bench.ts';
-import { runOrderCreation, signInBuyers } from './load/orders-bench.ts';
+import { runOrderCreation, runSignIn, signInBuyers } from './load/orders-bench.ts';
 import { seedPendingOrders } from './load/seed-orders.ts';
 import { buildReport, buildRows, type Measurements } from './report.ts';
 
@@ -51,6 +51,7 @@ const sizes = argv.quick
       fixedSeconds: 2,
       orderSeconds: 2,
       profile: 1000,
+      signIns: 300,
     }
   : {
       warmup: 2000,
@@ -60,6 +61,7 @@ const sizes = argv.quick
       fixedSeconds: 8,
       orderSeconds: 8,
       profile: 8000,
+      signIns: 2000,
     };
 
 const here = (path: string) => new URL(path, import.meta.url).pathname;
@@ -168,6 +170,13 @@ try {
     SANDBOX_PORT: sandboxPort,
   });
   children.push(orderServer);
+  const signIns = await runSignIn({
+    serverUrl: orderServer.url,
+    sandboxUrl: sandbox.url,
+    appId: SANDBOX_DEMO.appId,
+    count: sizes.signIns,
+    connections: 16,
+  });
   const tokens = await signInBuyers(orderServer.url, sandbox.url, SANDBOX_DEMO.appId, 50);
   const { result: orders, cores: orderCpu } = await measureCpu(
     {
@@ -191,6 +200,7 @@ try {
     oursDoubled: doubled,
     profile,
     expectedPaid,
+    signIns,
     orders,
     orderCpu,
     plan: {

@@ -32,6 +32,60 @@ export async function signInBuyers(serverUrl: string, sandboxUrl: string, appId:
   return tokens;
 }
 
+/**
+ * Sign-in under load: `count` distinct buyers each get a login code from the sandbox first (not timed), then
+ * POST /api/session exchanges them as fast as the stack allows (code2Session at the sandbox, session in Redis).
+ */
+export async function runSignIn(options: {
+  serverUrl: string;
+  sandboxUrl: string;
+  appId: string;
+  count: number;
+  connections: number;
+}): Promise<LoadResult> {
+  const codes: string[] = [];
+  for (let start = 0; start < options.count; start += 50) {
+    const batch = Array.from({ length: Math.min(50, options.count - start) }, (_, k) =>
+      json<{ code: string }>(`${options.sandboxUrl}/sandbox/login-codes`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ appid: options.appId, user: `bench-signin-${start + k}` }),
+      }),
+    );
+    codes.push(...(await Promise.all(batch)).map((r) => r.code));
+  }
+  let next = 0;
+  const result = await autocannon({
+    url: options.serverUrl,
+    connections: options.connections,
+    amount: codes.length,
+    timeout: 10,
+    verifyBody: (reply) => reply.includes('"token"'),
+    requests: [
+      {
+        method: 'POST',
+        path: API_ROUTES.session,
+        headers: { 'content-type': 'application/json' },
+        setupRequest: (request) => ({
+          ...request,
+          body: JSON.stringify({ code: codes[next++ % codes.length] }),
+        }),
+      },
+    ],
+  });
+  return summary(result);
+}
+
+function summary(result: autocannon.Result): LoadResult {
+  return {
+    requests: result.requests.total,
+    rps: result.requests.total / result.duration,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors: result.errors + result.timeouts + result.non2xx + result.mismatches,
+  };
+}
+
 export async function runOrderCreation(options: {
   serverUrl: string;
   tokens: string[];
@@ -64,11 +118,5 @@ export async function runOrderCreation(options: {
       },
     ],
   });
-  return {
-    requests: result.requests.total,
-    rps: result.requests.total / result.duration,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    errors: result.errors + result.timeouts + result.non2xx + result.mismatches,
-  };
+  return summary(result);
 }

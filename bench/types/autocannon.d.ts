@@ -5,67 +5,69 @@
 declare module 'autocannon' {
   import type { IncomingHttpHeaders } from 'node:http';
 
-  interface RawRequest {
-    method?: string;
-    path?: string;
-    headers?: Record<string, string>;
-    body?: string | Buffer;
+  namespace autocannon {
+    interface RawRequest {
+      method?: string;
+      path?: string;
+      headers?: Record<string, string>;
+      body?: string | Buffer;
+    }
+
+    interface RequestSpec extends RawRequest {
+      setupRequest?: (request: RawRequest, context: Record<string, unknown>) => RawRequest | undefined;
+      onResponse?: (
+        status: number,
+        body: string,
+        context: Record<string, unknown>,
+        headers: IncomingHttpHeaders,
+      ) => void;
+    }
+
+    interface Options {
+      url: string;
+      connections?: number;
+      pipelining?: number;
+      duration?: number;
+      amount?: number;
+      overallRate?: number;
+      timeout?: number;
+      method?: string;
+      headers?: Record<string, string>;
+      body?: string | Buffer;
+      requests?: RequestSpec[];
+      verifyBody?: (body: string) => boolean;
+      excludeErrorStats?: boolean;
+    }
+
+    interface Histogram {
+      average: number;
+      mean: number;
+      stddev: number;
+      min: number;
+      max: number;
+      total: number;
+      p50: number;
+      p90: number;
+      p97_5: number;
+      p99: number;
+    }
+
+    interface Result {
+      requests: Histogram;
+      latency: Histogram;
+      throughput: Histogram;
+      errors: number;
+      timeouts: number;
+      mismatches: number;
+      non2xx: number;
+      resets: number;
+      duration: number;
+      start: Date;
+      finish: Date;
+      '2xx': number;
+    }
   }
 
-  interface RequestSpec extends RawRequest {
-    setupRequest?: (request: RawRequest, context: Record<string, unknown>) => RawRequest | undefined;
-    onResponse?: (
-      status: number,
-      body: string,
-      context: Record<string, unknown>,
-      headers: IncomingHttpHeaders,
-    ) => void;
-  }
-
-  interface Options {
-    url: string;
-    connections?: number;
-    pipelining?: number;
-    duration?: number;
-    amount?: number;
-    overallRate?: number;
-    timeout?: number;
-    method?: string;
-    headers?: Record<string, string>;
-    body?: string | Buffer;
-    requests?: RequestSpec[];
-    verifyBody?: (body: string) => boolean;
-    excludeErrorStats?: boolean;
-  }
-
-  interface Histogram {
-    average: number;
-    mean: number;
-    stddev: number;
-    min: number;
-    max: number;
-    total: number;
-    p50: number;
-    p90: number;
-    p97_5: number;
-    p99: number;
-  }
-
-  interface Result {
-    requests: Histogram;
-    latency: Histogram;
-    throughput: Histogram;
-    errors: number;
-    timeouts: number;
-    mismatches: number;
-    non2xx: number;
-    resets: number;
-    duration: number;
-    start: Date;
-    finish: Date;
-    '2xx': number;
-  }
-
-  function autocannon(options: Options): Promise<Result>;
+  function autocannon(options: autocannon.Options): Promise<autocannon.Result>;
   export = autocannon;
 }
