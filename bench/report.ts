@@ -278,7 +278,10 @@ machine over loopback, so they share its ${m.machine.cpus} cores; other work on 
   ${fmt.int(m.plan.mix)} with ${fmt.int(m.plan.mixDuplicates)} re-deliveries mixed in, both with 32 connections as
   fast as possible, then ${fmt.int(m.plan.fixed)} at a fixed ${fmt.int(m.plan.fixedRate)} req/s (10 connections,
   latency corrected for coordinated omission). A request counts as an error unless the reply is the SUCCESS XML.
-  Both contenders get the same bodies and first a warm-up of their own.
+  Both contenders get the same bodies and first a warm-up of their own; each runs in its own process and they
+  take turns phase by phase, so background load on the machine falls on both. CPU per process is read from
+  /proc during the distinct-orders phase; "server CPU per request" divides it by the requests served, the
+  figure least disturbed by other work on the machine.
 - **Peer baseline**: a Koa app with a raw-body reader and \`tenpay.middleware('pay')\` (its documented setup), then
   a trivial in-memory update (pending → paid, amount checked).
 - **mp-pay**: the real server (\`startServer\`, its own process, LOG_LEVEL=warn, background worker off) with real
