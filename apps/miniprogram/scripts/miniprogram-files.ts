@@ -146,8 +146,10 @@ export function checkSyntax(relFile: string, source: string): string[] {
 /** All import, reference and syntax problems under `root`. */
 export function checkReferences(root: string): string[] {
   const problems: string[] = [];
-  for (const f of listFiles(root, '.ts'))
-    problems.push(...checkTsImports(root, f, readFileSync(join(root, f), 'utf8')));
+  for (const f of listFiles(root, '.ts')) {
+    const source = readFileSync(join(root, f), 'utf8');
+    problems.push(...checkTsImports(root, f, source), ...checkSyntax(f, source));
+  }
   for (const ext of ['.wxml', '.json']) {
     for (const f of listFiles(root, ext)) {
       problems.push(...checkTemplateRefs(root, f, readFileSync(join(root, f), 'utf8')));

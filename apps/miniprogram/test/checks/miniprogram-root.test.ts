@@ -48,7 +48,7 @@ describe('the real miniprogram/', () => {
     expect(currentCopy()).toBe(expectedCopy());
   });
 
-  test('has no module reference outside the mini-program root, nor a workspace or npm package', () => {
+  test('has no module reference outside the mini-program root, nor a workspace or npm package, nor syntax DevTools may not parse', () => {
     expect(checkReferences(MINIPROGRAM_ROOT)).toEqual([]);
   });
 
@@ -131,6 +131,15 @@ describe('the checks catch what DevTools would reject', () => {
       'x.ts:5: namespace',
       "x.ts:6: 'accessor' field",
     ]);
+  });
+
+  test('the scan of the root (what pnpm lint runs) applies the syntax check on every file, the contract copy included', () => {
+    const root = fixture({
+      'generated/api.ts': 'export const LIMIT = 10_000;\n',
+      'pages/a/index.ts':
+        "import { LIMIT } from '../../generated/api';\nComponent({ data: { max: LIMIT } });\n",
+    });
+    expect(checkReferences(root)).toEqual(['generated/api.ts:1: numeric separator']);
   });
 
   test('template and usingComponents references outside the root are reported', () => {
