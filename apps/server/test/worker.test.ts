@@ -83,9 +83,9 @@ describe('background worker', () => {
     expect(await payInSandbox(stack, payment)).toBe('requestPayment:ok');
     await stack.advanceClock(31 * 60_000);
     await waitForStatus(stack.server, order.id, 'PAID');
-    expect((await stack.server.store.orders.getOrder(order.id))?.paidVia).toBe('query');
+    expect((await stack.server.store.orders.getOrder(order.id))?.paidVia).toBe('close');
     const events = (await stack.server.store.orders.readEvents()).filter((e) => e.orderId === order.id);
-    expect(events.map((e) => e.type)).toEqual(['order.paid']);
+    expect(events.map((e) => [e.type, e.source])).toEqual([['order.paid', 'close']]);
   });
 });
 

@@ -66,12 +66,14 @@ export type ReconcileOutcome = 'paid' | 'closed' | 'pending' | 'unknown_at_wecha
 
 /**
  * Asks WeChat (orderquery) about an order and applies the answer. Transport errors propagate: the caller decides
- * whether to retry later (worker) or to answer with what it has (GET /api/orders/:id).
+ * whether to retry later (worker) or to answer with what it has (GET /api/orders/:id). `source` records what
+ * led to the query: `close` when closeorder answered ORDERPAID, so paidVia and the event say so.
  */
 export async function reconcile(
   ctx: AppContext,
   order: OrderRecord,
   log: Logger = ctx.log,
+  source: 'query' | 'close' = 'query',
 ): Promise<ReconcileOutcome> {
   let reply;
   try {
@@ -91,7 +93,7 @@ export async function reconcile(
           transactionId: reply.transactionId ?? '',
           totalFee: reply.totalFee ?? -1,
           timeEnd: reply.timeEnd ?? '',
-          source: 'query',
+          source,
         },
         log,
       );
@@ -127,7 +129,7 @@ export async function closeAtWechat(
     await ctx.pay.closeOrder({ outTradeNo: order.outTradeNo });
   } catch (err) {
     if (err instanceof WechatPayOrderPaidError) {
-      const outcome = await reconcile(ctx, order, log);
+      const outcome = await reconcile(ctx, order, log, 'close');
       return outcome === 'paid' ? 'paid' : 'rejected';
     }
     // Already closed at WeChat, or WeChat never saw it (unifiedorder never got through): nobody can pay it.
