@@ -6,10 +6,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { TEST_REDIS_URL, waitFor } from './helpers/redis.ts';
 import {
+  bearer,
   createdOrder,
   getOrder,
   paidEvents,
   payInSandbox,
+  placeOrder,
   sandboxOrder,
   setFaults,
   signIn,
@@ -111,5 +113,21 @@ describe('GET /api/orders/:id on a stale PENDING order', () => {
     await stack.advanceClock(6000);
     expect((await getOrder(stack.server, token, order.id)).order?.status).toBe('PAID');
     expect(await paidEvents(stack.server, order.id)).toHaveLength(1);
+  });
+
+  it('past time_expire, before any expiry job ran, no fresh payment parameters are issued (409 order_closed)', async () => {
+    const token = await signIn(stack, 'r-late');
+    const first = await placeOrder(stack.server, token, undefined, 'r-late-checkout');
+    expect(first.status).toBe(201);
+    await stack.advanceClock(31 * 60_000); // the worker is off: the order is still PENDING here
+    expect(await storedStatus(stack.server, first.body.order.id)).toBe('PENDING');
+    const again = await fetch(`${stack.server.url}/api/orders/${first.body.order.id}/payment`, {
+      method: 'POST',
+      headers: bearer(token),
+    });
+    expect(again.status).toBe(409);
+    expect(await again.json()).toMatchObject({ error: 'order_closed' });
+    const replay = await placeOrder(stack.server, token, undefined, 'r-late-checkout');
+    expect(replay).toMatchObject({ status: 409, body: { error: 'order_closed' } });
   });
 });

@@ -108,6 +108,9 @@ function fingerprint(items: OrderItemInput[]): string {
  * byte-identical parameters, only when no prepay_id was recorded (the first attempt failed).
  */
 export async function issuePayment(ctx: AppContext, order: OrderRecord, log: Logger): Promise<PaymentParams> {
+  // Past time_expire WeChat refuses to pay the prepay_id: parameters issued now could only fail in the buyer's
+  // hands. The order is as good as closed (the expiry job closes it at WeChat and here).
+  if (ctx.now() >= order.expiresAt) throw new AppError('order_closed');
   const prepayId = order.prepayId ?? (await placeUnifiedOrder(ctx, order, log));
   return miniProgramPayParams({
     appId: ctx.config.wechat.appId,
