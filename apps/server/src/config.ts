@@ -252,6 +252,19 @@ export function loadConfig(env: Env): ServerConfig {
   if (headersTimeoutMs > requestTimeoutMs) {
     problems.push('HTTP_HEADERS_TIMEOUT_MS must not exceed HTTP_REQUEST_TIMEOUT_MS');
   }
+  const workerEnabled = !['false', '0'].includes(e.WORKER_ENABLED ?? 'true');
+  const leaseMs = e.WORKER_LEASE_MS ?? 30_000;
+  const payTimeoutMs = e.WECHATPAY_TIMEOUT_MS ?? 10_000;
+  const redisTimeoutMs = e.REDIS_COMMAND_TIMEOUT_MS ?? 2000;
+  // The longest job (closeorder answering ORDERPAID, then orderquery, plus a few Redis commands) must end within
+  // its lease, or another process claims the same order while the first still works on it.
+  const minLeaseMs = 2 * payTimeoutMs + 4 * redisTimeoutMs;
+  if (workerEnabled && leaseMs < minLeaseMs) {
+    problems.push(
+      `WORKER_LEASE_MS must be at least 2 × WECHATPAY_TIMEOUT_MS + 4 × REDIS_COMMAND_TIMEOUT_MS (${minLeaseMs} ` +
+        'with the current values), so a background job ends before another process may claim its order',
+    );
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   const trust = e.TRUST_PROXY;
@@ -273,13 +286,13 @@ export function loadConfig(env: Env): ServerConfig {
       key: creds.key as string,
       signType: e.WECHATPAY_SIGN_TYPE ?? 'MD5',
       apiBase: (payBase?.replace(/\/+$/, '') ?? sandboxUrl) as string,
-      timeoutMs: e.WECHATPAY_TIMEOUT_MS ?? 10_000,
+      timeoutMs: payTimeoutMs,
     },
     sandboxUrl,
     redis: {
       url: redisUrl,
       prefix: e.REDIS_PREFIX ?? 'mp-pay:',
-      commandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS ?? 2000,
+      commandTimeoutMs: redisTimeoutMs,
     },
     sessions: { ttlSeconds: e.SESSION_TTL_SECONDS ?? 7200 },
     orders: {
@@ -288,9 +301,9 @@ export function loadConfig(env: Env): ServerConfig {
       idempotencyTtlSeconds: e.IDEMPOTENCY_TTL_SECONDS ?? 86_400,
     },
     worker: {
-      enabled: !['false', '0'].includes(e.WORKER_ENABLED ?? 'true'),
+      enabled: workerEnabled,
       intervalMs: e.WORKER_INTERVAL_MS ?? 1000,
-      leaseMs: e.WORKER_LEASE_MS ?? 30_000,
+      leaseMs,
       batchSize: e.WORKER_BATCH_SIZE ?? 20,
       queryDelayMs,
       queryMaxBackoffMs,

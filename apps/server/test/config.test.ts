@@ -96,6 +96,18 @@ describe('loadConfig', () => {
     expect(http.join()).toMatch(/PUBLIC_BASE_URL must be https/);
   });
 
+  it('refuses a worker lease shorter than the longest background job', () => {
+    expect(problems({ WORKER_LEASE_MS: '5000' }).join()).toMatch(
+      /WORKER_LEASE_MS must be at least .* \(28000 with the current values\)/,
+    );
+    expect(problems({ WECHATPAY_TIMEOUT_MS: '20000' }).join()).toMatch(/48000 with the current values/);
+    expect(loadConfig({ WORKER_LEASE_MS: '5000', WORKER_ENABLED: 'false' }).worker.leaseMs).toBe(5000);
+    expect(
+      loadConfig({ WORKER_LEASE_MS: '3000', WECHATPAY_TIMEOUT_MS: '1000', REDIS_COMMAND_TIMEOUT_MS: '200' })
+        .worker,
+    ).toMatchObject({ enabled: true, leaseMs: 3000 });
+  });
+
   it('never puts a secret into an error message', () => {
     const secret = 'Z'.repeat(31);
     const list = problems({ WECHAT_SECRET: secret, WECHATPAY_KEY: secret });
