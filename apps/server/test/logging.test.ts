@@ -7,9 +7,11 @@ import { createHash } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.ts';
+import { ERRORS } from '../src/errors.ts';
 import { createLogger } from '../src/logger.ts';
 import { notificationXml, postNotification } from './helpers/notification.ts';
 import {
+  bearer,
   createdOrder,
   payInSandbox,
   post,
@@ -49,6 +51,7 @@ describe('logs', () => {
     );
 
     const output = lines.join('\n');
+    expect(output).toContain('using the Redis store');
     expect(output).toContain('order paid');
     expect(output).toContain('notification rejected: bad signature');
     expect(lines.length).toBeGreaterThan(10);
@@ -88,5 +91,51 @@ describe('logs', () => {
     }
     expect(text).toContain('"openid":"o1"');
     expect(text).toContain('[redacted]');
+  });
+});
+
+describe('unexpected errors', () => {
+  const lines: string[] = [];
+  let stack: Stack;
+  beforeAll(async () => {
+    // A merchant key the sandbox does not know: WeChat Pay refuses every signed request (return_code=FAIL),
+    // an error of ours that the buyer must not see the details of.
+    stack = await startStack({
+      label: 'masked',
+      redis: false,
+      logs: lines,
+      env: { WECHATPAY_KEY: 'k'.repeat(32) },
+    });
+  });
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  it('are answered internal_error without detail, and logged with the request id', async () => {
+    expect(lines.join('\n')).toContain('using the in-memory store');
+    const token = await signIn(stack, 'masked-buyer');
+    const res = await fetch(
+      `${stack.server.url}/api/orders`,
+      post({ items: [{ productId: 'sample', quantity: 1 }] }, bearer(token)),
+    );
+    expect(res.status).toBe(500);
+    const text = await res.text();
+    const requestId = res.headers.get('x-request-id');
+    expect(JSON.parse(text)).toEqual({
+      error: 'internal_error',
+      message: ERRORS.internal_error.message,
+      requestId,
+    });
+    expect(text).not.toMatch(/WeChat|FAIL|return_msg|签名/);
+    const logged = lines
+      .map(
+        (line) =>
+          JSON.parse(line) as { requestId?: string; level: number; msg: string; err?: { message?: string } },
+      )
+      .filter((entry) => entry.requestId === requestId && entry.level >= 50);
+    expect(logged.map((entry) => entry.msg)).toContain('request failed');
+    expect(logged.find((entry) => entry.msg === 'request failed')?.err?.message).toMatch(
+      /WeChat Pay refused/,
+    );
   });
 });
