@@ -150,14 +150,28 @@ function decodeEntities(text: string): string {
   return text.replace(/&(#x[0-9A-Fa-f]+|#[0-9]+|[A-Za-z]+);/g, (whole, ref: string) => {
     if (ref.startsWith('#')) {
       const code = ref[1] === 'x' ? parseInt(ref.slice(2), 16) : parseInt(ref.slice(1), 10);
-      if (!Number.isInteger(code) || code < 0 || code > 0x10ffff)
-        fail(`invalid character reference ${whole}`);
+      if (!isXmlChar(code)) fail(`invalid character reference ${whole}`);
       return String.fromCodePoint(code);
     }
     const named = NAMED_ENTITIES[ref];
     if (named === undefined) fail(`unknown XML entity ${whole}`);
     return named;
   });
+}
+
+/**
+ * XML 1.0's Char production: a reference to anything else (NUL, other C0 controls, a lone surrogate, U+FFFE)
+ * is not well-formed, and would reach the signed string as a character no real WeChat body holds.
+ */
+function isXmlChar(code: number): boolean {
+  return (
+    code === 0x9 ||
+    code === 0xa ||
+    code === 0xd ||
+    (code >= 0x20 && code <= 0xd7ff) ||
+    (code >= 0xe000 && code <= 0xfffd) ||
+    (code >= 0x10000 && code <= 0x10ffff)
+  );
 }
 
 const PLAIN_VALUE_RE = /^[A-Za-z0-9_.:+\-/=@ ]*$/;
