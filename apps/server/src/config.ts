@@ -92,7 +92,11 @@ const httpUrl = (fix: string) =>
   optional(
     z
       .url({ protocol: /^https?$/, error: `must be an absolute http(s) URL (${fix})` })
-      .refine((u) => !new URL(u).search, { error: `must not have a query string (${fix})` }),
+      // zod runs this refinement even when the URL check above failed: only parse what URL can parse, or a
+      // typo such as PUBLIC_BASE_URL=shop.example.com escapes as a bare TypeError instead of this message.
+      .refine((u) => !URL.canParse(u) || !new URL(u).search, {
+        error: `must not have a query string (${fix})`,
+      }),
   );
 
 const schema = z.object({

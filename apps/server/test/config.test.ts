@@ -80,6 +80,14 @@ describe('loadConfig', () => {
       /WECHATPAY_KEY must be the 32-character APIv2 key/,
     );
     expect(problems({ REDIS_URL: 'http://x' }).join()).toMatch(/REDIS_URL must be a redis:\/\//);
+    expect(problems({ PUBLIC_BASE_URL: 'shop.example.com' })).toEqual([
+      expect.stringMatching(
+        /^PUBLIC_BASE_URL must be an absolute http\(s\) URL \(e\.g\. PUBLIC_BASE_URL=https:/,
+      ),
+    ]);
+    expect(problems({ PUBLIC_BASE_URL: 'https://shop.example.com/?a=1' }).join()).toMatch(
+      /PUBLIC_BASE_URL must not have a query string/,
+    );
     expect(problems({ WECHAT_API_BASE: 'https://api.weixin.qq.com' }).join()).toMatch(
       /set both WECHAT_API_BASE/,
     );
