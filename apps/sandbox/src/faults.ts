@@ -60,10 +60,11 @@ export type FaultTarget = { mch_id: string } | { out_trade_no: string };
 type ClearTarget = Partial<{ mch_id: string; out_trade_no: string; appid: string }>;
 
 export class Faults {
-  readonly #byMerchant = new Map<string, FaultSettings>();
-  // Per-order settings are bounded like the orders themselves; merchants are few.
+  // Bounded like the rest of the state: the keys come from HTTP callers and need not name a known merchant,
+  // order or app (settings may precede the order), so an unbounded map would grow with every new key.
+  readonly #byMerchant = new BoundedMap<string, FaultSettings>(1_000);
   readonly #byOrder = new BoundedMap<string, FaultSettings>(10_000);
-  readonly #byApp = new Map<string, LoginFaultSettings>();
+  readonly #byApp = new BoundedMap<string, LoginFaultSettings>(1_000);
 
   set(target: FaultTarget, settings: FaultSettings): void {
     if ('mch_id' in target) this.#byMerchant.set(target.mch_id, settings);

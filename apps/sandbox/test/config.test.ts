@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { SANDBOX_DEMO } from '@mp-pay/shared/wechatpay';
 import { loadSandboxConfig, SandboxConfigError, startSandbox } from '../src/index.ts';
+import { Faults } from '../src/faults.ts';
+import { MAX_PREPAY_IDS_PER_ORDER } from '../src/pay/orders.ts';
 import { BoundedMap } from '../src/state.ts';
-import { callV2, loginCode, orderFields, postJson } from './helpers.ts';
+import { callV2, inspect, loginCode, orderFields, pay, postJson } from './helpers.ts';
 
 describe('loadSandboxConfig', () => {
   it('falls back to the demo credentials, port 4010 and real time', () => {
@@ -125,6 +127,45 @@ describe('bounded state', () => {
     } finally {
       await sb.close();
     }
+  });
+});
+
+describe('bounded state under a client that loops', () => {
+  it(`keeps the newest ${MAX_PREPAY_IDS_PER_ORDER} prepay_ids of an order re-submitted again and again`, async () => {
+    const sb = await startSandbox({ port: 0 });
+    try {
+      const { openid } = await loginCode(sb);
+      const fields = orderFields(openid, 'https://merchant.example/n');
+      const prepayIds: string[] = [];
+      for (let i = 0; i < MAX_PREPAY_IDS_PER_ORDER + 2; i++) {
+        prepayIds.push(String((await callV2(sb, '/pay/unifiedorder', fields)).prepay_id));
+      }
+      const kept = (await inspect(sb, String(fields.out_trade_no))).prepay_ids as Array<{
+        prepay_id: string;
+      }>;
+      expect(kept.map((p) => p.prepay_id)).toEqual(prepayIds.slice(2));
+      expect((await pay(sb, { prepayId: prepayIds[0] ?? '', signType: 'MD5' })).json.errMsg).toBe(
+        'requestPayment:fail prepay_id不存在',
+      );
+      expect((await pay(sb, { prepayId: prepayIds[2] ?? '', signType: 'MD5' })).json.errMsg).toBe(
+        'requestPayment:ok',
+      );
+    } finally {
+      await sb.close();
+    }
+  });
+
+  it('caps the fault settings of merchants and apps, keys HTTP callers choose', () => {
+    const faults = new Faults();
+    for (let i = 0; i <= 1_000; i++) {
+      faults.set({ mch_id: `m${i}` }, { slowReplyMs: 1 });
+      faults.setLogin(`a${i}`, { slowReplyMs: 1 });
+    }
+    const listed = faults.list();
+    expect(Object.keys(listed.merchants)).toHaveLength(1_000);
+    expect(Object.keys(listed.apps)).toHaveLength(1_000);
+    expect(faults.for('m0', undefined)).toEqual({});
+    expect(faults.for('m1000', undefined)).toEqual({ slowReplyMs: 1 });
   });
 });
 

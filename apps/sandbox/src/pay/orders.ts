@@ -32,6 +32,13 @@ export function applyExpiry(order: OrderRecord, now: number): void {
   }
 }
 
+/**
+ * How many prepay_ids one order keeps. Each identical re-submission mints a new one (older ones stay payable
+ * for their 2 hours, as at WeChat), so a client re-submitting in a loop would otherwise grow one order's list
+ * without limit; beyond this many, the oldest are forgotten (their payer calls then answer prepay_id不存在).
+ */
+export const MAX_PREPAY_IDS_PER_ORDER = 50;
+
 /** `wx` + Beijing time to the second + 22 random hex, the shape of a real prepay_id (36 characters). */
 export function issuePrepayId(
   sandbox: SandboxContext,
@@ -48,6 +55,9 @@ export function issuePrepayId(
   };
   sandbox.state.prepays.set(prepayId, record);
   order.prepayIds.push(prepayId);
+  for (const forgotten of order.prepayIds.splice(0, order.prepayIds.length - MAX_PREPAY_IDS_PER_ORDER)) {
+    sandbox.state.prepays.delete(forgotten);
+  }
   return record;
 }
 
