@@ -127,10 +127,12 @@ describe('notification faults', () => {
 
   it('delay holds the first notification back', async () => {
     const order = await paidWith({ notifyDelayMs: 1500 });
-    const pending = await inspect(sb, order.outTradeNo);
-    expect(pending.notifications).toHaveLength(0);
-    expect(Date.parse(pending.next_notification_at as string)).toBeGreaterThan(Date.now() + 500);
     await eventually(() => (forOrder(order.outTradeNo).length === 1 ? true : undefined));
+    // Measured on the sandbox's own records, not against the test's clock: a loaded machine cannot fail it.
+    const seen = await inspect(sb, order.outTradeNo);
+    const paidAt = Date.parse((seen.payments[0] as { at: string }).at);
+    const firstAt = Date.parse((seen.notifications[0] as { at: string }).at);
+    expect(firstAt - paidAt).toBeGreaterThanOrEqual(1490);
   });
 
   it('forged bad-sign: the merchant gets an invalid notification before the genuine one', async () => {
