@@ -46,10 +46,6 @@ export function login(): Promise<string> {
   return inFlight;
 }
 
-export function logout(): void {
-  wx.removeStorageSync(TOKEN_STORAGE_KEY);
-}
-
 async function doLogin(): Promise<string> {
   const mode = await getServerMode();
   const code = mode.mode === 'sandbox' ? await sandboxLoginCode(mode) : await wxLoginCode();
