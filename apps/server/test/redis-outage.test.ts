@@ -4,8 +4,11 @@
  * order.paid. The worker is off here so only the notification retries can bring the payment in.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { StoreUnavailableError } from '../src/errors.ts';
+import { createRedisStore } from '../src/store/redis/redis-store.ts';
+import type { Store } from '../src/store/types.ts';
 import { RedisProcess } from './helpers/redis-process.ts';
-import { waitFor } from './helpers/redis.ts';
+import { uniquePrefix, waitFor } from './helpers/redis.ts';
 import {
   bearer,
   createdOrder,
@@ -62,5 +65,57 @@ describe('Redis outage during a notification', () => {
     const attempts = (await sandboxOrder(stack, order.outTradeNo)).notifications;
     expect(attempts.at(-1)?.outcome).toBe('acknowledged');
     expect((await fetch(`${stack.server.url}/readyz`)).status).toBe(200);
+  });
+});
+
+describe('a Redis that refuses writes for now (a primary demoted by a failover)', () => {
+  // A replica whose primary never answers: reads work, every write is refused with READONLY, also inside the
+  // Lua scripts (where Redis 7 appends "script: <sha>" to the error).
+  const replica = new RedisProcess(['--replicaof', '127.0.0.1', '1']);
+  let store: Store;
+  beforeAll(async () => {
+    await replica.start();
+    store = await createRedisStore({
+      url: replica.url,
+      prefix: uniquePrefix('readonly'),
+      commandTimeoutMs: 2000,
+    });
+  });
+  afterAll(async () => {
+    await store?.close();
+    await replica.stop();
+  });
+
+  it('is a StoreUnavailableError (the API answers 503, the notify route FAIL), not a script bug (500)', async () => {
+    const id = '20260101000000readonlyTestOrder1';
+    await expect(
+      store.orders.createOrder(
+        {
+          id,
+          outTradeNo: id,
+          openid: 'oReadOnlyBuyer',
+          description: 'mp-pay test order',
+          items: [{ productId: 'tea', name: 'Tea', unitPriceFen: 100, quantity: 1, subtotalFen: 100 }],
+          totalFen: 100,
+          createdAt: Date.now(),
+          expiresAt: Date.now() + 600_000,
+          payRequest: {
+            body: 'mp-pay test order',
+            spbillCreateIp: '127.0.0.1',
+            notifyUrl: 'http://127.0.0.1:3000/wechatpay/notify',
+            timeStart: '20260101000000',
+            timeExpire: '20260101001000',
+          },
+        },
+        { fingerprint: 'fp', idempotencyTtlSeconds: 60, queryDueAt: Date.now() },
+      ),
+    ).rejects.toBeInstanceOf(StoreUnavailableError);
+    await expect(store.orders.markClosed(id, { closedAt: Date.now(), reason: 'expired' })).resolves.toEqual({
+      kind: 'not_found',
+    }); // reads still work: nothing to write, nothing refused
+    await expect(store.orders.claimDue('query', Date.now(), 1000, 10)).resolves.toEqual([]);
+    await expect(
+      store.sessions.createSession('0'.repeat(64), { openid: 'o', sessionKey: 'k', createdAt: 0 }, 60),
+    ).rejects.toBeInstanceOf(StoreUnavailableError);
   });
 });

@@ -27,6 +27,9 @@ export class RedisProcess {
   #child: ChildProcess | undefined;
   port = 0;
 
+  /** `extraArgs`: more redis-server options, e.g. `['--replicaof', host, port]`. */
+  constructor(private readonly extraArgs: readonly string[] = []) {}
+
   get url(): string {
     return `redis://127.0.0.1:${this.port}`;
   }
@@ -50,6 +53,7 @@ export class RedisProcess {
         this.dir,
         '--daemonize',
         'no',
+        ...this.extraArgs,
       ],
       { stdio: 'ignore' },
     );

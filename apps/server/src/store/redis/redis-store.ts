@@ -58,13 +58,22 @@ export async function connectRedis(options: RedisStoreOptions): Promise<Redis> {
   return redis;
 }
 
+/**
+ * Redis refusing work for now: a demoted primary after a failover (READONLY), memory full (OOM), a long script
+ * (BUSY), loading, no quorum. Redis 7 appends `script: <sha>, on @user_script:<line>` to such an error when a
+ * script's redis.call hit it, so the error code, not the word "script", tells it from a bug in a script.
+ */
+const TRANSIENT_REPLY_RE = /^(READONLY|OOM|BUSY|LOADING|MASTERDOWN|NOREPLICAS|TRYAGAIN|CLUSTERDOWN)\b/;
+
 /** Redis errors become StoreUnavailableError (retryable, nothing decided) except script bugs, which stay loud. */
 async function guard<T>(work: Promise<T>): Promise<T> {
   try {
     return await work;
   } catch (err) {
     const e = err as Error;
-    if (e.name === 'ReplyError' && /script|lua/i.test(e.message)) throw err;
+    if (e.name === 'ReplyError' && !TRANSIENT_REPLY_RE.test(e.message) && /script|lua/i.test(e.message)) {
+      throw err;
+    }
     throw new StoreUnavailableError(`Redis: ${e.message}`, { cause: err });
   }
 }
