@@ -130,8 +130,8 @@ describe('notification faults', () => {
     await eventually(() => (forOrder(order.outTradeNo).length === 1 ? true : undefined));
     // Measured on the sandbox's own records, not against the test's clock: a loaded machine cannot fail it.
     const seen = await inspect(sb, order.outTradeNo);
-    const paidAt = Date.parse((seen.payments[0] as { at: string }).at);
-    const firstAt = Date.parse((seen.notifications[0] as { at: string }).at);
+    const paidAt = Date.parse(seen.payments[0]?.at ?? '');
+    const firstAt = Date.parse(seen.notifications[0]?.at ?? '');
     expect(firstAt - paidAt).toBeGreaterThanOrEqual(1490);
   });
 

@@ -188,13 +188,14 @@ export async function inspect(sb: RunningSandbox, outTradeNo: string) {
   return (await res.json()) as {
     state: string;
     notifications: Array<{
+      at: string;
       attempt: number;
       kind: string;
       outcome: string;
       copy: number;
       httpStatus?: number;
     }>;
-    payments: Array<{ outcome: string }>;
+    payments: Array<{ at: string; outcome: string }>;
     [k: string]: unknown;
   };
 }
