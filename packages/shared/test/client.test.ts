@@ -345,9 +345,16 @@ describe('orderQuery and closeOrder', () => {
     await expect(client().orderQuery({ outTradeNo: 'no2' })).rejects.toMatchObject({ code: 'BAD_REPLY' });
   });
 
-  it('rejects a paid query reply with a malformed amount', async () => {
-    fake.setHandler((req, res) => res.end(signedReply(req, { trade_state: 'SUCCESS', total_fee: '1.00' })));
+  it('rejects a paid query reply with a malformed amount or without a transaction_id', async () => {
+    fake.setHandler((req, res) =>
+      res.end(signedReply(req, { trade_state: 'SUCCESS', transaction_id: '42001', total_fee: '1.00' })),
+    );
     await expect(client().orderQuery({ outTradeNo: 'no3' })).rejects.toMatchObject({ code: 'BAD_AMOUNT' });
+    fake.setHandler((req, res) => res.end(signedReply(req, { trade_state: 'SUCCESS', total_fee: '100' })));
+    await expect(client().orderQuery({ outTradeNo: 'no3' })).rejects.toMatchObject({
+      code: 'BAD_REPLY',
+      message: expect.stringMatching(/transaction_id/),
+    });
   });
 
   it('closes an order and surfaces ORDERPAID', async () => {

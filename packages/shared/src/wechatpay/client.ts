@@ -140,6 +140,11 @@ export class WechatPayV2Client {
       );
     }
     const paid = state === 'SUCCESS';
+    // A payment is recorded by its transaction_id: without one, a later notification for the same payment
+    // would look like a second charge.
+    if (paid && !raw.transaction_id) {
+      throw new WechatPayError('BAD_REPLY', 'orderquery reported SUCCESS without a transaction_id', raw);
+    }
     return {
       tradeState: state as TradeState,
       tradeStateDesc: raw.trade_state_desc ?? '',
