@@ -46,6 +46,22 @@ describe('parseXml: what WeChat sends', () => {
     ).toThrow(/UTF-8/);
   });
 
+  it('accepts the shapes well-formed XML allows: <xml/>, self-closed leaves, spaces inside tags, a BOM', () => {
+    expect(parseXml('<xml/>')).toEqual({});
+    expect(parseXml('\uFEFF<?xml version="1.0"?>\n<xml ><a >1</a ><b/><c /></xml >\n')).toEqual({
+      a: '1',
+      b: '',
+      c: '',
+    });
+  });
+
+  it('keeps markup-looking text inside CDATA as data', () => {
+    expect(parseXml('<xml><a><![CDATA[<!DOCTYPE x><?php ?><b>]]></a><b>x<![CDATA[y]]>z</b></xml>')).toEqual({
+      a: '<!DOCTYPE x><?php ?><b>',
+      b: 'xyz',
+    });
+  });
+
   it('returns an object whose prototype cannot be polluted', () => {
     const map = parseXml('<xml><toString>x</toString></xml>');
     expect(map.toString).toBe('x');
@@ -90,6 +106,19 @@ describe('parseXml: hostile input', () => {
     ['two roots', '<xml><a>1</a></xml><xml><b>2</b></xml>', /malformed|exactly one root/],
     ['a processing instruction', '<xml><?php echo 1; ?><a>1</a></xml>', /processing instructions/],
     ['JSON', '{"return_code":"SUCCESS"}', /malformed|root/],
+    ['a comment inside a value', '<xml><a>1<!-- x --></a></xml>', /markup declarations/],
+    ['a DOCTYPE after the root', '<xml><a>1</a></xml><!DOCTYPE x>', /markup declarations|exactly one root/],
+    [
+      'a declaration that is not first',
+      '<xml><a>1</a></xml><?xml version="1.0"?>',
+      /processing instructions|exactly one root/,
+    ],
+    ['CDATA directly in the root', '<xml><![CDATA[x]]></xml>', /text directly/],
+    ['an unterminated CDATA section', '<xml><a><![CDATA[x</a></xml>', /CDATA/],
+    ['a mismatched closing tag', '<xml><a>1</a></b></xml>', /malformed/],
+    ['an element without a name', '<xml>< a>1</a></xml>', /malformed/],
+    ['an unescaped ampersand', '<xml><a>fish & chips</a></xml>', /malformed/],
+    ['deep nesting', `<xml>${'<a>'.repeat(5000)}${'</a>'.repeat(5000)}</xml>`, /text only/],
   ])('rejects %s with WechatPayXmlError', (_label, input, message) => {
     let error: unknown;
     try {
