@@ -19,8 +19,8 @@ import type { V2Params } from './sign.ts';
  *
  * Why not fast-xml-parser's own parser for step 2: its object output has to be walked again to enforce the flat
  * shape, and by default it renames `toString`-like names (silently changing a signed field). One pass that
- * knows the shape is simpler to audit and took the notify path's parse from ~110 µs to ~35 µs
- * (bench/RESULTS.md).
+ * knows the shape is simpler to audit and took a 25-field notification from ~90 µs to ~26 µs on the 2-core
+ * bench machine (bench/RESULTS.md has the current figures).
  */
 export const DEFAULT_MAX_XML_BYTES = 64 * 1024;
 
