@@ -253,10 +253,12 @@ export function buildReport(m: Measurements, table: string): string {
     notes.push(
       `**p99 ≤ ${TARGETS.fixedP99Ms} ms at ${fmt.int(m.plan.fixedRate)} req/s: missed** (p99 ` +
         `${fmt.ms(m.ours.fixed.p99)}, p50 ${fmt.ms(m.ours.fixed.p50)}, ${m.ours.fixed.errors} errors). Why: the ` +
-        'tail comes from moments when the event loop is busy (garbage collection, a burst of due arrivals) while ' +
-        'autocannon, Redis and the server share two cores; autocannon corrects for coordinated omission, so a ' +
-        'stall is charged to every request it delayed. What would close it: more headroom (one process per core, ' +
-        'the load generator on another machine) and fewer allocations per notification.',
+        'tail comes from moments when the event loop is busy (garbage collection, other processes taking the ' +
+        'core) while the load generator, Redis and the server share two cores; latency counts from each ' +
+        "request's due time, so one stall is charged to every request it delayed. " +
+        `${cpuSentence('CPU during the distinct-orders run', m.ours.cpu, m.machine)} What would close it: more ` +
+        'headroom (one process per core, the load generator on another machine) and fewer allocations per ' +
+        'notification.',
     );
   }
   if (!v.ratio) {
@@ -289,8 +291,12 @@ machine over loopback, so they share its ${m.machine.cpus} cores; other work on 
   refuses DOCTYPE/entities/PIs, validates well-formedness and the flat \`<xml>\` shape before parsing.
 - **Notify load**: ${fmt.int(m.plan.distinct)} signed notifications for distinct pending orders, then
   ${fmt.int(m.plan.mix)} with ${fmt.int(m.plan.mixDuplicates)} re-deliveries mixed in, both with 32 connections as
-  fast as possible, then ${fmt.int(m.plan.fixed)} at a fixed ${fmt.int(m.plan.fixedRate)} req/s (10 connections,
-  latency corrected for coordinated omission). A request counts as an error unless the reply is the SUCCESS XML.
+  fast as possible (autocannon; throughput timed from the first request to the last response, since autocannon
+  rounds a run's duration up to its next one-second tick), then ${fmt.int(m.plan.fixed)} at a fixed
+  ${fmt.int(m.plan.fixedRate)} req/s from an open-loop generator (bench/lib/paced.ts): request i is due at
+  start + i ms and its latency counts from that due time, so stalls are not hidden (autocannon's own rate limit
+  sends each second's quota as one burst, which is not a fixed rate). A request counts as an error unless the
+  reply is the SUCCESS XML.
   Both contenders get the same bodies and first a warm-up of their own; each runs in its own process and they
   take turns phase by phase, so background load on the machine falls on both. CPU per process is read from
   /proc during the distinct-orders phase; "server CPU per request" divides it by the requests served, the

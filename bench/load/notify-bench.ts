@@ -1,5 +1,6 @@
 import { measureCpu, type CpuShares } from '../lib/cpu.ts';
-import { postBodies, type LoadResult } from '../lib/load.ts';
+import { postBodies, SUCCESS_RE, type LoadResult } from '../lib/load.ts';
+import { pacedPost } from '../lib/paced.ts';
 import { notifyWorkload, type NotifyWorkload } from '../lib/workload.ts';
 
 /**
@@ -47,8 +48,6 @@ export interface NotifyResults {
 }
 
 export const CONNECTIONS = 32;
-/** Divides 1,000 evenly so every connection gets the same share of the fixed rate. */
-const FIXED_RATE_CONNECTIONS = 10;
 
 export interface Contender {
   notifyUrl: string;
@@ -82,11 +81,12 @@ export async function runNotify<K extends string>(
   }
   for (const name of names) results[name].mix = await fast(contenders[name], plan.mix);
   for (const name of names) {
-    results[name].fixed = await postBodies({
+    results[name].fixed = await pacedPost({
       url: contenders[name].notifyUrl,
       bodies: plan.fixed.bodies,
-      connections: FIXED_RATE_CONNECTIONS,
-      overallRate: fixedRate,
+      rate: fixedRate,
+      headers: { 'content-type': 'text/xml; charset=utf-8' },
+      isSuccess: (body) => SUCCESS_RE.test(body),
     });
   }
   return results as Record<K, NotifyResults>;

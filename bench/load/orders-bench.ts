@@ -1,6 +1,5 @@
-import autocannon from 'autocannon';
 import { API_ROUTES, type ProductListResponse, type SessionResponse } from '@mp-pay/shared/api';
-import type { LoadResult } from '../lib/load.ts';
+import { load, type LoadResult } from '../lib/load.ts';
 
 /**
  * Order creation end to end: buyers sign in with sandbox login codes (POST /api/session → code2Session at the
@@ -55,35 +54,24 @@ export async function runSignIn(options: {
     codes.push(...(await Promise.all(batch)).map((r) => r.code));
   }
   let next = 0;
-  const result = await autocannon({
-    url: options.serverUrl,
-    connections: options.connections,
-    amount: codes.length,
-    timeout: 10,
-    verifyBody: (reply) => reply.includes('"token"'),
-    requests: [
-      {
-        method: 'POST',
-        path: API_ROUTES.session,
-        headers: { 'content-type': 'application/json' },
-        setupRequest: (request) => ({
-          ...request,
-          body: JSON.stringify({ code: codes[next++ % codes.length] }),
-        }),
-      },
-    ],
-  });
-  return summary(result);
-}
-
-function summary(result: autocannon.Result): LoadResult {
-  return {
-    requests: result.requests.total,
-    rps: result.requests.total / result.duration,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    errors: result.errors + result.timeouts + result.non2xx + result.mismatches,
-  };
+  return load(
+    {
+      url: options.serverUrl,
+      connections: options.connections,
+      amount: codes.length,
+      timeout: 10,
+      verifyBody: (reply) => reply.includes('"token"'),
+    },
+    {
+      method: 'POST',
+      path: API_ROUTES.session,
+      headers: { 'content-type': 'application/json' },
+      setupRequest: (request) => ({
+        ...request,
+        body: JSON.stringify({ code: codes[next++ % codes.length] }),
+      }),
+    },
+  );
 }
 
 export async function runOrderCreation(options: {
@@ -97,26 +85,25 @@ export async function runOrderCreation(options: {
   if (!product) throw new Error('the server catalogue is empty');
   const body = JSON.stringify({ items: [{ productId: product.id, quantity: 1 }] });
   let next = 0;
-  const result = await autocannon({
-    url: options.serverUrl,
-    connections: options.connections,
-    duration: options.seconds,
-    timeout: 10,
-    verifyBody: (reply) => reply.includes('"paySign"'),
-    requests: [
-      {
-        method: 'POST',
-        path: API_ROUTES.orders,
-        setupRequest: (request) => ({
-          ...request,
-          headers: {
-            'content-type': 'application/json',
-            authorization: `Bearer ${options.tokens[next++ % options.tokens.length]}`,
-          },
-          body,
-        }),
-      },
-    ],
-  });
-  return summary(result);
+  return load(
+    {
+      url: options.serverUrl,
+      connections: options.connections,
+      duration: options.seconds,
+      timeout: 10,
+      verifyBody: (reply) => reply.includes('"paySign"'),
+    },
+    {
+      method: 'POST',
+      path: API_ROUTES.orders,
+      setupRequest: (request) => ({
+        ...request,
+        headers: {
+          'content-type': 'application/json',
+          authorization: `Bearer ${options.tokens[next++ % options.tokens.length]}`,
+        },
+        body,
+      }),
+    },
+  );
 }
