@@ -19,12 +19,13 @@ import { startChild, type Child } from './lib/child.ts';
 import { measureCpu } from './lib/cpu.ts';
 import { postBodies } from './lib/load.ts';
 import { describeMachine } from './lib/machine.ts';
+import { persistenceOf, startDurableRedis } from './lib/redis-process.ts';
 import { readProfile, summariseProfile } from './lib/profile.ts';
 import { connect, deletePrefix, paidEventsPerOrder, redisVersion } from './lib/redis.ts';
 import { renderMarkdown, renderText } from './lib/table.ts';
 import { notifyWorkload } from './lib/workload.ts';
 import { runMicro } from './micro/micro.ts';
-import { planNotify, runNotify } from './load/notify-bench.ts';
+import { CONNECTIONS, planNotify, runNotify } from './load/notify-bench.ts';
 import { runOrderCreation, runSignIn, signInBuyers } from './load/orders-bench.ts';
 import { seedPendingOrders } from './load/seed-orders.ts';
 import { buildReport, buildRows, type Measurements } from './report.ts';
@@ -79,7 +80,7 @@ function log(message: string): void {
 }
 
 try {
-  const machine = describeMachine(await redisVersion(redis));
+  const machine = describeMachine(await redisVersion(redis), await persistenceOf(redis));
   log(
     `${machine.cpus} × ${machine.cpuModel}, Node ${machine.node}, Redis ${machine.redis}; prefix ${prefix}`,
   );
@@ -132,6 +133,41 @@ try {
   await stopAll();
   const events = await paidEventsPerOrder(redis, `${prefix}events`);
   const doubled = [...events.values()].filter((n) => n > 1).length;
+
+  // The distinct-orders phase once more, on a private Redis that fsyncs every write (appendfsync always): the
+  // configuration under which an acknowledged payment survives a Redis crash (fault suite a).
+  log('notify on a private Redis with appendfsync always…');
+  const durableRedis = await startDurableRedis();
+  let durable;
+  try {
+    const durablePrefix = `${prefix}durable:`;
+    const count = plan.warmup.distinctOrders + plan.distinct.distinctOrders;
+    await seedPendingOrders({ redisUrl: durableRedis.url, prefix: durablePrefix, runId, first: 0, count });
+    const durableServer = await startChild(here('./load/ours-server.ts'), [], {
+      ...serverEnv,
+      REDIS_URL: durableRedis.url,
+      REDIS_PREFIX: durablePrefix,
+    });
+    children.push(durableServer);
+    const notifyUrl = `${durableServer.url}/wechatpay/notify`;
+    await postBodies({ url: notifyUrl, bodies: plan.warmup.bodies, connections: CONNECTIONS });
+    const { result, cores } = await measureCpu(
+      { server: durableServer.process.pid, redis: durableRedis.pid, 'load generator': process.pid },
+      () => postBodies({ url: notifyUrl, bodies: plan.distinct.bodies, connections: CONNECTIONS }),
+    );
+    await stopAll();
+    const durableClient = await connect(durableRedis.url);
+    const durableEvents = await paidEventsPerOrder(durableClient, `${durablePrefix}events`);
+    durableClient.disconnect();
+    durable = {
+      ...result,
+      cpu: cores,
+      paidOnce: durableEvents.size === count && [...durableEvents.values()].every((n) => n === 1),
+    };
+  } finally {
+    await stopAll();
+    await durableRedis.stop();
+  }
 
   // A separate, profiled pass (the profiler's overhead must not touch the measured runs): where does the
   // server's CPU go per notification?
@@ -198,6 +234,7 @@ try {
     ours,
     oursPaidOrders: events.size,
     oursDoubled: doubled,
+    durable,
     profile,
     expectedPaid,
     signIns,
@@ -217,7 +254,12 @@ try {
     writeFileSync(resultsPath, buildReport(measured, renderMarkdown(rows)));
     log(`wrote ${resultsPath}`);
   }
-  if (baselineStats.paid !== expectedPaid || events.size !== expectedPaid || doubled > 0) {
+  if (
+    baselineStats.paid !== expectedPaid ||
+    events.size !== expectedPaid ||
+    doubled > 0 ||
+    !durable.paidOnce
+  ) {
     log(
       `STATE CHECK FAILED: expected ${expectedPaid} paid orders; baseline ${baselineStats.paid}, ` +
         `mp-pay ${events.size} with ${doubled} paid twice`,

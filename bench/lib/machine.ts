@@ -8,9 +8,11 @@ export interface Machine {
   memoryGiB: number;
   node: string;
   redis: string;
+  /** How the shared Redis persists writes (AOF / fsync policy / RDB). */
+  redisPersistence: string;
 }
 
-export function describeMachine(redisVersion: string): Machine {
+export function describeMachine(redisVersion: string, redisPersistence: string): Machine {
   return {
     date: new Date().toISOString(),
     cpus: availableParallelism(),
@@ -18,5 +20,6 @@ export function describeMachine(redisVersion: string): Machine {
     memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
     node: process.version,
     redis: redisVersion,
+    redisPersistence,
   };
 }
