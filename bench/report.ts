@@ -322,8 +322,8 @@ machine over loopback, so they share its ${m.machine.cpus} cores; other work on 
   rounds a run's duration up to its next one-second tick), then ${fmt.int(m.plan.fixed)} at a fixed
   ${fmt.int(m.plan.fixedRate)} req/s from an open-loop generator (bench/lib/paced.ts): request i is due at
   start + i ms and its latency counts from that due time, so stalls are not hidden (autocannon's own rate limit
-  sends each second's quota as one burst, which is not a fixed rate). A request counts as an error unless the
-  reply is the SUCCESS XML.
+  sends each second's quota as one burst, which is not a fixed rate), in four slices with the contenders taking
+  turns. A request counts as an error unless the reply is the SUCCESS XML.
   Both contenders get the same bodies and first a warm-up of their own; each runs in its own process and they
   take turns phase by phase, so background load on the machine falls on both. CPU per process is read from
   /proc during the distinct-orders phase; "server CPU per request" divides it by the requests served, the

@@ -17,7 +17,7 @@ export async function pacedPost(options: {
   headers: Record<string, string>;
   isSuccess: (body: string) => boolean;
   maxSockets?: number;
-}): Promise<LoadResult> {
+}): Promise<PacedResult> {
   const target = new URL(options.url);
   const agent = new Agent({ keepAlive: true, maxSockets: options.maxSockets ?? 64 });
   const interval = 1000 / options.rate;
@@ -72,13 +72,26 @@ export async function pacedPost(options: {
   await Promise.all(inFlight);
   agent.destroy();
 
-  latencies.sort((a, b) => a - b);
+  return { latencies, errors, seconds: (lastDone - start) / 1000 };
+}
+
+export interface PacedResult {
+  /** Milliseconds from each request's due time to its response. */
+  latencies: number[];
+  errors: number;
+  seconds: number;
+}
+
+/** Pools several paced runs (e.g. interleaved with another contender's) into one summary. */
+export function summarisePaced(runs: PacedResult[]): LoadResult {
+  const latencies = runs.flatMap((r) => r.latencies).sort((a, b) => a - b);
   const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
+  const seconds = runs.reduce((a, r) => a + r.seconds, 0);
   return {
     requests: latencies.length,
-    rps: latencies.length / ((lastDone - start) / 1000),
+    rps: seconds > 0 ? latencies.length / seconds : 0,
     p50: at(0.5),
     p99: at(0.99),
-    errors,
+    errors: runs.reduce((a, r) => a + r.errors, 0),
   };
 }

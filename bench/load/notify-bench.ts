@@ -1,6 +1,6 @@
 import { measureCpu, type CpuShares } from '../lib/cpu.ts';
 import { postBodies, SUCCESS_RE, type LoadResult } from '../lib/load.ts';
-import { pacedPost } from '../lib/paced.ts';
+import { pacedPost, summarisePaced, type PacedResult } from '../lib/paced.ts';
 import { notifyWorkload, type NotifyWorkload } from '../lib/workload.ts';
 
 /**
@@ -80,14 +80,24 @@ export async function runNotify<K extends string>(
     Object.assign(results[name], { distinct: result, cpu: cores });
   }
   for (const name of names) results[name].mix = await fast(contenders[name], plan.mix);
-  for (const name of names) {
-    results[name].fixed = await pacedPost({
-      url: contenders[name].notifyUrl,
-      bodies: plan.fixed.bodies,
-      rate: fixedRate,
-      headers: { 'content-type': 'text/xml; charset=utf-8' },
-      isSuccess: (body) => SUCCESS_RE.test(body),
-    });
+  // The fixed-rate phase in slices, contenders alternating slice by slice, so that a burst of background load
+  // lands on both tails rather than on one.
+  const slices = 4;
+  const per = Math.ceil(plan.fixed.bodies.length / slices);
+  const paced = new Map<K, PacedResult[]>(names.map((n) => [n, []]));
+  for (let i = 0; i < slices; i++) {
+    for (const name of names) {
+      paced.get(name)?.push(
+        await pacedPost({
+          url: contenders[name].notifyUrl,
+          bodies: plan.fixed.bodies.slice(i * per, (i + 1) * per),
+          rate: fixedRate,
+          headers: { 'content-type': 'text/xml; charset=utf-8' },
+          isSuccess: (body) => SUCCESS_RE.test(body),
+        }),
+      );
+    }
   }
+  for (const name of names) results[name].fixed = summarisePaced(paced.get(name) ?? []);
   return results as Record<K, NotifyResults>;
 }
