@@ -53,6 +53,7 @@ const sizes = argv.quick
       orderSeconds: 2,
       profile: 1000,
       signIns: 300,
+      sweepEach: 1000,
     }
   : {
       warmup: 2000,
@@ -63,6 +64,7 @@ const sizes = argv.quick
       orderSeconds: 8,
       profile: 8000,
       signIns: 2000,
+      sweepEach: 8000,
     };
 
 const here = (path: string) => new URL(path, import.meta.url).pathname;
@@ -93,7 +95,8 @@ try {
     plan.warmup.distinctOrders +
     plan.distinct.distinctOrders +
     plan.mix.distinctOrders +
-    plan.fixed.distinctOrders;
+    plan.fixed.distinctOrders +
+    plan.sweep.reduce((a, w) => a + w.distinctOrders, 0);
 
   log(`notify: ${plan.totalOrders} pending orders in the tenpay baseline and (seeded) in Redis for mp-pay…`);
   await seedPendingOrders({ redisUrl: argv.redis, prefix, runId, first: 0, count: plan.totalOrders });

@@ -13,6 +13,8 @@ export interface NotifyPlan {
   distinct: NotifyWorkload;
   mix: NotifyWorkload;
   fixed: NotifyWorkload;
+  /** Capacity sweep: one workload of distinct orders per connection count in SWEEP_CONNECTIONS. */
+  sweep: NotifyWorkload[];
   /** Orders [0, totalOrders) must exist as pending before the run. */
   totalOrders: number;
 }
@@ -23,7 +25,12 @@ export interface NotifySizes {
   mix: number;
   fixedRate: number;
   fixedSeconds: number;
+  /** Requests per connection count of the capacity sweep. */
+  sweepEach: number;
 }
+
+/** A closed loop's throughput is bounded by connections ÷ latency; the sweep finds each contender's peak. */
+export const SWEEP_CONNECTIONS = [16, 32, 64, 128] as const;
 
 export function planNotify(runId: string, sizes: NotifySizes): NotifyPlan {
   let next = 0;
@@ -36,13 +43,16 @@ export function planNotify(runId: string, sizes: NotifySizes): NotifyPlan {
   const distinct = take(sizes.distinct, 0);
   const mix = take(sizes.mix, 0.3);
   const fixed = take(sizes.fixedRate * sizes.fixedSeconds, 0);
-  return { warmup, distinct, mix, fixed, totalOrders: next };
+  const sweep = SWEEP_CONNECTIONS.map(() => take(sizes.sweepEach, 0));
+  return { warmup, distinct, mix, fixed, sweep, totalOrders: next };
 }
 
 export interface NotifyResults {
   distinct: LoadResult;
   mix: LoadResult;
   fixed: LoadResult;
+  /** The best run of the capacity sweep, and how many connections it used. */
+  peak: LoadResult & { connections: number };
   /** Cores used by each process during the distinct-orders run. */
   cpu: CpuShares;
 }
@@ -80,6 +90,17 @@ export async function runNotify<K extends string>(
     Object.assign(results[name], { distinct: result, cpu: cores });
   }
   for (const name of names) results[name].mix = await fast(contenders[name], plan.mix);
+  for (const [i, connections] of SWEEP_CONNECTIONS.entries()) {
+    for (const name of names) {
+      const bodies = plan.sweep[i]?.bodies ?? [];
+      const run = {
+        ...(await postBodies({ url: contenders[name].notifyUrl, bodies, connections })),
+        connections,
+      };
+      const best = results[name].peak;
+      if (!best || (run.errors === 0 && run.rps > best.rps)) results[name].peak = run;
+    }
+  }
   // The fixed-rate phase in slices, contenders alternating slice by slice, so that a burst of background load
   // lands on both tails rather than on one.
   const slices = 4;
