@@ -107,6 +107,15 @@ export function buildRows(m: Measurements): Row[] {
     rps: `≥ ${fmt.int(TARGETS.notifyRps)}`,
     met: v.throughput,
   });
+  const range = (r: NotifyResults) => `${fmt.int(r.distinctRange[0])}–${fmt.int(r.distinctRange[1])}`;
+  rows.push(
+    row({
+      benchmark: 'notify: distinct pending orders',
+      metric: 'req/s range of 3 runs (median above)',
+      ours: range(m.ours),
+      tenpay: range(m.baseline),
+    }),
+  );
   const peakName = `notify: peak, best of ${SWEEP_CONNECTIONS.join('/')} connections`;
   rows.push(
     row({
@@ -340,7 +349,8 @@ machine over loopback, so they share its ${m.machine.cpus} cores; other work on 
   verified out_trade_no), then runs warmed-up timed loops in interleaved rounds and keeps the median.
   tenpay's parse is xml2js (async); wechatpay-axios-plugin's is fast-xml-parser without hardening; mp-pay's
   refuses DOCTYPE/entities/PIs, validates well-formedness and the flat \`<xml>\` shape before parsing.
-- **Notify load**: ${fmt.int(m.plan.distinct)} signed notifications for distinct pending orders, then
+- **Notify load**: ${fmt.int(m.plan.distinct)} signed notifications for distinct pending orders (three runs,
+  contenders alternating; rate, latency and CPU are the median run's, errors count all three), then
   ${fmt.int(m.plan.mix)} with ${fmt.int(m.plan.mixDuplicates)} re-deliveries mixed in, both with 32 connections as
   fast as possible (autocannon; throughput timed from the first request to the last response, since autocannon
   rounds a run's duration up to its next one-second tick), then ${fmt.int(m.plan.fixed)} at a fixed

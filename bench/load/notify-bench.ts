@@ -53,11 +53,14 @@ export interface NotifyResults {
   fixed: LoadResult;
   /** The best run of the capacity sweep, and how many connections it used. */
   peak: LoadResult & { connections: number };
-  /** Cores used by each process during the distinct-orders run. */
+  /** Cores used by each process during the (median) distinct-orders run. */
   cpu: CpuShares;
+  /** Slowest and fastest req/s of the distinct-orders repeats. */
+  distinctRange: [number, number];
 }
 
 export const CONNECTIONS = 32;
+const REPEATS = 3;
 
 export interface Contender {
   notifyUrl: string;
@@ -82,12 +85,38 @@ export async function runNotify<K extends string>(
     results[name] = {};
     await fast(contenders[name], plan.warmup);
   }
+  // The distinct-orders phase in REPEATS slices, contenders alternating: the median run is reported, the
+  // spread says how much this machine moves from one run to the next.
+  const perRepeat = Math.ceil(plan.distinct.bodies.length / REPEATS);
+  const runs = new Map<K, { result: LoadResult; cores: CpuShares }[]>(names.map((n) => [n, []]));
+  for (let r = 0; r < REPEATS; r++) {
+    for (const name of names) {
+      const c = contenders[name];
+      const bodies = plan.distinct.bodies.slice(r * perRepeat, (r + 1) * perRepeat);
+      runs
+        .get(name)
+        ?.push(
+          await measureCpu({ ...c.pids, 'load generator': process.pid }, () =>
+            postBodies({ url: c.notifyUrl, bodies, connections: CONNECTIONS }),
+          ),
+        );
+    }
+  }
   for (const name of names) {
-    const c = contenders[name];
-    const { result, cores } = await measureCpu({ ...c.pids, 'load generator': process.pid }, () =>
-      fast(c, plan.distinct),
-    );
-    Object.assign(results[name], { distinct: result, cpu: cores });
+    const sorted = [...(runs.get(name) ?? [])].sort((a, b) => a.result.rps - b.result.rps);
+    const median = sorted[Math.floor(sorted.length / 2)];
+    if (!median) throw new Error('no distinct-orders run');
+    // Errors and requests count every run; rate and latency are the median run's.
+    const all = sorted.map((x) => x.result);
+    Object.assign(results[name], {
+      distinct: {
+        ...median.result,
+        requests: all.reduce((a, x) => a + x.requests, 0),
+        errors: all.reduce((a, x) => a + x.errors, 0),
+      },
+      cpu: median.cores,
+      distinctRange: [sorted[0]?.result.rps ?? 0, sorted.at(-1)?.result.rps ?? 0],
+    });
   }
   for (const name of names) results[name].mix = await fast(contenders[name], plan.mix);
   for (const [i, connections] of SWEEP_CONNECTIONS.entries()) {
