@@ -264,7 +264,7 @@ export function buildReport(m: Measurements, table: string): string {
   const top = ranked[0]?.[0];
   const topLever =
     top === 'HTTP + Koa'
-      ? 'the largest share is HTTP + Koa (Node\'s HTTP parser, Koa\'s context, the request-context middleware ' +
+      ? "the largest share is HTTP + Koa (Node's HTTP parser, Koa's context, the request-context middleware " +
         'with a child logger and a UUID per request, the error handler; the notify router is already matched ' +
         'first), so a leaner path for that one route, outside Koa, is the first place to look'
       : top
