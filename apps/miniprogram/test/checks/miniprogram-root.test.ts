@@ -184,3 +184,27 @@ describe('the checks catch what DevTools would reject', () => {
 function listSource(root: string, file: string): string {
   return readFileSync(join(root, file), 'utf8');
 }
+
+describe('the DevTools project folder', () => {
+  // DevTools imports apps/miniprogram on its own: its project files may not lean on the monorepo around it.
+  const projectDir = join(MINIPROGRAM_ROOT, '..');
+
+  test('tsconfig.json is self-contained and keeps the strict settings', () => {
+    const text = readFileSync(join(projectDir, 'tsconfig.json'), 'utf8').replace(/^\s*\/\/.*$/gm, '');
+    const tsconfig = JSON.parse(text) as { extends?: string; compilerOptions: Record<string, unknown> };
+    expect(tsconfig.extends).toBeUndefined();
+    expect(tsconfig.compilerOptions).toMatchObject({ strict: true, noUncheckedIndexedAccess: true });
+    expect(tsconfig.compilerOptions.verbatimModuleSyntax).toBeUndefined();
+  });
+
+  test('project.config.json points at the mini-program root inside the folder', () => {
+    const project = JSON.parse(readFileSync(join(projectDir, 'project.config.json'), 'utf8')) as {
+      miniprogramRoot: string;
+      compileType: string;
+      setting: { useCompilerPlugins: string[] };
+    };
+    expect(project.compileType).toBe('miniprogram');
+    expect(join(projectDir, project.miniprogramRoot)).toBe(join(MINIPROGRAM_ROOT, '/'));
+    expect(project.setting.useCompilerPlugins).toContain('typescript');
+  });
+});
