@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { parseEnv } from 'node:util';
 import { SANDBOX_DEMO } from '@mp-pay/shared/wechatpay';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config.ts';
@@ -41,6 +43,19 @@ describe('loadConfig', () => {
     expect(config.redis).toMatchObject({ url: undefined, prefix: 'mp-pay:' });
     expect(config.port).toBe(3000);
     expect(config.publicBaseUrl).toBeUndefined();
+  });
+
+  it('takes the root .env.example as it is (the README says `cp .env.example .env` works)', () => {
+    const example = parseEnv(readFileSync(new URL('../../../.env.example', import.meta.url), 'utf8'));
+    const config = loadConfig(example);
+    expect(config.mode).toBe('sandbox');
+    expect(config.wechatpay.key).toBe(SANDBOX_DEMO.key);
+    // notify_url must follow the port the server really listens on: a PUBLIC_BASE_URL pinned in the example
+    // kept pointing at :3000 after someone changed PORT, and the sandbox's notifications went nowhere.
+    expect(config.publicBaseUrl).toBeUndefined();
+    expect(loadConfig({ ...example, WECHATPAY_SIGN_TYPE: 'HMAC-SHA256' }).wechatpay.signType).toBe(
+      'HMAC-SHA256',
+    );
   });
 
   it('follows SANDBOX_PORT and treats empty values as unset', () => {
