@@ -3,7 +3,8 @@
  * each step: login code → session → order (JSAPI unified order, re-signed parameters) → payment through the
  * sandbox payer → the notification → PAID.
  *
- *   pnpm demo                      against http://127.0.0.1:3000 (or MP_PAY_SERVER_URL)
+ *   pnpm demo                      against http://127.0.0.1:$PORT (3000; the repository's .env is read, as by
+ *                                  `pnpm start`), or MP_PAY_SERVER_URL
  *   pnpm demo --standalone         starts its own sandbox and server (memory store) on free ports first
  */
 import type {
@@ -14,12 +15,14 @@ import type {
   ProductListResponse,
   SessionResponse,
 } from '@mp-pay/shared/api';
+import { fileURLToPath } from 'node:url';
+import { processEnv } from '../src/config.ts';
 
+// `pnpm start` listens on the PORT of the repository's .env; read the same file, or a PORT changed there sends
+// the demo to a port nothing listens on.
+const env = processEnv(fileURLToPath(new URL('../../../.env', import.meta.url)));
 const standalone = process.argv.includes('--standalone');
-let serverUrl = (process.env.MP_PAY_SERVER_URL ?? `http://127.0.0.1:${process.env.PORT ?? 3000}`).replace(
-  /\/+$/,
-  '',
-);
+let serverUrl = (env.MP_PAY_SERVER_URL ?? `http://127.0.0.1:${env.PORT || 3000}`).replace(/\/+$/, '');
 const closers: (() => Promise<void>)[] = [];
 
 const step = (n: number, text: string) => console.log(`\n${n}. ${text}`);
