@@ -5,10 +5,9 @@
  * (an SDK used against the live service), never by @mp-pay/shared.
  */
 import { generateKeyPairSync } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Formatter, Hash, Transformer, Wechatpay } from 'wechatpay-axios-plugin';
-import type { RunningSandbox } from '../src/index.ts';
-import { DEMO, eventually, loginCode, NotifyReceiver, postJson, sandbox, SUCCESS_XML } from './helpers.ts';
+import { DEMO, eventually, loginCode, postJson, SUCCESS_XML, useSandboxAndReceiver } from './helpers.ts';
 
 type Data = Record<string, string>;
 interface V2Reply {
@@ -25,17 +24,7 @@ interface LibraryError {
 }
 
 const SIGN_TYPES = ['MD5', 'HMAC-SHA256'] as const;
-let sb: RunningSandbox;
-let receiver: NotifyReceiver;
-
-beforeAll(async () => {
-  sb = await sandbox();
-  receiver = await NotifyReceiver.start();
-});
-afterAll(async () => {
-  await sb.close();
-  await receiver.close();
-});
+const ctx = useSandboxAndReceiver();
 
 /**
  * The library insists on APIv3 credentials too; they are never used for these v2 calls, so a throwaway key
@@ -51,7 +40,7 @@ function library(secret: string = DEMO.key) {
     privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }),
     certs: { 'UNUSED-PLATFORM-SERIAL': publicKey.export({ type: 'spki', format: 'pem' }) },
     secret,
-    baseURL: `${sb.url}/`,
+    baseURL: `${ctx.sb.url}/`,
   } as ConstructorParameters<typeof Wechatpay>[0]) as unknown as {
     v2: { pay: Record<'unifiedorder' | 'orderquery' | 'closeorder', V2Endpoint> };
   };
@@ -88,7 +77,7 @@ function orderData(openid: string, signType: string, extra: Record<string, strin
     out_trade_no: `FID${Formatter.nonce(20)}`,
     total_fee: 1234,
     spbill_create_ip: '198.51.100.23',
-    notify_url: receiver.url,
+    notify_url: ctx.receiver.url,
     trade_type: 'JSAPI',
     openid,
     attach: 'fidelity & <check>',
@@ -100,7 +89,7 @@ describe('wechatpay-axios-plugin against the sandbox', () => {
   for (const signType of SIGN_TYPES) {
     it(`unifiedorder → pay → notify → orderquery → closeorder (${signType})`, async () => {
       const pay = library();
-      const { openid } = await loginCode(sb, `fidelity-${signType}`);
+      const { openid } = await loginCode(ctx.sb, `fidelity-${signType}`);
       const data = orderData(openid, signType);
 
       // The library signs the request and verifies the reply's signature itself (it throws otherwise).
@@ -122,14 +111,14 @@ describe('wechatpay-axios-plugin against the sandbox', () => {
         signType,
       };
       params.paySign = Hash.sign(signType, params, key);
-      const before = receiver.received.length;
-      expect(await postJson(`${sb.url}/sandbox/pay`, params)).toEqual({
+      const before = ctx.receiver.received.length;
+      expect(await postJson(`${ctx.sb.url}/sandbox/pay`, params)).toEqual({
         status: 200,
         json: { errMsg: 'requestPayment:ok' },
       });
 
       const body = await eventually(
-        () => receiver.received.slice(before).find((r) => r.body.includes(data.out_trade_no))?.body,
+        () => ctx.receiver.received.slice(before).find((r) => r.body.includes(data.out_trade_no))?.body,
       );
       const notification = Transformer.toObject(body) as Data;
       expect(librarySignatureOk(notification)).toBe(true);
@@ -166,7 +155,7 @@ describe('wechatpay-axios-plugin against the sandbox', () => {
 
     it(`closes an unpaid order and re-submits (${signType})`, async () => {
       const pay = library();
-      const { openid } = await loginCode(sb, 'fidelity-close');
+      const { openid } = await loginCode(ctx.sb, 'fidelity-close');
       const data = orderData(openid, signType);
       const first = await pay.unifiedorder.post(data);
       const again = await pay.unifiedorder.post(data);
@@ -205,7 +194,7 @@ describe('wechatpay-axios-plugin against the sandbox', () => {
   });
 
   it('answers a missing field by name', async () => {
-    const { openid } = await loginCode(sb);
+    const { openid } = await loginCode(ctx.sb);
     const { body: _body, ...withoutBody } = orderData(openid, 'MD5');
     const result = await failure(library().unifiedorder.post(withoutBody));
     expect(result.data).toEqual({ return_code: 'FAIL', return_msg: '缺少参数body' });
@@ -231,9 +220,9 @@ describe('wechatpay-axios-plugin against the sandbox', () => {
   });
 
   it('notifies a coupon-paid order with fields the library verifies over the raw map', async () => {
-    const { openid } = await loginCode(sb);
+    const { openid } = await loginCode(ctx.sb);
     const data = orderData(openid, 'HMAC-SHA256', { total_fee: 900 });
-    await postJson(`${sb.url}/sandbox/faults`, {
+    await postJson(`${ctx.sb.url}/sandbox/faults`, {
       out_trade_no: data.out_trade_no,
       faults: { coupon: { fee: 100, type: 'CASH' } },
     });
@@ -246,10 +235,10 @@ describe('wechatpay-axios-plugin against the sandbox', () => {
       signType: 'HMAC-SHA256',
     };
     params.paySign = Hash.sign('HMAC-SHA256', params, key);
-    receiver.reply = () => ({ body: SUCCESS_XML });
-    expect((await postJson(`${sb.url}/sandbox/pay`, params)).json.errMsg).toBe('requestPayment:ok');
+    ctx.receiver.reply = () => ({ body: SUCCESS_XML });
+    expect((await postJson(`${ctx.sb.url}/sandbox/pay`, params)).json.errMsg).toBe('requestPayment:ok');
     const body = await eventually(
-      () => receiver.received.find((r) => r.body.includes(data.out_trade_no))?.body,
+      () => ctx.receiver.received.find((r) => r.body.includes(data.out_trade_no))?.body,
     );
     const notification = Transformer.toObject(body) as Data;
     expect(notification).toMatchObject({
@@ -262,7 +251,7 @@ describe('wechatpay-axios-plugin against the sandbox', () => {
   });
 
   it('rejects a paySign the library computed with the unifiedorder field names (appid, timestamp)', async () => {
-    const { openid } = await loginCode(sb);
+    const { openid } = await loginCode(ctx.sb);
     const placed = await library().unifiedorder.post(orderData(openid, 'MD5'));
     const wrong: Data = {
       appid: DEMO.appId,
@@ -272,7 +261,7 @@ describe('wechatpay-axios-plugin against the sandbox', () => {
       signType: 'MD5',
     };
     const paySign = Hash.sign('MD5', wrong, key);
-    const res = await postJson(`${sb.url}/sandbox/pay`, {
+    const res = await postJson(`${ctx.sb.url}/sandbox/pay`, {
       ...wrong,
       appId: DEMO.appId,
       timeStamp: wrong.timestamp,

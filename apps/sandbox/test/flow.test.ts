@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   Code2SessionClient,
   createOutTradeNo,
@@ -6,63 +6,51 @@ import {
   WechatPayOrderPaidError,
   WechatPayV2Client,
 } from '@mp-pay/shared/wechatpay';
-import type { RunningSandbox } from '../src/index.ts';
 import {
   DEMO,
   eventually,
   inspect,
   loginCode,
-  NotifyReceiver,
   pay,
   payParams,
   postJson,
-  sandbox,
+  useSandboxAndReceiver,
 } from './helpers.ts';
 
-let sb: RunningSandbox;
-let receiver: NotifyReceiver;
-
-beforeAll(async () => {
-  sb = await sandbox();
-  receiver = await NotifyReceiver.start();
-});
-afterAll(async () => {
-  await sb.close();
-  await receiver.close();
-});
+const ctx = useSandboxAndReceiver();
 
 describe('the whole mini-program payment flow', () => {
   for (const signType of ['MD5', 'HMAC-SHA256'] as const) {
     it(`logs in, orders, pays and notifies (${signType})`, async () => {
-      const { code, openid } = await loginCode(sb, `flow-${signType}`);
+      const { code, openid } = await loginCode(ctx.sb, `flow-${signType}`);
       const session = await new Code2SessionClient({
         appId: DEMO.appId,
         secret: DEMO.secret,
-        baseUrl: sb.url,
+        baseUrl: ctx.sb.url,
       }).code2Session(code);
       expect(session.openid).toBe(openid);
       expect(session.sessionKey).toMatch(/^[A-Za-z0-9+/]{22}==$/);
 
-      const client = new WechatPayV2Client({ ...DEMO, baseUrl: sb.url, signType });
+      const client = new WechatPayV2Client({ ...DEMO, baseUrl: ctx.sb.url, signType });
       const outTradeNo = createOutTradeNo();
       const order = await client.unifiedOrder({
         body: '商品一件',
         outTradeNo,
         totalFee: 2500,
         spbillCreateIp: '203.0.113.7',
-        notifyUrl: receiver.url,
+        notifyUrl: ctx.receiver.url,
         openid,
         attach: 'cart=7&x=<y>',
       });
       expect(order.prepayId).toMatch(/^wx\d{14}[0-9a-f]{22}$/);
       expect((await client.orderQuery({ outTradeNo })).tradeState).toBe('NOTPAY');
 
-      const before = receiver.received.length;
-      const paid = await pay(sb, { prepayId: order.prepayId, signType });
+      const before = ctx.receiver.received.length;
+      const paid = await pay(ctx.sb, { prepayId: order.prepayId, signType });
       expect(paid).toEqual({ status: 200, json: { errMsg: 'requestPayment:ok' } });
 
       const body = await eventually(
-        () => receiver.received.slice(before).find((r) => r.body.includes(outTradeNo))?.body,
+        () => ctx.receiver.received.slice(before).find((r) => r.body.includes(outTradeNo))?.body,
       );
       const notification = verifyPaymentNotification(body, DEMO);
       expect(notification).toMatchObject({
@@ -86,7 +74,7 @@ describe('the whole mini-program payment flow', () => {
       await expect(client.closeOrder({ outTradeNo })).rejects.toBeInstanceOf(WechatPayOrderPaidError);
 
       const seen = await eventually(async () => {
-        const o = await inspect(sb, outTradeNo);
+        const o = await inspect(ctx.sb, outTradeNo);
         return o.notifications.length > 0 ? o : undefined;
       });
       expect(seen.state).toBe('SUCCESS');
@@ -95,19 +83,19 @@ describe('the whole mini-program payment flow', () => {
   }
 
   it('serves a second payment attempt for the same order as already paid', async () => {
-    const { openid } = await loginCode(sb);
-    const client = new WechatPayV2Client({ ...DEMO, baseUrl: sb.url });
+    const { openid } = await loginCode(ctx.sb);
+    const client = new WechatPayV2Client({ ...DEMO, baseUrl: ctx.sb.url });
     const outTradeNo = createOutTradeNo();
     const { prepayId } = await client.unifiedOrder({
       body: 'x',
       outTradeNo,
       totalFee: 1,
       spbillCreateIp: '127.0.0.1',
-      notifyUrl: receiver.url,
+      notifyUrl: ctx.receiver.url,
       openid,
     });
-    expect((await pay(sb, { prepayId, signType: 'MD5' })).status).toBe(200);
-    const again = await postJson(`${sb.url}/sandbox/pay`, payParams({ prepayId, signType: 'MD5' }));
+    expect((await pay(ctx.sb, { prepayId, signType: 'MD5' })).status).toBe(200);
+    const again = await postJson(`${ctx.sb.url}/sandbox/pay`, payParams({ prepayId, signType: 'MD5' }));
     expect(again).toEqual({ status: 409, json: { errMsg: 'requestPayment:fail 该订单已支付' } });
   });
 });

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll } from 'vitest';
 import {
   buildXml,
   createNonce,
@@ -19,6 +20,38 @@ export const SUCCESS_XML =
 
 export async function sandbox(options: StartSandboxOptions = {}): Promise<RunningSandbox> {
   return startSandbox({ port: 0, timeScale: 1000, closeMinAgeMs: 0, ...options });
+}
+
+export interface SandboxAndReceiver {
+  readonly sb: RunningSandbox;
+  readonly receiver: NotifyReceiver;
+}
+
+/**
+ * A sandbox and a merchant notify_url for every test of the file (or describe block): started before them,
+ * closed after. The handle's fields are set by beforeAll, so read them inside tests and helpers they call.
+ */
+export function useSandboxAndReceiver(options: StartSandboxOptions = {}): SandboxAndReceiver {
+  let started: { sb?: RunningSandbox; receiver?: NotifyReceiver } = {};
+  beforeAll(async () => {
+    started = { sb: await sandbox(options) };
+    started.receiver = await NotifyReceiver.start();
+  });
+  afterAll(async () => {
+    await started.sb?.close();
+    await started.receiver?.close();
+  });
+  const notStarted = () => new Error('the sandbox is not started yet: use it inside a test');
+  return {
+    get sb() {
+      if (!started.sb) throw notStarted();
+      return started.sb;
+    },
+    get receiver() {
+      if (!started.receiver) throw notStarted();
+      return started.receiver;
+    },
+  };
 }
 
 /** Polls until check() returns a value other than undefined, or fails after the deadline. */

@@ -1,35 +1,27 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { formatWechatTime, verifyV2 } from '@mp-pay/shared/wechatpay';
-import type { RunningSandbox } from '../src/index.ts';
 import {
   callV2,
   DEMO,
   eventually,
   inspect,
-  NotifyReceiver,
   pay,
   placeOrder,
   postJson,
   sandbox,
+  useSandboxAndReceiver,
 } from './helpers.ts';
 
-let sb: RunningSandbox;
-let receiver: NotifyReceiver;
-beforeAll(async () => {
-  sb = await sandbox();
-  receiver = await NotifyReceiver.start();
-});
-afterAll(async () => {
-  await sb.close();
-  await receiver.close();
-});
+const ctx = useSandboxAndReceiver();
 
-const query = (outTradeNo: string, on = sb) => callV2(on, '/pay/orderquery', { out_trade_no: outTradeNo });
-const close = (outTradeNo: string, on = sb) => callV2(on, '/pay/closeorder', { out_trade_no: outTradeNo });
+const query = (outTradeNo: string, on = ctx.sb) =>
+  callV2(on, '/pay/orderquery', { out_trade_no: outTradeNo });
+const close = (outTradeNo: string, on = ctx.sb) =>
+  callV2(on, '/pay/closeorder', { out_trade_no: outTradeNo });
 
 describe('orderquery', () => {
   it('reports NOTPAY without payment fields, echoing attach', async () => {
-    const order = await placeOrder(sb, receiver.url, { attach: 'a1' });
+    const order = await placeOrder(ctx.sb, ctx.receiver.url, { attach: 'a1' });
     const reply = await query(order.outTradeNo);
     expect(reply).toMatchObject({
       return_code: 'SUCCESS',
@@ -45,10 +37,10 @@ describe('orderquery', () => {
   });
 
   it('reports SUCCESS with what the notification carries', async () => {
-    const order = await placeOrder(sb, receiver.url, { total_fee: 321, attach: 'x' }, 'HMAC-SHA256');
-    await pay(sb, order);
+    const order = await placeOrder(ctx.sb, ctx.receiver.url, { total_fee: 321, attach: 'x' }, 'HMAC-SHA256');
+    await pay(ctx.sb, order);
     const reply = await callV2(
-      sb,
+      ctx.sb,
       '/pay/orderquery',
       { out_trade_no: order.outTradeNo },
       { signType: 'HMAC-SHA256' },
@@ -69,7 +61,7 @@ describe('orderquery', () => {
     expect(reply.time_end).toMatch(/^\d{14}$/);
     expect(reply.sign).toHaveLength(64);
     expect(verifyV2(reply, DEMO.key)).toBe(true);
-    const byTransaction = await callV2(sb, '/pay/orderquery', {
+    const byTransaction = await callV2(ctx.sb, '/pay/orderquery', {
       transaction_id: reply.transaction_id as string,
     });
     expect(byTransaction).toMatchObject({ trade_state: 'SUCCESS', out_trade_no: order.outTradeNo });
@@ -81,14 +73,14 @@ describe('orderquery', () => {
       err_code: 'ORDERNOTEXIST',
       err_code_des: '订单不存在',
     });
-    const reply = await callV2(sb, '/pay/orderquery', { transaction_id: '4200000000202401010000000000' });
+    const reply = await callV2(ctx.sb, '/pay/orderquery', { transaction_id: '4200000000202401010000000000' });
     expect(reply.err_code).toBe('ORDERNOTEXIST');
   });
 });
 
 describe('closeorder', () => {
   it('closes an unpaid order: CLOSED, then ORDERCLOSED on a second close', async () => {
-    const order = await placeOrder(sb, receiver.url);
+    const order = await placeOrder(ctx.sb, ctx.receiver.url);
     const reply = await close(order.outTradeNo);
     expect(reply).toMatchObject({ return_code: 'SUCCESS', result_code: 'SUCCESS' });
     expect(verifyV2(reply, DEMO.key)).toBe(true);
@@ -97,20 +89,20 @@ describe('closeorder', () => {
       trade_state_desc: '订单已关闭',
     });
     expect(await close(order.outTradeNo)).toMatchObject({ result_code: 'FAIL', err_code: 'ORDERCLOSED' });
-    expect((await inspect(sb, order.outTradeNo)).closed_by).toBe('merchant');
+    expect((await inspect(ctx.sb, order.outTradeNo)).closed_by).toBe('merchant');
   });
 
   it('answers ORDERPAID for a paid order and ORDERNOTEXIST for an unknown one', async () => {
-    const order = await placeOrder(sb, receiver.url);
-    await pay(sb, order);
+    const order = await placeOrder(ctx.sb, ctx.receiver.url);
+    await pay(ctx.sb, order);
     expect(await close(order.outTradeNo)).toMatchObject({ result_code: 'FAIL', err_code: 'ORDERPAID' });
     expect((await query(order.outTradeNo)).trade_state).toBe('SUCCESS');
     expect((await close('NOPE')).err_code).toBe('ORDERNOTEXIST');
   });
 
   it('closes a PAYERROR order', async () => {
-    const order = await placeOrder(sb, receiver.url);
-    await pay(sb, order, 'payerror');
+    const order = await placeOrder(ctx.sb, ctx.receiver.url);
+    await pay(ctx.sb, order, 'payerror');
     expect((await close(order.outTradeNo)).result_code).toBe('SUCCESS');
     expect((await query(order.outTradeNo)).trade_state).toBe('CLOSED');
   });
@@ -119,7 +111,7 @@ describe('closeorder', () => {
     const strict = await sandbox({ closeMinAgeMs: undefined });
     try {
       expect(strict.config.closeMinAgeMs).toBe(5 * 60_000);
-      const order = await placeOrder(strict, receiver.url);
+      const order = await placeOrder(strict, ctx.receiver.url);
       const early = await close(order.outTradeNo, strict);
       expect(early).toMatchObject({ result_code: 'FAIL', err_code: 'INVALID_REQUEST' });
       expect(early.err_code_des).toContain('5分钟内不能关单');
@@ -135,7 +127,7 @@ describe('closeorder', () => {
     const own = await sandbox();
     try {
       const expire = formatWechatTime(new Date(Date.now() + 10 * 60_000));
-      const order = await placeOrder(own, receiver.url, { time_expire: expire });
+      const order = await placeOrder(own, ctx.receiver.url, { time_expire: expire });
       await postJson(`${own.url}/sandbox/clock`, { advance_ms: 10 * 60_000 });
       expect((await query(order.outTradeNo, own)).trade_state).toBe('CLOSED');
       expect((await inspect(own, order.outTradeNo)).closed_by).toBe('expiry');
@@ -149,11 +141,11 @@ describe('closeorder', () => {
 
 describe('GET /sandbox/orders/:out_trade_no', () => {
   it('shows the order, prepay_ids and attempts, never the key', async () => {
-    const order = await placeOrder(sb, receiver.url, { total_fee: 77 });
-    await pay(sb, order, 'cancel');
-    await pay(sb, order);
+    const order = await placeOrder(ctx.sb, ctx.receiver.url, { total_fee: 77 });
+    await pay(ctx.sb, order, 'cancel');
+    await pay(ctx.sb, order);
     const seen = await eventually(async () => {
-      const o = await inspect(sb, order.outTradeNo);
+      const o = await inspect(ctx.sb, order.outTradeNo);
       return o.notifications.length > 0 ? o : undefined;
     });
     expect(seen).toMatchObject({
@@ -163,7 +155,7 @@ describe('GET /sandbox/orders/:out_trade_no', () => {
       state: 'SUCCESS',
       total_fee: 77,
       openid: order.openid,
-      notify_url: receiver.url,
+      notify_url: ctx.receiver.url,
       sign_type: 'MD5',
       payments: [{ outcome: 'cancel' }, { outcome: 'success' }],
     });
@@ -174,8 +166,8 @@ describe('GET /sandbox/orders/:out_trade_no', () => {
   it('lists the most recent orders, newest first', async () => {
     const own = await sandbox();
     try {
-      const first = await placeOrder(own, receiver.url);
-      const second = await placeOrder(own, receiver.url, { total_fee: 5 });
+      const first = await placeOrder(own, ctx.receiver.url);
+      const second = await placeOrder(own, ctx.receiver.url, { total_fee: 5 });
       await pay(own, second);
       const all = (await (await fetch(`${own.url}/sandbox/orders`)).json()) as {
         orders: Array<Record<string, unknown>>;
@@ -190,7 +182,7 @@ describe('GET /sandbox/orders/:out_trade_no', () => {
   });
 
   it('answers 404 for an unknown order', async () => {
-    const res = await fetch(`${sb.url}/sandbox/orders/NOPE`);
+    const res = await fetch(`${ctx.sb.url}/sandbox/orders/NOPE`);
     expect(res.status).toBe(404);
     expect(await res.json()).toMatchObject({ error: { id: 'ORDERNOTEXIST' } });
   });

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StoreUnavailableError } from '../src/errors.ts';
 import { createRedisStore } from '../src/store/redis/redis-store.ts';
 import type { Store } from '../src/store/types.ts';
+import { useOutageStack } from './helpers/outage-stack.ts';
 import { RedisProcess } from './helpers/redis-process.ts';
 import { uniquePrefix, waitFor } from './helpers/redis.ts';
 import {
@@ -16,30 +17,14 @@ import {
   payInSandbox,
   sandboxOrder,
   signIn,
-  startStack,
   waitForStatus,
-  type Stack,
 } from './helpers/stack.ts';
 
 describe('Redis outage during a notification', () => {
-  const redis = new RedisProcess();
-  let stack: Stack;
-  beforeAll(async () => {
-    await redis.start();
-    stack = await startStack({
-      label: 'outage',
-      redis: redis.url,
-      // time scale 1000: WeChat's retries (15 s, 15 s, 30 s, 3 min, ...) come every few milliseconds to seconds.
-      sandbox: { timeScale: 1000 },
-      env: { WORKER_ENABLED: 'false', REDIS_COMMAND_TIMEOUT_MS: '500' },
-    });
-  });
-  afterAll(async () => {
-    await stack?.close();
-    await redis.stop();
-  });
+  const outage = useOutageStack('outage');
 
   it('answers FAIL while Redis is down, then the retried notification makes the order PAID', async () => {
+    const { redis, stack } = outage;
     const token = await signIn(stack, 'outage-buyer');
     const { order, payment } = await createdOrder(stack.server, token);
 

@@ -1,8 +1,8 @@
 // @vitest-environment jsdom
 import { afterEach, expect, test } from 'vitest';
-import { uninstallWx, waitFor } from '../support/fake-wx.ts';
+import { cashier, uninstallWx, waitFor } from '../support/fake-wx.ts';
 import { exists, pageText, renderPage, tap, text } from '../support/pages.ts';
-import { cashier, hold, pageEnv } from './harness.ts';
+import { hold, pageEnv } from './harness.ts';
 
 afterEach(() => uninstallWx());
 

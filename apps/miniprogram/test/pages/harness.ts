@@ -73,16 +73,3 @@ export function hold(backend: FakeBackend, path: string): Deferred<void> {
   });
   return gate;
 }
-
-/** wx.requestPayment answering with `errMsg`, recording what it was given. */
-export function cashier(errMsg: string, seen: object[] = []): WxStubs {
-  return {
-    requestPayment: ((opts: WechatMiniprogram.RequestPaymentOption) => {
-      seen.push(opts);
-      setTimeout(() => {
-        if (errMsg === 'requestPayment:ok') opts.success?.({ errMsg });
-        else opts.fail?.({ errMsg });
-      }, 0);
-    }) as never,
-  };
-}

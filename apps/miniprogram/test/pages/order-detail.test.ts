@@ -1,9 +1,9 @@
 // @vitest-environment jsdom
 import { afterEach, expect, test } from 'vitest';
 import { makeOrder } from '../support/fake-backend.ts';
-import { uninstallWx, waitFor } from '../support/fake-wx.ts';
+import { cashier, uninstallWx, waitFor } from '../support/fake-wx.ts';
 import { exists, pageText, renderPage, tap, text } from '../support/pages.ts';
-import { cashier, pageEnv, type PageEnv } from './harness.ts';
+import { pageEnv, type PageEnv } from './harness.ts';
 import type { WxStubs } from '../support/fake-wx.ts';
 
 afterEach(() => uninstallWx());

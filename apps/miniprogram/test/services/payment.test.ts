@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, test, vi } from 'vitest';
 import type { PaymentParams } from '@mp-pay/shared/api';
 import { makeOrder } from '../support/fake-backend.ts';
-import { uninstallWx, type WxStubs } from '../support/fake-wx.ts';
+import { cashier, uninstallWx, type WxStubs } from '../support/fake-wx.ts';
 import { FakeBackend, freshServices } from './setup.ts';
 
 afterEach(() => {
@@ -27,18 +27,6 @@ function withOrder() {
   return { backend, storage };
 }
 
-function requestPaymentStub(errMsg: string, seen: object[]): WxStubs {
-  return {
-    requestPayment: ((opts: WechatMiniprogram.RequestPaymentOption) => {
-      seen.push(opts);
-      setTimeout(() => {
-        if (errMsg === 'requestPayment:ok') opts.success?.({ errMsg });
-        else opts.fail?.({ errMsg });
-      }, 0);
-    }) as never,
-  };
-}
-
 function orderPolls(backend: FakeBackend) {
   return backend.requests.filter((r) => r.method === 'GET' && r.path === '/api/orders/o1');
 }
@@ -47,7 +35,7 @@ describe('live mode', () => {
   test('wx.requestPayment gets exactly the five signed fields, nothing else', async () => {
     const { backend, storage } = withOrder();
     const seen: Record<string, unknown>[] = [];
-    const s = await freshServices(backend, requestPaymentStub('requestPayment:ok', seen), storage);
+    const s = await freshServices(backend, cashier('requestPayment:ok', seen), storage);
     // The server's reply may carry more (appId, say): only the five may reach the cashier.
     const result = await s.payment.requestPayment({ ...PARAMS, appId: 'wxapp' } as PaymentParams);
     expect(result).toEqual({ kind: 'ok' });
@@ -65,7 +53,7 @@ describe('live mode', () => {
       if (orderPolls(backend).length === 3) backend.setStatus('o1', 'PAID');
       return undefined;
     });
-    const s = await freshServices(backend, requestPaymentStub('requestPayment:ok', []), storage);
+    const s = await freshServices(backend, cashier('requestPayment:ok', []), storage);
     s.config.paymentConfirm.timeoutMs = 10_000;
     const outcome = await s.payment.settle('o1', await s.payment.requestPayment(PARAMS));
     expect(outcome.kind).toBe('paid');
@@ -75,7 +63,7 @@ describe('live mode', () => {
 
   test('client success the server never confirms ends as "unconfirmed", never as paid', async () => {
     const { backend, storage } = withOrder();
-    const s = await freshServices(backend, requestPaymentStub('requestPayment:ok', []), storage);
+    const s = await freshServices(backend, cashier('requestPayment:ok', []), storage);
     const outcome = await s.payment.settle('o1', { kind: 'ok' });
     expect(outcome).toMatchObject({ kind: 'unconfirmed', order: { status: 'PENDING' } });
     expect(orderPolls(backend).length).toBeGreaterThan(1);
@@ -131,7 +119,7 @@ describe('live mode', () => {
 
   test('a cancel leaves the order pending and says so, without polling', async () => {
     const { backend, storage } = withOrder();
-    const s = await freshServices(backend, requestPaymentStub('requestPayment:fail cancel', []), storage);
+    const s = await freshServices(backend, cashier('requestPayment:fail cancel', []), storage);
     const client = await s.payment.requestPayment(PARAMS);
     expect(client).toEqual({ kind: 'cancel' });
     const outcome = await s.payment.settle('o1', client);
@@ -141,11 +129,7 @@ describe('live mode', () => {
 
   test('a failure keeps its detail and the order stays pending', async () => {
     const { backend, storage } = withOrder();
-    const s = await freshServices(
-      backend,
-      requestPaymentStub('requestPayment:fail 支付验证签名失败', []),
-      storage,
-    );
+    const s = await freshServices(backend, cashier('requestPayment:fail 支付验证签名失败', []), storage);
     const outcome = await s.payment.settle('o1', await s.payment.requestPayment(PARAMS));
     expect(outcome).toMatchObject({
       kind: 'failed',
@@ -164,7 +148,7 @@ describe('live mode', () => {
   test('pay again asks the server for fresh parameters, then opens the cashier with them', async () => {
     const { backend, storage } = withOrder();
     const seen: Record<string, unknown>[] = [];
-    const s = await freshServices(backend, requestPaymentStub('requestPayment:ok', seen), storage);
+    const s = await freshServices(backend, cashier('requestPayment:ok', seen), storage);
     expect(await s.payment.payAgain('o1')).toEqual({ kind: 'ok' });
     expect(backend.requests.some((r) => r.method === 'POST' && r.path === '/api/orders/o1/payment')).toBe(
       true,

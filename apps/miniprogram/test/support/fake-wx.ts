@@ -26,6 +26,19 @@ export function storageStubs(storage: Map<string, unknown>): WxStubs {
   };
 }
 
+/** wx.requestPayment answering with `errMsg`, recording what it was given. */
+export function cashier(errMsg: string, seen: object[] = []): WxStubs {
+  return {
+    requestPayment: ((opts: WechatMiniprogram.RequestPaymentOption) => {
+      seen.push(opts);
+      setTimeout(() => {
+        if (errMsg === 'requestPayment:ok') opts.success?.({ errMsg });
+        else opts.fail?.({ errMsg });
+      }, 0);
+    }) as never,
+  };
+}
+
 export function installFakeWx(stubs: WxStubs, storage = new Map<string, unknown>()): FakeWx {
   const calls: string[] = [];
   const all: Record<string, unknown> = { ...storageStubs(storage), ...stubs };

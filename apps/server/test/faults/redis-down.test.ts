@@ -17,17 +17,10 @@
  */
 import { Redis } from 'ioredis';
 import type { PaymentParams } from '@mp-pay/shared/api';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RedisProcess } from '../helpers/redis-process.ts';
+import { describe, expect, it } from 'vitest';
+import { useOutageStack } from '../helpers/outage-stack.ts';
 import { waitFor } from '../helpers/redis.ts';
-import {
-  createdOrder,
-  payInSandbox,
-  sandboxOrder,
-  startStack,
-  type SandboxOrderView,
-  type Stack,
-} from '../helpers/stack.ts';
+import { createdOrder, payInSandbox, sandboxOrder, type SandboxOrderView } from '../helpers/stack.ts';
 import { printCounts } from './support/report.ts';
 import { signInBuyer } from './support/sign-in.ts';
 
@@ -42,24 +35,10 @@ interface PlacedOrder {
 }
 
 describe('fault: Redis crashes and hangs while WeChat notifies payments', () => {
-  const redis = new RedisProcess();
-  let stack: Stack;
-
-  beforeAll(async () => {
-    await redis.start();
-    stack = await startStack({
-      label: 'fault-redis',
-      redis: redis.url,
-      sandbox: { timeScale: 1000 },
-      env: { WORKER_ENABLED: 'false', REDIS_COMMAND_TIMEOUT_MS: '500' },
-    });
-  });
-  afterAll(async () => {
-    await stack?.close();
-    await redis.stop();
-  });
+  const outage = useOutageStack('fault-redis');
 
   it('answers FAIL while Redis is down or hung; retries then bring every paid order to PAID exactly once', async () => {
+    const { redis, stack } = outage;
     let requests = 0;
     const buyers: string[] = [];
     for (let i = 0; i < BUYERS; i++) {

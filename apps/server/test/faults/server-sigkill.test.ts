@@ -15,12 +15,13 @@ import type { CreateOrderResponse, PaymentParams } from '@mp-pay/shared/api';
 import { SANDBOX_DEMO } from '@mp-pay/shared/wechatpay';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { redisKeys } from '../../src/store/redis/keys.ts';
+import { freePort } from '../helpers/free-port.ts';
 import { dropPrefix, TEST_REDIS_URL, uniquePrefix, waitFor } from '../helpers/redis.ts';
 import type { SandboxOrderView } from '../helpers/stack.ts';
 import { paidEventsByOrder, statuses } from './support/events.ts';
 import { printCounts } from './support/report.ts';
 import { signInBuyer } from './support/sign-in.ts';
-import { freePort, ServerProcess } from './support/server-process.ts';
+import { ServerProcess } from './support/server-process.ts';
 
 const ORDERS = 48;
 const BUYERS = 6;
