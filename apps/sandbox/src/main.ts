@@ -18,7 +18,20 @@ try {
   throw err;
 }
 
-const sandbox = await startSandbox(config);
+let sandbox;
+try {
+  sandbox = await startSandbox(config);
+} catch (err) {
+  // A second `pnpm start` (or anything else on the port) otherwise ends in a raw Node stack trace.
+  const busy = (err as NodeJS.ErrnoException).code === 'EADDRINUSE';
+  console.error(
+    `mp-pay sandbox: could not start: ${(err as Error).message}` +
+      (busy
+        ? `\nIs another sandbox (pnpm start) already running? Stop it, or set SANDBOX_PORT in .env (the server follows it).`
+        : ''),
+  );
+  process.exit(1);
+}
 console.log(`mp-pay sandbox (local WeChat login + Pay v2) listening on ${sandbox.url}
   app ${config.appId}, merchant ${config.mchId}, time scale ${config.timeScale}
   Point clients at it:
