@@ -46,15 +46,23 @@ export async function connectRedis(options: RedisStoreOptions): Promise<Redis> {
     // one socket write instead of one syscall each. Atomicity is per script, so batching changes nothing else.
     enableAutoPipelining: true,
   });
-  // Errors surface on the commands that fail; the 'error' event would otherwise crash the process.
-  redis.on('error', () => {});
+  // Errors surface on the commands that fail; the 'error' event would otherwise crash the process. During the
+  // first connect it carries the real cause (ECONNREFUSED, WRONGPASS…): connect() itself only rejects with
+  // "Connection is closed.", which sent people with a wrong password off to check whether Redis was running.
+  let cause: Error | undefined;
+  redis.on('error', (err: Error) => {
+    cause = err;
+  });
   try {
     await redis.connect();
   } catch (err) {
     redis.disconnect();
     const where = new URL(options.url);
+    const password = decodeURIComponent(where.password);
+    const reason = (cause ?? (err as Error)).message;
     throw new StoreUnavailableError(
-      `cannot reach Redis at ${where.hostname}:${where.port || 6379} (${(err as Error).message}); ` +
+      `cannot connect to Redis at ${where.hostname}:${where.port || 6379} ` +
+        `(${password ? reason.replaceAll(password, '[redacted]') : reason}); ` +
         'start Redis or fix REDIS_URL, or unset REDIS_URL to use the in-memory store in development',
     );
   }
