@@ -1,8 +1,8 @@
 import { formatWechatTime } from '@mp-pay/shared/wechatpay';
-// The server package exports only startServer; the store is imported by path so that the benchmark creates
-// pending orders exactly as the server's create-order Lua script does, thousands at a time, without paying
-// for thousands of unifiedorder round trips that are not what this benchmark measures.
-import { openStore } from '../../apps/server/src/store/index.ts';
+// The server's own store, so that the benchmark creates pending orders exactly as the server's create-order Lua
+// script does, thousands at a time, without paying for thousands of unifiedorder round trips that are not what
+// this benchmark measures.
+import { openStore } from '@mp-pay/server';
 import { BENCH_OPENID } from '../lib/notification.ts';
 import { amountFor, orderNo } from '../lib/workload.ts';
 

@@ -9,7 +9,7 @@
  * session, idempotency key or event was created, changed or removed.
  */
 import { Redis } from 'ioredis';
-import { ERRORS } from '../../src/errors.ts';
+import { ERRORS } from '../../src/index.ts';
 import { parseXml } from '@mp-pay/shared/wechatpay';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_REDIS_URL } from '../helpers/redis.ts';

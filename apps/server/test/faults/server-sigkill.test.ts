@@ -14,7 +14,7 @@ import { startSandbox, type RunningSandbox } from '@mp-pay/sandbox';
 import type { CreateOrderResponse, PaymentParams } from '@mp-pay/shared/api';
 import { SANDBOX_DEMO } from '@mp-pay/shared/wechatpay';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { redisKeys } from '../../src/store/redis/keys.ts';
+import { redisKeys } from '../../src/index.ts';
 import { freePort } from '../helpers/free-port.ts';
 import { dropPrefix, TEST_REDIS_URL, uniquePrefix, waitFor } from '../helpers/redis.ts';
 import type { SandboxOrderView } from '../helpers/stack.ts';

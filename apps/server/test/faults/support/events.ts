@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { redisKeys } from '../../../src/store/redis/keys.ts';
+import { redisKeys } from '../../../src/index.ts';
 
 /**
  * Reads the server's own Redis keys (named by src/store/redis/keys.ts) without going through the server, so a
