@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { eventually } from './helpers.ts';
@@ -41,5 +42,22 @@ describe('main.ts (pnpm start)', () => {
     const proc = run({ SANDBOX_PORT: '0', WECHATPAY_KEY: 'too-short' });
     expect(await proc.exited).toBe(1);
     expect(proc.output()).toMatch(/WECHATPAY_KEY.*32-character APIv2 key/);
+  }, 30_000);
+
+  it('names the fix when the port is taken (a second pnpm start), instead of a Node stack trace', async () => {
+    const squatter = createServer();
+    await new Promise<void>((resolve) => squatter.listen(0, '127.0.0.1', resolve));
+    const { port } = squatter.address() as { port: number };
+    try {
+      const proc = run({ SANDBOX_PORT: String(port) });
+      expect(await proc.exited).toBe(1);
+      expect(proc.output()).toContain(
+        `could not start: listen EADDRINUSE: address already in use 127.0.0.1:${port}`,
+      );
+      expect(proc.output()).toMatch(/set SANDBOX_PORT/);
+      expect(proc.output()).not.toMatch(/\n\s+at /); // no stack frames
+    } finally {
+      squatter.close();
+    }
   }, 30_000);
 });
