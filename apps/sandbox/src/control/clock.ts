@@ -2,7 +2,7 @@ import type { Context } from 'koa';
 import { z } from 'zod';
 import { formatWechatTime } from '@mp-pay/shared/wechatpay';
 import type { SandboxContext } from '../context.ts';
-import { readJsonObject } from '../http/body.ts';
+import { NOT_A_JSON_OBJECT, readJsonObject } from '../http/body.ts';
 import { sendJsonError } from '../http/json.ts';
 
 const schema = z
@@ -31,7 +31,9 @@ export function clockRoutes(sandbox: SandboxContext) {
   return {
     show,
     async advance(ctx: Context): Promise<void> {
-      const parsed = schema.safeParse(await readJsonObject(ctx));
+      const body = await readJsonObject(ctx);
+      if (body === undefined) return sendJsonError(ctx, 400, 'BAD_REQUEST', NOT_A_JSON_OBJECT);
+      const parsed = schema.safeParse(body);
       if (!parsed.success) return sendJsonError(ctx, 400, 'BAD_REQUEST', z.prettifyError(parsed.error));
       sandbox.clock.advance(parsed.data.advance_ms);
       show(ctx);

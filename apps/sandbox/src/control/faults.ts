@@ -2,7 +2,7 @@ import type { Context } from 'koa';
 import { z } from 'zod';
 import type { SandboxContext } from '../context.ts';
 import { faultRequestSchema } from '../faults.ts';
-import { readJsonObject } from '../http/body.ts';
+import { NOT_A_JSON_OBJECT, readJsonObject } from '../http/body.ts';
 import { sendJsonError } from '../http/json.ts';
 
 /**
@@ -14,7 +14,9 @@ import { sendJsonError } from '../http/json.ts';
 export function faultRoutes(sandbox: SandboxContext) {
   return {
     async set(ctx: Context): Promise<void> {
-      const parsed = faultRequestSchema.safeParse(await readJsonObject(ctx));
+      const body = await readJsonObject(ctx);
+      if (body === undefined) return sendJsonError(ctx, 400, 'BAD_REQUEST', NOT_A_JSON_OBJECT);
+      const parsed = faultRequestSchema.safeParse(body);
       if (!parsed.success) return sendJsonError(ctx, 400, 'BAD_REQUEST', z.prettifyError(parsed.error));
       const request = parsed.data;
       if ('appid' in request) sandbox.faults.setLogin(request.appid, request.faults);

@@ -1,7 +1,7 @@
 import type { Context } from 'koa';
 import { z } from 'zod';
 import type { SandboxContext } from '../context.ts';
-import { readJsonObject } from '../http/body.ts';
+import { NOT_A_JSON_OBJECT, readJsonObject } from '../http/body.ts';
 import { sendJsonError } from '../http/json.ts';
 import { DEFAULT_USER, issueCode } from '../login/codes.ts';
 
@@ -21,7 +21,9 @@ const schema = z
 /** POST /sandbox/login-codes {appid, user?, blocked?} → {code, openid}: what wx.login yields for a named buyer. */
 export function loginCodesRoute(sandbox: SandboxContext) {
   return async (ctx: Context): Promise<void> => {
-    const parsed = schema.safeParse(await readJsonObject(ctx));
+    const body = await readJsonObject(ctx);
+    if (body === undefined) return sendJsonError(ctx, 400, 'BAD_REQUEST', NOT_A_JSON_OBJECT);
+    const parsed = schema.safeParse(body);
     if (!parsed.success) return sendJsonError(ctx, 400, 'BAD_REQUEST', z.prettifyError(parsed.error));
     if (!sandbox.accounts.app(parsed.data.appid)) {
       return sendJsonError(ctx, 404, 'UNKNOWN_APPID', `the sandbox has no mini-program ${parsed.data.appid}`);

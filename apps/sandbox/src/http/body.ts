@@ -24,6 +24,9 @@ export async function readRawBody(ctx: Context, limit: number): Promise<Buffer> 
   return Buffer.concat(chunks);
 }
 
+/** What the control endpoints answer when readJsonObject gives undefined (typically a curl quoting slip). */
+export const NOT_A_JSON_OBJECT = 'the request body must be a JSON object, e.g. {"appid":"wx…"}';
+
 /** Reads a JSON object body; returns undefined when the body is not a JSON object. */
 export async function readJsonObject(
   ctx: Context,
