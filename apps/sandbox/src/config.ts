@@ -137,6 +137,19 @@ function booleanFrom(env: Env, name: string, fallback: boolean): boolean {
   );
 }
 
+/**
+ * Why the sandbox must not run here, if it must not: under NODE_ENV=production the shared .env holds the real
+ * merchant key and app secret, and a local WeChat that accepts them has no place next to a live server (the root
+ * `pnpm start` starts both). undefined when it may run.
+ */
+export function sandboxRefusal(env: Env = process.env): string | undefined {
+  if (env.NODE_ENV !== 'production') return undefined;
+  return (
+    'mp-pay sandbox: not started because NODE_ENV=production (it is a development tool and would hold your ' +
+    'real WECHATPAY_KEY). Deploy the server alone: pnpm --filter @mp-pay/server start'
+  );
+}
+
 /** Builds the sandbox configuration from environment variables (main.ts passes process.env). */
 export function loadSandboxConfig(env: Env = process.env): SandboxConfig {
   const d = SANDBOX_DEFAULTS;

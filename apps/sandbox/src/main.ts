@@ -1,11 +1,18 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { loadSandboxConfig, SandboxConfigError } from './config.ts';
+import { loadSandboxConfig, sandboxRefusal, SandboxConfigError } from './config.ts';
 import { startSandbox } from './server.ts';
 
 // One .env at the repo root configures the sandbox and the server alike; real environment variables win.
 const envFile = fileURLToPath(new URL('../../../.env', import.meta.url));
 if (existsSync(envFile)) process.loadEnvFile(envFile);
+
+const refusal = sandboxRefusal();
+if (refusal) {
+  // Exit 0: `pnpm -r --parallel start` would otherwise stop the server it starts alongside.
+  console.log(refusal);
+  process.exit(0);
+}
 
 let config;
 try {

@@ -38,6 +38,14 @@ describe('main.ts (pnpm start)', () => {
     }
   }, 30_000);
 
+  it('does not start under NODE_ENV=production (real keys in .env), exits 0 and says how to deploy', async () => {
+    const proc = run({ SANDBOX_PORT: '0', NODE_ENV: 'production' });
+    expect(await proc.exited).toBe(0);
+    expect(proc.output()).toContain('not started because NODE_ENV=production');
+    expect(proc.output()).toContain('pnpm --filter @mp-pay/server start');
+    expect(proc.output()).not.toContain('listening on');
+  }, 30_000);
+
   it('refuses an invalid configuration with a fix-it message and exit code 1', async () => {
     const proc = run({ SANDBOX_PORT: '0', WECHATPAY_KEY: 'too-short' });
     expect(await proc.exited).toBe(1);
