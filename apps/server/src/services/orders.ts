@@ -84,9 +84,11 @@ export async function createOrder(ctx: AppContext, input: CreateOrderInput, log:
   );
   if (order.status === 'PAID') throw new AppError('order_already_paid');
   if (order.status === 'CLOSED') throw new AppError('order_closed');
+  // No re-read afterwards: issuePayment only records a prepay_id (not part of the client's view) and throws
+  // when the order stopped being PENDING meanwhile, so `order` is what the buyer should see.
   const payment = await issuePayment(ctx, order, log);
   return {
-    order: toApiOrder((await ctx.store.orders.getOrder(order.id)) ?? order),
+    order: toApiOrder(order),
     payment,
     replayed: result.kind === 'replayed',
   };
