@@ -1,0 +1,117 @@
+/**
+ * Proof for "an order's keys share a hash tag so the scripts also run on Redis Cluster" (issue 4):
+ *  - no Lua script builds a key name itself: every redis.call names a KEYS[n] (Cluster routes by KEYS only);
+ *  - every script call the store makes, recorded with MONITOR on real Redis, names keys of a single slot when
+ *    REDIS_PREFIX carries a hash tag (the documented Cluster setting), and the order's own key carries `{<id>}`.
+ */
+import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createRedisStore } from '../src/store/redis/redis-store.ts';
+import { redisKeys } from '../src/store/redis/keys.ts';
+import { dropPrefix, TEST_REDIS_URL, waitFor } from './helpers/redis.ts';
+
+const LUA_DIR = new URL('../src/store/lua/', import.meta.url);
+
+/** Redis Cluster's key slot: CRC16/XMODEM of the hash tag (or the whole key) modulo 16384. */
+function keySlot(key: string): number {
+  const open = key.indexOf('{');
+  const close = open === -1 ? -1 : key.indexOf('}', open + 1);
+  const hashed = close > open + 1 ? key.slice(open + 1, close) : key;
+  let crc = 0;
+  for (const byte of Buffer.from(hashed, 'utf8')) {
+    crc ^= byte << 8;
+    for (let i = 0; i < 8; i++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
+  }
+  return crc % 16384;
+}
+
+describe('Redis Cluster readiness', () => {
+  it('computes slots like Redis (known values from the Cluster spec and redis-cli)', () => {
+    expect(keySlot('123456789')).toBe(0x31c3 % 16384);
+    expect(keySlot('{user1000}.following')).toBe(keySlot('{user1000}.followers'));
+    expect(keySlot('{}foo')).not.toBe(keySlot('{}bar')); // an empty tag hashes the whole key
+  });
+
+  it('has no Lua script that builds a key name: every redis.call names KEYS[n]', () => {
+    const files = readdirSync(LUA_DIR).filter((f) => f.endsWith('.lua'));
+    expect(files.length).toBeGreaterThanOrEqual(6);
+    for (const file of files) {
+      const lua = readFileSync(new URL(file, LUA_DIR), 'utf8').replace(/--.*$/gm, '');
+      const calls = [...lua.matchAll(/redis\.call\(\s*'[A-Z]+'\s*,\s*([^,)]+)/g)].map((m) => m[1]?.trim());
+      expect(calls.length, file).toBeGreaterThan(0);
+      for (const firstKey of calls) expect(firstKey, `${file}: ${firstKey}`).toMatch(/^KEYS\[\d+\]$/);
+    }
+  });
+
+  describe('script calls recorded on real Redis', () => {
+    const prefix = `{mp-pay-test-cluster-${randomBytes(4).toString('hex')}}:`;
+    afterAll(() => dropPrefix(prefix));
+
+    it('name keys of one slot per call with a hash-tagged prefix, and the order key carries {id}', async () => {
+      const monitor = new Redis(TEST_REDIS_URL);
+      const calls: string[][] = [];
+      const feed = await monitor.monitor();
+      feed.on('monitor', (_time: string, args: string[]) => {
+        if (/^eval(sha)?$/i.test(args[0] ?? '')) calls.push(args);
+      });
+      const store = await createRedisStore({ url: TEST_REDIS_URL, prefix, commandTimeoutMs: 2000 });
+      try {
+        const now = Date.now();
+        const ids = ['C' + randomBytes(8).toString('hex'), 'C' + randomBytes(8).toString('hex')];
+        for (const id of ids) {
+          await store.orders.createOrder(
+            {
+              id,
+              outTradeNo: id,
+              openid: 'oCluster',
+              description: 'cluster',
+              items: [{ productId: 'tea', name: 'Tea', unitPriceFen: 100, quantity: 1, subtotalFen: 100 }],
+              totalFen: 100,
+              createdAt: now,
+              expiresAt: now + 60_000,
+              payRequest: {
+                body: 'cluster',
+                spbillCreateIp: '127.0.0.1',
+                notifyUrl: 'http://127.0.0.1/wechatpay/notify',
+                timeStart: '20260101000000',
+                timeExpire: '20260101003000',
+              },
+            },
+            { idempotencyKey: id, fingerprint: 'fp', idempotencyTtlSeconds: 60, queryDueAt: now },
+          );
+          await store.orders.setPrepayId(id, 'wx' + id);
+        }
+        const [paidId, closedId] = ids as [string, string];
+        await store.orders.markPaid(paidId, {
+          transactionId: '42' + paidId,
+          totalFee: 100,
+          timeEnd: '20260101001000',
+          paidAt: now,
+          source: 'notify',
+        });
+        const claims = await store.orders.claimDue('query', now + 1, 30_000, 10);
+        for (const claim of claims) await store.orders.finishDue('query', claim.id);
+        await store.orders.markClosed(closedId, { closedAt: now, reason: 'buyer' });
+
+        // MONITOR delivers asynchronously: wait for all 7 kinds of call (2 create, 2 prepay, paid, claim, closed).
+        await waitFor(() => calls.length >= 7 + claims.length, 'script calls in MONITOR');
+        for (const args of calls) {
+          const numKeys = Number(args[2]);
+          const keys = args.slice(3, 3 + numKeys);
+          expect(numKeys, args.join(' ')).toBeGreaterThan(0);
+          expect(new Set(keys.map(keySlot)).size, keys.join(' ')).toBe(1);
+        }
+        const orderKeys = calls.flatMap((args) => args.slice(3, 3 + Number(args[2])));
+        for (const id of ids) {
+          expect(orderKeys).toContain(redisKeys(prefix).order(id));
+          expect(redisKeys('mp-pay:').order(id)).toBe(`mp-pay:order:{${id}}`);
+        }
+      } finally {
+        await store.close();
+        monitor.disconnect();
+      }
+    });
+  });
+});
