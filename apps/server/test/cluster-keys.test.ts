@@ -92,7 +92,7 @@ describe('Redis Cluster readiness', () => {
           source: 'notify',
         });
         const claims = await store.orders.claimDue('query', now + 1, 30_000, 10);
-        for (const claim of claims) await store.orders.finishDue('query', claim.id);
+        for (const claim of claims) await store.orders.finishDue('query', claim.orderId);
         await store.orders.markClosed(closedId, { closedAt: now, reason: 'buyer' });
 
         // MONITOR delivers asynchronously: wait for all 7 kinds of call (2 create, 2 prepay, paid, claim, closed).
