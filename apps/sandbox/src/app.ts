@@ -1,5 +1,6 @@
 import Router from '@koa/router';
 import Koa from 'koa';
+import { returnFailXml } from '@mp-pay/shared/wechatpay';
 import type { SandboxContext } from './context.ts';
 import { clockRoutes } from './control/clock.ts';
 import { faultRoutes } from './control/faults.ts';
@@ -7,7 +8,7 @@ import { loginCodesRoute } from './control/login-codes.ts';
 import { orderInspectionRoute, orderListRoute } from './control/orders.ts';
 import { BodyTooLargeError } from './http/body.ts';
 import { sendJsonError } from './http/json.ts';
-import { failXml, sendXml } from './http/xml-reply.ts';
+import { sendXml } from './http/xml-reply.ts';
 import { jscode2session } from './login/jscode2session.ts';
 import { LoginRateLimiter } from './login/rate-limit.ts';
 import type { Notifier } from './notifier.ts';
@@ -34,7 +35,7 @@ export function createApp(sandbox: SandboxContext, notifier: Notifier): Koa {
       }
       // A sandbox bug, not a client mistake: say so loudly, answer like a busy WeChat.
       console.error(`sandbox: ${ctx.method} ${ctx.path} failed`, err);
-      if (ctx.path.startsWith('/pay/')) return sendXml(ctx, failXml('系统繁忙,请稍后再试'));
+      if (ctx.path.startsWith('/pay/')) return sendXml(ctx, returnFailXml('系统繁忙,请稍后再试'));
       sendJsonError(ctx, 500, 'INTERNAL', `sandbox error: ${(err as Error).message}`);
     }
   });

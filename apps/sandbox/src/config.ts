@@ -1,5 +1,13 @@
 import { z } from 'zod';
-import { SANDBOX_DEFAULT_PORT, SANDBOX_DEMO } from '@mp-pay/shared/wechatpay';
+import {
+  APIV2_KEY_RULE,
+  APP_SECRET_RULE,
+  APPID_RULE,
+  MCH_ID_RULE,
+  SANDBOX_DEFAULT_PORT,
+  SANDBOX_DEMO,
+  type CredentialRule,
+} from '@mp-pay/shared/wechatpay';
 
 /**
  * The only module that reads the environment. The sandbox reads the same variables as the server (one `.env`
@@ -55,15 +63,14 @@ export const SANDBOX_DEFAULTS: Readonly<SandboxConfig> = Object.freeze({
   extraAccounts: [],
 });
 
-const APPID_RE = /^wx[0-9A-Za-z]{16}$/;
+/** The credential rules are shared with the server, which reads the same .env: both accept the same values. */
+const credential = (rule: CredentialRule) => z.string().regex(rule.re, rule.message);
 
 const accountSchema = z.object({
-  appId: z
-    .string()
-    .regex(APPID_RE, 'must look like a mini-program AppID: "wx" followed by 16 letters or digits'),
-  secret: z.string().regex(/^[0-9A-Za-z]{32}$/, 'must be the 32-character AppSecret'),
-  mchId: z.string().regex(/^\d{8,12}$/, 'must be the numeric merchant id (商户号), e.g. 1900000109'),
-  key: z.string().regex(/^[0-9A-Za-z]{32}$/, 'must be the 32-character APIv2 key (letters and digits)'),
+  appId: credential(APPID_RULE),
+  secret: credential(APP_SECRET_RULE),
+  mchId: credential(MCH_ID_RULE),
+  key: credential(APIV2_KEY_RULE),
 });
 
 const configSchema = accountSchema.extend({

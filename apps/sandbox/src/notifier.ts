@@ -1,7 +1,7 @@
-import { buildXml, createNonce, parseXml, readCapped, signV2 } from '@mp-pay/shared/wechatpay';
+import { signedPaymentNotification } from '@mp-pay/shared/testing';
+import { parseXml, readCapped } from '@mp-pay/shared/wechatpay';
 import type { SandboxContext } from './context.ts';
 import type { FaultSettings } from './faults.ts';
-import { paidFields } from './pay/orders.ts';
 import type { NotificationAttempt, OrderRecord } from './state.ts';
 
 /**
@@ -110,28 +110,32 @@ export class Notifier {
     return entry.outcome === 'acknowledged' && kind !== 'forged-bad-sign' && kind !== 'forged-wrong-amount';
   }
 
+  /** Built by the same factory the server's tests and the benchmarks use, so all of them see one shape. */
   private body(order: OrderRecord, kind: Kind): string {
     const account = this.sandbox.accounts.merchant(order.mchId);
     if (!account) throw new Error(`merchant ${order.mchId} is no longer configured`);
-    const fields: Record<string, string | number | undefined> = {
-      return_code: 'SUCCESS',
-      return_msg: 'OK',
-      appid: order.appId,
-      mch_id: order.mchId,
-      nonce_str: createNonce(),
-      result_code: 'SUCCESS',
-      ...paidFields(order),
-    };
-    if (kind === 'forged-wrong-amount') {
-      // Validly signed but for another amount: only the merchant's own amount check catches it.
-      const forged = order.totalFee === 1 ? 2 : 1;
-      fields.total_fee = forged;
-      fields.cash_fee = forged;
-    }
-    // Like the real service, no sign_type field even for HMAC-SHA256: receivers must infer it.
-    const key = kind === 'forged-bad-sign' ? [...account.key].reverse().join('') : account.key;
-    fields.sign = signV2(fields, key, order.signType);
-    return buildXml(fields);
+    if (!order.transactionId || !order.timeEnd) throw new Error(`order ${order.outTradeNo} is not paid`);
+    // Validly signed but for another amount: only the merchant's own amount check catches it.
+    const forgedFee = kind === 'forged-wrong-amount' ? (order.totalFee === 1 ? 2 : 1) : undefined;
+    return signedPaymentNotification({
+      appId: order.appId,
+      mchId: order.mchId,
+      key: kind === 'forged-bad-sign' ? [...account.key].reverse().join('') : account.key,
+      signType: order.signType,
+      // Like the real service, no sign_type field even for HMAC-SHA256: receivers must infer it.
+      omitSignType: true,
+      outTradeNo: order.outTradeNo,
+      totalFee: forgedFee ?? order.totalFee,
+      cashFee: forgedFee ?? order.cashFee,
+      transactionId: order.transactionId,
+      openid: order.openid,
+      timeEnd: order.timeEnd,
+      tradeType: order.tradeType,
+      bankType: order.bankType,
+      feeType: order.feeType,
+      attach: order.attach,
+      extra: order.paidExtras,
+    }).xml;
   }
 
   private record(order: OrderRecord, entry: NotificationAttempt): void {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { APIV2_KEY_RULE, APP_SECRET_RULE, APPID_RULE, MCH_ID_RULE } from '@mp-pay/shared/core';
 import { SANDBOX_DEMO } from '@mp-pay/shared/wechatpay';
 import { loadSandboxConfig, SandboxConfigError, startSandbox } from '../src/index.ts';
 import { Faults } from '../src/faults.ts';
@@ -66,6 +67,20 @@ describe('loadSandboxConfig', () => {
       expect(message).toContain(name);
     expect(message).toContain('.env.example');
     expect(message).not.toContain('short'); // values, which may be secrets, are not echoed
+  });
+
+  it("words credential problems with the rules shared with the server's config", () => {
+    const env = { WECHAT_APPID: 'wx123', WECHAT_SECRET: 's', WECHATPAY_MCHID: '123', WECHATPAY_KEY: 'k' };
+    const message = (() => {
+      try {
+        loadSandboxConfig(env);
+      } catch (err) {
+        return (err as Error).message;
+      }
+      return '';
+    })();
+    for (const rule of [APPID_RULE, APP_SECRET_RULE, MCH_ID_RULE, APIV2_KEY_RULE])
+      expect(message).toContain(rule.message);
   });
 
   it.each([

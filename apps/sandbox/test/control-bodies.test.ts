@@ -31,3 +31,22 @@ describe('control endpoints given a body that is not a JSON object', () => {
     expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(/appid/);
   });
 });
+
+describe('control endpoints given an oversized body', () => {
+  // The shared capped reader (@mp-pay/shared/core) behind readRawBody: 413 with the limit named, declared or
+  // streamed.
+  it('answers 413 TOO_LARGE, whether Content-Length announces it or not', async () => {
+    const big = JSON.stringify({ appid: 'x'.repeat(20_000) });
+    const declared = await fetch(`${sandbox.url}/sandbox/login-codes`, { method: 'POST', body: big });
+    expect(declared.status).toBe(413);
+    expect(await declared.json()).toEqual({
+      error: { id: 'TOO_LARGE', message: 'request body exceeds 16384 bytes' },
+    });
+    const streamed = await fetch(`${sandbox.url}/sandbox/login-codes`, {
+      method: 'POST',
+      body: new Blob([big]).stream(),
+      duplex: 'half',
+    } as RequestInit);
+    expect(streamed.status).toBe(413);
+  });
+});

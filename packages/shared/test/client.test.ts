@@ -2,8 +2,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   buildXml,
   parseXml,
-  signV2,
   verifyV2,
+  WechatError,
   WechatPayError,
   WechatPayInvalidRequestError,
   WechatPayOrderClosedError,
@@ -16,7 +16,7 @@ import {
   WechatPayV2Client,
   type SignType,
 } from '../src/wechatpay/index.ts';
-import { startFakeWechat, type Received } from './fake-wechat.ts';
+import { signedV2Reply, startFakeWechat, type Received } from './fake-wechat.ts';
 
 const KEY = 'a'.repeat(16) + 'B'.repeat(16);
 const APPID = 'wx0123456789abcdef';
@@ -44,19 +44,7 @@ function client(signType: SignType = 'MD5', timeoutMs = 2000) {
 
 /** Replies like WeChat: signed with the merchant key and the request's sign type. */
 function signedReply(req: Received, fields: Record<string, string>, key = KEY): string {
-  const request = parseXml(req.body);
-  const signType = (request.sign_type as SignType | undefined) ?? 'MD5';
-  const reply: Record<string, string> = {
-    return_code: 'SUCCESS',
-    return_msg: 'OK',
-    appid: APPID,
-    mch_id: MCHID,
-    nonce_str: 'replyNonce123',
-    result_code: 'SUCCESS',
-    ...fields,
-  };
-  reply.sign = signV2(reply, key, signType);
-  return buildXml(reply);
+  return signedV2Reply(req, fields, { key, mchId: MCHID });
 }
 
 const ORDER = {
@@ -363,5 +351,157 @@ describe('orderQuery and closeOrder', () => {
     expect(fake.received[0]!.url).toBe('/pay/closeorder');
     fake.setHandler((req, res) => res.end(signedReply(req, { result_code: 'FAIL', err_code: 'ORDERPAID' })));
     await expect(client().closeOrder({ outTradeNo: 'no4' })).rejects.toBeInstanceOf(WechatPayOrderPaidError);
+  });
+});
+
+describe('per-call appId and signType (one merchant, several AppIDs)', () => {
+  const OTHER_APPID = 'wxfedcba9876543210';
+
+  it('places, queries and closes a trade with the AppID and sign type given per call', async () => {
+    fake.setHandler((req, res) =>
+      res.end(signedReply(req, { prepay_id: 'wx1', trade_state: 'NOTPAY', out_trade_no: 'no1' })),
+    );
+    const c = client('MD5');
+    await c.unifiedOrder({ ...ORDER, appId: OTHER_APPID, signType: 'HMAC-SHA256' });
+    await c.orderQuery({ outTradeNo: 'no1', appId: OTHER_APPID, signType: 'HMAC-SHA256' });
+    await c.closeOrder({ outTradeNo: 'no1', appId: OTHER_APPID });
+    await c.orderQuery({ transactionId: '42', appId: OTHER_APPID });
+    const sent = fake.received.map((r) => parseXml(r.body));
+    expect(sent.map((r) => r.appid)).toEqual([OTHER_APPID, OTHER_APPID, OTHER_APPID, OTHER_APPID]);
+    expect(sent.map((r) => r.sign_type)).toEqual(['HMAC-SHA256', 'HMAC-SHA256', undefined, undefined]);
+    expect(sent.map((r) => r.sign?.length)).toEqual([64, 64, 32, 32]);
+    for (const request of sent) expect(verifyV2(request, KEY)).toBe(true);
+    // The per-call options are not request fields.
+    expect(sent[0]).not.toHaveProperty('appId');
+    expect(sent[0]).not.toHaveProperty('signType');
+  });
+
+  it('sends the client default AppID and sign type when the call names none', async () => {
+    fake.setHandler((req, res) => res.end(signedReply(req, { prepay_id: 'wx1' })));
+    await client('HMAC-SHA256').unifiedOrder(ORDER);
+    expect(parseXml(fake.received[0]!.body)).toMatchObject({ appid: APPID, sign_type: 'HMAC-SHA256' });
+  });
+
+  it("checks the reply's appid against the call's AppID, not the client default", async () => {
+    // A validly signed reply naming the default AppID for a call made for another one.
+    fake.setHandler((req, res) => res.end(signedReply(req, { appid: APPID, prepay_id: 'wx1' })));
+    await expect(client().unifiedOrder({ ...ORDER, appId: OTHER_APPID })).rejects.toBeInstanceOf(
+      WechatPaySignatureError,
+    );
+    fake.setHandler((req, res) => res.end(signedReply(req, { trade_state: 'NOTPAY' })));
+    await expect(client().orderQuery({ outTradeNo: 'no1', appId: OTHER_APPID })).resolves.toMatchObject({
+      tradeState: 'NOTPAY',
+    });
+  });
+});
+
+describe('unifiedOrder trade types', () => {
+  const { openid: _openid, ...noOpenid } = ORDER;
+
+  it('NATIVE: sends product_id, needs no openid, returns the code_url', async () => {
+    fake.setHandler((req, res) =>
+      res.end(
+        signedReply(req, {
+          trade_type: 'NATIVE',
+          prepay_id: 'wx2',
+          code_url: 'weixin://wxpay/bizpayurl?pr=abc',
+        }),
+      ),
+    );
+    const result = await client().unifiedOrder({ ...noOpenid, tradeType: 'NATIVE', productId: 'SKU-1' });
+    expect(result).toMatchObject({
+      prepayId: 'wx2',
+      tradeType: 'NATIVE',
+      codeUrl: 'weixin://wxpay/bizpayurl?pr=abc',
+    });
+    expect(result.mwebUrl).toBeUndefined();
+    const request = parseXml(fake.received[0]!.body);
+    expect(request).toMatchObject({ trade_type: 'NATIVE', product_id: 'SKU-1' });
+    expect(request.openid).toBeUndefined();
+  });
+
+  it('MWEB: sends scene_info as JSON and returns the mweb_url', async () => {
+    fake.setHandler((req, res) =>
+      res.end(
+        signedReply(req, { trade_type: 'MWEB', prepay_id: 'wx3', mweb_url: 'https://wx.tenpay.com/x' }),
+      ),
+    );
+    const sceneInfo = { h5_info: { type: 'Wap', wap_url: 'https://shop.example.com', wap_name: '商店' } };
+    const result = await client().unifiedOrder({ ...noOpenid, tradeType: 'MWEB', sceneInfo });
+    expect(result.mwebUrl).toBe('https://wx.tenpay.com/x');
+    expect(JSON.parse(parseXml(fake.received[0]!.body).scene_info!)).toEqual(sceneInfo);
+  });
+
+  it('APP: needs neither openid nor product_id', async () => {
+    fake.setHandler((req, res) => res.end(signedReply(req, { trade_type: 'APP', prepay_id: 'wx4' })));
+    await expect(client().unifiedOrder({ ...noOpenid, tradeType: 'APP' })).resolves.toMatchObject({
+      prepayId: 'wx4',
+      tradeType: 'APP',
+    });
+    expect(parseXml(fake.received[0]!.body).trade_type).toBe('APP');
+  });
+
+  it('refuses, before calling WeChat, JSAPI without openid, NATIVE without product, unknown types', async () => {
+    await expect(client().unifiedOrder(noOpenid)).rejects.toThrow(/openid/);
+    await expect(client().unifiedOrder({ ...noOpenid, tradeType: 'NATIVE' })).rejects.toThrow(/productId/);
+    await expect(
+      client().unifiedOrder({ ...ORDER, tradeType: 'MICROPAY' as unknown as 'APP' }),
+    ).rejects.toThrow(TypeError);
+    expect(fake.received).toHaveLength(0);
+  });
+
+  it('refuses a NATIVE or MWEB success without its link', async () => {
+    fake.setHandler((req, res) => res.end(signedReply(req, { prepay_id: 'wx5' })));
+    await expect(
+      client().unifiedOrder({ ...noOpenid, tradeType: 'NATIVE', productId: 'p' }),
+    ).rejects.toMatchObject({ code: 'BAD_REPLY' });
+    await expect(client().unifiedOrder({ ...noOpenid, tradeType: 'MWEB' })).rejects.toMatchObject({
+      code: 'BAD_REPLY',
+    });
+  });
+});
+
+describe('what errors carry (WechatError fields)', () => {
+  it('HTTP status, raw reply text and Request-ID, on the shared base class', async () => {
+    fake.setHandler((_req, res) => {
+      res.statusCode = 503;
+      res.setHeader('request-id', 'req-503');
+      res.end('upstream busy');
+    });
+    const http = (await client()
+      .orderQuery({ outTradeNo: 'x' })
+      .catch((e: unknown) => e)) as WechatPayError;
+    expect(http).toBeInstanceOf(WechatError);
+    expect(http).toMatchObject({
+      code: 'HTTP_503',
+      httpStatus: 503,
+      rawBody: 'upstream busy',
+      requestId: 'req-503',
+    });
+
+    let replyText = '';
+    fake.setHandler((req, res) => {
+      replyText = signedReply(req, { result_code: 'FAIL', err_code: 'ORDERNOTEXIST' });
+      res.end(replyText);
+    });
+    const business = (await client()
+      .orderQuery({ outTradeNo: 'x' })
+      .catch((e: unknown) => e)) as WechatPayError;
+    expect(business).toMatchObject({ httpStatus: 200, rawBody: replyText, requestId: undefined });
+    expect(business.raw?.err_code).toBe('ORDERNOTEXIST');
+
+    fake.setHandler((_req, res) => res.end('<html>maintenance</html>'));
+    await expect(client().orderQuery({ outTradeNo: 'x' })).rejects.toMatchObject({
+      code: 'BAD_REPLY',
+      rawBody: '<html>maintenance</html>',
+    });
+  });
+
+  it('refundQuery needs no client certificate', async () => {
+    fake.setHandler((req, res) => res.end(signedReply(req, { refund_count: '0' })));
+    await expect(client().refundQuery({ outTradeNo: 'T1' })).resolves.toMatchObject({
+      refundCount: 0,
+      refunds: [],
+    });
   });
 });

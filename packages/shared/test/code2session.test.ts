@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   Code2SessionClient,
+  WechatError,
   WechatLoginBlockedError,
   WechatLoginCodeUsedError,
   WechatLoginError,
@@ -90,6 +91,32 @@ describe('Code2SessionClient', () => {
     const error = (await refused.code2Session('c').catch((e: unknown) => e)) as Error;
     expect(error).toBeInstanceOf(WechatLoginUnavailableError);
     expect(`${error.message} ${String(error.cause)} ${error.stack}`).not.toContain(SECRET);
+  });
+
+  it('keeps the reply on the error (HTTP status, rawBody), with the secret masked and never a session_key', async () => {
+    fake.setHandler(json({ errcode: 40125, errmsg: `invalid appsecret ${SECRET}` }));
+    const error = (await login()
+      .code2Session('c')
+      .catch((e: unknown) => e)) as WechatLoginError;
+    expect(error).toBeInstanceOf(WechatError);
+    expect(error.httpStatus).toBe(200);
+    expect(error.rawBody).toContain('40125');
+    expect(error.rawBody).not.toContain(SECRET);
+
+    fake.setHandler(json({ errcode: 0, session_key: 'sk-secret' }));
+    const partial = (await login()
+      .code2Session('c')
+      .catch((e: unknown) => e)) as WechatLoginError;
+    expect(partial).toMatchObject({ code: 'BAD_REPLY', rawBody: undefined });
+
+    fake.setHandler((_r, res) => {
+      res.statusCode = 502;
+      res.end('bad gateway');
+    });
+    await expect(login().code2Session('c')).rejects.toMatchObject({
+      httpStatus: 502,
+      rawBody: 'bad gateway',
+    });
   });
 
   it('refuses an empty or absurd code without calling WeChat', async () => {

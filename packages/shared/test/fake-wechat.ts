@@ -1,17 +1,25 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type ServerOptions as HttpsServerOptions } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { buildXml, parseXml, signV2, type SignType } from '../src/v2/index.ts';
 
 export interface Received {
   method: string;
   url: string;
   headers: IncomingMessage['headers'];
   body: string;
+  /** HTTPS with a client certificate: its subject CN (undefined otherwise). */
+  clientCertCn: string | undefined;
 }
 
 export type Handler = (req: Received, res: ServerResponse) => unknown;
 
-/** A throwaway HTTP server on port 0 standing in for WeChat; each test sets `handler`. */
-export async function startFakeWechat(): Promise<{
+/**
+ * A throwaway server on port 0 standing in for WeChat; each test sets `handler`. With `tls` it is an HTTPS
+ * server (e.g. one that requires a client certificate, like WeChat's /secapi/ paths).
+ */
+export async function startFakeWechat(tls?: HttpsServerOptions): Promise<{
   url: string;
   received: Received[];
   setHandler(handler: Handler): void;
@@ -22,15 +30,18 @@ export async function startFakeWechat(): Promise<{
     res.end('no handler');
   };
   const received: Received[] = [];
-  const server: Server = createServer((req, res) => {
+  const listener = (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
+      const socket = req.socket as Partial<TLSSocket>;
+      const cn = socket.getPeerCertificate?.()?.subject?.CN;
       const r = {
         method: req.method ?? '',
         url: req.url ?? '',
         headers: req.headers,
         body: Buffer.concat(chunks).toString('utf8'),
+        clientCertCn: typeof cn === 'string' ? cn : undefined,
       };
       received.push(r);
       void Promise.resolve(handler(r, res)).catch((err: unknown) => {
@@ -38,11 +49,12 @@ export async function startFakeWechat(): Promise<{
         res.end(String(err));
       });
     });
-  });
+  };
+  const server: Server = tls ? createHttpsServer(tls, listener) : createServer(listener);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     received,
     setHandler(h) {
       handler = h;
@@ -53,4 +65,28 @@ export async function startFakeWechat(): Promise<{
         server.close(() => resolve());
       }),
   };
+}
+
+/**
+ * A v2 reply as WeChat signs it: with the merchant key and the request's sign type, naming the request's appid
+ * (unless `fields` says otherwise) and the given mch_id.
+ */
+export function signedV2Reply(
+  req: Received,
+  fields: Record<string, string>,
+  merchant: { key: string; mchId: string },
+): string {
+  const request = parseXml(req.body);
+  const signType = (request.sign_type as SignType | undefined) ?? 'MD5';
+  const reply: Record<string, string> = {
+    return_code: 'SUCCESS',
+    return_msg: 'OK',
+    appid: request.appid ?? '',
+    mch_id: merchant.mchId,
+    nonce_str: 'replyNonce123',
+    result_code: 'SUCCESS',
+    ...fields,
+  };
+  reply.sign = signV2(reply, merchant.key, signType);
+  return buildXml(reply);
 }

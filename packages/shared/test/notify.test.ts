@@ -4,6 +4,7 @@ import {
   NOTIFY_SUCCESS_XML,
   notifyFailXml,
   parseXml,
+  returnFailXml,
   signV2,
   verifyPaymentNotification,
   WechatPayInvalidRequestError,
@@ -94,11 +95,34 @@ describe('verifyPaymentNotification', () => {
     expect(() => verifyPaymentNotification('<!DOCTYPE x><xml/>', OPTS)).toThrow(WechatPayXmlError);
   });
 
+  it('accepts any of the AppIDs bound to the merchant when given several', () => {
+    const other = 'wxfedcba9876543210';
+    const xml = notification({ appid: other });
+    expect(verifyPaymentNotification(xml, { ...OPTS, appId: new Set([OPTS.appId, other]) }).raw.appid).toBe(
+      other,
+    );
+    expect(verifyPaymentNotification(xml, { ...OPTS, appId: [OPTS.appId, other] }).raw.appid).toBe(other);
+    expect(() => verifyPaymentNotification(xml, { ...OPTS, appId: new Set([OPTS.appId]) })).toThrow(
+      /another appid/,
+    );
+    expect(() => verifyPaymentNotification(notification({ appid: '' }), { ...OPTS, appId: [] })).toThrow(
+      /another appid/,
+    );
+  });
+
   it('builds the SUCCESS and FAIL replies WeChat expects', () => {
     expect(parseXml(NOTIFY_SUCCESS_XML)).toEqual({ return_code: 'SUCCESS', return_msg: 'OK' });
     expect(parseXml(notifyFailXml('storage unavailable'))).toEqual({
       return_code: 'FAIL',
       return_msg: 'storage unavailable',
     });
+  });
+
+  it('has one FAIL-reply builder, which never throws on an odd message', () => {
+    expect(notifyFailXml).toBe(returnFailXml);
+    expect(returnFailXml('签名错误')).toBe(
+      '<xml><return_code>FAIL</return_code><return_msg><![CDATA[签名错误]]></return_msg></xml>',
+    );
+    expect(parseXml(returnFailXml('bad \u0000 byte \uD800')).return_msg).toBe('bad \uFFFD byte \uFFFD');
   });
 });

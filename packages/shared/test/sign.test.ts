@@ -115,6 +115,34 @@ describe('verifyV2', () => {
   });
 });
 
+describe('verifyV2: the signature must be hex of the declared length (defect 3a)', () => {
+  // Buffer.from(s, 'latin1') keeps the low byte of each UTF-16 unit, so U+4E39 encodes as '9': a signature
+  // written in such characters used to compare equal to the real hex one whenever sign_type was present.
+  const disguise = (hex: string) =>
+    [...hex].map((c) => String.fromCharCode(0x4e00 | c.charCodeAt(0))).join('');
+
+  it.each<['MD5' | 'HMAC-SHA256']>([['MD5'], ['HMAC-SHA256']])(
+    'rejects a %s signature written in non-hex characters that encode to the right bytes',
+    (signType) => {
+      const params = { ...OFFICIAL, sign_type: signType };
+      const sign = signV2(params, OFFICIAL_KEY, signType);
+      expect(verifyV2({ ...params, sign }, OFFICIAL_KEY)).toBe(true);
+      expect(Buffer.from(disguise(sign), 'latin1').toString('latin1')).toBe(sign);
+      expect(verifyV2({ ...params, sign: disguise(sign) }, OFFICIAL_KEY)).toBe(false);
+    },
+  );
+
+  it('accepts only exactly 32 (MD5) or 64 (HMAC-SHA256) hex characters, in either case', () => {
+    const md5 = { ...OFFICIAL, sign_type: 'MD5' };
+    const sign = signV2(md5, OFFICIAL_KEY, 'MD5');
+    expect(verifyV2({ ...md5, sign: sign.toLowerCase() }, OFFICIAL_KEY)).toBe(true);
+    expect(verifyV2({ ...md5, sign: ` ${sign}` }, OFFICIAL_KEY)).toBe(false);
+    expect(verifyV2({ ...md5, sign: `${sign}\n` }, OFFICIAL_KEY)).toBe(false);
+    const hmac = { ...OFFICIAL, sign_type: 'HMAC-SHA256' };
+    expect(verifyV2({ ...hmac, sign }, OFFICIAL_KEY)).toBe(false);
+  });
+});
+
 describe('miniProgramPayParams', () => {
   it('matches the official paySign example', () => {
     const params = miniProgramPayParams({

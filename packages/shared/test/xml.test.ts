@@ -135,6 +135,51 @@ describe('parseXml: hostile input', () => {
   });
 });
 
+describe('parseXml / buildXml: characters XML 1.0 forbids (defect 3b)', () => {
+  it.each<[string, string]>([
+    ['a literal NUL', '<xml><a>x\u0000y</a></xml>'],
+    ['a literal C0 control', '<xml><a>\u001b[31m</a></xml>'],
+    ['a C0 control inside CDATA', '<xml><a><![CDATA[x\u0001]]></a></xml>'],
+    ['a NUL inside CDATA', '<xml><a><![CDATA[\u0000]]></a></xml>'],
+    ['U+FFFE', '<xml><a>\uFFFE</a></xml>'],
+    ['U+FFFF inside CDATA', '<xml><a><![CDATA[\uFFFF]]></a></xml>'],
+    ['a lone high surrogate', '<xml><a>x\uD800</a></xml>'],
+    ['a lone low surrogate inside CDATA', '<xml><a><![CDATA[\uDC00x]]></a></xml>'],
+    ['a control between elements', '<xml>\u0000<a>1</a></xml>'],
+  ])('parseXml refuses %s', (_label, input) => {
+    expect(() => parseXml(input)).toThrow(WechatPayXmlError);
+    expect(() => parseXml(input)).toThrow(/character/);
+  });
+
+  it('parseXml refuses ]]> in character data outside CDATA', () => {
+    expect(() => parseXml('<xml><a>x]]>y</a></xml>')).toThrow(WechatPayXmlError);
+    expect(() => parseXml('<xml><a><![CDATA[x]]>]]></a></xml>')).toThrow(WechatPayXmlError);
+  });
+
+  it.each([
+    '<?xml?><xml><a>1</a></xml>',
+    '<?xml ?><xml><a>1</a></xml>',
+    '<?xml encoding="UTF-8"?><xml><a>1</a></xml>',
+    '<?xml version="1.0" junk?><xml><a>1</a></xml>',
+  ])('parseXml refuses the declaration without a proper version: %s', (input) => {
+    expect(() => parseXml(input)).toThrow(WechatPayXmlError);
+  });
+
+  it('parseXml keeps accepting tab, LF, CR, astral characters and full declarations', () => {
+    expect(parseXml('<xml><a>\t1\r\n2</a><b><![CDATA[🙂]]></b></xml>')).toEqual({ a: '\t1\r\n2', b: '🙂' });
+    expect(parseXml("<?xml version='1.0' encoding='UTF-8' standalone='yes' ?><xml/>")).toEqual({});
+  });
+
+  it.each<[string, string]>([
+    ['NUL', 'a\u0000b'],
+    ['ESC', '\u001b[0m'],
+    ['U+FFFF', '\uFFFF'],
+    ['a lone surrogate', '\uD83D'],
+  ])('buildXml refuses a value holding %s', (_label, value) => {
+    expect(() => buildXml({ a: value })).toThrow(WechatPayXmlError);
+  });
+});
+
 describe('buildXml', () => {
   it('emits plain text for simple values and CDATA otherwise', () => {
     expect(buildXml({ total_fee: 1, a: 'abc', b: '支付', c: 'x<y', skip: undefined, nil: null })).toBe(

@@ -1,27 +1,15 @@
 import type { Context } from 'koa';
+import { readCappedBody } from '@mp-pay/shared/core';
 
-export class BodyTooLargeError extends Error {
-  override readonly name = 'BodyTooLargeError';
-  constructor(readonly limit: number) {
-    super(`request body exceeds ${limit} bytes`);
-  }
-}
+/** The shared reader's error, re-exported so the sandbox's handlers keep one import for body reading. */
+export { BodyTooLargeError } from '@mp-pay/shared/core';
 
 /**
- * Reads the raw request body, refusing to buffer more than `limit` bytes. Raw bytes (not a parsed object) are
- * what the pay endpoints need: they check UTF-8 and XML shape themselves, as WeChat does.
+ * Reads the raw request body, refusing to buffer more than `limit` bytes (BodyTooLargeError). Raw bytes (not a
+ * parsed object) are what the pay endpoints need: they check UTF-8 and XML shape themselves, as WeChat does.
  */
-export async function readRawBody(ctx: Context, limit: number): Promise<Buffer> {
-  const declared = Number(ctx.get('content-length') || NaN);
-  if (declared > limit) throw new BodyTooLargeError(limit);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
-    size += chunk.byteLength;
-    if (size > limit) throw new BodyTooLargeError(limit);
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
+export function readRawBody(ctx: Context, limit: number): Promise<Buffer> {
+  return readCappedBody(ctx.req, { limit, declaredLength: ctx.get('content-length'), label: 'request body' });
 }
 
 /** What the control endpoints answer when readJsonObject gives undefined (typically a curl quoting slip). */

@@ -5,7 +5,7 @@ import type { SandboxAccount } from '../config.ts';
 /**
  * The three reply shapes of WeChat Pay v2:
  *  - transport failure: `return_code=FAIL` + `return_msg`, unsigned (WeChat cannot or will not sign: bad
- *    signature, missing field, unreadable XML, unknown merchant);
+ *    signature, missing field, unreadable XML, unknown merchant): the shared returnFailXml;
  *  - business failure: `return_code=SUCCESS`, `result_code=FAIL`, `err_code`, `err_code_des`, signed;
  *  - success: `return_code=SUCCESS`, `result_code=SUCCESS` and the API's fields, signed.
  * Signed replies use the merchant key and the sign type of the request.
@@ -14,10 +14,6 @@ export function sendXml(ctx: Context, xml: string): void {
   ctx.status = 200;
   ctx.type = 'text/xml; charset=utf-8';
   ctx.body = xml;
-}
-
-export function failXml(returnMsg: string): string {
-  return buildXml({ return_code: 'FAIL', return_msg: returnMsg });
 }
 
 type Fields = Record<string, string | number | undefined>;

@@ -1,5 +1,6 @@
+import { returnFailXml } from '@mp-pay/shared/wechatpay';
 import type { SandboxContext } from '../context.ts';
-import { failXml, resultFailXml, signedXml } from '../http/xml-reply.ts';
+import { resultFailXml, signedXml } from '../http/xml-reply.ts';
 import { findOrder, paidFields, TRADE_STATE_DESC } from './orders.ts';
 import type { PayRequest } from './request.ts';
 
@@ -13,7 +14,7 @@ export function orderQuery(req: PayRequest, sandbox: SandboxContext): string {
     if (outTradeNo === undefined)
       return resultFailXml(account, signType, appid, 'ORDERNOTEXIST', '订单不存在');
   }
-  if (!outTradeNo) return failXml('缺少参数out_trade_no或transaction_id');
+  if (!outTradeNo) return returnFailXml('缺少参数out_trade_no或transaction_id');
 
   const order = findOrder(sandbox, account.mchId, outTradeNo);
   if (!order) return resultFailXml(account, signType, appid, 'ORDERNOTEXIST', '订单不存在');

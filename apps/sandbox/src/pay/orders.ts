@@ -68,7 +68,7 @@ export function newTransactionId(now: number): string {
   return `4200${digits(6)}${day}${digits(10)}`;
 }
 
-/** The fields a paid order adds to orderquery replies and notifications. */
+/** The fields a paid order adds to orderquery replies (notifier.ts sends the same ones in notifications). */
 export function paidFields(order: OrderRecord): Record<string, string | number | undefined> {
   return {
     openid: order.openid,

@@ -1,10 +1,17 @@
 import type { Context } from 'koa';
-import { isSignType, parseXml, signV2, type SignType, type XmlMap } from '@mp-pay/shared/wechatpay';
+import {
+  isSignType,
+  parseXml,
+  returnFailXml,
+  signV2,
+  type SignType,
+  type XmlMap,
+} from '@mp-pay/shared/wechatpay';
 import { timingSafeEqual } from 'node:crypto';
 import type { SandboxAccount } from '../config.ts';
 import type { SandboxContext } from '../context.ts';
 import { BodyTooLargeError, readRawBody } from '../http/body.ts';
-import { failXml, resultFailXml, sendXml } from '../http/xml-reply.ts';
+import { resultFailXml, sendXml } from '../http/xml-reply.ts';
 
 /** A request that passed WeChat's transport checks: readable, complete, signed by a known merchant. */
 export interface PayRequest {
@@ -39,7 +46,7 @@ async function screen(
   required: readonly string[],
   handle: PayHandler,
 ): Promise<{ reply: string; delayMs: number }> {
-  const early = (msg: string) => ({ reply: failXml(msg), delayMs: 0 });
+  const early = (msg: string) => ({ reply: returnFailXml(msg), delayMs: 0 });
   if (ctx.method !== 'POST') return early('请使用post方法');
 
   let bytes: Buffer;

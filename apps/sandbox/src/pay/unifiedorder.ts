@@ -1,6 +1,6 @@
-import { buildXml, parseWechatTime, type XmlMap } from '@mp-pay/shared/wechatpay';
+import { buildXml, parseWechatTime, returnFailXml, type XmlMap } from '@mp-pay/shared/wechatpay';
 import type { SandboxContext } from '../context.ts';
-import { failXml, resultFailXml, signedFields } from '../http/xml-reply.ts';
+import { resultFailXml, signedFields } from '../http/xml-reply.ts';
 import { orderKey, type OrderRecord } from '../state.ts';
 import { findOrder, issuePrepayId } from './orders.ts';
 import type { PayRequest } from './request.ts';
@@ -45,7 +45,7 @@ export function unifiedOrder(req: PayRequest, sandbox: SandboxContext): string {
   }
 
   const violation = checkUnifiedOrder(raw, now);
-  if (violation?.kind === 'return') return failXml(violation.msg);
+  if (violation?.kind === 'return') return returnFailXml(violation.msg);
   if (violation) return resultFailXml(account, signType, appid, violation.errCode, violation.des);
 
   const openid = raw.openid as string;

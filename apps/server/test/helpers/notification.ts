@@ -1,4 +1,5 @@
-import { buildXml, createNonce, signV2, type SignType } from '@mp-pay/shared/wechatpay';
+import { signedPaymentNotification } from '@mp-pay/shared/testing';
+import type { SignType } from '@mp-pay/shared/wechatpay';
 import type { RunningServer } from '../../src/index.ts';
 
 export interface NotificationFields {
@@ -12,8 +13,9 @@ export interface NotificationFields {
 }
 
 /**
- * A v2 payment notification exactly as WeChat builds one (wechatpay.md §5), signed with `key`. Used for what
- * the sandbox cannot be asked to send: 50 identical copies at once, another merchant's mch_id, unknown orders.
+ * A v2 payment notification exactly as WeChat builds one (wechatpay.md §5), signed with `key`: the shared
+ * fixture factory the sandbox sends its own with. Used for what the sandbox cannot be asked to send: 50
+ * identical copies at once, another merchant's mch_id, unknown orders.
  */
 export function notificationXml(
   server: RunningServer,
@@ -21,27 +23,19 @@ export function notificationXml(
   key: string,
   signType: SignType = 'MD5',
 ) {
-  const map: Record<string, string> = {
-    appid: fields.appId ?? server.config.wechat.appId,
-    mch_id: fields.mchId ?? server.config.wechatpay.mchId,
-    nonce_str: createNonce(),
-    result_code: 'SUCCESS',
-    return_code: 'SUCCESS',
+  return signedPaymentNotification({
+    appId: fields.appId ?? server.config.wechat.appId,
+    mchId: fields.mchId ?? server.config.wechatpay.mchId,
+    key,
+    signType,
+    outTradeNo: fields.outTradeNo,
+    totalFee: fields.totalFee,
+    transactionId: fields.transactionId ?? '4200001234202601011234567890',
     openid: fields.openid ?? 'oSandboxBuyer000000000000000',
-    is_subscribe: 'N',
-    trade_type: 'JSAPI',
-    bank_type: 'CMB_CREDIT',
-    total_fee: String(fields.totalFee),
-    cash_fee: String(fields.totalFee),
-    fee_type: 'CNY',
-    transaction_id: fields.transactionId ?? '4200001234202601011234567890',
-    out_trade_no: fields.outTradeNo,
-    time_end: '20260101120000',
-    ...(signType === 'MD5' ? {} : { sign_type: signType }),
-    ...fields.extra,
-  };
-  map.sign = signV2(map, key, signType);
-  return buildXml(map);
+    timeEnd: '20260101120000',
+    bankType: 'CMB_CREDIT',
+    extra: fields.extra,
+  }).xml;
 }
 
 export async function postNotification(server: RunningServer, xml: string) {

@@ -1,14 +1,9 @@
 /**
- * @mp-pay/shared/wechatpay: the WeChat Pay v2 protocol core used by the merchant server and the sandbox.
+ * @mp-pay/shared/wechatpay: everything at once, as before the split (core + APIv2 + login + the sandbox demo
+ * credentials). New code can import the narrower @mp-pay/shared/core, /v2 or /login instead.
  * Node only. Facts and traps: shared/reference/wechatpay.md.
  */
-export * from './errors.ts';
-export * from './sign.ts';
-export * from './xml.ts';
-export * from './time.ts';
-export * from './nonce.ts';
-export * from './paysign.ts';
-export * from './notify.ts';
-export * from './client.ts';
-export * from './code2session.ts';
+export * from '../core/index.ts';
+export * from '../v2/index.ts';
+export * from '../login/index.ts';
 export * from './demo.ts';

@@ -43,6 +43,12 @@ function unsupported(signType: never): never {
   throw new TypeError(`signV2: unsupported sign type ${String(signType)} (use MD5 or HMAC-SHA256)`);
 }
 
+/** The exact text of a signature per sign type: upper- or lower-case hex of the digest's length. */
+const SIGN_RE: Readonly<Record<SignType, RegExp>> = {
+  MD5: /^[0-9A-Fa-f]{32}$/,
+  'HMAC-SHA256': /^[0-9A-Fa-f]{64}$/,
+};
+
 /**
  * The sign type a received map was signed with: `sign_type` when present, else inferred from the signature
  * length (32 hex = MD5, 64 hex = HMAC-SHA256). Notifications signed with HMAC-SHA256 may omit `sign_type`.
@@ -53,8 +59,8 @@ export function signTypeOf(params: Readonly<Record<string, string | undefined>>)
   if (typeof sign !== 'string') return undefined;
   const declared = params.sign_type;
   if (declared !== undefined && declared !== '') return isSignType(declared) ? declared : undefined;
-  if (/^[0-9A-Fa-f]{32}$/.test(sign)) return 'MD5';
-  if (/^[0-9A-Fa-f]{64}$/.test(sign)) return 'HMAC-SHA256';
+  if (SIGN_RE.MD5.test(sign)) return 'MD5';
+  if (SIGN_RE['HMAC-SHA256'].test(sign)) return 'HMAC-SHA256';
   return undefined;
 }
 
@@ -62,12 +68,16 @@ export function signTypeOf(params: Readonly<Record<string, string | undefined>>)
  * Verifies `sign` over the raw received map: every element but `sign`, including fields this code does not
  * model (coupon_fee_0, promotion_detail, ...). Constant-time. Returns false, never throws, on a bad or
  * missing signature.
+ *
+ * The received text must be hex of exactly the sign type's length before anything is compared: the bytes are
+ * compared as hex-decoded digests, and any other character (one that merely encodes to a hex digit's byte in
+ * some charset) must not get that far.
  */
 export function verifyV2(params: Readonly<Record<string, string | undefined>>, key: string): boolean {
   const signType = signTypeOf(params);
   const received = params.sign;
-  if (!signType || typeof received !== 'string' || !key) return false;
-  const expected = Buffer.from(signV2(params, key, signType), 'latin1');
-  const actual = Buffer.from(received.toUpperCase(), 'latin1');
+  if (!signType || typeof received !== 'string' || !key || !SIGN_RE[signType].test(received)) return false;
+  const expected = Buffer.from(signV2(params, key, signType), 'hex');
+  const actual = Buffer.from(received, 'hex');
   return actual.length === expected.length && timingSafeEqual(actual, expected);
 }

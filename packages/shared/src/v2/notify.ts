@@ -1,19 +1,22 @@
 import { WechatPayError, WechatPayInvalidRequestError, WechatPaySignatureError } from './errors.ts';
+import { returnFailXml } from './fail-reply.ts';
 import { verifyV2 } from './sign.ts';
-import { buildXml, parseXml, type XmlMap } from './xml.ts';
+import { parseXml, type XmlMap } from './xml.ts';
 
 /** The only reply that stops WeChat's notification retries (wechatpay.md §5). */
 export const NOTIFY_SUCCESS_XML =
   '<xml><return_code><![CDATA[SUCCESS]]></return_code><return_msg><![CDATA[OK]]></return_msg></xml>';
 
-/** Any non-SUCCESS reply makes WeChat retry on its schedule. */
-export function notifyFailXml(message: string): string {
-  return buildXml({ return_code: 'FAIL', return_msg: message });
-}
+/** Any non-SUCCESS reply makes WeChat retry on its schedule. The same builder as every v2 FAIL reply. */
+export const notifyFailXml: (message: string) => string = returnFailXml;
 
 export interface VerifyNotificationOptions {
   key: string;
-  appId: string;
+  /**
+   * The AppID the notification must name, or every AppID bound to this merchant (a merchant serving a
+   * mini-program, an official account and an app gets notifications for all three on one notify_url).
+   */
+  appId: string | ReadonlySet<string> | readonly string[];
   mchId: string;
   maxBytes?: number;
 }
@@ -75,7 +78,7 @@ export function verifyPaymentNotification(
       raw,
     );
   }
-  if (raw.appid !== options.appId || raw.mch_id !== options.mchId) {
+  if (!isExpectedAppId(options.appId, raw.appid) || raw.mch_id !== options.mchId) {
     throw new WechatPayInvalidRequestError(
       'MERCHANT_MISMATCH',
       'notification is for another appid or mch_id',
@@ -106,4 +109,10 @@ export function verifyPaymentNotification(
     attach: raw.attach,
     raw,
   };
+}
+
+function isExpectedAppId(expected: VerifyNotificationOptions['appId'], appid: string | undefined): boolean {
+  if (appid === undefined) return false;
+  if (typeof expected === 'string') return appid === expected;
+  return 'has' in expected ? expected.has(appid) : expected.includes(appid);
 }

@@ -1,4 +1,4 @@
-import { createNonce } from './nonce.ts';
+import { createNonce } from '../core/nonce.ts';
 import { signV2, type SignType } from './sign.ts';
 
 export interface MiniProgramPayInput {
