@@ -6,7 +6,7 @@ import {
 import { SANDBOX_DEMO, type SignType } from '@mp-pay/shared/wechatpay';
 
 /**
- * A payment notification shaped like the ones WeChat sends (wechatpay.md §5): coupon fields with `$n`
+ * A payment notification shaped like the ones WeChat sends (docs/protocol.md §5): coupon fields with `$n`
  * suffixes, a Chinese `attach` (CDATA, multi-byte UTF-8), 25-odd fields. Micro-benchmarks and load runs use
  * the same builder so every implementation sees the same bytes; the fields themselves come from the shared
  * factory the sandbox sends its notifications with.

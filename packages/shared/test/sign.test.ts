@@ -7,7 +7,7 @@ import {
   verifyV2,
 } from '../src/wechatpay/index.ts';
 
-// Official examples, wechatpay.md §2 and §4.
+// Official examples, docs/protocol.md §2 and §4.
 const OFFICIAL_KEY = '192006250b4c09247ec02edce69f6a2d';
 const OFFICIAL = {
   appid: 'wxd930ea5d5a258f4f',

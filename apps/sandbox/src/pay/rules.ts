@@ -2,7 +2,7 @@ import { isIP } from 'node:net';
 import { OUT_TRADE_NO_RE, parseWechatTime, type XmlMap } from '@mp-pay/shared/wechatpay';
 
 /**
- * unifiedorder's JSAPI parameter rules (wechatpay.md §3). A missing required field was already answered with
+ * unifiedorder's JSAPI parameter rules (docs/protocol.md §3). A missing required field was already answered with
  * return_code=FAIL by the request pipeline; what is present but wrong is a signed result_code=FAIL reply.
  * The stricter reading wins where sources disagree: body ≤ 127 bytes, time_expire ≥ 5 minutes ahead.
  */

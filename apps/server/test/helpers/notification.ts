@@ -13,7 +13,7 @@ export interface NotificationFields {
 }
 
 /**
- * A v2 payment notification exactly as WeChat builds one (wechatpay.md §5), signed with `key`: the shared
+ * A v2 payment notification exactly as WeChat builds one (docs/protocol.md §5), signed with `key`: the shared
  * fixture factory the sandbox sends its own with. Used for what the sandbox cannot be asked to send: 50
  * identical copies at once, another merchant's mch_id, unknown orders.
  */

@@ -18,7 +18,7 @@ export function createNonce(length = 32): string {
   return out;
 }
 
-/** `[0-9A-Za-z_\-|*]{1,32}` is what unifiedorder accepts for out_trade_no (wechatpay.md §3). */
+/** `[0-9A-Za-z_\-|*]{1,32}` is what unifiedorder accepts for out_trade_no (docs/protocol.md §3). */
 export const OUT_TRADE_NO_RE = /^[0-9A-Za-z_\-|*]{1,32}$/;
 
 /**

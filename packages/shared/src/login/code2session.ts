@@ -10,7 +10,7 @@ import {
 } from './errors.ts';
 
 /**
- * Mini-program login: exchanges a wx.login code for {openid, session_key} (wechatpay.md §1).
+ * Mini-program login: exchanges a wx.login code for {openid, session_key} (docs/protocol.md §1).
  * https://developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/user-login/code2Session.html
  *
  * Errors never carry the app secret: the request URL (which holds it) is never put into a message, and a reply

@@ -3,7 +3,7 @@ import { signV2, type SignType } from '../v2/sign.ts';
 import { buildXml } from '../v2/xml.ts';
 
 /**
- * The one builder of APIv2 payment notifications (wechatpay.md §5), signed like WeChat signs them. The sandbox
+ * The one builder of APIv2 payment notifications (docs/protocol.md §5), signed like WeChat signs them. The sandbox
  * sends what it builds, the server's tests and the benchmarks post it: every side sees the same field set, so
  * a field WeChat sends that one side forgot cannot hide in another's copy. It builds what it is told, wrong
  * key or wrong amount included, which is how the forgeries of the fault tests are made.

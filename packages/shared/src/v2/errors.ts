@@ -96,7 +96,7 @@ export class WechatPayTimeoutError extends WechatPayTransportError {
 }
 
 /**
- * err_codes after which the same request, unchanged, may succeed later (wechatpay.md §3, §6, §8). For a
+ * err_codes after which the same request, unchanged, may succeed later (docs/protocol.md §3, §6, §8). For a
  * refund "unchanged" includes the out_refund_no: a new one would be a second refund.
  */
 const RETRYABLE_ERR_CODES = new Set([

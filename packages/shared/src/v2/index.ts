@@ -1,7 +1,7 @@
 /**
  * @mp-pay/shared/v2: the WeChat Pay APIv2 protocol (XML, MD5 / HMAC-SHA256 with the APIv2 key): signing, the
  * hardened XML codec, wx.requestPayment parameters, payment notifications, the client (orders and refunds) and
- * the v2 errors. Node only. Facts and traps: shared/reference/wechatpay.md.
+ * the v2 errors. Node only. Facts and traps: docs/protocol.md.
  */
 export * from './errors.ts';
 export * from './sign.ts';

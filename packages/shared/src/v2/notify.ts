@@ -3,7 +3,7 @@ import { returnFailXml } from './fail-reply.ts';
 import { verifyV2 } from './sign.ts';
 import { parseXml, type XmlMap } from './xml.ts';
 
-/** The only reply that stops WeChat's notification retries (wechatpay.md §5). */
+/** The only reply that stops WeChat's notification retries (docs/protocol.md §5). */
 export const NOTIFY_SUCCESS_XML =
   '<xml><return_code><![CDATA[SUCCESS]]></return_code><return_msg><![CDATA[OK]]></return_msg></xml>';
 

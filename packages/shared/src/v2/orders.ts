@@ -6,7 +6,7 @@ import { callOptions, checkFen, optionalFen, tradeRefFields } from './refs.ts';
 import type { XmlMap } from './xml.ts';
 
 /**
- * The trade calls of APIv2: unifiedorder, orderquery, closeorder (wechatpay.md §3, §6, §9). Requests are
+ * The trade calls of APIv2: unifiedorder, orderquery, closeorder (docs/protocol.md §3, §6, §9). Requests are
  * checked before anything is sent, so a programming error is a TypeError / RangeError, not a WeChat refusal.
  */
 

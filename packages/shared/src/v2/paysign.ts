@@ -21,7 +21,7 @@ export interface MiniProgramPayParams {
 }
 
 /**
- * Re-signs a prepay_id for wx.requestPayment (wechatpay.md §4): `appId` (capital I, signed but not returned),
+ * Re-signs a prepay_id for wx.requestPayment (docs/protocol.md §4): `appId` (capital I, signed but not returned),
  * `timeStamp` (string seconds, capital S), `nonceStr`, `package=prepay_id=…`, `signType`. This is a new
  * signature; reusing the unifiedorder `sign` is the classic cause of 支付验证签名失败.
  * https://developers.weixin.qq.com/miniprogram/dev/api/payment/wx.requestPayment.html

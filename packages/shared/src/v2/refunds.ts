@@ -6,7 +6,7 @@ import type { V2Params } from './sign.ts';
 import type { XmlMap } from './xml.ts';
 
 /**
- * APIv2 refunds (wechatpay.md §6, §8): `/secapi/pay/refund` over mutual TLS, `/pay/refundquery`. A refund
+ * APIv2 refunds (docs/protocol.md §6, §8): `/secapi/pay/refund` over mutual TLS, `/pay/refundquery`. A refund
  * reply only means "accepted"; the outcome comes by refund notification or refundquery. A failed refund is
  * retried with the SAME out_refund_no: a new one is a second refund.
  */

@@ -1,7 +1,7 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 
 /**
- * APIv2 signing (wechatpay.md §2): every field but `sign`, empty values dropped, names sorted in ASCII order,
+ * APIv2 signing (docs/protocol.md §2): every field but `sign`, empty values dropped, names sorted in ASCII order,
  * joined as `k=v&k=v` with raw values, then `&key=API_KEY`; MD5 or HMAC-SHA256(API_KEY) as upper-case hex.
  * https://pay.weixin.qq.com/wiki/doc/api/jsapi.php?chapter=4_3
  */

@@ -1,7 +1,7 @@
 /**
  * @mp-pay/shared/wechatpay: everything at once, as before the split (core + APIv2 + login + the sandbox demo
  * credentials). New code can import the narrower @mp-pay/shared/core, /v2 or /login instead.
- * Node only. Facts and traps: shared/reference/wechatpay.md.
+ * Node only. Facts and traps: docs/protocol.md.
  */
 export * from '../core/index.ts';
 export * from '../v2/index.ts';
