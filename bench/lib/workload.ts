@@ -5,9 +5,14 @@ import { signedNotification } from './notification.ts';
  * Orders are named and priced deterministically from a run id, which lets a child process (the baseline app)
  * rebuild the same pending orders from two numbers instead of receiving thousands of them over IPC.
  */
+export function orderIdFor(runId: string, index: number): string {
+  // The server's order id shape (apps/server/src/domain/ids.ts): 14 digits of time and 16 letters or digits.
+  return `20260101000000${`${runId}${String(index).padStart(8, '0')}`.slice(-16).padStart(16, '0')}`;
+}
+
+/** The out_trade_no notifications name: the order's first payment attempt. */
 export function orderNo(runId: string, index: number): string {
-  // out_trade_no allows [0-9A-Za-z_-|*]{1,32}; runId is short and alphanumeric.
-  return `${runId}${String(index).padStart(8, '0')}`.slice(0, 32);
+  return `${orderIdFor(runId, index)}01`;
 }
 
 export function amountFor(index: number): number {

@@ -1,10 +1,12 @@
-import { formatWechatTime } from '@mp-pay/shared/wechatpay';
+import { SANDBOX_DEMO } from '@mp-pay/shared/wechatpay';
 // The server's own store, so that the benchmark creates pending orders exactly as the server's create-order Lua
 // script does, thousands at a time, without paying for thousands of unifiedorder round trips that are not what
 // this benchmark measures.
 import { openStore } from '@mp-pay/server';
 import { BENCH_OPENID } from '../lib/notification.ts';
-import { amountFor, orderNo } from '../lib/workload.ts';
+import { amountFor, orderIdFor, orderNo } from '../lib/workload.ts';
+
+const BENCH_USER_ID = 'uBench000000000000000000';
 
 export async function seedPendingOrders(options: {
   redisUrl: string;
@@ -23,33 +25,42 @@ export async function seedPendingOrders(options: {
       const created = await Promise.all(
         Array.from({ length: end - start }, (_, k) => {
           const index = start + k;
-          const id = orderNo(options.runId, index);
+          const id = orderIdFor(options.runId, index);
           const totalFen = amountFor(index);
+          const order = {
+            id,
+            userId: BENCH_USER_ID,
+            description: 'Bench order',
+            items: [
+              {
+                productId: 'bench',
+                name: 'Bench item',
+                unitPriceFen: totalFen,
+                quantity: 1,
+                subtotalFen: totalFen,
+              },
+            ],
+            totalFen,
+            createdAt: now,
+            expiresAt: now + hour,
+          };
           return store.orders.createOrder(
+            order,
             {
-              id,
-              outTradeNo: id,
-              openid: BENCH_OPENID,
-              description: 'Bench order',
-              items: [
-                {
-                  productId: 'bench',
-                  name: 'Bench item',
-                  unitPriceFen: totalFen,
-                  quantity: 1,
-                  subtotalFen: totalFen,
-                },
-              ],
+              outTradeNo: orderNo(options.runId, index),
+              orderId: id,
+              seq: 1,
+              channel: 'miniprogram',
+              apiVersion: 'v2',
+              signType: 'MD5',
+              appId: SANDBOX_DEMO.appId,
+              payerOpenid: BENCH_OPENID,
               totalFen,
+              description: 'Bench order',
+              clientIp: '127.0.0.1',
+              notifyUrl: 'http://127.0.0.1/wechatpay/notify',
               createdAt: now,
               expiresAt: now + hour,
-              payRequest: {
-                body: 'Bench order',
-                spbillCreateIp: '127.0.0.1',
-                notifyUrl: 'http://127.0.0.1/wechatpay/notify',
-                timeStart: formatWechatTime(new Date(now)),
-                timeExpire: formatWechatTime(new Date(now + hour)),
-              },
             },
             // Background queries far in the future: the benchmark measures the notification path alone.
             { fingerprint: 'bench', idempotencyTtlSeconds: 60, queryDueAt: now + hour },

@@ -8,6 +8,13 @@
 import { existsSync } from 'node:fs';
 import { SANDBOX_DEFAULT_PORT, SANDBOX_DEMO } from '@mp-pay/shared/wechatpay';
 import type { SignType } from '@mp-pay/shared/wechatpay';
+import {
+  APIV2_KEY_RULE,
+  APP_SECRET_RULE,
+  APPID_RULE,
+  MCH_ID_RULE,
+  type CredentialRule,
+} from '@mp-pay/shared/core';
 import { z } from 'zod';
 
 export type Env = Record<string, string | undefined>;
@@ -33,7 +40,15 @@ export interface ServerConfig {
   trustProxy: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   wechat: { appId: string; secret: string; apiBase: string };
-  wechatpay: { mchId: string; key: string; signType: SignType; apiBase: string; timeoutMs: number };
+  wechatpay: {
+    mchId: string;
+    key: string;
+    signType: SignType;
+    /** Every AppID bound to the merchant: the mini-program's first, then WECHATPAY_APPIDS. */
+    appIds: string[];
+    apiBase: string;
+    timeoutMs: number;
+  };
   /** Sandbox mode only: where the sandbox (payer, login codes) lives, reported to the mini-program. */
   sandboxUrl: string | undefined;
   redis: { url: string | undefined; prefix: string; commandTimeoutMs: number };
@@ -99,6 +114,8 @@ const httpUrl = (fix: string) =>
       }),
   );
 
+const rule = (r: CredentialRule) => z.string().regex(r.re, r.message);
+
 const schema = z.object({
   NODE_ENV: optional(
     z.enum(['development', 'test', 'production'], { error: 'must be development, test or production' }),
@@ -118,13 +135,21 @@ const schema = z.object({
       error: 'must be one of fatal, error, warn, info, debug, trace, silent',
     }),
   ),
-  WECHAT_APPID: optional(
-    z.string().regex(/^wx[0-9a-zA-Z]{16}$/, 'must look like wx followed by 16 characters'),
-  ),
-  WECHAT_SECRET: optional(z.string().regex(/^[0-9a-zA-Z]{32}$/, 'must be the 32-character AppSecret')),
-  WECHATPAY_MCHID: optional(z.string().regex(/^\d{6,12}$/, 'must be the numeric merchant id (mch_id)')),
-  WECHATPAY_KEY: optional(
-    z.string().regex(/^[0-9a-zA-Z]{32}$/, 'must be the 32-character APIv2 key set in the merchant console'),
+  // The credential rules are shared with the sandbox, which reads the same .env.
+  WECHAT_APPID: optional(rule(APPID_RULE)),
+  WECHAT_SECRET: optional(rule(APP_SECRET_RULE)),
+  WECHATPAY_MCHID: optional(rule(MCH_ID_RULE)),
+  WECHATPAY_KEY: optional(rule(APIV2_KEY_RULE)),
+  WECHATPAY_APPIDS: optional(
+    z
+      .string()
+      .transform((v) =>
+        v
+          .split(',')
+          .map((id) => id.trim())
+          .filter((id) => id !== ''),
+      )
+      .pipe(z.array(rule(APPID_RULE))),
   ),
   WECHATPAY_SIGN_TYPE: optional(z.enum(['MD5', 'HMAC-SHA256'], { error: 'must be MD5 or HMAC-SHA256' })),
   WECHATPAY_MODE: optional(
@@ -289,6 +314,7 @@ export function loadConfig(env: Env): ServerConfig {
       mchId: creds.mchId as string,
       key: creds.key as string,
       signType: e.WECHATPAY_SIGN_TYPE ?? 'MD5',
+      appIds: [...new Set([creds.appId as string, ...(e.WECHATPAY_APPIDS ?? [])])],
       apiBase: (payBase?.replace(/\/+$/, '') ?? sandboxUrl) as string,
       timeoutMs: payTimeoutMs,
     },

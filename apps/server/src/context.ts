@@ -1,5 +1,6 @@
-import type { Code2SessionClient, WechatPayV2Client } from '@mp-pay/shared/wechatpay';
+import type { Code2SessionClient } from '@mp-pay/shared/login';
 import type { ServerConfig } from './config.ts';
+import type { PaymentGateway } from './gateway/index.ts';
 import type { Logger } from './logger.ts';
 import type { Catalog } from './services/catalog.ts';
 import type { QueryThrottle } from './services/query-throttle.ts';
@@ -9,11 +10,12 @@ import type { Store } from './store/index.ts';
 export interface AppContext {
   config: ServerConfig;
   store: Store;
-  pay: WechatPayV2Client;
+  /** WeChat Pay, through the gateway boundary: services never see the protocol (docs/architecture.md). */
+  pay: PaymentGateway;
   login: Code2SessionClient;
   catalog: Catalog;
   log: Logger;
-  /** notify_url for unifiedorder; known only once the server listens when PUBLIC_BASE_URL is unset. */
+  /** notify_url for placing trades; known only once the server listens when PUBLIC_BASE_URL is unset. */
   notifyUrl(): string;
   now(): number;
   /** Limits GET /api/orders/:id refreshes to one orderquery per order per ORDER_REFRESH_AFTER_MS. */

@@ -38,6 +38,10 @@ export const ERRORS: Readonly<Record<ErrorId, CatalogueEntry>> = Object.freeze({
     status: 409,
     message: 'WeChat Pay does not close an order this soon after it was placed; try again in a few minutes.',
   },
+  channel_not_available: {
+    status: 400,
+    message: 'This way of paying is not available here.',
+  },
   idempotency_conflict: {
     status: 409,
     message: 'This Idempotency-Key was already used for a different request; use a new key for a new order.',

@@ -1,10 +1,11 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Code2SessionClient, WechatPayV2Client } from '@mp-pay/shared/wechatpay';
+import { Code2SessionClient } from '@mp-pay/shared/login';
 import type { DestinationStream } from 'pino';
 import { buildApp } from './app.ts';
 import { loadConfig, type Env, type ServerConfig } from './config.ts';
 import type { AppContext } from './context.ts';
+import { createGateway } from './gateway/index.ts';
 import { OrderWorker } from './jobs/worker.ts';
 import { createLogger } from './logger.ts';
 import { NOTIFY_PATH } from './routes/notify/index.ts';
@@ -43,38 +44,32 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   const store = await openStore(config.redis);
   log.info(
     {
-      store: store.orders.kind,
+      store: store.kind,
       mode: config.mode,
       wechatpay: config.wechatpay.apiBase,
       prefix: config.redis.prefix,
     },
-    store.orders.kind === 'memory'
+    store.kind === 'memory'
       ? 'using the in-memory store (development only: orders vanish on restart; set REDIS_URL to persist)'
       : 'using the Redis store',
   );
 
   let baseUrl = '';
+  const now = options.now ?? (() => Date.now());
   let shuttingDown = false;
   const ctx: AppContext = {
     config,
     store,
     log,
     catalog: Catalog.load(),
-    pay: new WechatPayV2Client({
-      appId: config.wechat.appId,
-      mchId: config.wechatpay.mchId,
-      key: config.wechatpay.key,
-      signType: config.wechatpay.signType,
-      baseUrl: config.wechatpay.apiBase,
-      timeoutMs: config.wechatpay.timeoutMs,
-    }),
+    pay: createGateway(config, now),
     login: new Code2SessionClient({
       appId: config.wechat.appId,
       secret: config.wechat.secret,
       baseUrl: config.wechat.apiBase,
     }),
     notifyUrl: () => (config.publicBaseUrl ?? baseUrl) + NOTIFY_PATH,
-    now: options.now ?? (() => Date.now()),
+    now,
     queryThrottle: new QueryThrottle(Math.max(config.orders.refreshAfterMs, 1000)),
   };
 

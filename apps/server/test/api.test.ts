@@ -29,7 +29,7 @@ const url = (path: string) => `${stack.server.url}${path}`;
 
 describe('HTTP API on the memory store', () => {
   it('pays an order end to end without Redis', async () => {
-    expect(stack.server.store.orders.kind).toBe('memory');
+    expect(stack.server.store.kind).toBe('memory');
     const token = await signIn(stack, 'mem-buyer');
     const { order, payment } = await createdOrder(stack.server, token);
     expect(await payInSandbox(stack, payment)).toBe('requestPayment:ok');
@@ -131,10 +131,8 @@ describe('spbill_create_ip', () => {
           ),
         );
         expect(res.status).toBe(201);
-        const { order } = await json<{ order: { id: string } }>(res);
-        expect((await target.server.store.orders.getOrder(order.id))?.payRequest.spbillCreateIp).toBe(
-          expected,
-        );
+        const { order } = await json<{ order: { outTradeNo: string } }>(res);
+        expect((await target.server.store.attempts.getAttempt(order.outTradeNo))?.clientIp).toBe(expected);
       }
     } finally {
       await proxied.close();

@@ -10,6 +10,7 @@ import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createRedisStore } from '../src/store/redis/redis-store.ts';
 import { redisKeys } from '../src/store/redis/keys.ts';
+import { attemptOutTradeNo, newOrderId } from '../src/domain/ids.ts';
 import { dropPrefix, TEST_REDIS_URL, waitFor } from './helpers/redis.ts';
 
 const LUA_DIR = new URL('../src/store/lua/', import.meta.url);
@@ -35,13 +36,18 @@ describe('Redis Cluster readiness', () => {
   });
 
   it('has no Lua script that builds a key name: every redis.call names KEYS[n]', () => {
-    const files = readdirSync(LUA_DIR).filter((f) => f.endsWith('.lua'));
+    const files = [
+      ...readdirSync(LUA_DIR).filter((f) => f.endsWith('.lua')),
+      ...readdirSync(new URL('lib/', LUA_DIR)).map((f) => `lib/${f}`),
+    ];
     expect(files.length).toBeGreaterThanOrEqual(6);
     for (const file of files) {
       const lua = readFileSync(new URL(file, LUA_DIR), 'utf8').replace(/--.*$/gm, '');
       const calls = [...lua.matchAll(/redis\.call\(\s*'[A-Z]+'\s*,\s*([^,)]+)/g)].map((m) => m[1]?.trim());
       expect(calls.length, file).toBeGreaterThan(0);
-      for (const firstKey of calls) expect(firstKey, `${file}: ${firstKey}`).toMatch(/^KEYS\[\d+\]$/);
+      // KEYS[n], or KEYS[name] inside the shared library's helpers, which take the KEYS index as an argument.
+      for (const firstKey of calls)
+        expect(firstKey, `${file}: ${firstKey}`).toMatch(/^KEYS\[(\d+|[A-Za-z_]+( \+ \d+)?)\]$/);
     }
   });
 
@@ -59,44 +65,66 @@ describe('Redis Cluster readiness', () => {
       const store = await createRedisStore({ url: TEST_REDIS_URL, prefix, commandTimeoutMs: 2000 });
       try {
         const now = Date.now();
-        const ids = ['C' + randomBytes(8).toString('hex'), 'C' + randomBytes(8).toString('hex')];
+        const ids = [newOrderId(now), newOrderId(now)];
         for (const id of ids) {
+          const order = {
+            id,
+            userId: 'uCluster',
+            description: 'cluster',
+            items: [{ productId: 'tea', name: 'Tea', unitPriceFen: 100, quantity: 1, subtotalFen: 100 }],
+            totalFen: 100,
+            createdAt: now,
+            expiresAt: now + 60_000,
+          };
           await store.orders.createOrder(
+            order,
             {
-              id,
-              outTradeNo: id,
-              openid: 'oCluster',
-              description: 'cluster',
-              items: [{ productId: 'tea', name: 'Tea', unitPriceFen: 100, quantity: 1, subtotalFen: 100 }],
+              outTradeNo: attemptOutTradeNo(id, 1),
+              orderId: id,
+              seq: 1,
+              channel: 'miniprogram',
+              apiVersion: 'v2',
+              signType: 'MD5',
+              appId: 'wx5ad0b0c0de5a4db0',
+              payerOpenid: 'oCluster',
               totalFen: 100,
+              description: 'cluster',
+              clientIp: '127.0.0.1',
+              notifyUrl: 'http://127.0.0.1/wechatpay/notify',
               createdAt: now,
               expiresAt: now + 60_000,
-              payRequest: {
-                body: 'cluster',
-                spbillCreateIp: '127.0.0.1',
-                notifyUrl: 'http://127.0.0.1/wechatpay/notify',
-                timeStart: '20260101000000',
-                timeExpire: '20260101003000',
-              },
             },
             { idempotencyKey: id, fingerprint: 'fp', idempotencyTtlSeconds: 60, queryDueAt: now },
           );
-          await store.orders.setPrepayId(id, 'wx' + id);
+          await store.attempts.setPrepared(attemptOutTradeNo(id, 1), { prepayId: 'wx' + id });
         }
         const [paidId, closedId] = ids as [string, string];
-        await store.orders.markPaid(paidId, {
+        await store.attempts.markPaid(attemptOutTradeNo(paidId, 1), {
           transactionId: '42' + paidId,
-          totalFee: 100,
-          timeEnd: '20260101001000',
+          totalFen: 100,
           paidAt: now,
           source: 'notify',
         });
-        const claims = await store.orders.claimDue('query', now + 1, 30_000, 10);
-        for (const claim of claims) await store.orders.finishDue('query', claim.orderId);
-        await store.orders.markClosed(closedId, { closedAt: now, reason: 'buyer' });
+        const claims = await store.queues.claimDue('query', now + 1, 30_000, 10);
+        for (const claim of claims) await store.queues.finishDue('query', claim.orderId);
+        await store.attempts.endAttempt(attemptOutTradeNo(closedId, 1), {
+          reason: 'failed',
+          tradeState: 'failed',
+          closeDueAt: now,
+        });
+        await store.attempts.markAttemptClosed(attemptOutTradeNo(closedId, 1), now);
+        await store.orders.markClosed(closedId, { closedAt: now, reason: 'buyer', closedAttempt: undefined });
+        await store.users.resolveIdentity(
+          { appId: 'wx5ad0b0c0de5a4db0', openid: 'oCluster' },
+          {
+            userId: 'uCluster',
+            createdAt: now,
+          },
+        );
 
-        // MONITOR delivers asynchronously: wait for all 7 kinds of call (2 create, 2 prepay, paid, claim, closed).
-        await waitFor(() => calls.length >= 7 + claims.length, 'script calls in MONITOR');
+        // MONITOR delivers asynchronously: wait for every call (2 create, 2 prepared, paid, claim, end, close
+        // attempt, closed, identity, and one finish per claim).
+        await waitFor(() => calls.length >= 10 + claims.length, 'script calls in MONITOR');
         for (const args of calls) {
           const numKeys = Number(args[2]);
           const keys = args.slice(3, 3 + numKeys);

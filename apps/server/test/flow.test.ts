@@ -9,7 +9,7 @@ import { verifyV2 } from '@mp-pay/shared/wechatpay';
 import type {
   ClientConfigResponse,
   OrderListResponse,
-  PaymentParams,
+  PaymentLaunch,
   ProductListResponse,
 } from '@mp-pay/shared/api';
 import { TEST_REDIS_URL } from './helpers/redis.ts';
@@ -56,20 +56,30 @@ describe('the payment flow', () => {
       { productId: 'green-tea', quantity: 2 },
       { productId: 'tea-cup', quantity: 1 },
     ]);
-    expect(order).toMatchObject({ status: 'PENDING', totalFen: 2 * 3800 + 2500, outTradeNo: order.id });
+    expect(order).toMatchObject({
+      status: 'PENDING',
+      totalFen: 2 * 3800 + 2500,
+      outTradeNo: `${order.id}01`,
+    });
     expect(order.items.map((i) => i.subtotalFen)).toEqual([7600, 2500]);
     const lifetime = Date.parse(order.expiresAt) - Date.parse(order.createdAt);
     expect(lifetime).toBeGreaterThanOrEqual(1800 * 1000);
     expect(lifetime).toBeLessThan(1801 * 1000); // rounded up to the second, like time_expire
-    // The five wx.requestPayment fields, re-signed with the merchant key over appId too.
-    expect(Object.keys(payment).sort()).toEqual(['nonceStr', 'package', 'paySign', 'signType', 'timeStamp']);
+    // A jsapi launch: the five wx.requestPayment fields, re-signed with the merchant key over appId too.
+    expect(Object.keys(payment).sort()).toEqual([
+      'appId',
+      'kind',
+      'nonceStr',
+      'package',
+      'paySign',
+      'signType',
+      'timeStamp',
+    ]);
+    expect(payment).toMatchObject({ kind: 'jsapi', appId: stack.server.config.wechat.appId });
     expect(payment.package).toMatch(/^prepay_id=.+/);
-    const { key, appId } = {
-      key: stack.server.config.wechatpay.key,
-      appId: stack.server.config.wechat.appId,
-    };
-    const { paySign, ...signed } = payment;
-    expect(verifyV2({ appId, ...signed, sign: paySign }, key)).toBe(true);
+    const key = stack.server.config.wechatpay.key;
+    const { paySign, kind: _kind, ...signed } = payment;
+    expect(verifyV2({ ...signed, sign: paySign }, key)).toBe(true);
 
     const atWechat = await sandboxOrder(stack, order.outTradeNo);
     expect(atWechat).toMatchObject({
@@ -148,7 +158,7 @@ describe('the payment flow', () => {
       headers: bearer(token),
     });
     expect(res.status).toBe(200);
-    const { payment } = await json<{ payment: PaymentParams }>(res);
+    const { payment } = await json<{ payment: PaymentLaunch }>(res);
     expect(await payInSandbox(stack, payment)).toBe('requestPayment:ok');
     await waitForStatus(stack.server, order.id, 'PAID');
   });
@@ -245,7 +255,9 @@ describe('the payment flow', () => {
       });
       expect(res.status).toBe(404);
     }
-    expect((await getOrder(stack.server, owner, 'NoSuchOrder123')).error).toBe('order_not_found');
+    expect((await getOrder(stack.server, owner, '20260101000000NoSuchOrder00001')).error).toBe(
+      'order_not_found',
+    );
   });
 
   it('lists the caller’s orders newest first, page by page', async () => {
@@ -286,7 +298,7 @@ describe('the payment flow', () => {
       closed_by: 'merchant',
     });
     expect(await payInSandbox(stack, payment)).toMatch(/^requestPayment:fail/);
-    const events = (await stack.server.store.orders.readEvents()).filter((e) => e.orderId === order.id);
+    const events = (await stack.server.store.events.readEvents()).filter((e) => e.orderId === order.id);
     expect(events.map((e) => e.type)).toEqual(['order.closed']);
     expect((await close()).status).toBe(200); // closing a closed order is a no-op
 

@@ -5,7 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StoreUnavailableError } from '../src/errors.ts';
-import { createRedisStore } from '../src/store/redis/redis-store.ts';
+import { attemptOutTradeNo, newOrderId } from '../src/domain/ids.ts';
+import { connectRedis, createRedisStore, redisStoreOn } from '../src/store/redis/redis-store.ts';
 import type { Store } from '../src/store/types.ts';
 import { useOutageStack } from './helpers/outage-stack.ts';
 import { RedisProcess } from './helpers/redis-process.ts';
@@ -60,11 +61,9 @@ describe('a Redis that refuses writes for now (a primary demoted by a failover)'
   let store: Store;
   beforeAll(async () => {
     await replica.start();
-    store = await createRedisStore({
-      url: replica.url,
-      prefix: uniquePrefix('readonly'),
-      commandTimeoutMs: 2000,
-    });
+    const options = { url: replica.url, prefix: uniquePrefix('readonly'), commandTimeoutMs: 2000 };
+    // The store is opened on the connection directly: createRedisStore itself stops at the schema claim.
+    store = redisStoreOn(await connectRedis(options), options.prefix);
   });
   afterAll(async () => {
     await store?.close();
@@ -72,35 +71,56 @@ describe('a Redis that refuses writes for now (a primary demoted by a failover)'
   });
 
   it('is a StoreUnavailableError (the API answers 503, the notify route FAIL), not a script bug (500)', async () => {
-    const id = '20260101000000readonlyTestOrder1';
+    const id = newOrderId(Date.now());
+    const order = {
+      id,
+      userId: 'uReadOnly',
+      description: 'mp-pay test order',
+      items: [{ productId: 'tea', name: 'Tea', unitPriceFen: 100, quantity: 1, subtotalFen: 100 }],
+      totalFen: 100,
+      createdAt: Date.now(),
+      expiresAt: Date.now() + 600_000,
+    };
     await expect(
       store.orders.createOrder(
+        order,
         {
-          id,
-          outTradeNo: id,
-          openid: 'oReadOnlyBuyer',
-          description: 'mp-pay test order',
-          items: [{ productId: 'tea', name: 'Tea', unitPriceFen: 100, quantity: 1, subtotalFen: 100 }],
+          outTradeNo: attemptOutTradeNo(id, 1),
+          orderId: id,
+          seq: 1,
+          channel: 'miniprogram',
+          apiVersion: 'v2',
+          signType: 'MD5',
+          appId: 'wx5ad0b0c0de5a4db0',
+          payerOpenid: 'oReadOnlyBuyer',
           totalFen: 100,
-          createdAt: Date.now(),
-          expiresAt: Date.now() + 600_000,
-          payRequest: {
-            body: 'mp-pay test order',
-            spbillCreateIp: '127.0.0.1',
-            notifyUrl: 'http://127.0.0.1:3000/wechatpay/notify',
-            timeStart: '20260101000000',
-            timeExpire: '20260101001000',
-          },
+          description: order.description,
+          clientIp: '127.0.0.1',
+          notifyUrl: 'http://127.0.0.1:3000/wechatpay/notify',
+          createdAt: order.createdAt,
+          expiresAt: order.expiresAt,
         },
         { fingerprint: 'fp', idempotencyTtlSeconds: 60, queryDueAt: Date.now() },
       ),
     ).rejects.toBeInstanceOf(StoreUnavailableError);
-    await expect(store.orders.markClosed(id, { closedAt: Date.now(), reason: 'expired' })).resolves.toEqual({
+    await expect(
+      store.orders.markClosed(id, { closedAt: Date.now(), reason: 'expired', closedAttempt: undefined }),
+    ).resolves.toEqual({
       kind: 'not_found',
     }); // reads still work: nothing to write, nothing refused
-    await expect(store.orders.claimDue('query', Date.now(), 1000, 10)).resolves.toEqual([]);
+    await expect(store.queues.claimDue('query', Date.now(), 1000, 10)).resolves.toEqual([]);
     await expect(
-      store.sessions.createSession('0'.repeat(64), { openid: 'o', sessionKey: 'k', createdAt: 0 }, 60),
+      store.sessions.createSession(
+        '0'.repeat(64),
+        { userId: 'u', appId: 'wx5ad0b0c0de5a4db0', openid: 'o', sessionKey: 'k', createdAt: 0 },
+        60,
+      ),
     ).rejects.toBeInstanceOf(StoreUnavailableError);
+  });
+
+  it('stops the server at startup: an empty prefix cannot be claimed for the schema', async () => {
+    await expect(
+      createRedisStore({ url: replica.url, prefix: uniquePrefix('readonly'), commandTimeoutMs: 2000 }),
+    ).rejects.toThrow(/READONLY/);
   });
 });

@@ -24,7 +24,7 @@ describe('graceful shutdown', () => {
     // Wait until the server is inside the request (the order exists, unifiedorder is pending at WeChat).
     await waitFor(
       async () =>
-        (await stack.server.store.orders.listOrders(await openidOf(token), { limit: 1 })).orders.length === 1,
+        (await stack.server.store.orders.listOrders(await userIdOf(token), { limit: 1 })).orders.length === 1,
       'the order to be created',
     );
     const closing = stack.server.close();
@@ -40,13 +40,13 @@ describe('graceful shutdown', () => {
     await expect(fetch(`${stack.server.url}/healthz`)).rejects.toThrow();
   });
 
-  async function openidOf(token: string): Promise<string> {
+  async function userIdOf(token: string): Promise<string> {
     const { createHash } = await import('node:crypto');
     const session = await stack.server.store.sessions.touchSession(
       createHash('sha256').update(token).digest('hex'),
       60,
     );
-    return session?.openid ?? '';
+    return session?.userId ?? '';
   }
 });
 

@@ -4,31 +4,53 @@
  */
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { attemptOutTradeNo, newOrderId, newUserId } from '../src/domain/ids.ts';
 import { createMemoryStore } from '../src/store/memory/memory-store.ts';
 import { createRedisStore } from '../src/store/redis/redis-store.ts';
-import type { NewOrder, OrderStore, PaymentFacts, SessionStore, Store } from '../src/store/types.ts';
+import type {
+  AttemptStore,
+  NewAttempt,
+  NewOrder,
+  OrderStore,
+  PaymentFacts,
+  QueueStore,
+  SessionStore,
+  Store,
+} from '../src/store/types.ts';
 import { dropPrefix, TEST_REDIS_URL, uniquePrefix } from './helpers/redis.ts';
 
-function newOrder(openid: string, overrides: Partial<NewOrder> = {}): NewOrder {
-  const id = 'T' + randomBytes(12).toString('hex');
-  const createdAt = Date.now();
+function newOrder(userId: string, overrides: Partial<NewOrder> = {}): NewOrder {
+  const createdAt = overrides.createdAt ?? Date.now();
   return {
-    id,
-    outTradeNo: id,
-    openid,
+    id: newOrderId(createdAt),
+    userId,
     description: 'mp-pay test order',
     items: [{ productId: 'tea', name: 'Tea', unitPriceFen: 150, quantity: 2, subtotalFen: 300 }],
     totalFen: 300,
     createdAt,
     expiresAt: createdAt + 60_000,
-    payRequest: {
-      body: 'mp-pay test order',
-      spbillCreateIp: '127.0.0.1',
-      notifyUrl: 'http://127.0.0.1:3000/wechatpay/notify',
-      timeStart: '20260101000000',
-      timeExpire: '20260101003000',
-    },
+    ...overrides,
+  };
+}
+
+function attemptOf(order: NewOrder, seq = 1, overrides: Partial<NewAttempt> = {}): NewAttempt {
+  return {
+    outTradeNo: attemptOutTradeNo(order.id, seq),
+    orderId: order.id,
+    seq,
+    channel: 'miniprogram',
+    apiVersion: 'v2',
+    signType: 'MD5',
+    appId: 'wx5ad0b0c0de5a4db0',
+    payerOpenid: 'oBuyer' + order.userId,
+    totalFen: order.totalFen,
+    description: order.description,
+    clientIp: '127.0.0.1',
+    notifyUrl: 'http://127.0.0.1:3000/wechatpay/notify',
+    createdAt: order.createdAt,
+    expiresAt: order.expiresAt,
     ...overrides,
   };
 }
@@ -42,59 +64,65 @@ const options = (extra: { idempotencyKey?: string; fingerprint?: string; queryDu
 
 const paid = (overrides: Partial<PaymentFacts> = {}): PaymentFacts => ({
   transactionId: '4200000001' + randomBytes(6).toString('hex'),
-  totalFee: 300,
-  timeEnd: '20260101001000',
+  totalFen: 300,
   paidAt: Date.now(),
   source: 'notify',
   ...overrides,
 });
 
-const user = () => 'o' + randomBytes(10).toString('hex');
+const user = () => newUserId();
+const no = (order: NewOrder, seq = 1) => attemptOutTradeNo(order.id, seq);
 
 function contract(name: string, open: () => Promise<{ store: Store; cleanup: () => Promise<void> }>) {
   describe(`${name} store contract`, () => {
     let store: Store;
     let orders: OrderStore;
+    let attempts: AttemptStore;
+    let queues: QueueStore;
     let sessions: SessionStore;
     let cleanup: () => Promise<void>;
 
     beforeAll(async () => {
       ({ store, cleanup } = await open());
-      orders = store.orders;
-      sessions = store.sessions;
+      ({ orders, attempts, queues, sessions } = store);
     });
     afterAll(async () => {
       await store.close();
       await cleanup();
     });
 
-    const eventsFor = async (id: string) => (await orders.readEvents()).filter((e) => e.orderId === id);
+    const eventsFor = async (id: string) => (await store.events.readEvents()).filter((e) => e.orderId === id);
+    const create = async (order: NewOrder, extra: Parameters<typeof options>[0] = {}) => {
+      const result = await orders.createOrder(order, attemptOf(order), options(extra));
+      return result;
+    };
+    const later = (ms: number) => Date.now() + ms;
 
-    it('creates a PENDING order and reads it back unchanged', async () => {
+    it('creates a PENDING order with its first OPEN attempt and reads both back unchanged', async () => {
       const order = newOrder(user());
-      const result = await orders.createOrder(order, options());
+      const result = await create(order);
       expect(result.kind).toBe('created');
-      const stored = await orders.getOrder(order.id);
-      expect(stored).toEqual({ ...order, status: 'PENDING' });
-      expect(await orders.getOrder('nope' + order.id)).toBeUndefined();
+      const expected = { ...order, status: 'PENDING', currentAttempt: no(order), attemptCount: 1 };
+      if (result.kind === 'created') expect(result.order).toEqual(expected);
+      expect(await orders.getOrder(order.id)).toEqual(expected);
+      expect(await attempts.getAttempt(no(order))).toEqual({ ...attemptOf(order), state: 'OPEN' });
+      expect(await attempts.listAttempts(order.id)).toEqual([{ ...attemptOf(order), state: 'OPEN' }]);
+      expect(await orders.getOrder(newOrderId(Date.now()))).toBeUndefined();
+      expect(await attempts.getAttempt('not-one-of-ours')).toBeUndefined();
     });
 
     it('replays the same order for a repeated idempotency key and refuses a different request', async () => {
       const buyer = user();
-      const first = await orders.createOrder(newOrder(buyer), options({ idempotencyKey: 'key-1' }));
-      const again = await orders.createOrder(newOrder(buyer), options({ idempotencyKey: 'key-1' }));
+      const first = await create(newOrder(buyer), { idempotencyKey: 'key-1' });
+      const again = await create(newOrder(buyer), { idempotencyKey: 'key-1' });
       expect(first.kind).toBe('created');
       expect(again.kind).toBe('replayed');
       if (first.kind !== 'created' || again.kind !== 'replayed') throw new Error('unreachable');
       expect(again.order.id).toBe(first.order.id);
-      const other = await orders.createOrder(
-        newOrder(buyer),
-        options({ idempotencyKey: 'key-1', fingerprint: 'fp-2' }),
-      );
+      const other = await create(newOrder(buyer), { idempotencyKey: 'key-1', fingerprint: 'fp-2' });
       expect(other.kind).toBe('conflict');
       // The key is scoped to the buyer: someone else's identical key is a new order.
-      const stranger = await orders.createOrder(newOrder(user()), options({ idempotencyKey: 'key-1' }));
-      expect(stranger.kind).toBe('created');
+      expect((await create(newOrder(user()), { idempotencyKey: 'key-1' })).kind).toBe('created');
       const page = await orders.listOrders(buyer, { limit: 10 });
       expect(page.orders.map((o) => o.id)).toEqual([first.order.id]);
     });
@@ -102,9 +130,7 @@ function contract(name: string, open: () => Promise<{ store: Store; cleanup: () 
     it('concurrent creations with one idempotency key make exactly one order', async () => {
       const buyer = user();
       const results = await Promise.all(
-        Array.from({ length: 20 }, () =>
-          orders.createOrder(newOrder(buyer), options({ idempotencyKey: 'race' })),
-        ),
+        Array.from({ length: 20 }, () => create(newOrder(buyer), { idempotencyKey: 'race' })),
       );
       const ids = new Set(results.map((r) => (r.kind === 'conflict' ? 'conflict' : r.order.id)));
       expect(ids.size).toBe(1);
@@ -112,52 +138,64 @@ function contract(name: string, open: () => Promise<{ store: Store; cleanup: () 
       expect((await orders.listOrders(buyer, { limit: 50 })).orders).toHaveLength(1);
     });
 
-    it('records a prepay_id only while PENDING', async () => {
+    it('records prepared data only on an OPEN attempt of a PENDING order', async () => {
       const order = newOrder(user());
-      await orders.createOrder(order, options());
-      expect(await orders.setPrepayId(order.id, 'wx-prepay-1')).toEqual({ kind: 'ok' });
-      expect((await orders.getOrder(order.id))?.prepayId).toBe('wx-prepay-1');
-      await orders.markPaid(order.id, paid());
-      expect(await orders.setPrepayId(order.id, 'wx-prepay-2')).toEqual({
-        kind: 'not_pending',
-        status: 'PAID',
+      await create(order);
+      expect(await attempts.setPrepared(no(order), { prepayId: 'wx-prepay-1' })).toEqual({ kind: 'ok' });
+      expect((await attempts.getAttempt(no(order)))?.prepared).toEqual({ prepayId: 'wx-prepay-1' });
+      await attempts.markPaid(no(order), paid());
+      expect(await attempts.setPrepared(no(order), { prepayId: 'wx-prepay-2' })).toEqual({
+        kind: 'not_open',
+        orderStatus: 'PAID',
+        state: 'PAID',
       });
-      expect((await orders.getOrder(order.id))?.prepayId).toBe('wx-prepay-1');
-      expect(await orders.setPrepayId('missing' + order.id, 'x')).toEqual({ kind: 'not_found' });
+      expect((await attempts.getAttempt(no(order)))?.prepared).toEqual({ prepayId: 'wx-prepay-1' });
+      expect(await attempts.setPrepared(no(order, 2), { prepayId: 'x' })).toEqual({ kind: 'not_found' });
     });
 
     it('refuses a payment whose amount differs, changing nothing', async () => {
       const order = newOrder(user());
-      await orders.createOrder(order, options());
-      expect(await orders.markPaid(order.id, paid({ totalFee: 1 }))).toEqual({
+      await create(order);
+      expect(await attempts.markPaid(no(order), paid({ totalFen: 1 }))).toEqual({
         kind: 'amount_mismatch',
         expectedFen: 300,
       });
       expect((await orders.getOrder(order.id))?.status).toBe('PENDING');
+      expect((await attempts.getAttempt(no(order)))?.state).toBe('OPEN');
       expect(await eventsFor(order.id)).toEqual([]);
-      expect(await orders.markPaid('missing' + order.id, paid())).toEqual({ kind: 'not_found' });
+      expect(await attempts.markPaid(no(order, 7), paid())).toEqual({ kind: 'not_found' });
+      expect(await attempts.markPaid('foreign-trade-no', paid())).toEqual({ kind: 'not_found' });
     });
 
     it('pays once: one order.paid event, duplicates change nothing', async () => {
       const order = newOrder(user());
-      await orders.createOrder(order, options());
+      await create(order);
       const facts = paid();
-      expect(await orders.markPaid(order.id, facts)).toEqual({ kind: 'paid', previous: 'PENDING' });
-      expect(await orders.markPaid(order.id, facts)).toEqual({ kind: 'duplicate', sameTransaction: true });
-      expect(await orders.markPaid(order.id, paid())).toEqual({ kind: 'duplicate', sameTransaction: false });
-      const stored = await orders.getOrder(order.id);
-      expect(stored).toMatchObject({
+      expect(await attempts.markPaid(no(order), facts)).toEqual({ kind: 'paid', previous: 'PENDING' });
+      expect(await attempts.markPaid(no(order), facts)).toEqual({ kind: 'duplicate', sameTransaction: true });
+      expect(await attempts.markPaid(no(order), paid())).toEqual({
+        kind: 'duplicate',
+        sameTransaction: false,
+      });
+      expect(await orders.getOrder(order.id)).toMatchObject({
         status: 'PAID',
+        paidAttempt: no(order),
         transactionId: facts.transactionId,
-        timeEnd: facts.timeEnd,
         paidAt: facts.paidAt,
         paidVia: 'notify',
+      });
+      expect(await attempts.getAttempt(no(order))).toMatchObject({
+        state: 'PAID',
+        transactionId: facts.transactionId,
+        paidAt: facts.paidAt,
+        paidVia: 'notify',
+        tradeState: 'paid',
       });
       const events = await eventsFor(order.id);
       expect(events).toHaveLength(1);
       expect(events[0]).toMatchObject({
         type: 'order.paid',
-        outTradeNo: order.id,
+        outTradeNo: no(order),
         transactionId: facts.transactionId,
         totalFen: 300,
         source: 'notify',
@@ -166,44 +204,162 @@ function contract(name: string, open: () => Promise<{ store: Store; cleanup: () 
 
     it('50 concurrent identical payments make exactly one transition and one event', async () => {
       const order = newOrder(user());
-      await orders.createOrder(order, options());
+      await create(order);
       const facts = paid();
-      const results = await Promise.all(Array.from({ length: 50 }, () => orders.markPaid(order.id, facts)));
+      const results = await Promise.all(
+        Array.from({ length: 50 }, () => attempts.markPaid(no(order), facts)),
+      );
       expect(results.filter((r) => r.kind === 'paid')).toHaveLength(1);
       expect(results.filter((r) => r.kind === 'duplicate')).toHaveLength(49);
       expect(await eventsFor(order.id)).toHaveLength(1);
     });
 
-    it('closes a PENDING order once; a PAID order stays PAID', async () => {
+    it('a failed attempt ends; the next attempt gets a new out_trade_no and pays the order', async () => {
       const order = newOrder(user());
-      await orders.createOrder(order, options());
-      expect(await orders.markClosed(order.id, { closedAt: Date.now(), reason: 'expired' })).toEqual({
-        kind: 'closed',
+      await create(order);
+      const ending = { reason: 'failed' as const, tradeState: 'failed' as const, closeDueAt: later(1000) };
+      expect(await attempts.endAttempt(no(order), ending)).toEqual({ kind: 'ended' });
+      expect(await attempts.endAttempt(no(order), ending)).toEqual({ kind: 'not_open', state: 'ENDED' });
+      expect(await attempts.getAttempt(no(order))).toMatchObject({ state: 'ENDED', endReason: 'failed' });
+      expect((await orders.getOrder(order.id))?.status).toBe('PENDING');
+
+      const second = attemptOf(order, 2, { signType: 'HMAC-SHA256' });
+      const opened = await attempts.openAttempt(second, {
+        supersede: false,
+        queryDueAt: later(60_000),
+        closeDueAt: later(1),
       });
-      expect(await orders.markClosed(order.id, { closedAt: Date.now(), reason: 'expired' })).toEqual({
-        kind: 'already_closed',
+      expect(opened).toEqual({ kind: 'opened', attempt: { ...second, state: 'OPEN' } });
+      expect(await orders.getOrder(order.id)).toMatchObject({
+        currentAttempt: no(order, 2),
+        attemptCount: 2,
       });
-      const stored = await orders.getOrder(order.id);
-      expect(stored).toMatchObject({ status: 'CLOSED', closeReason: 'expired' });
+      // An OPEN attempt is reported, not doubled.
+      expect(
+        await attempts.openAttempt(attemptOf(order, 3), { supersede: false, queryDueAt: 0, closeDueAt: 0 }),
+      ).toEqual({ kind: 'open_exists', outTradeNo: no(order, 2) });
+
+      expect(await attempts.markPaid(no(order, 2), paid())).toEqual({ kind: 'paid', previous: 'PENDING' });
+      expect(await orders.getOrder(order.id)).toMatchObject({ status: 'PAID', paidAttempt: no(order, 2) });
+      expect(
+        await attempts.openAttempt(attemptOf(order, 3), { supersede: false, queryDueAt: 0, closeDueAt: 0 }),
+      ).toEqual({ kind: 'not_pending', status: 'PAID' });
+    });
+
+    it('a second paid attempt is a double payment: recorded once, emitted once as payment.duplicate', async () => {
+      const order = newOrder(user());
+      await create(order);
+      await attempts.openAttempt(attemptOf(order, 2), {
+        supersede: true,
+        queryDueAt: later(60_000),
+        closeDueAt: later(1),
+      });
+      expect(await attempts.getAttempt(no(order))).toMatchObject({ state: 'ENDED', endReason: 'superseded' });
+      const first = paid();
+      const second = paid();
+      expect(await attempts.markPaid(no(order, 2), first)).toEqual({ kind: 'paid', previous: 'PENDING' });
+      const results = await Promise.all(
+        Array.from({ length: 10 }, () => attempts.markPaid(no(order), second)),
+      );
+      expect(results.filter((r) => r.kind === 'second_payment')).toEqual([
+        { kind: 'second_payment', paidAttempt: no(order, 2) },
+      ]);
+      expect(results.filter((r) => r.kind === 'duplicate')).toHaveLength(9);
+      expect(await orders.getOrder(order.id)).toMatchObject({
+        status: 'PAID',
+        paidAttempt: no(order, 2),
+        transactionId: first.transactionId,
+      });
+      const events = await eventsFor(order.id);
+      expect(events.map((e) => [e.type, e.outTradeNo, e.transactionId])).toEqual([
+        ['order.paid', no(order, 2), first.transactionId],
+        ['payment.duplicate', no(order), second.transactionId],
+      ]);
+    });
+
+    it('paying ends the open attempt of another; attempts close one by one', async () => {
+      const order = newOrder(user());
+      await create(order);
+      await attempts.endAttempt(no(order), {
+        reason: 'failed',
+        tradeState: 'failed',
+        closeDueAt: later(1000),
+      });
+      await attempts.openAttempt(attemptOf(order, 2), {
+        supersede: false,
+        queryDueAt: later(1),
+        closeDueAt: later(1),
+      });
+      // The ended first attempt gets paid after all (the buyer's slow bank): the open second must not be payable.
+      expect(await attempts.markPaid(no(order), paid())).toEqual({ kind: 'paid', previous: 'PENDING' });
+      expect(await attempts.getAttempt(no(order, 2))).toMatchObject({
+        state: 'ENDED',
+        endReason: 'order_paid',
+      });
+      expect(await attempts.markAttemptClosed(no(order, 2), Date.now())).toEqual({ kind: 'closed' });
+      expect(await attempts.markAttemptClosed(no(order, 2), Date.now())).toEqual({ kind: 'already_closed' });
+      expect(await attempts.markAttemptClosed(no(order), Date.now())).toEqual({ kind: 'paid' });
+      expect(await attempts.getAttempt(no(order, 2))).toMatchObject({
+        state: 'CLOSED',
+        tradeState: 'closed',
+      });
+    });
+
+    it('closes a PENDING order once; a PAID order stays PAID; a newer open attempt blocks the close', async () => {
+      const order = newOrder(user());
+      await create(order);
+      const closing = { closedAt: Date.now(), reason: 'expired', closedAttempt: no(order) };
+      expect(await orders.markClosed(order.id, closing)).toEqual({ kind: 'closed' });
+      expect(await orders.markClosed(order.id, closing)).toEqual({ kind: 'already_closed' });
+      expect(await orders.getOrder(order.id)).toMatchObject({ status: 'CLOSED', closeReason: 'expired' });
+      expect((await attempts.getAttempt(no(order)))?.state).toBe('CLOSED');
       expect((await eventsFor(order.id)).map((e) => e.type)).toEqual(['order.closed']);
 
       const paidOrder = newOrder(user());
-      await orders.createOrder(paidOrder, options());
-      await orders.markPaid(paidOrder.id, paid());
-      expect(await orders.markClosed(paidOrder.id, { closedAt: Date.now(), reason: 'buyer' })).toEqual({
-        kind: 'already_paid',
-      });
+      await create(paidOrder);
+      await attempts.markPaid(no(paidOrder), paid());
+      expect(
+        await orders.markClosed(paidOrder.id, {
+          closedAt: Date.now(),
+          reason: 'buyer',
+          closedAttempt: no(paidOrder),
+        }),
+      ).toEqual({ kind: 'already_paid' });
       expect((await orders.getOrder(paidOrder.id))?.status).toBe('PAID');
-      expect(await orders.markClosed('missing' + order.id, { closedAt: 1, reason: 'x' })).toEqual({
-        kind: 'not_found',
+
+      const raced = newOrder(user());
+      await create(raced);
+      await attempts.openAttempt(attemptOf(raced, 2), {
+        supersede: true,
+        queryDueAt: later(1),
+        closeDueAt: later(1),
       });
+      expect(
+        await orders.markClosed(raced.id, {
+          closedAt: Date.now(),
+          reason: 'buyer',
+          closedAttempt: no(raced),
+        }),
+      ).toEqual({ kind: 'attempt_open', outTradeNo: no(raced, 2) });
+      expect((await orders.getOrder(raced.id))?.status).toBe('PENDING');
+      expect(
+        await orders.markClosed(newOrderId(Date.now()), {
+          closedAt: 1,
+          reason: 'x',
+          closedAttempt: undefined,
+        }),
+      ).toEqual({ kind: 'not_found' });
     });
 
     it('a payment WeChat confirms for a CLOSED order still records PAID (money must be fulfilled or refunded)', async () => {
       const order = newOrder(user());
-      await orders.createOrder(order, options());
-      await orders.markClosed(order.id, { closedAt: Date.now(), reason: 'expired' });
-      expect(await orders.markPaid(order.id, paid({ source: 'query' }))).toEqual({
+      await create(order);
+      await orders.markClosed(order.id, {
+        closedAt: Date.now(),
+        reason: 'expired',
+        closedAttempt: no(order),
+      });
+      expect(await attempts.markPaid(no(order), paid({ source: 'query' }))).toEqual({
         kind: 'paid',
         previous: 'CLOSED',
       });
@@ -212,43 +368,81 @@ function contract(name: string, open: () => Promise<{ store: Store; cleanup: () 
 
     it('claims due orders atomically with a lease, and transitions dequeue them', async () => {
       const base = Date.now() + 10 * 86_400_000; // far enough that other tests' orders are not due
-      const a = newOrder(user());
-      const b = newOrder(user());
-      await orders.createOrder(a, options({ queryDueAt: base + 100 }));
-      await orders.createOrder(b, options({ queryDueAt: base + 200 }));
+      const a = newOrder(user(), { expiresAt: base + 50_000 });
+      const b = newOrder(user(), { expiresAt: base + 50_000 });
+      await create(a, { queryDueAt: base + 100 });
+      await create(b, { queryDueAt: base + 200 });
       const mine = (claims: { orderId: string }[]) =>
         claims.filter((c) => c.orderId === a.id || c.orderId === b.id);
 
-      expect(mine(await orders.claimDue('query', base + 50, 1000, 1000))).toEqual([]);
-      expect(mine(await orders.claimDue('query', base + 150, 1000, 1000))).toEqual([
+      expect(mine(await queues.claimDue('query', base + 50, 1000, 1000))).toEqual([]);
+      expect(mine(await queues.claimDue('query', base + 150, 1000, 1000))).toEqual([
         { orderId: a.id, attempt: 1 },
       ]);
       // Leased: not claimable again before the lease ends.
-      expect(mine(await orders.claimDue('query', base + 250, 1000, 1000))).toEqual([
+      expect(mine(await queues.claimDue('query', base + 250, 1000, 1000))).toEqual([
         { orderId: b.id, attempt: 1 },
       ]);
-      expect(mine(await orders.claimDue('query', base + 1149, 1000, 1000))).toEqual([]);
-      expect(mine(await orders.claimDue('query', base + 1150, 1000, 1000))).toEqual([
+      expect(mine(await queues.claimDue('query', base + 1149, 1000, 1000))).toEqual([]);
+      expect(mine(await queues.claimDue('query', base + 1150, 1000, 1000))).toEqual([
         { orderId: a.id, attempt: 2 },
       ]);
 
-      await orders.reschedule('query', a.id, base + 5000);
-      expect(mine(await orders.claimDue('query', base + 4999, 10, 1000))).toEqual([
+      await queues.reschedule('query', a.id, base + 5000);
+      expect(mine(await queues.claimDue('query', base + 4999, 10, 1000))).toEqual([
         { orderId: b.id, attempt: 2 },
       ]);
-      await orders.markPaid(a.id, paid());
+      await attempts.markPaid(no(a), paid());
       // The transition removed `a` from both queues; a late reschedule must not bring it back.
-      await orders.reschedule('query', a.id, base + 6000);
-      expect(mine(await orders.claimDue('query', base + 10_000, 10, 1000))).toEqual([
+      await queues.reschedule('query', a.id, base + 6000);
+      expect(mine(await queues.claimDue('query', base + 10_000, 10, 1000))).toEqual([
         { orderId: b.id, attempt: 3 },
       ]);
-      expect(mine(await orders.claimDue('expire', base + 10_000, 10, 1000))).toEqual([
+      expect(mine(await queues.claimDue('close', base + 49_999, 10, 1000))).toEqual([]);
+      expect(mine(await queues.claimDue('close', base + 50_000, 10, 1000))).toEqual([
         { orderId: b.id, attempt: 1 },
       ]);
-      await orders.finishDue('query', b.id);
-      expect(mine(await orders.claimDue('query', base + 99_999, 10, 1000))).toEqual([]);
-      await orders.markClosed(b.id, { closedAt: Date.now(), reason: 'expired' });
-      expect(mine(await orders.claimDue('expire', base + 99_999, 10, 1000))).toEqual([]);
+      await queues.finishDue('query', b.id);
+      expect(mine(await queues.claimDue('query', base + 99_999, 10, 1000))).toEqual([]);
+      await orders.markClosed(b.id, { closedAt: Date.now(), reason: 'expired', closedAttempt: no(b) });
+      expect(mine(await queues.claimDue('close', base + 99_999, 10, 1000))).toEqual([]);
+    });
+
+    it('an ended attempt keeps its order in the close queue until WeChat confirms the close', async () => {
+      const base = Date.now() + 30 * 86_400_000;
+      const order = newOrder(user(), { createdAt: base, expiresAt: base + 50_000 });
+      await create(order, { queryDueAt: base + 100 });
+      const mine = (claims: { orderId: string }[]) => claims.filter((c) => c.orderId === order.id);
+      await attempts.endAttempt(no(order), {
+        reason: 'failed',
+        tradeState: 'failed',
+        closeDueAt: base + 1000,
+      });
+      // Nothing to query any more; the close is due early, not at the expiry.
+      expect(mine(await queues.claimDue('query', base + 200, 10, 1000))).toEqual([]);
+      expect(mine(await queues.claimDue('close', base + 1000, 10, 1000))).toEqual([
+        { orderId: order.id, attempt: 1 },
+      ]);
+      // A new attempt queues the order for queries again; the order closes (expired) with the ended one open.
+      await attempts.openAttempt(attemptOf(order, 2), {
+        supersede: false,
+        queryDueAt: base + 300,
+        closeDueAt: base,
+      });
+      expect(mine(await queues.claimDue('query', base + 300, 10, 1000))).toEqual([
+        { orderId: order.id, attempt: 1 },
+      ]);
+      await orders.markClosed(order.id, {
+        closedAt: base + 2000,
+        reason: 'expired',
+        closedAttempt: no(order, 2),
+      });
+      expect(mine(await queues.claimDue('query', base + 99_999, 10, 1000))).toEqual([]);
+      expect(mine(await queues.claimDue('close', base + 2000, 10, 1000))).toEqual([
+        { orderId: order.id, attempt: 2 },
+      ]);
+      await attempts.markAttemptClosed(no(order), base + 3000);
+      expect(mine(await queues.claimDue('close', base + 99_999, 10, 1000))).toEqual([]);
     });
 
     it('concurrent claimers never get the same order', async () => {
@@ -257,15 +451,15 @@ function contract(name: string, open: () => Promise<{ store: Store; cleanup: () 
       for (let i = 0; i < 30; i++) {
         const order = newOrder(user());
         ids.add(order.id);
-        await orders.createOrder(order, options({ queryDueAt: base + i }));
+        await create(order, { queryDueAt: base + i });
       }
       const batches = await Promise.all(
-        Array.from({ length: 6 }, () => orders.claimDue('query', base + 1000, 60_000, 7)),
+        Array.from({ length: 6 }, () => queues.claimDue('query', base + 1000, 60_000, 7)),
       );
       const claimed = batches.flat().filter((c) => ids.has(c.orderId));
       expect(claimed).toHaveLength(30);
       expect(new Set(claimed.map((c) => c.orderId)).size).toBe(30);
-      for (const id of ids) await orders.finishDue('query', id);
+      for (const id of ids) await queues.finishDue('query', id);
     });
 
     it('lists a buyer’s orders newest first across pages, same-millisecond orders included', async () => {
@@ -274,8 +468,8 @@ function contract(name: string, open: () => Promise<{ store: Store; cleanup: () 
       const created = [t - 3000, t - 2000, t - 2000, t - 2000, t - 1000].map((createdAt) =>
         newOrder(buyer, { createdAt }),
       );
-      for (const order of created) await orders.createOrder(order, options());
-      await orders.createOrder(newOrder(user()), options());
+      for (const order of created) await create(order);
+      await create(newOrder(user()));
       const expected = [...created]
         .sort((x, y) => y.createdAt - x.createdAt || (x.id < y.id ? 1 : -1))
         .map((o) => o.id);
@@ -291,9 +485,43 @@ function contract(name: string, open: () => Promise<{ store: Store; cleanup: () 
       expect(seen).toEqual(expected);
     });
 
+    it('maps an identity to one user, even when first sign-ins race', async () => {
+      const identity = { appId: 'wx5ad0b0c0de5a4db0', openid: 'o' + randomBytes(10).toString('hex') };
+      const results = await Promise.all(
+        Array.from({ length: 10 }, () =>
+          store.users.resolveIdentity(identity, { userId: user(), createdAt: 1 }),
+        ),
+      );
+      expect(new Set(results.map((r) => r.userId)).size).toBe(1);
+      expect(results.filter((r) => r.created)).toHaveLength(1);
+      const userId = results[0]?.userId as string;
+      expect(await store.users.getUser(userId)).toEqual({
+        id: userId,
+        createdAt: 1,
+        identities: { [identity.appId]: identity.openid },
+      });
+      // The same openid under another AppID is another identity.
+      const other = await store.users.resolveIdentity(
+        { ...identity, appId: 'wx0000000000000002' },
+        {
+          userId: user(),
+          createdAt: 2,
+        },
+      );
+      expect(other.created).toBe(true);
+      expect(other.userId).not.toBe(userId);
+      expect(await store.users.getUser(user())).toBeUndefined();
+    });
+
     it('keeps sessions server-side and expires them', async () => {
       const id = randomBytes(32).toString('hex');
-      const data = { openid: user(), sessionKey: 'c2Vzc2lvbi1rZXk=', createdAt: Date.now() };
+      const data = {
+        userId: user(),
+        appId: 'wx5ad0b0c0de5a4db0',
+        openid: 'o' + randomBytes(10).toString('hex'),
+        sessionKey: 'c2Vzc2lvbi1rZXk=',
+        createdAt: Date.now(),
+      };
       // A 2 s TTL leaves room for a loaded machine between the steps below.
       await sessions.createSession(id, data, 2);
       expect(await sessions.touchSession(id, 2)).toEqual(data);
@@ -317,4 +545,32 @@ contract('redis', async () => {
   const prefix = uniquePrefix('store');
   const store = await createRedisStore({ url: TEST_REDIS_URL, prefix, commandTimeoutMs: 2000 });
   return { store, cleanup: () => dropPrefix(prefix) };
+});
+
+describe('Redis schema version', () => {
+  const prefix = uniquePrefix('schema');
+  afterAll(() => dropPrefix(prefix));
+
+  it('claims an empty prefix, reopens it, and refuses data of another version or of round 1', async () => {
+    const first = await createRedisStore({ url: TEST_REDIS_URL, prefix, commandTimeoutMs: 2000 });
+    await first.close();
+    const again = await createRedisStore({ url: TEST_REDIS_URL, prefix, commandTimeoutMs: 2000 });
+    await again.close();
+    const redis = new Redis(TEST_REDIS_URL);
+    try {
+      expect(await redis.get(`${prefix}schema`)).toBe('2');
+      await redis.set(`${prefix}schema`, '3');
+      await expect(createRedisStore({ url: TEST_REDIS_URL, prefix, commandTimeoutMs: 2000 })).rejects.toThrow(
+        /schema 3, and this server reads schema 2/,
+      );
+      // Round 1 wrote no version but always had an event stream or a due queue.
+      await redis.del(`${prefix}schema`);
+      await redis.zadd(`${prefix}due:expire`, 1, 'old-order');
+      await expect(createRedisStore({ url: TEST_REDIS_URL, prefix, commandTimeoutMs: 2000 })).rejects.toThrow(
+        /first, unversioned layout/,
+      );
+    } finally {
+      await redis.quit();
+    }
+  });
 });

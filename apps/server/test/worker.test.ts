@@ -72,7 +72,7 @@ describe('background worker', () => {
     });
     expect((await getOrder(stack.server, token, order.id)).order?.status).toBe('CLOSED');
     expect(await payInSandbox(stack, payment)).toMatch(/^requestPayment:fail/);
-    const events = (await stack.server.store.orders.readEvents()).filter((e) => e.orderId === order.id);
+    const events = (await stack.server.store.events.readEvents()).filter((e) => e.orderId === order.id);
     expect(events.map((e) => [e.type, e.source])).toEqual([['order.closed', 'expired']]);
   });
 
@@ -81,12 +81,12 @@ describe('background worker', () => {
     const { order, payment } = await createdOrder(stack.server, token);
     await setFaults(stack, { out_trade_no: order.outTradeNo }, { dropNotifications: true });
     // Make the first orderquery far away, so only the expiry path can find the payment.
-    await stack.server.store.orders.reschedule('query', order.id, Date.now() + 3_600_000);
+    await stack.server.store.queues.reschedule('query', order.id, Date.now() + 3_600_000);
     expect(await payInSandbox(stack, payment)).toBe('requestPayment:ok');
     await stack.advanceClock(31 * 60_000);
     await waitForStatus(stack.server, order.id, 'PAID');
     expect((await stack.server.store.orders.getOrder(order.id))?.paidVia).toBe('close');
-    const events = (await stack.server.store.orders.readEvents()).filter((e) => e.orderId === order.id);
+    const events = (await stack.server.store.events.readEvents()).filter((e) => e.orderId === order.id);
     expect(events.map((e) => [e.type, e.source])).toEqual([['order.paid', 'close']]);
   });
 });

@@ -1,3 +1,4 @@
+import { BodyTooLargeError, readCappedBody } from '@mp-pay/shared/core';
 import { koaBody } from 'koa-body';
 import { AppError } from '../errors.ts';
 import type { AppMiddleware } from './state.ts';
@@ -22,20 +23,20 @@ export function jsonBody(limitBytes: number): AppMiddleware {
 
 /**
  * The exact bytes of the request, capped: the notification signature must be checked over what WeChat sent, so
- * no parser may touch the body first. Over the cap → 413 before buffering more.
+ * no parser may touch the body first. Over the cap → 413 before buffering more (the shared capped reader).
  */
 export function rawBody(limitBytes: number): AppMiddleware {
   return async (ctx, next) => {
-    const declared = Number(ctx.get('content-length') || 0);
-    if (declared > limitBytes) throw new AppError('payload_too_large');
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size > limitBytes) throw new AppError('payload_too_large');
-      chunks.push(chunk);
+    try {
+      ctx.state.rawBody = await readCappedBody(ctx.req, {
+        limit: limitBytes,
+        declaredLength: ctx.get('content-length'),
+        label: 'request body',
+      });
+    } catch (err) {
+      if (err instanceof BodyTooLargeError) throw new AppError('payload_too_large');
+      throw err;
     }
-    ctx.state.rawBody = Buffer.concat(chunks);
     await next();
   };
 }

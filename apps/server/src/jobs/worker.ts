@@ -1,17 +1,99 @@
 /**
- * Background work, safe with any number of server processes sharing one store:
- *  - query queue: PENDING orders that got no notification are asked about (orderquery) after a delay, then on
- *    an exponential backoff, until they are terminal (WeChat does not guarantee notification delivery);
- *  - expire queue: orders past time_expire are closed at WeChat (closeorder), then CLOSED here; ORDERPAID
- *    means the buyer paid at the last moment, which is then recorded as PAID instead.
+ * Background work, safe with any number of server processes sharing one store. Each queue has one handler
+ * (the table below), which says what happens next to the order in that queue:
+ *  - query: a PENDING order whose open attempt got no notification is asked about (orderquery) after a delay,
+ *    then on an exponential backoff, until it is settled (WeChat does not guarantee notification delivery);
+ *  - close: attempts that must not be paid any more are closed at WeChat (closeorder): ended attempts at once
+ *    (at least 5 minutes after they were placed, as WeChat requires), the open one when the order expires, and
+ *    then the order is CLOSED here. ORDERPAID means the buyer paid at the last moment, recorded as paid instead.
  * Due times live in sorted sets, so each poll costs O(due orders), and claims are atomic with a lease, so two
  * processes never work on the same order at once and a crashed process's claims come back after the lease.
  */
 import type { AppContext } from '../context.ts';
+import { GatewayError } from '../gateway/index.ts';
 import type { Logger } from '../logger.ts';
-import type { DueClaim, DueQueue } from '../store/index.ts';
-import { closeAtWechat, reconcile } from '../services/payments.ts';
+import { DUE_QUEUES, type DueClaim, type DueQueue, type OrderRecord } from '../store/index.ts';
+import {
+  CLOSE_MIN_AGE_MS,
+  closeAttemptAtWechat,
+  closeOrderAtWechat,
+  refreshOrder,
+} from '../services/payments.ts';
 import { backoffMs } from './backoff.ts';
+
+/** What a handler decided: done with this order in this queue, or due again at a time or after a backoff. */
+export type Next =
+  | { kind: 'finish' }
+  | { kind: 'at'; dueAt: number }
+  | { kind: 'backoff'; reason: 'pending' | 'error' | 'rejected' };
+
+type Handler = (ctx: AppContext, order: OrderRecord, log: Logger) => Promise<Next>;
+
+const FINISH: Next = { kind: 'finish' };
+
+const HANDLERS: Record<DueQueue, Handler> = {
+  async query(ctx, order, log) {
+    if (order.status !== 'PENDING') return FINISH;
+    // Past time_expire the close queue takes over (closeorder also detects a last-moment payment).
+    if (ctx.now() >= order.expiresAt) return FINISH;
+    const outcome = await refreshOrder(ctx, order, log);
+    log.debug({ outcome }, 'orderquery');
+    switch (outcome) {
+      case 'pending':
+      case 'unknown_at_wechat':
+        return { kind: 'backoff', reason: 'pending' };
+      case 'rejected':
+        return { kind: 'backoff', reason: 'rejected' };
+      case 'failed':
+      case 'settled':
+        // No open attempt now. Not `finish`: a new attempt may have re-queued the order meanwhile, and finishing
+        // would drop it; a reschedule touches only a queued order (the transition dequeued this one already).
+        return { kind: 'at', dueAt: ctx.now() + ctx.config.worker.queryMaxBackoffMs };
+      default:
+        // paid or closed: the order is no longer PENDING.
+        return FINISH;
+    }
+  },
+
+  async close(ctx, order, log) {
+    const now = ctx.now();
+    const attempts = await ctx.store.attempts.listAttempts(order.id);
+    let retry: Next | undefined;
+    let waitUntil: number | undefined;
+    for (const attempt of attempts) {
+      if (attempt.state !== 'ENDED') continue;
+      const earliest = attempt.createdAt + CLOSE_MIN_AGE_MS;
+      if (now < earliest) {
+        waitUntil = Math.min(waitUntil ?? earliest, earliest);
+        continue;
+      }
+      try {
+        const outcome = await closeAttemptAtWechat(ctx, attempt, log);
+        if (outcome === 'rejected') retry = { kind: 'backoff', reason: 'rejected' };
+      } catch (err) {
+        if (err instanceof GatewayError && err.reason === 'too_early') {
+          waitUntil = Math.min(waitUntil ?? now + CLOSE_MIN_AGE_MS, now + CLOSE_MIN_AGE_MS);
+          continue;
+        }
+        log.warn({ err, outTradeNo: attempt.outTradeNo }, 'closing an ended attempt failed; will retry');
+        retry ??= { kind: 'backoff', reason: 'error' };
+      }
+    }
+    if (order.status === 'PENDING') {
+      if (now < order.expiresAt) {
+        waitUntil = Math.min(waitUntil ?? order.expiresAt, order.expiresAt);
+      } else {
+        const outcome = await closeOrderAtWechat(ctx, order.id, 'expired', log);
+        if (outcome === 'rejected') retry = { kind: 'backoff', reason: 'rejected' };
+      }
+    }
+    if (retry) return retry;
+    if (waitUntil !== undefined) return { kind: 'at', dueAt: waitUntil };
+    // Everything closable is closed and the order is no longer PENDING (no new attempt can appear): the
+    // transitions dequeued it already; finishing is idempotent.
+    return FINISH;
+  },
+};
 
 export class OrderWorker {
   readonly #ctx: AppContext;
@@ -39,13 +121,13 @@ export class OrderWorker {
     await this.#running;
   }
 
-  /** One poll of both queues. Exposed for tests and for running the worker by hand. */
+  /** One poll of every queue. Exposed for tests and for running the worker by hand. */
   async tick(): Promise<void> {
     const { worker } = this.#ctx.config;
-    for (const queue of ['expire', 'query'] as const) {
+    for (const queue of DUE_QUEUES) {
       let claims: DueClaim[];
       try {
-        claims = await this.#ctx.store.orders.claimDue(
+        claims = await this.#ctx.store.queues.claimDue(
           queue,
           this.#ctx.now(),
           worker.leaseMs,
@@ -73,49 +155,32 @@ export class OrderWorker {
   }
 
   async #run(queue: DueQueue, claim: DueClaim): Promise<void> {
-    const { orders } = this.#ctx.store;
+    const { queues } = this.#ctx.store;
     const log = this.#log.child({ queue, orderId: claim.orderId, attempt: claim.attempt });
+    let next: Next;
     try {
-      const order = await orders.getOrder(claim.orderId);
-      if (!order || order.status !== 'PENDING') {
-        await orders.finishDue(queue, claim.orderId);
-        return;
-      }
-      if (queue === 'query') {
-        if (this.#ctx.now() >= order.expiresAt) {
-          // Past time_expire the expire queue takes over (closeorder also detects a last-moment payment).
-          await orders.finishDue('query', order.id);
-          return;
-        }
-        const outcome = await reconcile(this.#ctx, order, log);
-        log.debug({ outcome }, 'orderquery');
-        if (outcome === 'pending' || outcome === 'unknown_at_wechat' || outcome === 'rejected') {
-          await orders.reschedule('query', order.id, this.#ctx.now() + this.#backoff(claim.attempt, outcome));
-        }
-      } else {
-        const outcome = await closeAtWechat(this.#ctx, order, 'expired', log);
-        if (outcome === 'rejected') {
-          await orders.reschedule(
-            'expire',
-            order.id,
-            this.#ctx.now() + this.#backoff(claim.attempt, outcome),
-          );
-        }
-      }
+      const order = await this.#ctx.store.orders.getOrder(claim.orderId);
+      next = order ? await HANDLERS[queue](this.#ctx, order, log) : FINISH;
     } catch (err) {
       log.warn({ err }, 'background job failed; will retry');
-      await orders
-        .reschedule(queue, claim.orderId, this.#ctx.now() + this.#backoff(claim.attempt, 'error'))
-        .catch(() => {
-          // The lease runs out by itself: the order comes back without the reschedule.
-        });
+      next = { kind: 'backoff', reason: 'error' };
+    }
+    try {
+      if (next.kind === 'finish') await queues.finishDue(queue, claim.orderId);
+      else {
+        const dueAt =
+          next.kind === 'at' ? next.dueAt : this.#ctx.now() + this.#backoff(claim.attempt, next.reason);
+        await queues.reschedule(queue, claim.orderId, dueAt);
+      }
+    } catch {
+      // The lease runs out by itself: the order comes back without the reschedule.
     }
   }
 
-  #backoff(attempt: number, outcome: string): number {
+  #backoff(attempt: number, reason: 'pending' | 'error' | 'rejected'): number {
     const { worker } = this.#ctx.config;
     // An amount mismatch needs a person, not a faster retry.
-    if (outcome === 'rejected') return worker.queryMaxBackoffMs;
+    if (reason === 'rejected') return worker.queryMaxBackoffMs;
     const base = Math.max(worker.queryDelayMs, worker.intervalMs, 100);
     return backoffMs(attempt, base, worker.queryMaxBackoffMs);
   }

@@ -19,7 +19,7 @@ const fileSchema = z.object({ products: z.array(productSchema).min(1) });
 export interface PricedOrder {
   lines: OrderLine[];
   totalFen: number;
-  /** unifiedorder `body`: at most 127 bytes (wechatpay.md §3). */
+  /** unifiedorder `body`: at most 127 bytes (docs/protocol.md §3). */
   description: string;
 }
 

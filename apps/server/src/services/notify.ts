@@ -1,108 +1,98 @@
 /**
- * POST /wechatpay/notify, the business side. Order of checks (wechatpay.md §5): hardened parse of the raw body,
- * signature over the raw map, appid/mch_id, then the order must exist and total_fee must equal its total, then
- * one atomic PENDING -> PAID. SUCCESS is answered only after that write (or when it had already happened);
- * every failure to persist answers FAIL so WeChat retries.
+ * The notify_url, the business side. The gateway verifies the raw notification (hardened parse, signature over
+ * the raw body or map, merchant and AppID) and hands over a domain fact; this module decides the answer, which
+ * the gateway renders in its protocol. SUCCESS is answered only after the write is durable (or when it had
+ * already happened); every failure to persist answers FAIL so WeChat retries.
  *
  * Reply decisions (also in README.md):
- *   - malformed/hostile XML, bad or missing signature, another merchant's appid/mch_id: HTTP 400 + FAIL.
+ *   - malformed/hostile body, bad or missing signature, another merchant or an unbound AppID: HTTP 400 + FAIL.
  *   - unknown out_trade_no: HTTP 404 + FAIL (logged): keeps retrying while an operator looks; never acknowledged.
  *   - amount mismatch: HTTP 400 + FAIL, logged as a security event, order untouched. We never acknowledge a
  *     payment we did not accept; WeChat's retries keep the incident visible until someone acts.
- *   - result_code=FAIL (a failed payment): nothing to record, HTTP 200 + SUCCESS.
- *   - paid now, or already paid (duplicate, concurrent copy): HTTP 200 + SUCCESS.
+ *   - a failed payment (result_code=FAIL): nothing to record, HTTP 200 + SUCCESS.
+ *   - paid now, already paid (duplicate, concurrent copy), or a second payment of a paid order (recorded and
+ *     emitted as payment.duplicate): HTTP 200 + SUCCESS.
  *   - store unreachable or any unexpected error: HTTP 503 + FAIL (WeChat retries; nothing is lost).
  */
-import {
-  NOTIFY_SUCCESS_XML,
-  notifyFailXml,
-  verifyPaymentNotification,
-  WechatPayError,
-  WechatPaySignatureError,
-  WechatPayXmlError,
-} from '@mp-pay/shared/wechatpay';
 import type { AppContext } from '../context.ts';
+import {
+  NotificationRejectedError,
+  type NotificationAnswer,
+  type NotificationFact,
+  type NotificationReply,
+  type RawNotification,
+} from '../gateway/index.ts';
 import type { Logger } from '../logger.ts';
 import { applyPayment } from './payments.ts';
 
-export interface NotifyReply {
-  status: number;
-  xml: string;
+const ACK: NotificationAnswer = { ack: true };
+const refuse = (status: number, message: string): NotificationAnswer => ({ ack: false, status, message });
+
+/** Security log names and FAIL messages per rejection reason. */
+const REJECTIONS = {
+  unreadable: { security: 'bad_notify_xml', status: 400, message: 'invalid XML', log: 'unreadable body' },
+  signature: {
+    security: 'bad_notify_signature',
+    status: 400,
+    message: 'signature verification failed',
+    log: 'bad signature',
+  },
+  merchant: {
+    security: 'notify_merchant_mismatch',
+    status: 400,
+    message: 'appid or mch_id mismatch',
+    log: 'another merchant or an unbound appid',
+  },
+  fields: {
+    security: 'bad_notify',
+    status: 400,
+    message: 'invalid notification',
+    log: 'missing or bad fields',
+  },
+} as const;
+
+export function handlePaymentNotification(
+  ctx: AppContext,
+  raw: RawNotification,
+  log: Logger,
+): Promise<NotificationReply> {
+  return decide(ctx, raw, log).then((answer) => ctx.pay.renderNotificationReply(answer));
 }
 
-const fail = (status: number, message: string): NotifyReply => ({ status, xml: notifyFailXml(message) });
-
-export async function handlePaymentNotification(
-  ctx: AppContext,
-  rawBody: Buffer,
-  log: Logger,
-): Promise<NotifyReply> {
-  let notification;
+async function decide(ctx: AppContext, raw: RawNotification, log: Logger): Promise<NotificationAnswer> {
+  let fact: NotificationFact;
   try {
-    notification = verifyPaymentNotification(rawBody, {
-      key: ctx.config.wechatpay.key,
-      appId: ctx.config.wechat.appId,
-      mchId: ctx.config.wechatpay.mchId,
-      maxBytes: ctx.config.http.notifyLimitBytes,
-    });
+    fact = ctx.pay.parseNotification(raw);
   } catch (err) {
-    if (err instanceof WechatPayXmlError) {
-      log.warn({ security: 'bad_notify_xml', reason: err.message }, 'notification rejected: unreadable XML');
-      return fail(400, 'invalid XML');
-    }
-    if (err instanceof WechatPaySignatureError) {
-      log.warn(
-        { security: 'bad_notify_signature', outTradeNo: err.raw?.out_trade_no },
-        'notification rejected: bad signature',
-      );
-      return fail(400, 'signature verification failed');
-    }
-    if (err instanceof WechatPayError) {
-      log.warn(
-        {
-          security: err.code === 'MERCHANT_MISMATCH' ? 'notify_merchant_mismatch' : 'bad_notify',
-          code: err.code,
-          reason: err.message,
-        },
-        'notification rejected',
-      );
-      return fail(
-        400,
-        err.code === 'MERCHANT_MISMATCH' ? 'appid or mch_id mismatch' : 'invalid notification',
-      );
-    }
-    throw err;
+    if (!(err instanceof NotificationRejectedError)) throw err;
+    const r = REJECTIONS[err.reason];
+    log.warn(
+      { security: r.security, reason: err.message, outTradeNo: err.claimedOutTradeNo },
+      `notification rejected: ${r.log}`,
+    );
+    return refuse(r.status, r.message);
   }
 
-  const where = { outTradeNo: notification.outTradeNo, transactionId: notification.transactionId };
-  if (notification.resultCode !== 'SUCCESS') {
-    log.info(where, 'notification of a failed payment: nothing to record');
-    return { status: 200, xml: NOTIFY_SUCCESS_XML };
+  if (fact.kind === 'payment_failed') {
+    log.info({ outTradeNo: fact.outTradeNo }, 'notification of a failed payment: nothing to record');
+    return ACK;
   }
+  const where = { outTradeNo: fact.payment.outTradeNo, transactionId: fact.payment.transactionId };
   let result;
   try {
-    result = await applyPayment(
-      ctx,
-      notification.outTradeNo,
-      {
-        transactionId: notification.transactionId,
-        totalFee: notification.totalFee,
-        timeEnd: notification.timeEnd,
-        source: 'notify',
-      },
-      log,
-    );
+    result = await applyPayment(ctx, fact.payment, 'notify', log);
   } catch (err) {
     log.error({ ...where, err }, 'could not record the payment; answering FAIL so WeChat retries');
-    return fail(503, 'temporarily unavailable');
+    return refuse(503, 'temporarily unavailable');
   }
   switch (result.kind) {
     case 'paid':
     case 'duplicate':
-      return { status: 200, xml: NOTIFY_SUCCESS_XML };
+    case 'second_payment':
+      return ACK;
     case 'amount_mismatch':
-      return fail(400, 'amount mismatch');
+      return refuse(400, 'amount mismatch');
     case 'not_found':
-      return fail(404, 'unknown order');
+      return refuse(404, 'unknown order');
   }
 }

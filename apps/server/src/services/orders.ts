@@ -1,30 +1,32 @@
 /**
- * Order business rules: pricing from the catalogue, creation with idempotency, the JSAPI unified order and the
- * re-signed wx.requestPayment parameters, owner-only reads, refresh of stale PENDING orders, buyer close.
+ * Order business rules: pricing from the catalogue, creation with idempotency, payment attempts and their
+ * launches, owner-only reads, refresh of stale PENDING orders, buyer close. WeChat is reached through the gateway
+ * (ctx.pay) only; its failures arrive as GatewayError reasons (docs/architecture.md).
  */
 import { createHash } from 'node:crypto';
-import type { Order, OrderItemInput, OrderListResponse, PaymentParams } from '@mp-pay/shared/api';
-import {
-  createOutTradeNo,
-  formatWechatTime,
-  miniProgramPayParams,
-  WechatPayError,
-  WechatPayInvalidRequestError,
-  WechatPayOrderClosedError,
-  WechatPayOrderPaidError,
-} from '@mp-pay/shared/wechatpay';
+import type {
+  Order,
+  OrderItemInput,
+  OrderListResponse,
+  PaymentChannel,
+  PaymentLaunch,
+} from '@mp-pay/shared/api';
 import type { AppContext } from '../context.ts';
+import { attemptOutTradeNo, newOrderId } from '../domain/ids.ts';
 import { AppError } from '../errors.ts';
+import { GatewayError } from '../gateway/index.ts';
 import type { Logger } from '../logger.ts';
 import { decodeCursor, encodeCursor } from '../store/codec.ts';
-import type { OrderRecord } from '../store/index.ts';
-import { closeAtWechat, reconcile } from './payments.ts';
+import type { AttemptRecord, NewAttempt, OrderRecord } from '../store/index.ts';
+import { payerFor } from './channels.ts';
+import { CLOSE_MIN_AGE_MS, closeOrderAtWechat, reconcileAttempt, refreshOrder } from './payments.ts';
+import type { Session } from './sessions.ts';
 
 /** The client's view: no openid, no prepay_id, no internal bookkeeping. */
 export function toApiOrder(order: OrderRecord): Order {
   const out: Order = {
     id: order.id,
-    outTradeNo: order.outTradeNo,
+    outTradeNo: order.paidAttempt ?? order.currentAttempt,
     status: order.status,
     description: order.description,
     items: order.items,
@@ -39,150 +41,242 @@ export function toApiOrder(order: OrderRecord): Order {
 }
 
 export interface CreateOrderInput {
-  openid: string;
+  session: Session;
   items: OrderItemInput[];
+  channel: PaymentChannel;
   clientIp: string;
   idempotencyKey: string | undefined;
 }
 
 export async function createOrder(ctx: AppContext, input: CreateOrderInput, log: Logger) {
   const priced = ctx.catalog.price(input.items);
+  const payer = payerFor(ctx, input.channel, input.session);
   const now = ctx.now();
-  const id = createOutTradeNo(new Date(now));
+  const id = newOrderId(now);
   // Whole seconds, so the stored expiry is exactly the time_expire WeChat gets.
   const expiresAt = Math.ceil((now + ctx.config.orders.ttlSeconds * 1000) / 1000) * 1000;
-  const result = await ctx.store.orders.createOrder(
-    {
-      id,
-      outTradeNo: id,
-      openid: input.openid,
-      description: priced.description,
-      items: priced.lines,
-      totalFen: priced.totalFen,
-      createdAt: now,
-      expiresAt,
-      payRequest: {
-        body: priced.description,
-        spbillCreateIp: input.clientIp,
-        notifyUrl: ctx.notifyUrl(),
-        timeStart: formatWechatTime(new Date(now)),
-        timeExpire: formatWechatTime(new Date(expiresAt)),
-      },
-    },
-    {
-      ...(input.idempotencyKey === undefined ? {} : { idempotencyKey: input.idempotencyKey }),
-      fingerprint: fingerprint(input.items),
-      idempotencyTtlSeconds: ctx.config.orders.idempotencyTtlSeconds,
-      queryDueAt: now + ctx.config.worker.queryDelayMs,
-    },
-  );
+  const order = {
+    id,
+    userId: input.session.userId,
+    description: priced.description,
+    items: priced.lines,
+    totalFen: priced.totalFen,
+    createdAt: now,
+    expiresAt,
+  };
+  const first = newAttempt(ctx, order, 1, input.channel, payer, input.clientIp, now);
+  const result = await ctx.store.orders.createOrder(order, first, {
+    ...(input.idempotencyKey === undefined ? {} : { idempotencyKey: input.idempotencyKey }),
+    fingerprint: fingerprint(input.items, input.channel),
+    idempotencyTtlSeconds: ctx.config.orders.idempotencyTtlSeconds,
+    queryDueAt: now + ctx.config.worker.queryDelayMs,
+  });
   if (result.kind === 'conflict') throw new AppError('idempotency_conflict');
-  const order = result.order;
+  const stored = result.order;
   log.info(
-    { orderId: order.id, totalFen: order.totalFen, replayed: result.kind === 'replayed' },
+    { orderId: stored.id, totalFen: stored.totalFen, replayed: result.kind === 'replayed' },
     'order created',
   );
-  if (order.status === 'PAID') throw new AppError('order_already_paid');
-  if (order.status === 'CLOSED') throw new AppError('order_closed');
-  // No re-read afterwards: issuePayment only records a prepay_id (not part of the client's view) and throws
-  // when the order stopped being PENDING meanwhile, so `order` is what the buyer should see.
-  const payment = await issuePayment(ctx, order, log);
-  return {
-    order: toApiOrder(order),
-    payment,
-    replayed: result.kind === 'replayed',
-  };
+  if (stored.status === 'PAID') throw new AppError('order_already_paid');
+  if (stored.status === 'CLOSED') throw new AppError('order_closed');
+  const issued = await issuePayment(ctx, stored, input.session, input.clientIp, log);
+  return { order: toApiOrder(issued.order), payment: issued.payment, replayed: result.kind === 'replayed' };
 }
 
-/** Same items, same request: order-insensitive so a client may reorder lines on retry. */
-function fingerprint(items: OrderItemInput[]): string {
+/** Same items and channel, same request: order-insensitive so a client may reorder lines on retry. */
+function fingerprint(items: OrderItemInput[], channel: PaymentChannel): string {
   const canonical = [...items]
     .map((i) => [i.productId, i.quantity] as const)
     .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] - b[1]));
-  return createHash('sha256').update(JSON.stringify(canonical)).digest('hex');
+  // The default channel hashes as before, so keys issued before channels existed still replay.
+  const what = channel === 'miniprogram' ? canonical : { channel, items: canonical };
+  return createHash('sha256').update(JSON.stringify(what)).digest('hex');
 }
 
-/**
- * wx.requestPayment parameters for a PENDING order: its prepay_id re-signed with a fresh timeStamp and nonceStr
- * (wechatpay.md §4). The prepay_id comes from the JSAPI unified order, placed once; it lives 2 hours, as long as
- * the longest order (ORDER_TTL_SECONDS ≤ 7200), so it is reused rather than re-placed: WeChat would refuse a
- * re-submission in the order's last 5 minutes (time_expire too close). The unified order is placed again, with
- * byte-identical parameters, only when no prepay_id was recorded (the first attempt failed).
- */
-export async function issuePayment(ctx: AppContext, order: OrderRecord, log: Logger): Promise<PaymentParams> {
-  // Past time_expire WeChat refuses to pay the prepay_id: parameters issued now could only fail in the buyer's
-  // hands. The order is as good as closed (the expiry job closes it at WeChat and here).
-  if (ctx.now() >= order.expiresAt) throw new AppError('order_closed');
-  const prepayId = order.prepayId ?? (await placeUnifiedOrder(ctx, order, log));
-  return miniProgramPayParams({
-    appId: ctx.config.wechat.appId,
-    prepayId,
-    key: ctx.config.wechatpay.key,
-    signType: ctx.config.wechatpay.signType,
-  });
+function newAttempt(
+  ctx: AppContext,
+  order: Pick<OrderRecord, 'id' | 'description' | 'totalFen' | 'expiresAt'>,
+  seq: number,
+  channel: PaymentChannel,
+  payer: { appId: string; payerOpenid: string | undefined },
+  clientIp: string,
+  now: number,
+): NewAttempt {
+  return {
+    outTradeNo: attemptOutTradeNo(order.id, seq),
+    orderId: order.id,
+    seq,
+    channel,
+    apiVersion: ctx.pay.apiVersion,
+    signType: ctx.pay.defaultSignType,
+    appId: payer.appId,
+    ...(payer.payerOpenid === undefined ? {} : { payerOpenid: payer.payerOpenid }),
+    totalFen: order.totalFen,
+    description: order.description,
+    clientIp,
+    notifyUrl: ctx.notifyUrl(),
+    createdAt: now,
+    expiresAt: order.expiresAt,
+  };
 }
 
 /** WeChat refuses a JSAPI time_expire closer than this; the sandbox enforces the same rule. */
 const MIN_EXPIRE_LEAD_MS = 5 * 60_000;
 
-async function placeUnifiedOrder(ctx: AppContext, order: OrderRecord, log: Logger): Promise<string> {
-  // An order whose unified order never went through, retried this late, cannot be placed any more: it is as
-  // good as closed (the expiry job closes it at WeChat and here shortly).
-  if (order.expiresAt - ctx.now() < MIN_EXPIRE_LEAD_MS) throw new AppError('order_closed');
-  const p = order.payRequest;
-  let prepayId: string;
-  try {
-    ({ prepayId } = await ctx.pay.unifiedOrder({
-      body: p.body,
-      outTradeNo: order.outTradeNo,
-      totalFee: order.totalFen,
-      spbillCreateIp: p.spbillCreateIp,
-      notifyUrl: p.notifyUrl,
-      openid: order.openid,
-      tradeType: 'JSAPI',
-      timeStart: p.timeStart,
-      timeExpire: p.timeExpire,
-    }));
-  } catch (err) {
-    throw await unifiedOrderError(ctx, order, err, log);
-  }
-  const recorded = await ctx.store.orders.setPrepayId(order.id, prepayId);
-  if (recorded.kind === 'not_pending') {
-    throw new AppError(recorded.status === 'PAID' ? 'order_already_paid' : 'order_closed');
-  }
-  if (recorded.kind === 'not_found') throw new AppError('order_not_found');
-  return prepayId;
-}
-
-async function unifiedOrderError(
+/**
+ * The launch for a PENDING order: its open attempt's prepay_id signed afresh (docs/protocol.md §4) with the
+ * attempt's own sign type and AppID. A prepay_id lives 2 hours, as long as the longest order, so it is reused
+ * rather than re-placed (WeChat would refuse a re-submission in the order's last 5 minutes). The trade is placed
+ * again, with byte-identical parameters, only when no prepay_id was recorded (the first try failed). An attempt
+ * that ended (the payment failed at WeChat) is replaced by a new one with a new out_trade_no.
+ */
+export async function issuePayment(
   ctx: AppContext,
   order: OrderRecord,
+  session: Session,
+  clientIp: string,
+  log: Logger,
+): Promise<{ order: OrderRecord; payment: PaymentLaunch }> {
+  // Past time_expire WeChat refuses to pay: parameters issued now could only fail in the buyer's hands.
+  if (ctx.now() >= order.expiresAt) throw new AppError('order_closed');
+  let attempt = await ctx.store.attempts.getAttempt(order.currentAttempt);
+  if (!attempt || attempt.state !== 'OPEN') {
+    ({ order, attempt } = await openNextAttempt(ctx, order, attempt, session, clientIp, log));
+  }
+  const prepared = attempt.prepared ?? (await placeTrade(ctx, order, attempt, log));
+  return {
+    order,
+    payment: ctx.pay.launch({
+      outTradeNo: attempt.outTradeNo,
+      appId: attempt.appId,
+      channel: attempt.channel,
+      signType: attempt.signType,
+      prepared,
+    }),
+  };
+}
+
+async function openNextAttempt(
+  ctx: AppContext,
+  order: OrderRecord,
+  previous: AttemptRecord | undefined,
+  session: Session,
+  clientIp: string,
+  log: Logger,
+): Promise<{ order: OrderRecord; attempt: AttemptRecord }> {
+  const now = ctx.now();
+  if (order.expiresAt - now < MIN_EXPIRE_LEAD_MS) throw new AppError('order_closed');
+  const channel = previous?.channel ?? 'miniprogram';
+  const next = newAttempt(
+    ctx,
+    order,
+    order.attemptCount + 1,
+    channel,
+    payerFor(ctx, channel, session),
+    clientIp,
+    now,
+  );
+  const opened = await ctx.store.attempts.openAttempt(next, {
+    supersede: false,
+    queryDueAt: now + ctx.config.worker.queryDelayMs,
+    closeDueAt: now + CLOSE_MIN_AGE_MS,
+  });
+  switch (opened.kind) {
+    case 'opened':
+      log.info(
+        { orderId: order.id, outTradeNo: next.outTradeNo, previous: previous?.outTradeNo },
+        'new payment attempt',
+      );
+      return {
+        order: { ...order, currentAttempt: next.outTradeNo, attemptCount: order.attemptCount + 1 },
+        attempt: opened.attempt,
+      };
+    case 'open_exists': {
+      // Another request opened one meanwhile: use it.
+      const attempt = await ctx.store.attempts.getAttempt(opened.outTradeNo);
+      if (!attempt) throw new AppError('order_not_found');
+      return { order: { ...order, currentAttempt: attempt.outTradeNo }, attempt };
+    }
+    case 'not_pending':
+      throw new AppError(opened.status === 'PAID' ? 'order_already_paid' : 'order_closed');
+    case 'too_many':
+      log.warn({ orderId: order.id }, 'order has used every payment attempt');
+      throw new AppError('order_closed');
+    case 'not_found':
+      throw new AppError('order_not_found');
+  }
+}
+
+async function placeTrade(ctx: AppContext, order: OrderRecord, attempt: AttemptRecord, log: Logger) {
+  // A trade whose placing never went through, retried this late, cannot be placed any more: the order is as
+  // good as closed (the close queue closes it at WeChat and here shortly).
+  if (order.expiresAt - ctx.now() < MIN_EXPIRE_LEAD_MS) throw new AppError('order_closed');
+  let prepared;
+  try {
+    prepared = await ctx.pay.prepare({
+      outTradeNo: attempt.outTradeNo,
+      appId: attempt.appId,
+      channel: attempt.channel,
+      signType: attempt.signType,
+      description: attempt.description,
+      totalFen: attempt.totalFen,
+      payerOpenid: attempt.payerOpenid,
+      clientIp: attempt.clientIp,
+      notifyUrl: attempt.notifyUrl,
+      createdAt: attempt.createdAt,
+      expiresAt: attempt.expiresAt,
+    });
+  } catch (err) {
+    throw await placeTradeError(ctx, order, attempt, err, log);
+  }
+  const recorded = await ctx.store.attempts.setPrepared(attempt.outTradeNo, prepared);
+  if (recorded.kind === 'not_open') {
+    if (recorded.orderStatus === 'PAID') throw new AppError('order_already_paid');
+    if (recorded.orderStatus === 'CLOSED') throw new AppError('order_closed');
+    // The attempt ended meanwhile (its payment failed): the buyer asks again and gets a new one.
+    throw new AppError('payment_unavailable');
+  }
+  if (recorded.kind === 'not_found') throw new AppError('order_not_found');
+  return prepared;
+}
+
+async function placeTradeError(
+  ctx: AppContext,
+  order: OrderRecord,
+  attempt: AttemptRecord,
   err: unknown,
   log: Logger,
 ): Promise<unknown> {
-  if (err instanceof WechatPayOrderPaidError) {
-    await reconcile(ctx, order, log).catch((e: unknown) =>
-      log.warn({ err: e, orderId: order.id }, 'orderquery after ORDERPAID failed'),
-    );
-    return new AppError('order_already_paid', undefined, { cause: err });
+  if (!(err instanceof GatewayError)) return err;
+  const where = { orderId: order.id, outTradeNo: attempt.outTradeNo, code: err.wechatCode };
+  switch (err.reason) {
+    case 'already_paid':
+      await reconcileAttempt(ctx, attempt, log).catch((e: unknown) =>
+        log.warn({ ...where, err: e }, 'orderquery after ORDERPAID failed'),
+      );
+      return new AppError('order_already_paid', undefined, { cause: err });
+    case 'closed':
+      await ctx.store.orders.markClosed(order.id, {
+        closedAt: ctx.now(),
+        reason: 'wechat_closed',
+        closedAttempt: attempt.outTradeNo,
+      });
+      return new AppError('order_closed', undefined, { cause: err });
+    case 'unavailable':
+    case 'bad_reply':
+      log.warn({ ...where, err: err.message }, 'placing the trade failed, retryable');
+      return new AppError('payment_unavailable', undefined, { cause: err });
+    default:
+      // Signature, merchant or parameter errors are ours to fix: the client gets internal_error, the log the detail.
+      log.error({ ...where, err }, 'WeChat Pay refused to place the trade');
+      return err;
   }
-  if (err instanceof WechatPayOrderClosedError) {
-    await ctx.store.orders.markClosed(order.id, { closedAt: ctx.now(), reason: 'wechat_closed' });
-    return new AppError('order_closed', undefined, { cause: err });
-  }
-  if (err instanceof WechatPayError && err.retryable) {
-    log.warn({ orderId: order.id, code: err.code, err: err.message }, 'unifiedorder failed, retryable');
-    return new AppError('payment_unavailable', undefined, { cause: err });
-  }
-  // Signature, merchant or parameter errors are ours to fix: the client gets internal_error, the log the detail.
-  log.error({ orderId: order.id, code: (err as WechatPayError).code, err }, 'unifiedorder refused');
-  return err;
 }
 
-export async function getOwnOrder(ctx: AppContext, openid: string, id: string): Promise<OrderRecord> {
+export async function getOwnOrder(ctx: AppContext, userId: string, id: string): Promise<OrderRecord> {
   const order = await ctx.store.orders.getOrder(id);
   // Someone else's order is indistinguishable from a missing one: no probing of order ids.
-  if (!order || order.openid !== openid) throw new AppError('order_not_found');
+  if (!order || order.userId !== userId) throw new AppError('order_not_found');
   return order;
 }
 
@@ -191,8 +285,8 @@ export async function getOwnOrder(ctx: AppContext, openid: string, id: string): 
  * may be late or lost), through the same transitions as a notification. WeChat being down is not the buyer's
  * problem: the stored state is returned.
  */
-export async function readOrder(ctx: AppContext, openid: string, id: string, log: Logger): Promise<Order> {
-  const order = await getOwnOrder(ctx, openid, id);
+export async function readOrder(ctx: AppContext, userId: string, id: string, log: Logger): Promise<Order> {
+  const order = await getOwnOrder(ctx, userId, id);
   const now = ctx.now();
   if (
     order.status !== 'PENDING' ||
@@ -202,7 +296,7 @@ export async function readOrder(ctx: AppContext, openid: string, id: string, log
     return toApiOrder(order);
   }
   try {
-    await reconcile(ctx, order, log);
+    await refreshOrder(ctx, order, log);
   } catch (err) {
     log.warn({ orderId: id, err }, 'orderquery failed; answering with the stored state');
     return toApiOrder(order);
@@ -212,13 +306,13 @@ export async function readOrder(ctx: AppContext, openid: string, id: string, log
 
 export async function listOrders(
   ctx: AppContext,
-  openid: string,
+  userId: string,
   page: { limit: number; cursor: string | undefined },
 ): Promise<OrderListResponse> {
   const after = page.cursor === undefined ? undefined : decodeCursor(page.cursor);
   if (page.cursor !== undefined && after === undefined)
     throw new AppError('invalid_request', 'Unknown cursor.');
-  const result = await ctx.store.orders.listOrders(openid, { limit: page.limit, after });
+  const result = await ctx.store.orders.listOrders(userId, { limit: page.limit, after });
   const last = result.orders.at(-1);
   return {
     orders: result.orders.map(toApiOrder),
@@ -226,29 +320,50 @@ export async function listOrders(
   };
 }
 
-/** POST /api/orders/:id/payment: fresh parameters for the same trade, while it can still be paid. */
-export async function paymentForOrder(ctx: AppContext, openid: string, id: string, log: Logger) {
-  const order = await getOwnOrder(ctx, openid, id);
+/**
+ * POST /api/orders/:id/payment: a launch for the order while it can still be paid. The buyer asks for this after
+ * a payment did not complete, so the open attempt is checked with WeChat first: a failed payment (PAYERROR) must
+ * get a new trade, not the same refused parameters again (docs/protocol.md §3).
+ */
+export async function paymentForOrder(
+  ctx: AppContext,
+  session: Session,
+  id: string,
+  clientIp: string,
+  log: Logger,
+) {
+  let order = await getOwnOrder(ctx, session.userId, id);
+  if (order.status === 'PENDING' && ctx.now() < order.expiresAt) {
+    const attempt = await ctx.store.attempts.getAttempt(order.currentAttempt);
+    if (attempt?.state === 'OPEN' && attempt.prepared !== undefined) {
+      try {
+        await refreshOrder(ctx, order, log);
+        order = (await ctx.store.orders.getOrder(id)) ?? order;
+      } catch (err) {
+        // WeChat not answering the query is no reason to refuse parameters it may well accept.
+        log.warn({ orderId: id, err }, 'orderquery before re-issuing failed; re-issuing the open attempt');
+      }
+    }
+  }
   if (order.status === 'PAID') throw new AppError('order_already_paid');
   if (order.status === 'CLOSED') throw new AppError('order_closed');
-  const payment = await issuePayment(ctx, order, log);
-  return { order: toApiOrder(order), payment };
+  const issued = await issuePayment(ctx, order, session, clientIp, log);
+  return { order: toApiOrder(issued.order), payment: issued.payment };
 }
 
 /** POST /api/orders/:id/close: closeorder at WeChat, then CLOSED. A paid order stays PAID (409). */
-export async function closeOrder(ctx: AppContext, openid: string, id: string, log: Logger): Promise<Order> {
-  const order = await getOwnOrder(ctx, openid, id);
+export async function closeOrder(ctx: AppContext, userId: string, id: string, log: Logger): Promise<Order> {
+  const order = await getOwnOrder(ctx, userId, id);
   if (order.status === 'PAID') throw new AppError('order_already_paid');
   if (order.status === 'PENDING') {
     let outcome;
     try {
-      outcome = await closeAtWechat(ctx, order, 'buyer', log);
+      outcome = await closeOrderAtWechat(ctx, id, 'buyer', log);
     } catch (err) {
-      if (err instanceof WechatPayError && err.retryable)
-        throw new AppError('payment_unavailable', undefined, { cause: err });
-      // WeChat refuses to close an order younger than 5 minutes (INVALID_REQUEST, not retryable as such).
-      if (err instanceof WechatPayInvalidRequestError && err.code === 'INVALID_REQUEST') {
-        throw new AppError('order_not_closable', undefined, { cause: err });
+      if (err instanceof GatewayError) {
+        // WeChat refuses to close a trade younger than 5 minutes.
+        if (err.reason === 'too_early') throw new AppError('order_not_closable', undefined, { cause: err });
+        if (err.retryable) throw new AppError('payment_unavailable', undefined, { cause: err });
       }
       throw err;
     }

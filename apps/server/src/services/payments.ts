@@ -1,30 +1,30 @@
 /**
- * What WeChat says about a trade, applied to our order. The notification, orderquery (background worker and
- * GET /api/orders/:id) and closeorder(ORDERPAID) all end in the same two atomic transitions, so whichever path
- * learns of a payment first wins and the others become no-ops.
+ * What WeChat says about a payment attempt, applied to our order. The notification, orderquery (background
+ * worker and GET /api/orders/:id) and closeorder(ORDERPAID) all end in the same atomic transitions, so whichever
+ * path learns of a payment first wins and the others become no-ops. WeChat is reached only through the gateway.
  */
-import {
-  WechatPayOrderClosedError,
-  WechatPayOrderNotExistError,
-  WechatPayOrderPaidError,
-  parseWechatTime,
-} from '@mp-pay/shared/wechatpay';
 import type { AppContext } from '../context.ts';
+import { GatewayError, type PaymentFact } from '../gateway/index.ts';
 import type { Logger } from '../logger.ts';
-import type { MarkPaidResult, OrderRecord, PaymentFacts } from '../store/index.ts';
+import type { AttemptRecord, MarkPaidResult, OrderRecord } from '../store/index.ts';
 
-export type PaymentReport = Omit<PaymentFacts, 'paidAt'>;
+/** WeChat refuses to close a trade younger than this (docs/protocol.md §6); ended trades wait for it. */
+export const CLOSE_MIN_AGE_MS = 5 * 60_000;
 
 /** Records a payment WeChat vouched for (signed notification or signed query reply). */
 export async function applyPayment(
   ctx: AppContext,
-  orderId: string,
-  report: PaymentReport,
+  fact: PaymentFact,
+  source: 'notify' | 'query' | 'close',
   log: Logger = ctx.log,
-) {
-  const paidAt = parseWechatTime(report.timeEnd)?.getTime() ?? ctx.now();
-  const result: MarkPaidResult = await ctx.store.orders.markPaid(orderId, { ...report, paidAt });
-  const where = { orderId, transactionId: report.transactionId, source: report.source };
+): Promise<MarkPaidResult> {
+  const result = await ctx.store.attempts.markPaid(fact.outTradeNo, {
+    transactionId: fact.transactionId,
+    totalFen: fact.totalFen,
+    paidAt: fact.paidAt,
+    source,
+  });
+  const where = { outTradeNo: fact.outTradeNo, transactionId: fact.transactionId, source };
   switch (result.kind) {
     case 'paid':
       if (result.previous === 'CLOSED') {
@@ -33,14 +33,20 @@ export async function applyPayment(
           'WeChat reports a payment for a CLOSED order: recorded as PAID, needs fulfilment or refund',
         );
       } else {
-        log.info({ ...where, totalFen: report.totalFee }, 'order paid');
+        log.info({ ...where, totalFen: fact.totalFen }, 'order paid');
       }
+      break;
+    case 'second_payment':
+      log.warn(
+        { ...where, paidAttempt: result.paidAttempt, security: 'double_payment' },
+        'the buyer paid an order twice: second payment recorded and emitted as payment.duplicate for refund',
+      );
       break;
     case 'duplicate':
       if (!result.sameTransaction) {
         log.warn(
           { ...where, security: 'second_transaction' },
-          'order already PAID by another transaction_id: check for a double charge',
+          'attempt already paid by another transaction_id: check for a double charge',
         );
       }
       break;
@@ -49,7 +55,7 @@ export async function applyPayment(
         {
           ...where,
           security: 'amount_mismatch',
-          reportedFen: report.totalFee,
+          reportedFen: fact.totalFen,
           expectedFen: result.expectedFen,
         },
         'payment amount differs from the order total: NOT marked paid',
@@ -62,81 +68,129 @@ export async function applyPayment(
   return result;
 }
 
-export type ReconcileOutcome = 'paid' | 'closed' | 'pending' | 'unknown_at_wechat' | 'rejected';
+export type AttemptOutcome = 'paid' | 'failed' | 'closed' | 'pending' | 'unknown_at_wechat' | 'rejected';
 
 /**
- * Asks WeChat (orderquery) about an order and applies the answer. Transport errors propagate: the caller decides
- * whether to retry later (worker) or to answer with what it has (GET /api/orders/:id). `source` records what
- * led to the query: `close` when closeorder answered ORDERPAID, so paidVia and the event say so.
+ * Asks WeChat (orderquery) about one attempt and applies the answer. A failed payment (PAYERROR) ends the attempt
+ * so that paying again gets a new trade. A trade closed at WeChat is reported as `closed`: the caller decides
+ * what that means for the order. Transport errors propagate: the caller retries later or answers with what it has.
  */
-export async function reconcile(
+export async function reconcileAttempt(
+  ctx: AppContext,
+  attempt: AttemptRecord,
+  log: Logger = ctx.log,
+  source: 'query' | 'close' = 'query',
+): Promise<AttemptOutcome> {
+  const status = await ctx.pay.query({ outTradeNo: attempt.outTradeNo, appId: attempt.appId });
+  switch (status.state) {
+    case 'paid': {
+      const result = await applyPayment(ctx, status.payment as PaymentFact, source, log);
+      return result.kind === 'amount_mismatch' || result.kind === 'not_found' ? 'rejected' : 'paid';
+    }
+    case 'failed': {
+      const ended = await ctx.store.attempts.endAttempt(attempt.outTradeNo, {
+        reason: 'failed',
+        tradeState: 'failed',
+        closeDueAt: Math.max(ctx.now(), attempt.createdAt + CLOSE_MIN_AGE_MS),
+      });
+      if (ended.kind === 'ended')
+        log.info({ outTradeNo: attempt.outTradeNo }, 'payment failed at WeChat; attempt ended');
+      return 'failed';
+    }
+    case 'closed':
+      return 'closed';
+    case 'unknown':
+      return 'unknown_at_wechat';
+    case 'not_paid':
+    case 'paying':
+      return 'pending';
+  }
+}
+
+export type RefreshOutcome = AttemptOutcome | 'settled';
+
+/**
+ * A PENDING order's open attempt checked with WeChat; a trade closed at WeChat (merchant console, expiry there)
+ * closes the order. Shared by GET /api/orders/:id and the query queue.
+ */
+export async function refreshOrder(
   ctx: AppContext,
   order: OrderRecord,
   log: Logger = ctx.log,
-  source: 'query' | 'close' = 'query',
-): Promise<ReconcileOutcome> {
-  let reply;
-  try {
-    reply = await ctx.pay.orderQuery({ outTradeNo: order.outTradeNo });
-  } catch (err) {
-    if (err instanceof WechatPayOrderNotExistError) return 'unknown_at_wechat';
-    throw err;
+): Promise<RefreshOutcome> {
+  if (order.status !== 'PENDING') return 'settled';
+  const attempt = await ctx.store.attempts.getAttempt(order.currentAttempt);
+  if (!attempt || attempt.state !== 'OPEN') return 'settled';
+  const outcome = await reconcileAttempt(ctx, attempt, log);
+  if (outcome === 'closed') {
+    const closed = await ctx.store.orders.markClosed(order.id, {
+      closedAt: ctx.now(),
+      reason: 'wechat_closed',
+      closedAttempt: attempt.outTradeNo,
+    });
+    if (closed.kind === 'already_paid') return 'paid';
   }
-  switch (reply.tradeState) {
-    case 'SUCCESS':
-    case 'REFUND': {
-      // REFUND: it was paid (and later refunded, at least in part): the payment happened.
-      const result = await applyPayment(
-        ctx,
-        order.id,
-        {
-          transactionId: reply.transactionId ?? '',
-          totalFee: reply.totalFee ?? -1,
-          timeEnd: reply.timeEnd ?? '',
-          source,
-        },
-        log,
-      );
-      return result.kind === 'paid' || result.kind === 'duplicate' ? 'paid' : 'rejected';
-    }
-    case 'CLOSED':
-    case 'REVOKED': {
-      const closed = await ctx.store.orders.markClosed(order.id, {
-        closedAt: ctx.now(),
-        reason: 'wechat_closed',
-      });
-      return closed.kind === 'already_paid' ? 'paid' : 'closed';
-    }
-    default:
-      // NOTPAY, USERPAYING, PAYERROR: the buyer can still pay.
-      return 'pending';
-  }
+  return outcome;
 }
 
 export type CloseOutcome = 'closed' | 'paid' | 'rejected';
 
 /**
- * closeorder at WeChat first, then CLOSED here: never the other way round, or a buyer could pay an order we
- * already consider closed. ORDERPAID means the buyer paid after all: query and record the payment.
+ * closeorder for one attempt at WeChat first, then CLOSED here: never the other way round, or a buyer could pay a
+ * trade we already consider closed. ORDERPAID means the buyer paid after all: query and record the payment.
+ * GatewayError (too_early, unavailable, refused) propagates.
  */
-export async function closeAtWechat(
+export async function closeAttemptAtWechat(
   ctx: AppContext,
-  order: OrderRecord,
+  attempt: AttemptRecord,
+  log: Logger = ctx.log,
+): Promise<CloseOutcome> {
+  const result = await ctx.pay.close({ outTradeNo: attempt.outTradeNo, appId: attempt.appId });
+  if (result === 'already_paid') {
+    const outcome = await reconcileAttempt(ctx, attempt, log, 'close');
+    return outcome === 'paid' ? 'paid' : 'rejected';
+  }
+  // closed now, already closed, or never seen by WeChat (the unified order never got through): nobody can pay it.
+  const closed = await ctx.store.attempts.markAttemptClosed(attempt.outTradeNo, ctx.now());
+  return closed.kind === 'paid' ? 'paid' : 'closed';
+}
+
+/**
+ * Closes an order: its open attempt at WeChat, then the order here. Used by the buyer's close and by expiry.
+ * Returns `paid` when WeChat says it was paid meanwhile.
+ */
+export async function closeOrderAtWechat(
+  ctx: AppContext,
+  orderId: string,
   reason: string,
   log: Logger = ctx.log,
 ): Promise<CloseOutcome> {
-  try {
-    await ctx.pay.closeOrder({ outTradeNo: order.outTradeNo });
-  } catch (err) {
-    if (err instanceof WechatPayOrderPaidError) {
-      const outcome = await reconcile(ctx, order, log, 'close');
-      return outcome === 'paid' ? 'paid' : 'rejected';
+  // Two rounds at most: a new attempt opened while the first was being closed is closed in the second.
+  for (let round = 0; round < 3; round++) {
+    const order = await ctx.store.orders.getOrder(orderId);
+    if (!order) return 'closed';
+    if (order.status === 'PAID') return 'paid';
+    if (order.status === 'CLOSED') return 'closed';
+    const attempt = await ctx.store.attempts.getAttempt(order.currentAttempt);
+    let closedAttempt: string | undefined;
+    if (attempt && attempt.state === 'OPEN') {
+      const outcome = await closeAttemptAtWechat(ctx, attempt, log);
+      if (outcome !== 'closed') return outcome;
+      closedAttempt = attempt.outTradeNo;
     }
-    // Already closed at WeChat, or WeChat never saw it (unifiedorder never got through): nobody can pay it.
-    if (!(err instanceof WechatPayOrderClosedError) && !(err instanceof WechatPayOrderNotExistError))
-      throw err;
+    const closed = await ctx.store.orders.markClosed(orderId, { closedAt: ctx.now(), reason, closedAttempt });
+    switch (closed.kind) {
+      case 'closed':
+        log.info({ orderId, reason }, 'order closed');
+        return 'closed';
+      case 'already_closed':
+      case 'not_found':
+        return 'closed';
+      case 'already_paid':
+        return 'paid';
+      case 'attempt_open':
+        continue;
+    }
   }
-  const closed = await ctx.store.orders.markClosed(order.id, { closedAt: ctx.now(), reason });
-  if (closed.kind === 'closed') log.info({ orderId: order.id, reason }, 'order closed');
-  return closed.kind === 'already_paid' ? 'paid' : 'closed';
+  throw new GatewayError('unavailable', `order ${orderId} kept opening attempts while being closed`);
 }

@@ -1,7 +1,7 @@
 /**
  * Sign-in: a wx.login code is exchanged for {openid, session_key} through code2Session; the client gets only a
  * random 256-bit token. The session lives server-side under the token's SHA-256, with a sliding TTL.
- * session_key and the app secret never leave the server (wechatpay.md §1).
+ * session_key and the app secret never leave the server (docs/protocol.md §1).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { SessionResponse } from '@mp-pay/shared/api';
@@ -12,11 +12,15 @@ import {
   WechatLoginInvalidCodeError,
   WechatLoginRateLimitedError,
   WechatLoginUnavailableError,
-} from '@mp-pay/shared/wechatpay';
+} from '@mp-pay/shared/login';
 import type { AppContext } from '../context.ts';
+import { newUserId } from '../domain/ids.ts';
 import { AppError } from '../errors.ts';
 
+/** Who is asking: the user, and the identity (AppID, openid) they signed in with. */
 export interface Session {
+  userId: string;
+  appId: string;
   openid: string;
 }
 
@@ -31,11 +35,17 @@ export async function signIn(ctx: AppContext, code: string): Promise<SessionResp
   } catch (err) {
     throw loginError(ctx, err);
   }
+  const appId = ctx.config.wechat.appId;
+  const now = ctx.now();
+  const user = await ctx.store.users.resolveIdentity(
+    { appId, openid: wechat.openid },
+    { userId: newUserId(), createdAt: now },
+  );
   const token = randomBytes(32).toString('base64url');
   const ttl = ctx.config.sessions.ttlSeconds;
   await ctx.store.sessions.createSession(
     sessionId(token),
-    { openid: wechat.openid, sessionKey: wechat.sessionKey, createdAt: ctx.now() },
+    { userId: user.userId, appId, openid: wechat.openid, sessionKey: wechat.sessionKey, createdAt: now },
     ttl,
   );
   return { token, expiresIn: ttl };
@@ -46,7 +56,7 @@ export async function authenticate(ctx: AppContext, token: string): Promise<Sess
   if (!TOKEN_RE.test(token)) throw new AppError('session_expired');
   const data = await ctx.store.sessions.touchSession(sessionId(token), ctx.config.sessions.ttlSeconds);
   if (!data) throw new AppError('session_expired');
-  return { openid: data.openid };
+  return { userId: data.userId, appId: data.appId, openid: data.openid };
 }
 
 function loginError(ctx: AppContext, err: unknown): AppError | unknown {

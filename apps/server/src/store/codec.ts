@@ -1,15 +1,28 @@
-/** Order <-> flat string map (the Redis hash layout), and the opaque pagination cursor. */
+/**
+ * Records <-> flat string maps (the Redis hash layouts of docs/architecture.md), and the opaque pagination cursor.
+ * Immutable parts travel as one JSON document; fields that transitions change are hash fields of their own, so
+ * the Lua scripts never decode JSON.
+ */
 import type { OrderLine, OrderStatus } from '@mp-pay/shared/api';
-import type { ListPosition as CursorPosition, NewOrder, OrderRecord, PayRequest } from './types.ts';
+import { ORDER_ID_RE } from '../domain/ids.ts';
+import type { Prepared, TradeState } from '../gateway/types.ts';
+import type {
+  AttemptEndReason,
+  AttemptRecord,
+  AttemptState,
+  ListPosition as CursorPosition,
+  NewAttempt,
+  NewOrder,
+  OrderRecord,
+} from './types.ts';
 
 interface OrderDoc {
   description: string;
   items: OrderLine[];
-  payRequest: PayRequest;
 }
 
 export function orderDoc(order: NewOrder): string {
-  const doc: OrderDoc = { description: order.description, items: order.items, payRequest: order.payRequest };
+  const doc: OrderDoc = { description: order.description, items: order.items };
   return JSON.stringify(doc);
 }
 
@@ -18,25 +31,80 @@ export function orderFromHash(hash: Record<string, string>): OrderRecord | undef
   const doc = JSON.parse(hash.doc) as OrderDoc;
   const order: OrderRecord = {
     id: hash.id,
-    outTradeNo: hash.id,
-    openid: hash.openid ?? '',
+    userId: hash.userId ?? '',
     status: hash.status as OrderStatus,
     description: doc.description,
     items: doc.items,
     totalFen: Number(hash.totalFen),
     createdAt: Number(hash.createdAt),
     expiresAt: Number(hash.expiresAt),
-    payRequest: doc.payRequest,
+    currentAttempt: hash.current ?? '',
+    attemptCount: Number(hash.attemptCount ?? 0),
   };
-  if (hash.prepayId) order.prepayId = hash.prepayId;
+  if (hash.paidAttempt) order.paidAttempt = hash.paidAttempt;
   if (hash.paidAt) order.paidAt = Number(hash.paidAt);
   if (hash.transactionId) order.transactionId = hash.transactionId;
-  if (hash.timeEnd) order.timeEnd = hash.timeEnd;
   if (hash.paidVia) order.paidVia = hash.paidVia;
   if (hash.closedAt) order.closedAt = Number(hash.closedAt);
   if (hash.closeReason) order.closeReason = hash.closeReason;
   return order;
 }
+
+/** The immutable part of an attempt, stored under the field `<out_trade_no>`. */
+export function attemptDoc(attempt: NewAttempt): string {
+  return JSON.stringify(attempt);
+}
+
+/** Every attempt in an order's attempts hash, oldest first. */
+export function attemptsFromHash(hash: Record<string, string>): AttemptRecord[] {
+  const out: AttemptRecord[] = [];
+  for (const [name, value] of Object.entries(hash)) {
+    if (name.includes('.')) continue;
+    const attempt = attemptFromHash(hash, name, value);
+    if (attempt) out.push(attempt);
+  }
+  return out.sort((a, b) => a.seq - b.seq);
+}
+
+export function attemptFromHash(
+  hash: Record<string, string | undefined>,
+  outTradeNo: string,
+  doc = hash[outTradeNo],
+): AttemptRecord | undefined {
+  if (doc === undefined) return undefined;
+  const f = (field: string) => hash[`${outTradeNo}.${field}`];
+  const attempt: AttemptRecord = {
+    ...(JSON.parse(doc) as NewAttempt),
+    state: (f('state') ?? 'OPEN') as AttemptState,
+  };
+  const trade = f('trade');
+  if (trade) attempt.tradeState = trade as TradeState;
+  const end = f('end');
+  if (end) attempt.endReason = end as AttemptEndReason;
+  const prepared = f('prepared');
+  if (prepared) attempt.prepared = JSON.parse(prepared) as Prepared;
+  const tx = f('tx');
+  if (tx) attempt.transactionId = tx;
+  const paidAt = f('paidAt');
+  if (paidAt) attempt.paidAt = Number(paidAt);
+  const via = f('via');
+  if (via) attempt.paidVia = via;
+  const closedAt = f('closedAt');
+  if (closedAt) attempt.closedAt = Number(closedAt);
+  return attempt;
+}
+
+/** The hash fields attemptFromHash reads for one attempt (HMGET order). */
+export const ATTEMPT_FIELDS = [
+  'state',
+  'trade',
+  'end',
+  'prepared',
+  'tx',
+  'paidAt',
+  'via',
+  'closedAt',
+] as const;
 
 export function encodeCursor(position: CursorPosition): string {
   return Buffer.from(`${position.createdAt}:${position.id}`, 'utf8').toString('base64url');
@@ -45,8 +113,8 @@ export function encodeCursor(position: CursorPosition): string {
 /** Undefined for a cursor this server did not issue. */
 export function decodeCursor(cursor: string): CursorPosition | undefined {
   const text = Buffer.from(cursor, 'base64url').toString('utf8');
-  const match = /^(\d{1,16}):([0-9A-Za-z_\-|*]{1,32})$/.exec(text);
-  if (!match) return undefined;
+  const match = /^(\d{1,16}):([0-9A-Za-z]{30})$/.exec(text);
+  if (!match || !ORDER_ID_RE.test(match[2] as string)) return undefined;
   return { createdAt: Number(match[1]), id: match[2] as string };
 }
 

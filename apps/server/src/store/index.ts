@@ -13,3 +13,4 @@ export async function openStore(redis: {
   if (redis.url === undefined) return createMemoryStore();
   return createRedisStore({ url: redis.url, prefix: redis.prefix, commandTimeoutMs: redis.commandTimeoutMs });
 }
+export { DUE_QUEUES, SCHEMA_VERSION } from './types.ts';

@@ -1,148 +1,48 @@
 /**
- * Storage contract of the server. Two implementations (Redis for real use, memory for the zero-config
- * `pnpm start`) pass one contract test suite (test/store.contract.test.ts).
+ * Storage contract of the server, split by concern: users and sessions, orders, payment attempts, background
+ * queues, events. Two implementations (Redis for real use, memory for the zero-config `pnpm start`) pass one
+ * contract test suite (test/store.contract.test.ts). The data model is described in docs/architecture.md.
  *
- * Every order state change is one atomic operation here (one Lua script in Redis): the status compare-and-set,
- * the amount check, the `order.paid` / `order.closed` event append and the due-set bookkeeping happen together or
- * not at all, so several server processes can race on the same order safely.
+ * Every state change is one atomic operation here (one Lua script in Redis): status compare-and-set, amount
+ * check, event append and queue bookkeeping happen together or not at all, so several server processes can race
+ * on the same order safely.
  */
-import type { OrderLine, OrderStatus } from '@mp-pay/shared/api';
+import type { OrderLine, OrderStatus, PaymentChannel } from '@mp-pay/shared/api';
+import type { ApiVersion, LaunchSignType, Prepared, TradeState } from '../gateway/types.ts';
 
-/** The exact unifiedorder parameters: WeChat only returns a fresh prepay_id for an identical re-submission. */
-export interface PayRequest {
-  body: string;
-  spbillCreateIp: string;
-  notifyUrl: string;
-  timeStart: string;
-  timeExpire: string;
+// ---- users and sessions ------------------------------------------------------------------------------------
+
+/** A buyer: one user id for every (appid, openid) identity WeChat gives them. */
+export interface UserRecord {
+  id: string;
+  createdAt: number;
+  /** appid → openid. */
+  identities: Record<string, string>;
 }
 
-export interface OrderRecord {
-  /** Equal to outTradeNo: one identifier per order keeps every key of an order under one hash tag. */
-  id: string;
-  outTradeNo: string;
+export interface Identity {
+  appId: string;
   openid: string;
-  status: OrderStatus;
-  description: string;
-  items: OrderLine[];
-  totalFen: number;
-  /** Epoch milliseconds. */
-  createdAt: number;
-  expiresAt: number;
-  payRequest: PayRequest;
-  prepayId?: string;
-  paidAt?: number;
-  transactionId?: string;
-  timeEnd?: string;
-  /** What made it PAID: `notify`, `query` (orderquery) or `close` (closeorder said ORDERPAID). */
-  paidVia?: string;
-  closedAt?: number;
-  closeReason?: string;
 }
 
-export type NewOrder = Pick<
-  OrderRecord,
-  | 'id'
-  | 'outTradeNo'
-  | 'openid'
-  | 'description'
-  | 'items'
-  | 'totalFen'
-  | 'createdAt'
-  | 'expiresAt'
-  | 'payRequest'
->;
+export type ResolveIdentityResult = { userId: string; created: boolean };
 
-export interface CreateOrderOptions {
-  /** Scoped to the order's openid. */
-  idempotencyKey?: string;
-  /** Hash of the request; the same key with another fingerprint is a conflict. */
-  fingerprint: string;
-  idempotencyTtlSeconds: number;
-  /** When the background worker should first ask WeChat about this order (absent a notification). */
-  queryDueAt: number;
-}
-
-export type CreateOrderResult =
-  { kind: 'created'; order: OrderRecord } | { kind: 'replayed'; order: OrderRecord } | { kind: 'conflict' };
-
-export type SetPrepayResult =
-  { kind: 'ok' } | { kind: 'not_pending'; status: OrderStatus } | { kind: 'not_found' };
-
-export interface PaymentFacts {
-  transactionId: string;
-  /** The amount WeChat reports, in fen. Must equal the order's total or nothing changes. */
-  totalFee: number;
-  timeEnd: string;
-  paidAt: number;
-  source: 'notify' | 'query' | 'close';
-}
-
-export type MarkPaidResult =
-  /** This call made the order PAID and appended exactly one order.paid event. */
-  | { kind: 'paid'; previous: OrderStatus }
-  /** Already PAID: nothing changed. `sameTransaction` false means WeChat reports another transaction_id. */
-  | { kind: 'duplicate'; sameTransaction: boolean }
-  | { kind: 'amount_mismatch'; expectedFen: number }
-  | { kind: 'not_found' };
-
-export type MarkClosedResult =
-  { kind: 'closed' } | { kind: 'already_closed' } | { kind: 'already_paid' } | { kind: 'not_found' };
-
-export type DueQueue = 'query' | 'expire';
-
-export interface DueClaim {
-  orderId: string;
-  /** 1 on the first claim of this order in this queue, then 2, 3, ... (drives the backoff). */
-  attempt: number;
-}
-
-export interface OrderEvent {
-  id: string;
-  type: 'order.paid' | 'order.closed';
-  orderId: string;
-  outTradeNo: string;
-  transactionId?: string;
-  totalFen: number;
-  source: string;
-  at: number;
-}
-
-export interface OrderPage {
-  orders: OrderRecord[];
-  /** Whether older orders exist after the last one returned. */
-  hasMore: boolean;
-}
-
-/** A position in a buyer's order list: the last order of the previous page. */
-export interface ListPosition {
-  createdAt: number;
-  id: string;
-}
-
-export interface OrderStore {
-  readonly kind: 'redis' | 'memory';
-  createOrder(order: NewOrder, options: CreateOrderOptions): Promise<CreateOrderResult>;
-  getOrder(id: string): Promise<OrderRecord | undefined>;
-  /** A buyer's orders, newest first, starting after `after` (the last order of the previous page). */
-  listOrders(openid: string, page: { limit: number; after?: ListPosition | undefined }): Promise<OrderPage>;
-  setPrepayId(id: string, prepayId: string): Promise<SetPrepayResult>;
-  markPaid(id: string, facts: PaymentFacts): Promise<MarkPaidResult>;
-  markClosed(id: string, closing: { closedAt: number; reason: string }): Promise<MarkClosedResult>;
+export interface UserStore {
   /**
-   * Atomically takes up to `limit` orders due at `now` from a queue and pushes each one's due time to
-   * `now + leaseMs`, so no other process takes it until the lease runs out (a crashed worker's jobs come back).
+   * The user of an identity, created with `fresh` on first sight. Atomic: two first sign-ins at once (two
+   * processes) end with one user.
    */
-  claimDue(queue: DueQueue, now: number, leaseMs: number, limit: number): Promise<DueClaim[]>;
-  /** Sets the next due time, only if the order is still queued (a transition may have removed it meanwhile). */
-  reschedule(queue: DueQueue, id: string, dueAt: number): Promise<void>;
-  /** Removes an order from a queue (nothing left to do there). */
-  finishDue(queue: DueQueue, id: string): Promise<void>;
-  /** The event stream, oldest first (operations and tests; consumers read the Redis stream directly). */
-  readEvents(): Promise<OrderEvent[]>;
+  resolveIdentity(
+    identity: Identity,
+    fresh: { userId: string; createdAt: number },
+  ): Promise<ResolveIdentityResult>;
+  getUser(userId: string): Promise<UserRecord | undefined>;
 }
 
 export interface SessionData {
+  userId: string;
+  /** The identity the buyer signed in with (the mini-program's appid and openid). */
+  appId: string;
   openid: string;
   /** Server-side only: never sent to a client, never logged. */
   sessionKey: string;
@@ -156,10 +56,295 @@ export interface SessionStore {
   touchSession(id: string, ttlSeconds: number): Promise<SessionData | undefined>;
 }
 
+// ---- orders -----------------------------------------------------------------------------------------------
+
+export interface OrderRecord {
+  id: string;
+  /** The owner: a user id, never an openid (a buyer may pay through several apps). */
+  userId: string;
+  status: OrderStatus;
+  description: string;
+  items: OrderLine[];
+  totalFen: number;
+  /** Epoch milliseconds. */
+  createdAt: number;
+  expiresAt: number;
+  /** out_trade_no of the attempt offered to the buyer now (the latest one). */
+  currentAttempt: string;
+  /** Attempts made so far (numbers 1..attemptCount). */
+  attemptCount: number;
+  /** out_trade_no of the attempt that paid the order. */
+  paidAttempt?: string;
+  paidAt?: number;
+  transactionId?: string;
+  /** What made it PAID: `notify`, `query` (orderquery) or `close` (closeorder said ORDERPAID). */
+  paidVia?: string;
+  closedAt?: number;
+  closeReason?: string;
+}
+
+export type NewOrder = Pick<
+  OrderRecord,
+  'id' | 'userId' | 'description' | 'items' | 'totalFen' | 'createdAt' | 'expiresAt'
+>;
+
+export interface CreateOrderOptions {
+  /** Scoped to the order's user. */
+  idempotencyKey?: string;
+  /** Hash of the request; the same key with another fingerprint is a conflict. */
+  fingerprint: string;
+  idempotencyTtlSeconds: number;
+  /** When the background worker should first ask WeChat about the first attempt (absent a notification). */
+  queryDueAt: number;
+}
+
+export type CreateOrderResult =
+  { kind: 'created'; order: OrderRecord } | { kind: 'replayed'; order: OrderRecord } | { kind: 'conflict' };
+
+export interface OrderPage {
+  orders: OrderRecord[];
+  /** Whether older orders exist after the last one returned. */
+  hasMore: boolean;
+}
+
+/** A position in a buyer's order list: the last order of the previous page. */
+export interface ListPosition {
+  createdAt: number;
+  id: string;
+}
+
+export type MarkClosedResult =
+  | { kind: 'closed' }
+  | { kind: 'already_closed' }
+  | { kind: 'already_paid' }
+  /** Another attempt was opened meanwhile (the buyer paid again): close that one at WeChat first. */
+  | { kind: 'attempt_open'; outTradeNo: string }
+  | { kind: 'not_found' };
+
+export interface OrderStore {
+  readonly kind: 'redis' | 'memory';
+  /** Stores a PENDING order together with its first payment attempt. */
+  createOrder(
+    order: NewOrder,
+    firstAttempt: NewAttempt,
+    options: CreateOrderOptions,
+  ): Promise<CreateOrderResult>;
+  getOrder(id: string): Promise<OrderRecord | undefined>;
+  /** A buyer's orders, newest first, starting after `after` (the last order of the previous page). */
+  listOrders(userId: string, page: { limit: number; after?: ListPosition | undefined }): Promise<OrderPage>;
+  /**
+   * PENDING → CLOSED once WeChat confirmed that `closedAttempt` (the open attempt, if any) cannot be paid.
+   * Attempts still waiting to be closed at WeChat keep the order in the close queue.
+   */
+  markClosed(
+    id: string,
+    closing: { closedAt: number; reason: string; closedAttempt: string | undefined },
+  ): Promise<MarkClosedResult>;
+}
+
+// ---- payment attempts -------------------------------------------------------------------------------------
+
+/**
+ * One WeChat trade made to pay an order.
+ *  OPEN    offered to the buyer (only the order's current attempt can be OPEN)
+ *  ENDED   no longer offered (the payment failed, the buyer switched, the order got paid otherwise) but not yet
+ *          confirmed closed at WeChat: the close queue closes it
+ *  PAID    WeChat says the buyer paid it
+ *  CLOSED  WeChat confirmed it can never be paid
+ */
+export type AttemptState = 'OPEN' | 'ENDED' | 'PAID' | 'CLOSED';
+export type AttemptEndReason = 'failed' | 'superseded' | 'order_paid';
+
+export interface AttemptRecord {
+  outTradeNo: string;
+  orderId: string;
+  seq: number;
+  channel: PaymentChannel;
+  apiVersion: ApiVersion;
+  /** Fixed when placed: re-issued launches are signed with it, whatever the process's current setting. */
+  signType: LaunchSignType;
+  appId: string;
+  payerOpenid?: string;
+  totalFen: number;
+  description: string;
+  clientIp: string;
+  notifyUrl: string;
+  /** Epoch ms; with the fields above, everything needed to place the trade again byte for byte. */
+  createdAt: number;
+  expiresAt: number;
+  state: AttemptState;
+  /** WeChat's last reported state of the trade. */
+  tradeState?: TradeState;
+  endReason?: AttemptEndReason;
+  prepared?: Prepared;
+  transactionId?: string;
+  paidAt?: number;
+  paidVia?: string;
+  closedAt?: number;
+}
+
+export type NewAttempt = Pick<
+  AttemptRecord,
+  | 'outTradeNo'
+  | 'orderId'
+  | 'seq'
+  | 'channel'
+  | 'apiVersion'
+  | 'signType'
+  | 'appId'
+  | 'payerOpenid'
+  | 'totalFen'
+  | 'description'
+  | 'clientIp'
+  | 'notifyUrl'
+  | 'createdAt'
+  | 'expiresAt'
+>;
+
+export type OpenAttemptResult =
+  | { kind: 'opened'; attempt: AttemptRecord }
+  /** An attempt is already open (and `supersede` was not asked): use it. */
+  | { kind: 'open_exists'; outTradeNo: string }
+  | { kind: 'not_pending'; status: OrderStatus }
+  | { kind: 'too_many' }
+  | { kind: 'not_found' };
+
+export type SetPreparedResult =
+  | { kind: 'ok' }
+  | { kind: 'not_open'; orderStatus: OrderStatus; state: AttemptState }
+  | { kind: 'not_found' };
+
+export interface PaymentFacts {
+  transactionId: string;
+  /** The amount WeChat reports, in fen. Must equal the order's total or nothing changes. */
+  totalFen: number;
+  paidAt: number;
+  source: 'notify' | 'query' | 'close';
+}
+
+export type MarkPaidResult =
+  /** This call made the order PAID and appended exactly one order.paid event. */
+  | { kind: 'paid'; previous: OrderStatus }
+  /** This attempt was already PAID: nothing changed. `sameTransaction` false means another transaction_id. */
+  | { kind: 'duplicate'; sameTransaction: boolean }
+  /**
+   * The order was already PAID by another attempt: this second payment is recorded on its own attempt and
+   * emitted once as payment.duplicate, so that it can be refunded.
+   */
+  | { kind: 'second_payment'; paidAttempt: string }
+  | { kind: 'amount_mismatch'; expectedFen: number }
+  | { kind: 'not_found' };
+
+export type EndAttemptResult =
+  { kind: 'ended' } | { kind: 'not_open'; state: AttemptState } | { kind: 'not_found' };
+export type CloseAttemptResult =
+  { kind: 'closed' } | { kind: 'already_closed' } | { kind: 'paid' } | { kind: 'not_found' };
+
+export interface AttemptStore {
+  getAttempt(outTradeNo: string): Promise<AttemptRecord | undefined>;
+  /** Oldest first. */
+  listAttempts(orderId: string): Promise<AttemptRecord[]>;
+  /**
+   * A new attempt for a PENDING order. With `supersede`, an OPEN current attempt becomes ENDED (to be closed at
+   * WeChat from `closeDueAt`); without it, an OPEN attempt is reported instead of opening another.
+   */
+  openAttempt(
+    attempt: NewAttempt,
+    options: { supersede: boolean; queryDueAt: number; closeDueAt: number },
+  ): Promise<OpenAttemptResult>;
+  /** Records what placing the trade returned, while the attempt is OPEN and the order PENDING. */
+  setPrepared(outTradeNo: string, prepared: Prepared): Promise<SetPreparedResult>;
+  /** The one transition to paid, shared by notifications, orderquery and closeorder(ORDERPAID). */
+  markPaid(outTradeNo: string, facts: PaymentFacts): Promise<MarkPaidResult>;
+  /** OPEN → ENDED (WeChat says the payment failed); the attempt is closed at WeChat from `closeDueAt`. */
+  endAttempt(
+    outTradeNo: string,
+    ending: { reason: AttemptEndReason; tradeState: TradeState; closeDueAt: number },
+  ): Promise<EndAttemptResult>;
+  /** OPEN/ENDED → CLOSED after WeChat confirmed the trade cannot be paid (the order is not touched). */
+  markAttemptClosed(outTradeNo: string, closedAt: number): Promise<CloseAttemptResult>;
+}
+
+// ---- refunds (the record shape; behaviour comes with the refunds work) --------------------------------------
+
+export type RefundRecordState = 'PROCESSING' | 'SUCCESS' | 'CLOSED' | 'ABNORMAL';
+
+export interface RefundRecord {
+  outRefundNo: string;
+  orderId: string;
+  /** The attempt (trade) refunded. */
+  outTradeNo: string;
+  refundFen: number;
+  reason: string;
+  requestedBy: string;
+  state: RefundRecordState;
+  refundId?: string;
+  createdAt: number;
+  succeededAt?: number;
+}
+
+// ---- background queues --------------------------------------------------------------------------------------
+
+/**
+ * `query`: PENDING orders whose open attempt got no notification yet (orderquery with backoff).
+ * `close`: orders with attempts to close at WeChat: ENDED attempts at once, the open one at expiry.
+ */
+export type DueQueue = 'query' | 'close';
+export const DUE_QUEUES: readonly DueQueue[] = ['close', 'query'];
+
+export interface DueClaim {
+  orderId: string;
+  /** 1 on the first claim of this order in this queue, then 2, 3, ... (drives the backoff). */
+  attempt: number;
+}
+
+export interface QueueStore {
+  /**
+   * Atomically takes up to `limit` orders due at `now` from a queue and pushes each one's due time to
+   * `now + leaseMs`, so no other process takes it until the lease runs out (a crashed worker's jobs come back).
+   */
+  claimDue(queue: DueQueue, now: number, leaseMs: number, limit: number): Promise<DueClaim[]>;
+  /** Sets the next due time, only if the order is still queued (a transition may have removed it meanwhile). */
+  reschedule(queue: DueQueue, id: string, dueAt: number): Promise<void>;
+  /** Removes an order from a queue (nothing left to do there). */
+  finishDue(queue: DueQueue, id: string): Promise<void>;
+}
+
+// ---- events -----------------------------------------------------------------------------------------------
+
+export type OrderEventType = 'order.paid' | 'order.closed' | 'payment.duplicate';
+
+export interface OrderEvent {
+  id: string;
+  type: OrderEventType;
+  orderId: string;
+  /** The attempt concerned (the paying one for order.paid, the second one for payment.duplicate). */
+  outTradeNo: string;
+  transactionId?: string;
+  totalFen: number;
+  source: string;
+  at: number;
+}
+
+export interface EventStore {
+  /** The event stream, oldest first (operations and tests; consumers read the Redis stream directly). */
+  readEvents(): Promise<OrderEvent[]>;
+}
+
+// ---- the whole store -----------------------------------------------------------------------------------------
+
 export interface Store {
-  orders: OrderStore;
+  readonly kind: 'redis' | 'memory';
+  users: UserStore;
   sessions: SessionStore;
+  orders: OrderStore;
+  attempts: AttemptStore;
+  queues: QueueStore;
+  events: EventStore;
   /** Resolves when the backing store answers (readiness). */
   ping(): Promise<void>;
   close(): Promise<void>;
 }
+
+/** Version of the stored data layout; a store holding another version refuses to start (docs/architecture.md). */
+export const SCHEMA_VERSION = 2;

@@ -47,7 +47,7 @@ describe('fault: hostile input corpus', () => {
       appId: stack.server.config.wechat.appId,
       mchId: stack.server.config.wechatpay.mchId,
       key: stack.server.config.wechatpay.key,
-      order: { id: order.id, totalFen: order.totalFen },
+      order: { id: order.id, outTradeNo: order.outTradeNo, totalFen: order.totalFen },
       tokenA,
       tokenB,
       usedCode,
@@ -123,7 +123,7 @@ describe('fault: hostile input corpus', () => {
   async function stateOf() {
     return {
       keys: await snapshot(redis, stack.prefix),
-      events: (await stack.server.store.orders.readEvents()).length,
+      events: (await stack.server.store.events.readEvents()).length,
     };
   }
 

@@ -16,7 +16,7 @@
  * payment in: a notification answered SUCCESS without a write would leave its order PENDING for good.
  */
 import { Redis } from 'ioredis';
-import type { PaymentParams } from '@mp-pay/shared/api';
+import type { PaymentLaunch } from '@mp-pay/shared/api';
 import { describe, expect, it } from 'vitest';
 import { useOutageStack } from '../helpers/outage-stack.ts';
 import { waitFor } from '../helpers/redis.ts';
@@ -31,7 +31,7 @@ const PAUSE_MS = 5000;
 interface PlacedOrder {
   id: string;
   outTradeNo: string;
-  payment: PaymentParams;
+  payment: PaymentLaunch;
 }
 
 describe('fault: Redis crashes and hangs while WeChat notifies payments', () => {
@@ -126,7 +126,7 @@ describe('fault: Redis crashes and hangs while WeChat notifies payments', () => 
       'every paid order PAID and acknowledged',
       30_000,
     );
-    const events = (await stack.server.store.orders.readEvents()).filter((e) => e.type === 'order.paid');
+    const events = (await stack.server.store.events.readEvents()).filter((e) => e.type === 'order.paid');
     const perOrder = new Map<string, number>();
     for (const e of events) perOrder.set(e.orderId, (perOrder.get(e.orderId) ?? 0) + 1);
     expect(orders.map((o) => perOrder.get(o.id) ?? 0)).toEqual(orders.map(() => 1));

@@ -11,7 +11,7 @@
  */
 import { Redis } from 'ioredis';
 import { startSandbox, type RunningSandbox } from '@mp-pay/sandbox';
-import type { CreateOrderResponse, PaymentParams } from '@mp-pay/shared/api';
+import type { CreateOrderResponse, PaymentLaunch } from '@mp-pay/shared/api';
 import { SANDBOX_DEMO } from '@mp-pay/shared/wechatpay';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { redisKeys } from '../../src/index.ts';
@@ -76,7 +76,7 @@ describe('fault: server processes killed with SIGKILL during a notification burs
     for (let i = 0; i < BUYERS; i++) {
       tokens.push(await signInBuyer(sandbox.url, serverUrl, SANDBOX_DEMO.appId, `fault-sigkill-${i}`));
     }
-    const placed: { id: string; outTradeNo: string; payment: PaymentParams }[] = [];
+    const placed: { id: string; outTradeNo: string; payment: PaymentLaunch }[] = [];
     for (let i = 0; i < ORDERS; i++) {
       const created = await postJson<CreateOrderResponse>(
         `${serverUrl}/api/orders`,

@@ -5,7 +5,7 @@
  */
 import { Writable } from 'node:stream';
 import { startSandbox, type RunningSandbox, type StartSandboxOptions } from '@mp-pay/sandbox';
-import type { CreateOrderResponse, ErrorBody, Order, PaymentParams } from '@mp-pay/shared/api';
+import type { ErrorBody, JsapiPayment, Order, PaymentLaunch } from '@mp-pay/shared/api';
 import { startServer, type RunningServer } from '../../src/index.ts';
 import { dropPrefix, TEST_REDIS_URL, uniquePrefix, waitFor } from './redis.ts';
 
@@ -15,6 +15,8 @@ export interface StackOptions {
   /** Redis URL, or `false` for the memory store. */
   redis?: string | false;
   env?: Record<string, string>;
+  /** Per-server settings on top of `env` (index = server number). */
+  serverEnv?: Record<string, string>[];
   sandbox?: StartSandboxOptions;
   /** Capture every server's log lines here. */
   logs?: string[];
@@ -51,6 +53,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
             ORDER_REFRESH_AFTER_MS: '60000',
             LOG_LEVEL: options.logs ? 'debug' : 'silent',
             ...options.env,
+            ...options.serverEnv?.[i],
           },
           now: () => Date.now() + offset,
           ...(options.logs ? { logStream: captureStream(options.logs) } : {}),
@@ -120,12 +123,24 @@ export async function signIn(stack: Stack, user: string, server = stack.server):
   return (await json<{ token: string }>(res)).token;
 }
 
+/** What the server answers a mini-program buyer: the launch is always `jsapi` (checked by `jsapiOf`). */
+export interface JsapiOrderResponse {
+  order: Order;
+  payment: JsapiPayment;
+}
+
+/** Narrows a launch to `jsapi`, failing the test otherwise. */
+export function jsapiOf(payment: PaymentLaunch): JsapiPayment {
+  if (payment.kind !== 'jsapi') throw new Error(`expected a jsapi launch, got ${payment.kind}`);
+  return payment;
+}
+
 export async function placeOrder(
   server: RunningServer,
   token: string,
   items = [{ productId: 'green-tea', quantity: 2 }],
   idempotencyKey?: string,
-): Promise<{ status: number; body: CreateOrderResponse & ErrorBody; headers: Headers }> {
+): Promise<{ status: number; body: JsapiOrderResponse & ErrorBody; headers: Headers }> {
   const res = await fetch(
     `${server.url}/api/orders`,
     post({ items }, { ...bearer(token), ...(idempotencyKey ? { 'idempotency-key': idempotencyKey } : {}) }),
@@ -140,18 +155,28 @@ export async function createdOrder(
 ) {
   const res = await placeOrder(server, token, items);
   if (res.status !== 201) throw new Error(`order failed: HTTP ${res.status} ${JSON.stringify(res.body)}`);
-  return res.body;
+  return { order: res.body.order, payment: jsapiOf(res.body.payment) };
 }
 
 /** What the WeChat app does on wx.requestPayment, through the sandbox payer. */
 export async function payInSandbox(
   stack: Stack,
-  payment: PaymentParams,
-  outcome: 'success' | 'cancel' | 'fail' = 'success',
+  payment: PaymentLaunch,
+  outcome: 'success' | 'cancel' | 'fail' | 'payerror' = 'success',
 ): Promise<string> {
+  // Exactly what wx.requestPayment gets: the five fields (the app supplies its own appId).
+  const { timeStamp, nonceStr, package: pkg, signType, paySign } = jsapiOf(payment);
   const res = await fetch(
     `${stack.sandbox.url}/sandbox/pay`,
-    post({ appId: stack.server.config.wechat.appId, ...payment, outcome }),
+    post({
+      appId: stack.server.config.wechat.appId,
+      timeStamp,
+      nonceStr,
+      package: pkg,
+      signType,
+      paySign,
+      outcome,
+    }),
   );
   return (await json<{ errMsg: string }>(res)).errMsg;
 }
@@ -179,7 +204,7 @@ export async function waitForStatus(server: RunningServer, id: string, status: s
 }
 
 export async function paidEvents(server: RunningServer, id: string) {
-  return (await server.store.orders.readEvents()).filter((e) => e.orderId === id && e.type === 'order.paid');
+  return (await server.store.events.readEvents()).filter((e) => e.orderId === id && e.type === 'order.paid');
 }
 
 export interface SandboxOrderView {

@@ -1,5 +1,4 @@
 import { Router } from '@koa/router';
-import { notifyFailXml } from '@mp-pay/shared/wechatpay';
 import type { AppContext } from '../../context.ts';
 import { rawBody } from '../../http/body.ts';
 import type { AppState } from '../../http/state.ts';
@@ -7,7 +6,10 @@ import { handlePaymentNotification } from '../../services/notify.ts';
 
 export const NOTIFY_PATH = '/wechatpay/notify';
 
-/** The notify_url. Answers XML only (SUCCESS or FAIL), never the JSON error shape: WeChat reads return_code. */
+/**
+ * The notify_url. Answers in the gateway's protocol only (SUCCESS or FAIL), never the JSON error shape: WeChat
+ * reads the protocol's own reply.
+ */
 export function notifyRoutes(app: AppContext): Router<AppState> {
   const router = new Router<AppState>();
   router.post(
@@ -18,17 +20,26 @@ export function notifyRoutes(app: AppContext): Router<AppState> {
       } catch (err) {
         const tooLarge = (err as { id?: string }).id === 'payload_too_large';
         ctx.state.log.warn({ err: tooLarge ? undefined : err }, 'notification not processed');
-        ctx.status = tooLarge ? 413 : 503;
-        ctx.type = 'text/xml';
-        ctx.body = notifyFailXml(tooLarge ? 'body too large' : 'temporarily unavailable');
+        const reply = app.pay.renderNotificationReply({
+          ack: false,
+          status: tooLarge ? 413 : 503,
+          message: tooLarge ? 'body too large' : 'temporarily unavailable',
+        });
+        ctx.status = reply.status;
+        ctx.type = reply.contentType;
+        ctx.body = reply.body;
       }
     },
     rawBody(app.config.http.notifyLimitBytes),
     async (ctx) => {
-      const reply = await handlePaymentNotification(app, ctx.state.rawBody ?? Buffer.alloc(0), ctx.state.log);
+      const reply = await handlePaymentNotification(
+        app,
+        { body: ctx.state.rawBody ?? Buffer.alloc(0), headers: ctx.headers },
+        ctx.state.log,
+      );
       ctx.status = reply.status;
-      ctx.type = 'text/xml';
-      ctx.body = reply.xml;
+      ctx.type = reply.contentType;
+      ctx.body = reply.body;
     },
   );
   return router;

@@ -15,14 +15,15 @@ export function orderRoutes(app: AppContext): Router<AppState> {
   const auth = requireSession(app);
   const json = jsonBody(app.config.http.jsonLimitBytes);
 
-  // POST /api/orders {items} [Idempotency-Key] → 201 {order, payment}
+  // POST /api/orders {items, channel?} [Idempotency-Key] → 201 {order, payment}
   router.post('/', auth, json, validate(createOrderSchema), async (ctx) => {
     const { body, headers } = inputOf(ctx, createOrderSchema);
     const result = await createOrder(
       app,
       {
-        openid: sessionOf(ctx).openid,
+        session: sessionOf(ctx),
         items: body.items,
+        channel: body.channel ?? 'miniprogram',
         clientIp: clientIp(ctx.ip),
         idempotencyKey: headers['idempotency-key'],
       },
@@ -37,25 +38,26 @@ export function orderRoutes(app: AppContext): Router<AppState> {
   // GET /api/orders?limit=&cursor= → the caller's orders, newest first
   router.get('/', auth, validate(listOrdersSchema), async (ctx) => {
     const { query } = inputOf(ctx, listOrdersSchema);
-    ctx.body = await listOrders(app, sessionOf(ctx).openid, { limit: query.limit, cursor: query.cursor });
+    ctx.body = await listOrders(app, sessionOf(ctx).userId, { limit: query.limit, cursor: query.cursor });
   });
 
   // GET /api/orders/:id → the order (asks WeChat first when PENDING for a while)
   router.get('/:id', auth, validate(orderIdSchema), async (ctx) => {
     const { params } = inputOf(ctx, orderIdSchema);
     const response: OrderResponse = {
-      order: await readOrder(app, sessionOf(ctx).openid, params.id, ctx.state.log),
+      order: await readOrder(app, sessionOf(ctx).userId, params.id, ctx.state.log),
     };
     ctx.body = response;
   });
 
-  // POST /api/orders/:id/payment → fresh wx.requestPayment parameters for the same trade
+  // POST /api/orders/:id/payment → a fresh launch (a new trade when the last payment failed at WeChat)
   router.post('/:id/payment', auth, validate(orderIdSchema), async (ctx) => {
     const { params } = inputOf(ctx, orderIdSchema);
     const response: OrderPaymentResponse = await paymentForOrder(
       app,
-      sessionOf(ctx).openid,
+      sessionOf(ctx),
       params.id,
+      clientIp(ctx.ip),
       ctx.state.log,
     );
     ctx.body = response;
@@ -65,7 +67,7 @@ export function orderRoutes(app: AppContext): Router<AppState> {
   router.post('/:id/close', auth, validate(orderIdSchema), async (ctx) => {
     const { params } = inputOf(ctx, orderIdSchema);
     const response: OrderResponse = {
-      order: await closeOrder(app, sessionOf(ctx).openid, params.id, ctx.state.log),
+      order: await closeOrder(app, sessionOf(ctx).userId, params.id, ctx.state.log),
     };
     ctx.body = response;
   });

@@ -1,7 +1,8 @@
-import { OUT_TRADE_NO_RE } from '@mp-pay/shared/wechatpay';
+import { PAYMENT_CHANNELS } from '@mp-pay/shared/api';
 import { z } from 'zod';
+import { ORDER_ID_RE } from '../../domain/ids.ts';
 
-const orderId = z.string().regex(OUT_TRADE_NO_RE, 'not an order id');
+const orderId = z.string().regex(ORDER_ID_RE, 'not an order id');
 
 export const createOrderSchema = z.object({
   body: z.object({
@@ -17,6 +18,7 @@ export const createOrderSchema = z.object({
       .refine((items) => new Set(items.map((i) => i.productId)).size === items.length, {
         error: 'list each product once, with its quantity',
       }),
+    channel: z.enum(PAYMENT_CHANNELS).optional(),
   }),
   headers: z.object({
     'idempotency-key': z

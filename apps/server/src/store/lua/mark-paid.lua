@@ -1,43 +1,52 @@
--- mark-paid: the one transition to PAID, shared by the notification, orderquery and closeorder(ORDERPAID).
--- Compare-and-set on the status plus an amount check, then exactly one order.paid event and the order leaves
--- both background queues, all atomically: concurrent duplicates from several processes change nothing.
+-- uses: lib/transition.lua
+-- mark-paid: the one transition to paid, shared by the notification, orderquery and closeorder(ORDERPAID).
+-- Compare-and-set on the attempt's state plus an amount check, then exactly one event, all atomically:
+-- concurrent duplicates from several processes change nothing twice.
 --
--- A CLOSED order can still become PAID: this only happens when WeChat, the authority on money, says the buyer
--- paid (closeorder is always asked first, so it is an anomaly), and the money must then be fulfilled or refunded.
+--  - The first paid attempt makes the order PAID (one order.paid). A CLOSED order can still become PAID: WeChat,
+--    the authority on money, says the buyer paid, and the money must be fulfilled or refunded.
+--  - A second attempt paid for an order already PAID is a double payment: recorded on its attempt and emitted
+--    once as payment.duplicate, so that it can be refunded; the order stays as it is.
+--  - An OPEN attempt that did not pay can no longer be offered: it becomes ENDED and is closed at WeChat.
 --
--- KEYS[1] order hash          <prefix>order:{<id>}
--- KEYS[2] event stream        <prefix>events
--- KEYS[3] query queue         <prefix>due:query
--- KEYS[4] expiry queue        <prefix>due:expire
--- KEYS[5] query attempts      <prefix>due:query:attempts   (hash id -> claims so far)
--- KEYS[6] expiry attempts     <prefix>due:expire:attempts
--- ARGV[1] id   ARGV[2] total_fee reported by WeChat (fen)   ARGV[3] transaction_id   ARGV[4] time_end
--- ARGV[5] paidAt (ms)   ARGV[6] source (notify | query | close)
+-- KEYS[1..7] as in lib/transition.lua
+-- ARGV[1] order id   ARGV[2] out_trade_no   ARGV[3] total reported by WeChat (fen)   ARGV[4] transaction_id
+-- ARGV[5] paidAt (ms)   ARGV[6] source (notify | query | close)   ARGV[7] now (ms)
 --
 -- Results:
---   { 1, previousStatus, eventId }  made PAID now; one order.paid appended
---   { 2 }                           already PAID with this transaction_id: nothing changed
---   { 3, storedTransactionId }      already PAID with another transaction_id: nothing changed
---  { -1 }                           no such order
+--   { 1, previousStatus, eventId }  made the order PAID now; one order.paid appended
+--   { 2 }                           this attempt already PAID with this transaction_id: nothing changed
+--   { 3, storedTransactionId }      this attempt already PAID with another transaction_id: nothing changed
+--   { 4, paidAttempt, eventId }     second payment of a PAID order; one payment.duplicate appended
+--  { -1 }                           no such order or attempt
 --  { -2, storedTotalFen }           amount mismatch: nothing changed
 
+local id, no, tx = ARGV[1], ARGV[2], ARGV[4]
 local status = redis.call('HGET', KEYS[1], 'status')
-if not status then return { -1 } end
-if status == 'PAID' then
-  local stored = redis.call('HGET', KEYS[1], 'transactionId')
-  if stored == ARGV[3] then return { 2 } end
+local state = attempt_get(no, 'state')
+if not status or not state then return { -1 } end
+if state == 'PAID' then
+  local stored = attempt_get(no, 'tx')
+  if stored == tx then return { 2 } end
   return { 3, stored }
 end
 local total = redis.call('HGET', KEYS[1], 'totalFen')
-if total ~= ARGV[2] then return { -2, total } end
+if total ~= ARGV[3] then return { -2, total } end
 
-redis.call('HSET', KEYS[1], 'status', 'PAID', 'transactionId', ARGV[3], 'timeEnd', ARGV[4],
+attempt_set(no, 'state', 'PAID', 'tx', tx, 'paidAt', ARGV[5], 'via', ARGV[6], 'trade', 'paid')
+
+if status == 'PAID' then
+  local paidAttempt = redis.call('HGET', KEYS[1], 'paidAttempt')
+  settle_close_queue(id, ARGV[7])
+  return { 4, paidAttempt, emit('payment.duplicate', id, no, total, ARGV[6], ARGV[5], tx) }
+end
+
+redis.call('HSET', KEYS[1], 'status', 'PAID', 'paidAttempt', no, 'transactionId', tx,
   'paidAt', ARGV[5], 'paidVia', ARGV[6])
-redis.call('ZREM', KEYS[3], ARGV[1])
-redis.call('ZREM', KEYS[4], ARGV[1])
-redis.call('HDEL', KEYS[5], ARGV[1])
-redis.call('HDEL', KEYS[6], ARGV[1])
-local eventId = redis.call('XADD', KEYS[2], '*',
-  'type', 'order.paid', 'orderId', ARGV[1], 'outTradeNo', ARGV[1], 'transactionId', ARGV[3],
-  'totalFen', total, 'source', ARGV[6], 'at', ARGV[5])
-return { 1, status, eventId }
+local current = redis.call('HGET', KEYS[1], 'current')
+if current ~= no and attempt_get(current, 'state') == 'OPEN' then
+  attempt_set(current, 'state', 'ENDED', 'end', 'order_paid')
+end
+dequeue(Q_QUERY, id)
+settle_close_queue(id, ARGV[7])
+return { 1, status, emit('order.paid', id, no, total, ARGV[6], ARGV[5], tx) }

@@ -1,71 +1,143 @@
 /**
  * In-memory store for the zero-config `pnpm start` and development: the same contract as the Redis store
- * (test/store.contract.test.ts runs against both). Each method runs synchronously to completion, which gives
- * the same atomicity a Lua script gives in Redis within one process. Nothing survives a restart, and several
- * processes do not share it: NODE_ENV=production refuses it.
+ * (test/store.contract.test.ts runs against both), transition for transition (each method mirrors one Lua
+ * script in src/store/lua). Each method runs synchronously to completion, which gives the atomicity a Lua script
+ * gives in Redis within one process. Nothing survives a restart, and several processes do not share it:
+ * NODE_ENV=production refuses it.
  */
+import { MAX_ATTEMPTS_PER_ORDER, orderIdOf } from '../../domain/ids.ts';
+import type { Prepared, TradeState } from '../../gateway/types.ts';
 import { isAfterCursor } from '../codec.ts';
 import type {
+  AttemptEndReason,
+  AttemptRecord,
+  AttemptStore,
+  CloseAttemptResult,
   CreateOrderOptions,
   CreateOrderResult,
   DueClaim,
   DueQueue,
+  EndAttemptResult,
+  EventStore,
+  Identity,
   ListPosition,
   MarkClosedResult,
   MarkPaidResult,
+  NewAttempt,
   NewOrder,
+  OpenAttemptResult,
   OrderEvent,
   OrderPage,
   OrderRecord,
   OrderStore,
   PaymentFacts,
+  QueueStore,
+  ResolveIdentityResult,
   SessionData,
   SessionStore,
-  SetPrepayResult,
+  SetPreparedResult,
   Store,
+  UserRecord,
+  UserStore,
 } from '../types.ts';
 
 const clone = <T>(value: T): T => structuredClone(value);
 
 interface Queue {
   due: Map<string, number>;
-  attempts: Map<string, number>;
+  claims: Map<string, number>;
+}
+
+/** The data every concern shares, as the Redis keys are shared by the scripts. */
+class MemoryData {
+  readonly orders = new Map<string, OrderRecord>();
+  /** order id → out_trade_no → attempt. */
+  readonly attempts = new Map<string, Map<string, AttemptRecord>>();
+  readonly byUser = new Map<string, ListPosition[]>();
+  readonly idempotency = new Map<string, { fingerprint: string; id: string; expiresAt: number }>();
+  readonly identities = new Map<string, string>();
+  readonly users = new Map<string, UserRecord>();
+  readonly queues: Record<DueQueue, Queue> = {
+    query: { due: new Map(), claims: new Map() },
+    close: { due: new Map(), claims: new Map() },
+  };
+  readonly events: OrderEvent[] = [];
+  #eventSeq = 0;
+
+  attempt(outTradeNo: string): AttemptRecord | undefined {
+    const orderId = orderIdOf(outTradeNo);
+    return orderId === undefined ? undefined : this.attempts.get(orderId)?.get(outTradeNo);
+  }
+
+  // ---- the steps of src/store/lua/lib/transition.lua ----
+
+  dequeue(queue: DueQueue, id: string): void {
+    this.queues[queue].due.delete(id);
+    this.queues[queue].claims.delete(id);
+  }
+
+  dueBy(queue: DueQueue, id: string, at: number): void {
+    const due = this.queues[queue].due;
+    const current = due.get(id);
+    if (current === undefined || at < current) due.set(id, at);
+  }
+
+  unsettled(orderId: string): number {
+    let n = 0;
+    for (const a of this.attempts.get(orderId)?.values() ?? [])
+      if (a.state === 'OPEN' || a.state === 'ENDED') n++;
+    return n;
+  }
+
+  settleCloseQueue(orderId: string, at: number): void {
+    if (this.unsettled(orderId) === 0) this.dequeue('close', orderId);
+    else this.dueBy('close', orderId, at);
+  }
+
+  emit(event: Omit<OrderEvent, 'id'>): void {
+    this.#eventSeq += 1;
+    this.events.push({ id: `${event.at}-${this.#eventSeq}`, ...event });
+  }
 }
 
 export class MemoryOrderStore implements OrderStore {
   readonly kind = 'memory' as const;
-  readonly #orders = new Map<string, OrderRecord>();
-  readonly #byUser = new Map<string, ListPosition[]>();
-  readonly #idempotency = new Map<string, { fingerprint: string; id: string; expiresAt: number }>();
-  readonly #queues: Record<DueQueue, Queue> = {
-    query: { due: new Map(), attempts: new Map() },
-    expire: { due: new Map(), attempts: new Map() },
-  };
-  readonly #events: OrderEvent[] = [];
-  #eventSeq = 0;
+  #lastIdempotencySweep = 0;
+  constructor(private readonly d: MemoryData) {}
 
-  async createOrder(order: NewOrder, options: CreateOrderOptions): Promise<CreateOrderResult> {
+  async createOrder(
+    order: NewOrder,
+    first: NewAttempt,
+    options: CreateOrderOptions,
+  ): Promise<CreateOrderResult> {
+    const d = this.d;
     this.#sweepIdempotency();
     const idemKey =
-      options.idempotencyKey === undefined ? undefined : `${order.openid}\n${options.idempotencyKey}`;
+      options.idempotencyKey === undefined ? undefined : `${order.userId}\n${options.idempotencyKey}`;
     if (idemKey !== undefined) {
-      const previous = this.#idempotency.get(idemKey);
+      const previous = d.idempotency.get(idemKey);
       if (previous && previous.expiresAt > Date.now()) {
         if (previous.fingerprint !== options.fingerprint) return { kind: 'conflict' };
-        const existing = this.#orders.get(previous.id);
+        const existing = d.orders.get(previous.id);
         if (existing) return { kind: 'replayed', order: clone(existing) };
       }
     }
-    if (this.#orders.has(order.id)) throw new Error(`order id ${order.id} already exists`);
-    const record: OrderRecord = { ...clone(order), status: 'PENDING' };
-    this.#orders.set(order.id, record);
-    const list = this.#byUser.get(order.openid) ?? [];
+    if (d.orders.has(order.id)) throw new Error(`order id ${order.id} already exists`);
+    const record: OrderRecord = {
+      ...clone(order),
+      status: 'PENDING',
+      currentAttempt: first.outTradeNo,
+      attemptCount: 1,
+    };
+    d.orders.set(order.id, record);
+    d.attempts.set(order.id, new Map([[first.outTradeNo, { ...clone(first), state: 'OPEN' }]]));
+    const list = d.byUser.get(order.userId) ?? [];
     list.push({ createdAt: order.createdAt, id: order.id });
-    this.#byUser.set(order.openid, list);
-    this.#queues.query.due.set(order.id, options.queryDueAt);
-    this.#queues.expire.due.set(order.id, order.expiresAt);
+    d.byUser.set(order.userId, list);
+    d.queues.query.due.set(order.id, options.queryDueAt);
+    d.queues.close.due.set(order.id, order.expiresAt);
     if (idemKey !== undefined) {
-      this.#idempotency.set(idemKey, {
+      d.idempotency.set(idemKey, {
         fingerprint: options.fingerprint,
         id: order.id,
         expiresAt: Date.now() + options.idempotencyTtlSeconds * 1000,
@@ -75,73 +147,51 @@ export class MemoryOrderStore implements OrderStore {
   }
 
   async getOrder(id: string): Promise<OrderRecord | undefined> {
-    const order = this.#orders.get(id);
+    const order = this.d.orders.get(id);
     return order && clone(order);
   }
 
   async listOrders(
-    openid: string,
+    userId: string,
     page: { limit: number; after?: ListPosition | undefined },
   ): Promise<OrderPage> {
     const after = page.after;
-    const sorted = [...(this.#byUser.get(openid) ?? [])]
+    const sorted = [...(this.d.byUser.get(userId) ?? [])]
       .sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0))
       .filter((e) => after === undefined || isAfterCursor(e, after));
     const orders = sorted
       .slice(0, page.limit)
-      .map((e) => this.#orders.get(e.id))
+      .map((e) => this.d.orders.get(e.id))
       .filter((o): o is OrderRecord => o !== undefined)
       .map(clone);
     return { orders, hasMore: sorted.length > page.limit };
   }
 
-  async setPrepayId(id: string, prepayId: string): Promise<SetPrepayResult> {
-    const order = this.#orders.get(id);
-    if (!order) return { kind: 'not_found' };
-    if (order.status !== 'PENDING') return { kind: 'not_pending', status: order.status };
-    order.prepayId = prepayId;
-    return { kind: 'ok' };
-  }
-
-  async markPaid(id: string, facts: PaymentFacts): Promise<MarkPaidResult> {
-    const order = this.#orders.get(id);
-    if (!order) return { kind: 'not_found' };
-    if (order.status === 'PAID') {
-      return { kind: 'duplicate', sameTransaction: order.transactionId === facts.transactionId };
-    }
-    if (order.totalFen !== facts.totalFee) return { kind: 'amount_mismatch', expectedFen: order.totalFen };
-    const previous = order.status;
-    Object.assign(order, {
-      status: 'PAID',
-      transactionId: facts.transactionId,
-      timeEnd: facts.timeEnd,
-      paidAt: facts.paidAt,
-      paidVia: facts.source,
-    });
-    this.#dequeue(id);
-    this.#append({
-      type: 'order.paid',
-      orderId: id,
-      outTradeNo: id,
-      transactionId: facts.transactionId,
-      totalFen: order.totalFen,
-      source: facts.source,
-      at: facts.paidAt,
-    });
-    return { kind: 'paid', previous };
-  }
-
-  async markClosed(id: string, closing: { closedAt: number; reason: string }): Promise<MarkClosedResult> {
-    const order = this.#orders.get(id);
+  async markClosed(
+    id: string,
+    closing: { closedAt: number; reason: string; closedAttempt: string | undefined },
+  ): Promise<MarkClosedResult> {
+    const d = this.d;
+    const order = d.orders.get(id);
     if (!order) return { kind: 'not_found' };
     if (order.status === 'CLOSED') return { kind: 'already_closed' };
     if (order.status === 'PAID') return { kind: 'already_paid' };
+    const current = d.attempts.get(id)?.get(order.currentAttempt);
+    if (current && current.outTradeNo !== closing.closedAttempt && current.state === 'OPEN') {
+      return { kind: 'attempt_open', outTradeNo: current.outTradeNo };
+    }
+    const closed =
+      closing.closedAttempt === undefined ? undefined : d.attempts.get(id)?.get(closing.closedAttempt);
+    if (closed && closed.state !== 'PAID') {
+      Object.assign(closed, { state: 'CLOSED', closedAt: closing.closedAt, tradeState: 'closed' });
+    }
     Object.assign(order, { status: 'CLOSED', closedAt: closing.closedAt, closeReason: closing.reason });
-    this.#dequeue(id);
-    this.#append({
+    d.dequeue('query', id);
+    d.settleCloseQueue(id, closing.closedAt);
+    d.emit({
       type: 'order.closed',
       orderId: id,
-      outTradeNo: id,
+      outTradeNo: order.currentAttempt,
       totalFen: order.totalFen,
       source: closing.reason,
       at: closing.closedAt,
@@ -149,58 +199,201 @@ export class MemoryOrderStore implements OrderStore {
     return { kind: 'closed' };
   }
 
+  /** Forgets expired idempotency keys, at most once a minute (Redis expires them by TTL). */
+  #sweepIdempotency(): void {
+    const now = Date.now();
+    if (now - this.#lastIdempotencySweep < 60_000) return;
+    this.#lastIdempotencySweep = now;
+    for (const [key, entry] of this.d.idempotency) if (entry.expiresAt <= now) this.d.idempotency.delete(key);
+  }
+}
+
+export class MemoryAttemptStore implements AttemptStore {
+  constructor(private readonly d: MemoryData) {}
+
+  async getAttempt(outTradeNo: string): Promise<AttemptRecord | undefined> {
+    const attempt = this.d.attempt(outTradeNo);
+    return attempt && clone(attempt);
+  }
+
+  async listAttempts(orderId: string): Promise<AttemptRecord[]> {
+    return [...(this.d.attempts.get(orderId)?.values() ?? [])].sort((a, b) => a.seq - b.seq).map(clone);
+  }
+
+  async openAttempt(
+    attempt: NewAttempt,
+    options: { supersede: boolean; queryDueAt: number; closeDueAt: number },
+  ): Promise<OpenAttemptResult> {
+    const d = this.d;
+    const order = d.orders.get(attempt.orderId);
+    const attempts = d.attempts.get(attempt.orderId);
+    if (!order || !attempts) return { kind: 'not_found' };
+    if (order.status !== 'PENDING') return { kind: 'not_pending', status: order.status };
+    if (attempts.has(attempt.outTradeNo)) throw new Error(`attempt ${attempt.outTradeNo} already exists`);
+    const current = attempts.get(order.currentAttempt);
+    if (current?.state === 'OPEN') {
+      if (!options.supersede) return { kind: 'open_exists', outTradeNo: current.outTradeNo };
+      Object.assign(current, { state: 'ENDED', endReason: 'superseded' });
+      d.dueBy('close', order.id, options.closeDueAt);
+    }
+    if (order.attemptCount >= MAX_ATTEMPTS_PER_ORDER) return { kind: 'too_many' };
+    const record: AttemptRecord = { ...clone(attempt), state: 'OPEN' };
+    attempts.set(attempt.outTradeNo, record);
+    order.currentAttempt = attempt.outTradeNo;
+    order.attemptCount += 1;
+    d.queues.query.due.set(order.id, options.queryDueAt);
+    d.queues.query.claims.delete(order.id);
+    d.dueBy('close', order.id, order.expiresAt);
+    return { kind: 'opened', attempt: clone(record) };
+  }
+
+  async setPrepared(outTradeNo: string, prepared: Prepared): Promise<SetPreparedResult> {
+    const attempt = this.d.attempt(outTradeNo);
+    const order = attempt && this.d.orders.get(attempt.orderId);
+    if (!attempt || !order) return { kind: 'not_found' };
+    if (order.status !== 'PENDING' || attempt.state !== 'OPEN') {
+      return { kind: 'not_open', orderStatus: order.status, state: attempt.state };
+    }
+    attempt.prepared = clone(prepared);
+    return { kind: 'ok' };
+  }
+
+  async markPaid(outTradeNo: string, facts: PaymentFacts): Promise<MarkPaidResult> {
+    const d = this.d;
+    const attempt = d.attempt(outTradeNo);
+    const order = attempt && d.orders.get(attempt.orderId);
+    if (!attempt || !order) return { kind: 'not_found' };
+    if (attempt.state === 'PAID') {
+      return { kind: 'duplicate', sameTransaction: attempt.transactionId === facts.transactionId };
+    }
+    if (order.totalFen !== facts.totalFen) return { kind: 'amount_mismatch', expectedFen: order.totalFen };
+    Object.assign(attempt, {
+      state: 'PAID',
+      transactionId: facts.transactionId,
+      paidAt: facts.paidAt,
+      paidVia: facts.source,
+      tradeState: 'paid',
+    });
+    const event = {
+      orderId: order.id,
+      outTradeNo,
+      transactionId: facts.transactionId,
+      totalFen: order.totalFen,
+      source: facts.source,
+      at: facts.paidAt,
+    };
+    if (order.status === 'PAID') {
+      d.settleCloseQueue(order.id, facts.paidAt);
+      d.emit({ type: 'payment.duplicate', ...event });
+      return { kind: 'second_payment', paidAttempt: order.paidAttempt ?? '' };
+    }
+    const previous = order.status;
+    Object.assign(order, {
+      status: 'PAID',
+      paidAttempt: outTradeNo,
+      transactionId: facts.transactionId,
+      paidAt: facts.paidAt,
+      paidVia: facts.source,
+    });
+    const current = d.attempts.get(order.id)?.get(order.currentAttempt);
+    if (current && current.outTradeNo !== outTradeNo && current.state === 'OPEN') {
+      Object.assign(current, { state: 'ENDED', endReason: 'order_paid' });
+    }
+    d.dequeue('query', order.id);
+    d.settleCloseQueue(order.id, facts.paidAt);
+    d.emit({ type: 'order.paid', ...event });
+    return { kind: 'paid', previous };
+  }
+
+  async endAttempt(
+    outTradeNo: string,
+    ending: { reason: AttemptEndReason; tradeState: TradeState; closeDueAt: number },
+  ): Promise<EndAttemptResult> {
+    const d = this.d;
+    const attempt = d.attempt(outTradeNo);
+    if (!attempt || !d.orders.has(attempt.orderId)) return { kind: 'not_found' };
+    if (attempt.state !== 'OPEN') return { kind: 'not_open', state: attempt.state };
+    Object.assign(attempt, { state: 'ENDED', endReason: ending.reason, tradeState: ending.tradeState });
+    d.dequeue('query', attempt.orderId);
+    d.dueBy('close', attempt.orderId, ending.closeDueAt);
+    return { kind: 'ended' };
+  }
+
+  async markAttemptClosed(outTradeNo: string, closedAt: number): Promise<CloseAttemptResult> {
+    const d = this.d;
+    const attempt = d.attempt(outTradeNo);
+    const order = attempt && d.orders.get(attempt.orderId);
+    if (!attempt || !order) return { kind: 'not_found' };
+    if (attempt.state === 'CLOSED') return { kind: 'already_closed' };
+    if (attempt.state === 'PAID') return { kind: 'paid' };
+    Object.assign(attempt, { state: 'CLOSED', closedAt, tradeState: 'closed' });
+    if (order.status !== 'PENDING' && d.unsettled(order.id) === 0) d.dequeue('close', order.id);
+    return { kind: 'closed' };
+  }
+}
+
+export class MemoryQueueStore implements QueueStore {
+  constructor(private readonly d: MemoryData) {}
+
   async claimDue(queue: DueQueue, now: number, leaseMs: number, limit: number): Promise<DueClaim[]> {
-    const q = this.#queues[queue];
+    const q = this.d.queues[queue];
     const due = [...q.due.entries()]
       .filter(([, at]) => at <= now)
       .sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : 1))
       .slice(0, limit);
     return due.map(([orderId]) => {
       q.due.set(orderId, now + leaseMs);
-      const attempt = (q.attempts.get(orderId) ?? 0) + 1;
-      q.attempts.set(orderId, attempt);
+      const attempt = (q.claims.get(orderId) ?? 0) + 1;
+      q.claims.set(orderId, attempt);
       return { orderId, attempt };
     });
   }
 
   async reschedule(queue: DueQueue, id: string, dueAt: number): Promise<void> {
-    const q = this.#queues[queue];
+    const q = this.d.queues[queue];
     if (q.due.has(id)) q.due.set(id, dueAt);
   }
 
   async finishDue(queue: DueQueue, id: string): Promise<void> {
-    this.#queues[queue].due.delete(id);
-    this.#queues[queue].attempts.delete(id);
+    this.d.dequeue(queue, id);
   }
+}
 
+export class MemoryEventStore implements EventStore {
+  constructor(private readonly d: MemoryData) {}
   async readEvents(): Promise<OrderEvent[]> {
-    return this.#events.map(clone);
+    return this.d.events.map(clone);
+  }
+}
+
+export class MemoryUserStore implements UserStore {
+  constructor(private readonly d: MemoryData) {}
+
+  async resolveIdentity(
+    identity: Identity,
+    fresh: { userId: string; createdAt: number },
+  ): Promise<ResolveIdentityResult> {
+    const key = `${identity.appId}\n${identity.openid}`;
+    const existing = this.d.identities.get(key);
+    if (existing !== undefined) return { userId: existing, created: false };
+    this.d.identities.set(key, fresh.userId);
+    this.d.users.set(fresh.userId, {
+      id: fresh.userId,
+      createdAt: fresh.createdAt,
+      identities: { [identity.appId]: identity.openid },
+    });
+    return { userId: fresh.userId, created: true };
   }
 
-  #lastIdempotencySweep = 0;
-  /** Forgets expired idempotency keys, at most once a minute (Redis expires them by TTL). */
-  #sweepIdempotency(): void {
-    const now = Date.now();
-    if (now - this.#lastIdempotencySweep < 60_000) return;
-    this.#lastIdempotencySweep = now;
-    for (const [key, entry] of this.#idempotency) if (entry.expiresAt <= now) this.#idempotency.delete(key);
-  }
-
-  #dequeue(id: string): void {
-    for (const q of Object.values(this.#queues)) {
-      q.due.delete(id);
-      q.attempts.delete(id);
-    }
-  }
-
-  #append(event: Omit<OrderEvent, 'id'>): void {
-    this.#eventSeq += 1;
-    this.#events.push({ id: `${event.at}-${this.#eventSeq}`, ...event });
+  async getUser(userId: string): Promise<UserRecord | undefined> {
+    const user = this.d.users.get(userId);
+    return user && clone(user);
   }
 }
 
 export class MemorySessionStore implements SessionStore {
   readonly #sessions = new Map<string, { data: SessionData; expiresAt: number }>();
+  #lastSweep = 0;
 
   async createSession(id: string, data: SessionData, ttlSeconds: number): Promise<void> {
     this.#sweep();
@@ -218,8 +411,6 @@ export class MemorySessionStore implements SessionStore {
     return clone(entry.data);
   }
 
-  #lastSweep = 0;
-
   /** Drops expired sessions (at most once a minute) so a long-running development server does not grow. */
   #sweep(): void {
     const now = Date.now();
@@ -230,9 +421,15 @@ export class MemorySessionStore implements SessionStore {
 }
 
 export function createMemoryStore(): Store {
+  const data = new MemoryData();
   return {
-    orders: new MemoryOrderStore(),
+    kind: 'memory',
+    users: new MemoryUserStore(data),
     sessions: new MemorySessionStore(),
+    orders: new MemoryOrderStore(data),
+    attempts: new MemoryAttemptStore(data),
+    queues: new MemoryQueueStore(data),
+    events: new MemoryEventStore(data),
     ping: async () => {},
     close: async () => {},
   };

@@ -2,21 +2,39 @@ import { createHash } from 'node:crypto';
 import type { DueQueue } from '../types.ts';
 
 /**
- * Every Redis key the server uses, in one place. An order's own key carries the hash tag `{<id>}` and a buyer's
- * keys the tag `{<openid>}`, and every script receives all its keys in KEYS (none is built inside Lua), as Redis
+ * Every Redis key the server uses, in one place. An order's keys carry the hash tag `{<order id>}`, a buyer's
+ * keys `{<user id>}`, and every script receives all its keys in KEYS (none is built inside Lua), as Redis
  * Cluster requires. The transitions also touch the shared event stream and due queues, so a Cluster deployment
- * would put a hash tag in REDIS_PREFIX (e.g. `{mp-pay}:`) to keep a script's keys in one slot (see README).
+ * puts a hash tag in REDIS_PREFIX (e.g. `{mp-pay}:`) to keep a script's keys in one slot (see README).
  */
 export function redisKeys(prefix: string) {
   return {
+    /** The data layout version (docs/architecture.md); checked at startup. */
+    schema: `${prefix}schema`,
     order: (id: string) => `${prefix}order:{${id}}`,
-    userOrders: (openid: string) => `${prefix}user:{${openid}}:orders`,
-    idempotency: (openid: string, key: string) =>
-      `${prefix}idem:{${openid}}:${createHash('sha256').update(key).digest('hex')}`,
+    attempts: (orderId: string) => `${prefix}order:{${orderId}}:attempts`,
+    identity: (appId: string, openid: string) => `${prefix}identity:{${appId}:${openid}}`,
+    user: (userId: string) => `${prefix}user:{${userId}}`,
+    userOrders: (userId: string) => `${prefix}user:{${userId}}:orders`,
+    idempotency: (userId: string, key: string) =>
+      `${prefix}idem:{${userId}}:${createHash('sha256').update(key).digest('hex')}`,
     due: (queue: DueQueue) => `${prefix}due:${queue}`,
-    attempts: (queue: DueQueue) => `${prefix}due:${queue}:attempts`,
+    claims: (queue: DueQueue) => `${prefix}due:${queue}:attempts`,
     events: `${prefix}events`,
     session: (id: string) => `${prefix}session:${id}`,
   };
 }
 export type RedisKeys = ReturnType<typeof redisKeys>;
+
+/** The seven keys every transition script takes first (src/store/lua/lib/transition.lua). */
+export function transitionKeys(k: RedisKeys, orderId: string): string[] {
+  return [
+    k.order(orderId),
+    k.attempts(orderId),
+    k.events,
+    k.due('query'),
+    k.due('close'),
+    k.claims('query'),
+    k.claims('close'),
+  ];
+}

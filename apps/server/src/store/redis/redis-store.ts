@@ -1,118 +1,94 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { MAX_ATTEMPTS_PER_ORDER, orderIdOf } from '../../domain/ids.ts';
 import { StoreUnavailableError } from '../../errors.ts';
-import { isAfterCursor, orderDoc, orderFromHash } from '../codec.ts';
-import type {
-  CreateOrderOptions,
-  CreateOrderResult,
-  DueClaim,
-  DueQueue,
-  ListPosition,
-  MarkClosedResult,
-  MarkPaidResult,
-  NewOrder,
-  OrderEvent,
-  OrderPage,
-  OrderRecord,
-  OrderStore,
-  PaymentFacts,
-  SessionData,
-  SessionStore,
-  SetPrepayResult,
-  Store,
+import type { Prepared } from '../../gateway/types.ts';
+import {
+  attemptDoc,
+  attemptFromHash,
+  attemptsFromHash,
+  ATTEMPT_FIELDS,
+  isAfterCursor,
+  orderDoc,
+  orderFromHash,
+} from '../codec.ts';
+import {
+  SCHEMA_VERSION,
+  type AttemptEndReason,
+  type AttemptRecord,
+  type AttemptStore,
+  type CloseAttemptResult,
+  type CreateOrderOptions,
+  type CreateOrderResult,
+  type DueClaim,
+  type DueQueue,
+  type EndAttemptResult,
+  type EventStore,
+  type Identity,
+  type ListPosition,
+  type MarkClosedResult,
+  type MarkPaidResult,
+  type NewAttempt,
+  type NewOrder,
+  type OpenAttemptResult,
+  type OrderEvent,
+  type OrderPage,
+  type OrderRecord,
+  type OrderStore,
+  type PaymentFacts,
+  type QueueStore,
+  type ResolveIdentityResult,
+  type SessionData,
+  type SessionStore,
+  type SetPreparedResult,
+  type Store,
+  type UserRecord,
+  type UserStore,
 } from '../types.ts';
-import { redisKeys, type RedisKeys } from './keys.ts';
-import { createOrderResult, markClosedResult, markPaidResult, setPrepayResult } from './results.ts';
+import type { TradeState } from '../../gateway/types.ts';
+import { connectRedis, guard, type RedisStoreOptions } from './connect.ts';
+import { redisKeys, transitionKeys, type RedisKeys } from './keys.ts';
+import {
+  closeAttemptResult,
+  createOrderResult,
+  endAttemptResult,
+  markClosedResult,
+  markPaidResult,
+  openAttemptResult,
+  resolveIdentityResult,
+  setPreparedResult,
+} from './results.ts';
 import { defineScripts, type Scripts } from './scripts.ts';
 
-export interface RedisStoreOptions {
-  url: string;
-  prefix: string;
-  commandTimeoutMs: number;
+export { connectRedis, type RedisStoreOptions } from './connect.ts';
+
+/** What every concern's class shares: one connection, the key names, the registered scripts. */
+interface Backend {
+  redis: Redis;
+  keys: RedisKeys;
+  scripts: Scripts;
 }
 
-/**
- * Fails fast instead of queueing: with Redis down, a notification must be answered FAIL now (so WeChat retries
- * later), not hang until WeChat's own timeout. Reconnection keeps going in the background.
- */
-export async function connectRedis(options: RedisStoreOptions): Promise<Redis> {
-  const redis = new Redis(options.url, {
-    lazyConnect: true,
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    commandTimeout: options.commandTimeoutMs,
-    connectTimeout: Math.max(options.commandTimeoutMs, 1000),
-    retryStrategy: (times) => Math.min(100 * times, 1000),
-    // Concurrent notifications each run one Lua script; pipelining sends the scripts issued in the same tick in
-    // one socket write instead of one syscall each. Atomicity is per script, so batching changes nothing else.
-    enableAutoPipelining: true,
-  });
-  // Errors surface on the commands that fail; the 'error' event would otherwise crash the process. During the
-  // first connect it carries the real cause (ECONNREFUSED, WRONGPASS…): connect() itself only rejects with
-  // "Connection is closed.", which sent people with a wrong password off to check whether Redis was running.
-  let cause: Error | undefined;
-  redis.on('error', (err: Error) => {
-    cause = err;
-  });
-  try {
-    await redis.connect();
-  } catch (err) {
-    redis.disconnect();
-    const where = new URL(options.url);
-    const password = decodeURIComponent(where.password);
-    const reason = (cause ?? (err as Error)).message;
-    throw new StoreUnavailableError(
-      `cannot connect to Redis at ${where.hostname}:${where.port || 6379} ` +
-        `(${password ? reason.replaceAll(password, '[redacted]') : reason}); ` +
-        'start Redis or fix REDIS_URL, or unset REDIS_URL to use the in-memory store in development',
-    );
-  }
-  return redis;
-}
-
-/**
- * Redis refusing work for now: a demoted primary after a failover (READONLY), memory full (OOM), a long script
- * (BUSY), loading, no quorum. Redis 7 appends `script: <sha>, on @user_script:<line>` to such an error when a
- * script's redis.call hit it, so the error code, not the word "script", tells it from a bug in a script.
- */
-const TRANSIENT_REPLY_RE = /^(READONLY|OOM|BUSY|LOADING|MASTERDOWN|NOREPLICAS|TRYAGAIN|CLUSTERDOWN)\b/;
-
-/** Redis errors become StoreUnavailableError (retryable, nothing decided) except script bugs, which stay loud. */
-async function guard<T>(work: Promise<T>): Promise<T> {
-  try {
-    return await work;
-  } catch (err) {
-    const e = err as Error;
-    if (e.name === 'ReplyError' && !TRANSIENT_REPLY_RE.test(e.message) && /script|lua/i.test(e.message)) {
-      throw err;
-    }
-    throw new StoreUnavailableError(`Redis: ${e.message}`, { cause: err });
-  }
-}
+/** The order an out_trade_no belongs to; a foreign one cannot be ours. */
+const ownerOf = orderIdOf;
 
 export class RedisOrderStore implements OrderStore {
   readonly kind = 'redis' as const;
-  readonly #redis: Redis;
-  readonly #keys: RedisKeys;
-  readonly #scripts: Scripts;
+  constructor(private readonly b: Backend) {}
 
-  constructor(redis: Redis, prefix: string) {
-    this.#redis = redis;
-    this.#keys = redisKeys(prefix);
-    this.#scripts = defineScripts(redis);
-  }
-
-  async createOrder(order: NewOrder, options: CreateOrderOptions): Promise<CreateOrderResult> {
-    const k = this.#keys;
+  async createOrder(
+    order: NewOrder,
+    first: NewAttempt,
+    options: CreateOrderOptions,
+  ): Promise<CreateOrderResult> {
+    const k = this.b.keys;
     const idem = options.idempotencyKey;
     const reply = await guard(
-      this.#scripts.createOrder(
-        k.order(order.id),
-        idem === undefined ? k.order(order.id) : k.idempotency(order.openid, idem),
-        k.userOrders(order.openid),
-        k.due('query'),
-        k.due('expire'),
+      this.b.scripts.createOrder(
+        ...transitionKeys(k, order.id),
+        idem === undefined ? k.order(order.id) : k.idempotency(order.userId, idem),
+        k.userOrders(order.userId),
         order.id,
-        order.openid,
+        order.userId,
         order.totalFen,
         order.createdAt,
         order.expiresAt,
@@ -120,25 +96,40 @@ export class RedisOrderStore implements OrderStore {
         options.queryDueAt,
         idem === undefined ? '' : options.fingerprint,
         options.idempotencyTtlSeconds,
+        first.outTradeNo,
+        attemptDoc(first),
       ),
     );
     const result = createOrderResult(reply);
     if (result.kind === 'conflict') return { kind: 'conflict' };
     if (result.kind === 'collision') throw new Error(`order id ${order.id} already exists`);
+    if (result.kind === 'created') {
+      // The script wrote exactly this: no need to read it back on the hot path of order creation.
+      return {
+        kind: 'created',
+        order: {
+          ...structuredClone(order),
+          status: 'PENDING',
+          currentAttempt: first.outTradeNo,
+          attemptCount: 1,
+        },
+      };
+    }
     const stored = await this.getOrder(result.id);
-    if (!stored) throw new StoreUnavailableError(`order ${result.id} vanished right after creation`);
-    return { kind: result.kind, order: stored };
+    if (!stored) throw new StoreUnavailableError(`order ${result.id} vanished after its creation`);
+    return { kind: 'replayed', order: stored };
   }
 
   async getOrder(id: string): Promise<OrderRecord | undefined> {
-    return orderFromHash(await guard(this.#redis.hgetall(this.#keys.order(id))));
+    return orderFromHash(await guard(this.b.redis.hgetall(this.b.keys.order(id))));
   }
 
   async listOrders(
-    openid: string,
+    userId: string,
     page: { limit: number; after?: ListPosition | undefined },
   ): Promise<OrderPage> {
-    const key = this.#keys.userOrders(openid);
+    const { redis, keys } = this.b;
+    const key = keys.userOrders(userId);
     const after = page.after;
     const max = after === undefined ? '+inf' : String(after.createdAt);
     // Orders created in the same millisecond share a score; fetch a little more than a page and drop those
@@ -146,9 +137,7 @@ export class RedisOrderStore implements OrderStore {
     let window = page.limit + 1 + (after === undefined ? 0 : 16);
     let ids: string[];
     for (;;) {
-      const flat = await guard(
-        this.#redis.zrevrangebyscore(key, max, '-inf', 'WITHSCORES', 'LIMIT', 0, window),
-      );
+      const flat = await guard(redis.zrevrangebyscore(key, max, '-inf', 'WITHSCORES', 'LIMIT', 0, window));
       const entries: ListPosition[] = [];
       for (let i = 0; i + 1 < flat.length; i += 2) {
         entries.push({ id: flat[i] as string, createdAt: Number(flat[i + 1]) });
@@ -161,8 +150,8 @@ export class RedisOrderStore implements OrderStore {
       window *= 2;
     }
     const hasMore = ids.length > page.limit;
-    const pipeline = this.#redis.pipeline();
-    for (const id of ids.slice(0, page.limit)) pipeline.hgetall(this.#keys.order(id));
+    const pipeline = redis.pipeline();
+    for (const id of ids.slice(0, page.limit)) pipeline.hgetall(keys.order(id));
     const replies = (await guard(pipeline.exec())) ?? [];
     const orders: OrderRecord[] = [];
     for (const [err, hash] of replies) {
@@ -173,36 +162,141 @@ export class RedisOrderStore implements OrderStore {
     return { orders, hasMore };
   }
 
-  async setPrepayId(id: string, prepayId: string): Promise<SetPrepayResult> {
-    return setPrepayResult(await guard(this.#scripts.setPrepay(this.#keys.order(id), prepayId)));
+  async markClosed(
+    id: string,
+    closing: { closedAt: number; reason: string; closedAttempt: string | undefined },
+  ): Promise<MarkClosedResult> {
+    const reply = await guard(
+      this.b.scripts.markClosed(
+        ...transitionKeys(this.b.keys, id),
+        id,
+        closing.closedAt,
+        closing.reason,
+        closing.closedAttempt ?? '',
+      ),
+    );
+    return markClosedResult(reply);
+  }
+}
+
+export class RedisAttemptStore implements AttemptStore {
+  constructor(private readonly b: Backend) {}
+
+  async getAttempt(outTradeNo: string): Promise<AttemptRecord | undefined> {
+    const orderId = ownerOf(outTradeNo);
+    if (orderId === undefined) return undefined;
+    const names = [outTradeNo, ...ATTEMPT_FIELDS.map((f) => `${outTradeNo}.${f}`)];
+    const values = await guard(this.b.redis.hmget(this.b.keys.attempts(orderId), ...names));
+    const hash: Record<string, string | undefined> = {};
+    names.forEach((name, i) => {
+      const value = values[i];
+      if (value !== null && value !== undefined) hash[name] = value;
+    });
+    return attemptFromHash(hash, outTradeNo);
   }
 
-  async markPaid(id: string, facts: PaymentFacts): Promise<MarkPaidResult> {
+  async listAttempts(orderId: string): Promise<AttemptRecord[]> {
+    return attemptsFromHash(await guard(this.b.redis.hgetall(this.b.keys.attempts(orderId))));
+  }
+
+  async openAttempt(
+    attempt: NewAttempt,
+    options: { supersede: boolean; queryDueAt: number; closeDueAt: number },
+  ): Promise<OpenAttemptResult> {
     const reply = await guard(
-      this.#scripts.markPaid(
-        ...this.#transitionKeys(id),
-        id,
-        String(facts.totalFee),
+      this.b.scripts.openAttempt(
+        ...transitionKeys(this.b.keys, attempt.orderId),
+        attempt.orderId,
+        attempt.outTradeNo,
+        attemptDoc(attempt),
+        options.queryDueAt,
+        MAX_ATTEMPTS_PER_ORDER,
+        options.supersede ? '1' : '0',
+        options.closeDueAt,
+      ),
+    );
+    const result = openAttemptResult(reply);
+    switch (result.kind) {
+      case 'opened':
+        return { kind: 'opened', attempt: { ...structuredClone(attempt), state: 'OPEN' } };
+      case 'collision':
+        throw new Error(`attempt ${attempt.outTradeNo} already exists`);
+      default:
+        return result;
+    }
+  }
+
+  async setPrepared(outTradeNo: string, prepared: Prepared): Promise<SetPreparedResult> {
+    const orderId = ownerOf(outTradeNo);
+    if (orderId === undefined) return { kind: 'not_found' };
+    const k = this.b.keys;
+    return setPreparedResult(
+      await guard(
+        this.b.scripts.setPrepared(
+          k.order(orderId),
+          k.attempts(orderId),
+          outTradeNo,
+          JSON.stringify(prepared),
+        ),
+      ),
+    );
+  }
+
+  async markPaid(outTradeNo: string, facts: PaymentFacts): Promise<MarkPaidResult> {
+    const orderId = ownerOf(outTradeNo);
+    if (orderId === undefined) return { kind: 'not_found' };
+    const reply = await guard(
+      this.b.scripts.markPaid(
+        ...transitionKeys(this.b.keys, orderId),
+        orderId,
+        outTradeNo,
+        String(facts.totalFen),
         facts.transactionId,
-        facts.timeEnd,
         facts.paidAt,
         facts.source,
+        // Attempts left to close at WeChat are due at once: a paid order must not be paid twice.
+        facts.paidAt,
       ),
     );
     return markPaidResult(reply, facts.transactionId);
   }
 
-  async markClosed(id: string, closing: { closedAt: number; reason: string }): Promise<MarkClosedResult> {
+  async endAttempt(
+    outTradeNo: string,
+    ending: { reason: AttemptEndReason; tradeState: TradeState; closeDueAt: number },
+  ): Promise<EndAttemptResult> {
+    const orderId = ownerOf(outTradeNo);
+    if (orderId === undefined) return { kind: 'not_found' };
     const reply = await guard(
-      this.#scripts.markClosed(...this.#transitionKeys(id), id, closing.closedAt, closing.reason),
+      this.b.scripts.endAttempt(
+        ...transitionKeys(this.b.keys, orderId),
+        orderId,
+        outTradeNo,
+        ending.reason,
+        ending.tradeState,
+        ending.closeDueAt,
+      ),
     );
-    return markClosedResult(reply);
+    return endAttemptResult(reply);
   }
 
+  async markAttemptClosed(outTradeNo: string, closedAt: number): Promise<CloseAttemptResult> {
+    const orderId = ownerOf(outTradeNo);
+    if (orderId === undefined) return { kind: 'not_found' };
+    const reply = await guard(
+      this.b.scripts.closeAttempt(...transitionKeys(this.b.keys, orderId), orderId, outTradeNo, closedAt),
+    );
+    return closeAttemptResult(reply);
+  }
+}
+
+export class RedisQueueStore implements QueueStore {
+  constructor(private readonly b: Backend) {}
+
   async claimDue(queue: DueQueue, now: number, leaseMs: number, limit: number): Promise<DueClaim[]> {
-    const k = this.#keys;
+    const k = this.b.keys;
     const flat = (await guard(
-      this.#scripts.claimDue(k.due(queue), k.attempts(queue), now, now + leaseMs, limit),
+      this.b.scripts.claimDue(k.due(queue), k.claims(queue), now, now + leaseMs, limit),
     )) as (string | number)[];
     const claims: DueClaim[] = [];
     for (let i = 0; i + 1 < flat.length; i += 2) {
@@ -213,15 +307,19 @@ export class RedisOrderStore implements OrderStore {
 
   async reschedule(queue: DueQueue, id: string, dueAt: number): Promise<void> {
     // XX: only update a queued order; a transition that removed it meanwhile must win.
-    await guard(this.#redis.zadd(this.#keys.due(queue), 'XX', dueAt, id));
+    await guard(this.b.redis.zadd(this.b.keys.due(queue), 'XX', dueAt, id));
   }
 
   async finishDue(queue: DueQueue, id: string): Promise<void> {
-    await guard(this.#scripts.finishDue(this.#keys.due(queue), this.#keys.attempts(queue), id));
+    await guard(this.b.scripts.finishDue(this.b.keys.due(queue), this.b.keys.claims(queue), id));
   }
+}
+
+export class RedisEventStore implements EventStore {
+  constructor(private readonly b: Backend) {}
 
   async readEvents(): Promise<OrderEvent[]> {
-    const entries = await guard(this.#redis.xrange(this.#keys.events, '-', '+'));
+    const entries = await guard(this.b.redis.xrange(this.b.keys.events, '-', '+'));
     return entries.map(([id, fields]) => {
       const f: Record<string, string> = {};
       for (let i = 0; i + 1 < fields.length; i += 2) f[fields[i] as string] = fields[i + 1] as string;
@@ -238,45 +336,109 @@ export class RedisOrderStore implements OrderStore {
       return event;
     });
   }
+}
 
-  #transitionKeys(id: string): [string, string, string, string, string, string] {
-    const k = this.#keys;
-    return [
-      k.order(id),
-      k.events,
-      k.due('query'),
-      k.due('expire'),
-      k.attempts('query'),
-      k.attempts('expire'),
-    ];
+export class RedisUserStore implements UserStore {
+  constructor(private readonly b: Backend) {}
+
+  async resolveIdentity(
+    identity: Identity,
+    fresh: { userId: string; createdAt: number },
+  ): Promise<ResolveIdentityResult> {
+    const k = this.b.keys;
+    const reply = await guard(
+      this.b.scripts.resolveIdentity(
+        k.identity(identity.appId, identity.openid),
+        k.user(fresh.userId),
+        fresh.userId,
+        identity.appId,
+        identity.openid,
+        fresh.createdAt,
+      ),
+    );
+    return resolveIdentityResult(reply);
+  }
+
+  async getUser(userId: string): Promise<UserRecord | undefined> {
+    const hash = await guard(this.b.redis.hgetall(this.b.keys.user(userId)));
+    if (!hash.id) return undefined;
+    const identities: Record<string, string> = {};
+    for (const [name, value] of Object.entries(hash)) {
+      if (name.startsWith('identity:')) identities[name.slice('identity:'.length)] = value;
+    }
+    return { id: hash.id, createdAt: Number(hash.createdAt), identities };
   }
 }
 
 export class RedisSessionStore implements SessionStore {
-  readonly #redis: Redis;
-  readonly #keys: RedisKeys;
-
-  constructor(redis: Redis, prefix: string) {
-    this.#redis = redis;
-    this.#keys = redisKeys(prefix);
-  }
+  constructor(private readonly b: Backend) {}
 
   async createSession(id: string, data: SessionData, ttlSeconds: number): Promise<void> {
-    await guard(this.#redis.set(this.#keys.session(id), JSON.stringify(data), 'EX', ttlSeconds, 'NX'));
+    await guard(this.b.redis.set(this.b.keys.session(id), JSON.stringify(data), 'EX', ttlSeconds, 'NX'));
   }
 
   async touchSession(id: string, ttlSeconds: number): Promise<SessionData | undefined> {
     // GETEX reads and restarts the TTL in one command: the sliding expiry cannot race with expiry.
-    const raw = await guard(this.#redis.getex(this.#keys.session(id), 'EX', ttlSeconds));
+    const raw = await guard(this.b.redis.getex(this.b.keys.session(id), 'EX', ttlSeconds));
     return raw === null ? undefined : (JSON.parse(raw) as SessionData);
+  }
+}
+
+/** Thrown at startup when Redis holds data of another layout: misreading it would lose or corrupt money. */
+export class SchemaVersionError extends Error {
+  override readonly name = 'SchemaVersionError';
+}
+
+/**
+ * The data under this prefix must be of SCHEMA_VERSION. An empty prefix is claimed for it; data without a
+ * version (round 1 wrote none) or of another version stops the server with what to do.
+ */
+async function checkSchema(redis: Redis, keys: RedisKeys, prefix: string): Promise<void> {
+  const found = await guard(redis.get(keys.schema));
+  if (found === null) {
+    const legacy = await guard(redis.exists(keys.events, keys.due('query'), `${prefix}due:expire`));
+    if (legacy > 0) {
+      throw new SchemaVersionError(
+        `Redis under prefix "${prefix}" holds data of the first, unversioned layout (schema 1), and this server ` +
+          `reads schema ${SCHEMA_VERSION}. Drain it (let open orders expire), then use a new REDIS_PREFIX; ` +
+          'see docs/architecture.md "Schema versions".',
+      );
+    }
+    // NX: of two servers starting on an empty prefix, one claims it; the other reads the claim below.
+    await guard(redis.set(keys.schema, String(SCHEMA_VERSION), 'NX'));
+    return checkSchema(redis, keys, prefix);
+  }
+  if (found !== String(SCHEMA_VERSION)) {
+    throw new SchemaVersionError(
+      `Redis under prefix "${prefix}" holds data of schema ${found}, and this server reads schema ` +
+        `${SCHEMA_VERSION}: run the server version that matches it, or use another REDIS_PREFIX ` +
+        '(docs/architecture.md "Schema versions").',
+    );
   }
 }
 
 export async function createRedisStore(options: RedisStoreOptions): Promise<Store> {
   const redis = await connectRedis(options);
+  try {
+    await checkSchema(redis, redisKeys(options.prefix), options.prefix);
+  } catch (err) {
+    redis.disconnect();
+    throw err;
+  }
+  return redisStoreOn(redis, options.prefix);
+}
+
+/** The store over an open connection whose prefix was checked (createRedisStore); tests use it directly. */
+export function redisStoreOn(redis: Redis, prefix: string): Store {
+  const backend: Backend = { redis, keys: redisKeys(prefix), scripts: defineScripts(redis) };
   return {
-    orders: new RedisOrderStore(redis, options.prefix),
-    sessions: new RedisSessionStore(redis, options.prefix),
+    kind: 'redis',
+    users: new RedisUserStore(backend),
+    sessions: new RedisSessionStore(backend),
+    orders: new RedisOrderStore(backend),
+    attempts: new RedisAttemptStore(backend),
+    queues: new RedisQueueStore(backend),
+    events: new RedisEventStore(backend),
     ping: async () => {
       await guard(redis.ping());
     },

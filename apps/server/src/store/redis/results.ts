@@ -3,7 +3,15 @@
  * An unexpected code is a bug, never silently treated as success.
  */
 import type { OrderStatus } from '@mp-pay/shared/api';
-import type { MarkClosedResult, MarkPaidResult, SetPrepayResult } from '../types.ts';
+import type {
+  AttemptState,
+  CloseAttemptResult,
+  EndAttemptResult,
+  MarkClosedResult,
+  MarkPaidResult,
+  ResolveIdentityResult,
+  SetPreparedResult,
+} from '../types.ts';
 
 type Reply = unknown[];
 
@@ -34,17 +42,45 @@ export function createOrderResult(value: unknown): CreateOrderCode {
   }
 }
 
-export function setPrepayResult(value: unknown): SetPrepayResult {
-  const [code, status] = asReply(value, 'set-prepay') as [number, string | undefined];
+export type OpenAttemptCode =
+  | { kind: 'opened' }
+  | { kind: 'open_exists'; outTradeNo: string }
+  | { kind: 'not_pending'; status: OrderStatus }
+  | { kind: 'collision' }
+  | { kind: 'too_many' }
+  | { kind: 'not_found' };
+
+export function openAttemptResult(value: unknown): OpenAttemptCode {
+  const [code, detail] = asReply(value, 'open-attempt') as [number, string | undefined];
+  switch (code) {
+    case 1:
+      return { kind: 'opened' };
+    case 2:
+      return { kind: 'open_exists', outTradeNo: detail as string };
+    case 0:
+      return { kind: 'not_pending', status: detail as OrderStatus };
+    case -1:
+      return { kind: 'not_found' };
+    case -2:
+      return { kind: 'collision' };
+    case -4:
+      return { kind: 'too_many' };
+    default:
+      return unexpected('open-attempt', code);
+  }
+}
+
+export function setPreparedResult(value: unknown): SetPreparedResult {
+  const [code, status, state] = asReply(value, 'set-prepared') as [number, string?, string?];
   switch (code) {
     case 1:
       return { kind: 'ok' };
     case 0:
-      return { kind: 'not_pending', status: status as OrderStatus };
+      return { kind: 'not_open', orderStatus: status as OrderStatus, state: state as AttemptState };
     case -1:
       return { kind: 'not_found' };
     default:
-      return unexpected('set-prepay', code);
+      return unexpected('set-prepared', code);
   }
 }
 
@@ -57,6 +93,8 @@ export function markPaidResult(value: unknown, transactionId: string): MarkPaidR
       return { kind: 'duplicate', sameTransaction: true };
     case 3:
       return { kind: 'duplicate', sameTransaction: detail === transactionId };
+    case 4:
+      return { kind: 'second_payment', paidAttempt: detail as string };
     case -1:
       return { kind: 'not_found' };
     case -2:
@@ -66,8 +104,38 @@ export function markPaidResult(value: unknown, transactionId: string): MarkPaidR
   }
 }
 
+export function endAttemptResult(value: unknown): EndAttemptResult {
+  const [code, state] = asReply(value, 'end-attempt') as [number, string | undefined];
+  switch (code) {
+    case 1:
+      return { kind: 'ended' };
+    case 0:
+      return { kind: 'not_open', state: state as AttemptState };
+    case -1:
+      return { kind: 'not_found' };
+    default:
+      return unexpected('end-attempt', code);
+  }
+}
+
+export function closeAttemptResult(value: unknown): CloseAttemptResult {
+  const [code] = asReply(value, 'close-attempt') as [number];
+  switch (code) {
+    case 1:
+      return { kind: 'closed' };
+    case 2:
+      return { kind: 'already_closed' };
+    case -3:
+      return { kind: 'paid' };
+    case -1:
+      return { kind: 'not_found' };
+    default:
+      return unexpected('close-attempt', code);
+  }
+}
+
 export function markClosedResult(value: unknown): MarkClosedResult {
-  const [code] = asReply(value, 'mark-closed') as [number];
+  const [code, detail] = asReply(value, 'mark-closed') as [number, string | undefined];
   switch (code) {
     case 1:
       return { kind: 'closed' };
@@ -77,7 +145,21 @@ export function markClosedResult(value: unknown): MarkClosedResult {
       return { kind: 'not_found' };
     case -3:
       return { kind: 'already_paid' };
+    case -5:
+      return { kind: 'attempt_open', outTradeNo: detail as string };
     default:
       return unexpected('mark-closed', code);
+  }
+}
+
+export function resolveIdentityResult(value: unknown): ResolveIdentityResult {
+  const [code, userId] = asReply(value, 'resolve-identity') as [number, string];
+  switch (code) {
+    case 1:
+      return { userId, created: true };
+    case 2:
+      return { userId, created: false };
+    default:
+      return unexpected('resolve-identity', code);
   }
 }

@@ -4,13 +4,18 @@ import type { Redis } from 'ioredis';
 /**
  * Registers the Lua scripts in src/store/lua with ioredis `defineCommand`: EVALSHA with an automatic EVAL
  * fallback, so a restarted (or flushed) Redis loads them again by itself. Each script's header documents its
- * KEYS, ARGV and numbered results; src/store/redis/results.ts is the one mapping of those results.
+ * KEYS, ARGV and numbered results; src/store/redis/results.ts is the one mapping of those results. A script
+ * whose first line is `-- uses: lib/<file>` gets that library in front of it (shared steps written once).
  */
 const SCRIPTS = {
-  createOrder: { file: 'create-order.lua', keys: 5 },
-  setPrepay: { file: 'set-prepay.lua', keys: 1 },
-  markPaid: { file: 'mark-paid.lua', keys: 6 },
-  markClosed: { file: 'mark-closed.lua', keys: 6 },
+  createOrder: { file: 'create-order.lua', keys: 9 },
+  openAttempt: { file: 'open-attempt.lua', keys: 7 },
+  setPrepared: { file: 'set-prepared.lua', keys: 2 },
+  markPaid: { file: 'mark-paid.lua', keys: 7 },
+  endAttempt: { file: 'end-attempt.lua', keys: 7 },
+  closeAttempt: { file: 'close-attempt.lua', keys: 7 },
+  markClosed: { file: 'mark-closed.lua', keys: 7 },
+  resolveIdentity: { file: 'resolve-identity.lua', keys: 2 },
   claimDue: { file: 'claim-due.lua', keys: 2 },
   finishDue: { file: 'finish-due.lua', keys: 2 },
 } as const;
@@ -19,11 +24,17 @@ export type ScriptName = keyof typeof SCRIPTS;
 export type ScriptArg = string | number;
 export type Scripts = Record<ScriptName, (...args: ScriptArg[]) => Promise<unknown>>;
 
+const LUA_DIR = new URL('../lua/', import.meta.url);
+const USES_RE = /^-- uses: (lib\/[a-z-]+\.lua)\n/;
+
 const sources = new Map<ScriptName, string>();
-function source(name: ScriptName): string {
+/** The full text sent to Redis for a script (library included). Exported for tests. */
+export function scriptSource(name: ScriptName): string {
   let lua = sources.get(name);
   if (lua === undefined) {
-    lua = readFileSync(new URL(`../lua/${SCRIPTS[name].file}`, import.meta.url), 'utf8');
+    lua = readFileSync(new URL(SCRIPTS[name].file, LUA_DIR), 'utf8');
+    const uses = USES_RE.exec(lua);
+    if (uses) lua = `${readFileSync(new URL(uses[1] as string, LUA_DIR), 'utf8')}\n${lua}`;
     sources.set(name, lua);
   }
   return lua;
@@ -33,7 +44,7 @@ export function defineScripts(redis: Redis): Scripts {
   const out = {} as Scripts;
   for (const name of Object.keys(SCRIPTS) as ScriptName[]) {
     const command = `mppay_${name}`;
-    redis.defineCommand(command, { numberOfKeys: SCRIPTS[name].keys, lua: source(name) });
+    redis.defineCommand(command, { numberOfKeys: SCRIPTS[name].keys, lua: scriptSource(name) });
     const fn = (redis as unknown as Record<string, (...args: ScriptArg[]) => Promise<unknown>>)[command];
     if (typeof fn !== 'function') throw new Error(`ioredis did not define ${command}`);
     out[name] = fn.bind(redis);

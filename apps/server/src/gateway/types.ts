@@ -1,0 +1,130 @@
+/**
+ * The gateway boundary: everything the shop asks of WeChat Pay, in the shop's own words. Services speak only
+ * these types; an adapter (gateway/v2 today, APIv3 next) turns them into a protocol and back, and is the only
+ * place that knows WeChat's error codes, time formats and signatures (docs/architecture.md).
+ */
+import type { PaymentChannel, PaymentLaunch } from '@mp-pay/shared/api';
+
+export type ApiVersion = 'v2' | 'v3';
+/** How an attempt's client parameters are signed; fixed when the trade is placed (docs/protocol.md §4). */
+export type LaunchSignType = 'MD5' | 'HMAC-SHA256' | 'RSA';
+
+/** One trade at WeChat, as the shop identifies it. */
+export interface TradeRef {
+  outTradeNo: string;
+  /** The AppID the trade was placed for: queries and closes must name the same one. */
+  appId: string;
+}
+
+export interface PrepareRequest extends TradeRef {
+  channel: PaymentChannel;
+  signType: LaunchSignType;
+  description: string;
+  totalFen: number;
+  /** Mini-program and official-account payers only. */
+  payerOpenid: string | undefined;
+  clientIp: string;
+  notifyUrl: string;
+  /** Epoch ms. The adapter writes them in its protocol's format; the same values always give the same bytes. */
+  createdAt: number;
+  expiresAt: number;
+}
+
+/** What WeChat answered when the trade was placed; kept on the attempt to re-issue launches. */
+export interface Prepared {
+  prepayId?: string;
+  codeUrl?: string;
+  redirectUrl?: string;
+}
+
+/** An attempt as the adapter needs it to sign a launch: its own sign type and appId, never the process's. */
+export interface LaunchRequest extends TradeRef {
+  channel: PaymentChannel;
+  signType: LaunchSignType;
+  prepared: Prepared;
+}
+
+export type TradeState =
+  /** The buyer paid (REFUND: paid, then refunded at least in part: the payment happened). */
+  | 'paid'
+  | 'not_paid'
+  /** The buyer is entering a password or the bank is still answering. */
+  | 'paying'
+  /** The payment failed at WeChat; this trade can never be paid, a new one is needed. */
+  | 'failed'
+  | 'closed'
+  /** WeChat does not know the trade (it was never placed). */
+  | 'unknown';
+
+/** A payment WeChat vouches for (a verified notification or a signed query reply). */
+export interface PaymentFact {
+  outTradeNo: string;
+  appId: string;
+  transactionId: string;
+  totalFen: number;
+  /** Epoch ms, from WeChat's own payment time. */
+  paidAt: number;
+  payerOpenid: string | undefined;
+}
+
+export interface TradeStatus {
+  state: TradeState;
+  /** Present when `state` is `paid`. */
+  payment?: PaymentFact;
+}
+
+export type CloseResult = 'closed' | 'already_closed' | 'unknown' | 'already_paid';
+
+export interface RefundRequest extends TradeRef {
+  outRefundNo: string;
+  totalFen: number;
+  refundFen: number;
+  reason?: string;
+  notifyUrl?: string;
+}
+export type RefundState = 'processing' | 'succeeded' | 'closed' | 'abnormal';
+export interface RefundStatus {
+  outRefundNo: string;
+  refundId: string | undefined;
+  state: RefundState;
+  refundFen: number | undefined;
+  /** Epoch ms. */
+  succeededAt: number | undefined;
+}
+
+/** A raw notification as it arrived: the exact bytes and the headers (v3 signs them). */
+export interface RawNotification {
+  body: Buffer;
+  headers: Readonly<Record<string, string | string[] | undefined>>;
+}
+
+export type NotificationFact =
+  | { kind: 'payment'; payment: PaymentFact }
+  /** WeChat reports a failed payment: nothing to record. */
+  | { kind: 'payment_failed'; outTradeNo: string };
+
+/** What the shop decided about a notification; the adapter renders it in its protocol. */
+export type NotificationAnswer = { ack: true } | { ack: false; status: number; message: string };
+
+export interface NotificationReply {
+  status: number;
+  contentType: string;
+  body: string;
+}
+
+export interface PaymentGateway {
+  readonly apiVersion: ApiVersion;
+  /** The sign type new attempts are placed with (the process's setting; an attempt keeps its own). */
+  readonly defaultSignType: LaunchSignType;
+  /** Places the trade at WeChat (unified order / prepay). Idempotent for identical requests. */
+  prepare(request: PrepareRequest): Promise<Prepared>;
+  /** Client parameters for a prepared attempt, signed afresh with the attempt's own sign type and appId. */
+  launch(request: LaunchRequest): PaymentLaunch;
+  query(ref: TradeRef): Promise<TradeStatus>;
+  close(ref: TradeRef): Promise<CloseResult>;
+  refund(request: RefundRequest): Promise<RefundStatus>;
+  queryRefund(ref: TradeRef & { outRefundNo: string }): Promise<RefundStatus>;
+  /** Verifies and reads a notification; throws NotificationRejectedError when it cannot be trusted. */
+  parseNotification(raw: RawNotification): NotificationFact;
+  renderNotificationReply(answer: NotificationAnswer): NotificationReply;
+}

@@ -1,0 +1,264 @@
+/**
+ * The APIv2 adapter: the gateway boundary over the v2 XML protocol (docs/protocol.md §2–§6). The only server
+ * module that imports v2 classes and branches on v2 codes; everything leaves it as gateway types.
+ */
+import type { PaymentLaunch } from '@mp-pay/shared/api';
+import {
+  isSignType,
+  miniProgramPayParams,
+  NOTIFY_SUCCESS_XML,
+  notifyFailXml,
+  parseWechatTime,
+  formatWechatTime,
+  verifyPaymentNotification,
+  WechatPayV2Client,
+  type OrderQueryResult,
+  type SignType,
+} from '@mp-pay/shared/wechatpay';
+import type {
+  CloseResult,
+  LaunchRequest,
+  NotificationAnswer,
+  NotificationFact,
+  NotificationReply,
+  PaymentGateway,
+  PrepareRequest,
+  Prepared,
+  RawNotification,
+  RefundRequest,
+  RefundStatus,
+  TradeRef,
+  TradeStatus,
+} from '../types.ts';
+import { gatewayError, notificationError } from './errors.ts';
+
+export interface V2GatewayOptions {
+  mchId: string;
+  /** The APIv2 key: signs requests and launches, verifies replies and notifications. Never logged. */
+  key: string;
+  signType: SignType;
+  /** Every AppID bound to this merchant: notifications naming any of them are accepted. The first is the default. */
+  appIds: readonly string[];
+  baseUrl: string;
+  timeoutMs: number;
+  /** Largest notification body read (bytes). */
+  notifyLimitBytes: number;
+  now: () => number;
+}
+
+export class V2Gateway implements PaymentGateway {
+  readonly apiVersion = 'v2' as const;
+  readonly defaultSignType: SignType;
+  readonly #client: WechatPayV2Client;
+  readonly #key: string;
+  readonly #mchId: string;
+  readonly #appIds: ReadonlySet<string>;
+  readonly #notifyLimitBytes: number;
+  readonly #now: () => number;
+
+  constructor(options: V2GatewayOptions) {
+    const [primary] = options.appIds;
+    if (primary === undefined) throw new TypeError('V2Gateway: at least one AppID is required');
+    this.defaultSignType = options.signType;
+    this.#key = options.key;
+    this.#mchId = options.mchId;
+    this.#appIds = new Set(options.appIds);
+    this.#notifyLimitBytes = options.notifyLimitBytes;
+    this.#now = options.now;
+    this.#client = new WechatPayV2Client({
+      appId: primary,
+      mchId: options.mchId,
+      key: options.key,
+      signType: options.signType,
+      baseUrl: options.baseUrl,
+      timeoutMs: options.timeoutMs,
+    });
+  }
+
+  async prepare(request: PrepareRequest): Promise<Prepared> {
+    if (request.channel !== 'miniprogram') {
+      throw new TypeError(`V2Gateway: channel ${request.channel} is not served yet`);
+    }
+    if (request.payerOpenid === undefined) throw new TypeError('V2Gateway: JSAPI needs the payer openid');
+    try {
+      const reply = await this.#client.unifiedOrder({
+        appId: request.appId,
+        signType: v2SignType(request.signType),
+        body: request.description,
+        outTradeNo: request.outTradeNo,
+        totalFee: request.totalFen,
+        spbillCreateIp: request.clientIp,
+        notifyUrl: request.notifyUrl,
+        openid: request.payerOpenid,
+        tradeType: 'JSAPI',
+        timeStart: formatWechatTime(new Date(request.createdAt)),
+        timeExpire: formatWechatTime(new Date(request.expiresAt)),
+      });
+      return { prepayId: reply.prepayId };
+    } catch (err) {
+      throw gatewayError(err, 'unifiedorder');
+    }
+  }
+
+  launch(request: LaunchRequest): PaymentLaunch {
+    const prepayId = request.prepared.prepayId;
+    if (prepayId === undefined) throw new TypeError('V2Gateway: the attempt has no prepay_id to launch');
+    const params = miniProgramPayParams({
+      appId: request.appId,
+      prepayId,
+      key: this.#key,
+      signType: v2SignType(request.signType),
+    });
+    return { kind: 'jsapi', appId: request.appId, ...params };
+  }
+
+  async query(ref: TradeRef): Promise<TradeStatus> {
+    let reply: OrderQueryResult;
+    try {
+      reply = await this.#client.orderQuery({ outTradeNo: ref.outTradeNo, appId: ref.appId });
+    } catch (err) {
+      const mapped = gatewayError(err, 'orderquery');
+      if (mapped.reason === 'not_found') return { state: 'unknown' };
+      throw mapped;
+    }
+    switch (reply.tradeState) {
+      case 'SUCCESS':
+      case 'REFUND':
+        return {
+          state: 'paid',
+          payment: {
+            outTradeNo: ref.outTradeNo,
+            appId: reply.raw.appid ?? ref.appId,
+            transactionId: reply.transactionId ?? '',
+            totalFen: reply.totalFee ?? -1,
+            paidAt: this.#paidAt(reply.timeEnd),
+            payerOpenid: reply.openid,
+          },
+        };
+      case 'CLOSED':
+      case 'REVOKED':
+        return { state: 'closed' };
+      case 'PAYERROR':
+        return { state: 'failed' };
+      case 'USERPAYING':
+        return { state: 'paying' };
+      case 'NOTPAY':
+        return { state: 'not_paid' };
+    }
+  }
+
+  async close(ref: TradeRef): Promise<CloseResult> {
+    try {
+      await this.#client.closeOrder({ outTradeNo: ref.outTradeNo, appId: ref.appId });
+      return 'closed';
+    } catch (err) {
+      const mapped = gatewayError(err, 'closeorder');
+      if (mapped.reason === 'already_paid') return 'already_paid';
+      if (mapped.reason === 'closed') return 'already_closed';
+      if (mapped.reason === 'not_found') return 'unknown';
+      throw mapped;
+    }
+  }
+
+  async refund(request: RefundRequest): Promise<RefundStatus> {
+    try {
+      const reply = await this.#client.refund({
+        appId: request.appId,
+        outTradeNo: request.outTradeNo,
+        outRefundNo: request.outRefundNo,
+        totalFee: request.totalFen,
+        refundFee: request.refundFen,
+        ...(request.reason === undefined ? {} : { refundDesc: request.reason }),
+        ...(request.notifyUrl === undefined ? {} : { notifyUrl: request.notifyUrl }),
+      });
+      return {
+        outRefundNo: request.outRefundNo,
+        refundId: reply.refundId,
+        // v2 answers a refund request synchronously only with "accepted"; the outcome comes by query or notice.
+        state: 'processing',
+        refundFen: reply.refundFee,
+        succeededAt: undefined,
+      };
+    } catch (err) {
+      throw gatewayError(err, 'refund');
+    }
+  }
+
+  async queryRefund(ref: TradeRef & { outRefundNo: string }): Promise<RefundStatus> {
+    try {
+      const reply = await this.#client.refundQuery({ appId: ref.appId, outRefundNo: ref.outRefundNo });
+      const entry = reply.refunds.find((r) => r.outRefundNo === ref.outRefundNo) ?? reply.refunds[0];
+      if (entry === undefined)
+        return {
+          outRefundNo: ref.outRefundNo,
+          refundId: undefined,
+          state: 'processing',
+          refundFen: undefined,
+          succeededAt: undefined,
+        };
+      return {
+        outRefundNo: entry.outRefundNo,
+        refundId: entry.refundId,
+        state: REFUND_STATES[entry.status] ?? 'processing',
+        refundFen: entry.refundFee,
+        succeededAt: entry.successTime === undefined ? undefined : this.#refundTime(entry.successTime),
+      };
+    } catch (err) {
+      throw gatewayError(err, 'refundquery');
+    }
+  }
+
+  parseNotification(raw: RawNotification): NotificationFact {
+    let n;
+    try {
+      n = verifyPaymentNotification(raw.body, {
+        key: this.#key,
+        appId: this.#appIds,
+        mchId: this.#mchId,
+        maxBytes: this.#notifyLimitBytes,
+      });
+    } catch (err) {
+      throw notificationError(err);
+    }
+    if (n.resultCode !== 'SUCCESS') return { kind: 'payment_failed', outTradeNo: n.outTradeNo };
+    return {
+      kind: 'payment',
+      payment: {
+        outTradeNo: n.outTradeNo,
+        appId: n.raw.appid ?? '',
+        transactionId: n.transactionId,
+        totalFen: n.totalFee,
+        paidAt: this.#paidAt(n.timeEnd),
+        payerOpenid: n.openid || undefined,
+      },
+    };
+  }
+
+  renderNotificationReply(answer: NotificationAnswer): NotificationReply {
+    return answer.ack
+      ? { status: 200, contentType: 'text/xml', body: NOTIFY_SUCCESS_XML }
+      : { status: answer.status, contentType: 'text/xml', body: notifyFailXml(answer.message) };
+  }
+
+  /** WeChat's time_end (Beijing time); a signed reply with an unreadable one is dated when we learn of it. */
+  #paidAt(timeEnd: string | undefined): number {
+    return (timeEnd === undefined ? undefined : parseWechatTime(timeEnd)?.getTime()) ?? this.#now();
+  }
+
+  /** refund_success_time_$n is `yyyy-MM-dd HH:mm:ss`, Beijing time (docs/protocol.md §8). */
+  #refundTime(text: string): number {
+    return parseWechatTime(text.replace(/[- :]/g, ''))?.getTime() ?? this.#now();
+  }
+}
+
+const REFUND_STATES: Record<string, RefundStatus['state']> = {
+  SUCCESS: 'succeeded',
+  PROCESSING: 'processing',
+  REFUNDCLOSE: 'closed',
+  CHANGE: 'abnormal',
+};
+
+function v2SignType(signType: string): SignType {
+  if (!isSignType(signType)) throw new TypeError(`APIv2 cannot sign with ${signType}`);
+  return signType;
+}

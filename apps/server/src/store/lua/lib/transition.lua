@@ -1,0 +1,61 @@
+-- Shared by every order transition script; scripts.ts puts this file in front of each script that declares
+-- `-- uses: lib/transition.lua`, so these steps are written once.
+--
+-- Transition scripts all take the same first seven KEYS:
+--   KEYS[1] order hash         <prefix>order:{<id>}
+--   KEYS[2] attempts hash      <prefix>order:{<id>}:attempts   (<no>.<field> for each attempt's fields)
+--   KEYS[3] event stream       <prefix>events
+--   KEYS[4] query queue        <prefix>due:query    KEYS[6] its claim counts   <prefix>due:query:attempts
+--   KEYS[5] close queue        <prefix>due:close    KEYS[7] its claim counts   <prefix>due:close:attempts
+
+local Q_QUERY, Q_CLOSE = 4, 5
+
+-- The order leaves one background queue (nothing left to do there), with its claim count.
+local function dequeue(queue, id)
+  redis.call('ZREM', KEYS[queue], id)
+  redis.call('HDEL', KEYS[queue + 2], id)
+end
+
+-- The order is due in a queue no later than `at` (added when absent, moved earlier when queued later).
+local function due_by(queue, id, at)
+  redis.call('ZADD', KEYS[queue], 'LT', at, id)
+end
+
+local function attempt_get(no, field)
+  return redis.call('HGET', KEYS[2], no .. '.' .. field)
+end
+
+local function attempt_set(no, ...)
+  local args = { ... }
+  local flat = {}
+  for i = 1, #args, 2 do
+    flat[#flat + 1] = no .. '.' .. args[i]
+    flat[#flat + 1] = args[i + 1]
+  end
+  redis.call('HSET', KEYS[2], unpack(flat))
+end
+
+-- How many attempts of the order WeChat could still let the buyer pay (OPEN or ENDED).
+local function unsettled()
+  local all = redis.call('HGETALL', KEYS[2])
+  local n = 0
+  for i = 1, #all, 2 do
+    local name, value = all[i], all[i + 1]
+    if string.sub(name, -6) == '.state' and (value == 'OPEN' or value == 'ENDED') then n = n + 1 end
+  end
+  return n
+end
+
+-- Once nothing is left to close at WeChat, the order leaves the close queue; otherwise it is due at `at`.
+local function settle_close_queue(id, at)
+  if unsettled() == 0 then dequeue(Q_CLOSE, id) else due_by(Q_CLOSE, id, at) end
+end
+
+local function emit(kind, id, no, total, source, at, tx)
+  if tx then
+    return redis.call('XADD', KEYS[3], '*', 'type', kind, 'orderId', id, 'outTradeNo', no,
+      'transactionId', tx, 'totalFen', total, 'source', source, 'at', at)
+  end
+  return redis.call('XADD', KEYS[3], '*', 'type', kind, 'orderId', id, 'outTradeNo', no,
+    'totalFen', total, 'source', source, 'at', at)
+end
