@@ -67,6 +67,8 @@ export interface OrderItemInput {
 /** POST /api/orders (header `Idempotency-Key` optional: a retry with the same key returns the same order). */
 export interface CreateOrderRequest {
   items: OrderItemInput[];
+  /** How the buyer will pay; `miniprogram` when left out. */
+  channel?: PaymentChannel;
 }
 
 export interface OrderLine {
@@ -79,6 +81,10 @@ export interface OrderLine {
 
 export interface Order {
   id: string;
+  /**
+   * The out_trade_no WeChat knows the payment by (the one shown in the buyer's WeChat payment record): the
+   * attempt that paid the order, or else the latest one. Paying again after a failed payment makes a new one.
+   */
   outTradeNo: string;
   status: OrderStatus;
   description: string;
@@ -92,7 +98,7 @@ export interface Order {
   transactionId?: string;
 }
 
-/** Exactly the five fields wx.requestPayment takes. */
+/** Exactly the five fields wx.requestPayment takes (and WeixinJSBridge's getBrandWCPayRequest, with appId). */
 export interface PaymentParams {
   timeStamp: string;
   nonceStr: string;
@@ -101,9 +107,46 @@ export interface PaymentParams {
   paySign: string;
 }
 
+/**
+ * How a buyer pays an order. `miniprogram` is the only channel served today; the others are part of the
+ * contract so that clients can be written against it (docs/protocol.md §9).
+ */
+export const PAYMENT_CHANNELS = ['miniprogram', 'official_account', 'app', 'h5', 'native'] as const;
+export type PaymentChannel = (typeof PAYMENT_CHANNELS)[number];
+
+/** Mini-program (`wx.requestPayment`) and official-account page (`WeixinJSBridge`) launches. */
+export interface JsapiPayment extends PaymentParams {
+  kind: 'jsapi';
+  /** The AppID the trade was placed for; WeixinJSBridge needs it, wx.requestPayment takes it from the app. */
+  appId: string;
+}
+/** The six fields the OpenSDK's PayReq takes in a native APP. */
+export interface AppPayment {
+  kind: 'app';
+  appId: string;
+  partnerId: string;
+  prepayId: string;
+  package: string;
+  nonceStr: string;
+  timeStamp: string;
+  sign: string;
+}
+/** Desktop pages: show `codeUrl` as a QR code for the buyer to scan. */
+export interface NativePayment {
+  kind: 'native';
+  codeUrl: string;
+}
+/** Mobile browsers outside WeChat: send the buyer to `redirectUrl` (WeChat's mweb_url / h5_url). */
+export interface H5Payment {
+  kind: 'h5';
+  redirectUrl: string;
+}
+/** What the client needs to hand the buyer to WeChat; narrow on `kind`. */
+export type PaymentLaunch = JsapiPayment | AppPayment | NativePayment | H5Payment;
+
 export interface CreateOrderResponse {
   order: Order;
-  payment: PaymentParams;
+  payment: PaymentLaunch;
 }
 /** POST /api/orders/:id/payment */
 export type OrderPaymentResponse = CreateOrderResponse;
@@ -137,6 +180,7 @@ export type ErrorId =
   | 'order_already_paid'
   | 'order_closed'
   | 'order_not_closable'
+  | 'channel_not_available'
   | 'idempotency_conflict'
   | 'payment_unavailable'
   | 'not_found'

@@ -1,7 +1,10 @@
 import type { ErrorBody, ErrorId } from '../generated/api';
 
-/** Failures the client itself detects, next to the server's catalogue ids. */
-export type ClientErrorId = 'network_error' | 'bad_response' | 'login_failed';
+/**
+ * Failures the client itself detects, next to the server's catalogue ids. `payment_unsupported`: the server
+ * sent a well-formed payment launch of a kind a mini-program cannot open (not `jsapi`).
+ */
+export type ClientErrorId = 'network_error' | 'bad_response' | 'login_failed' | 'payment_unsupported';
 
 /** Every failure a service reports: a stable id the pages branch on, plus what the server said. */
 export class ApiError extends Error {
@@ -37,6 +40,7 @@ const MESSAGES: Record<ErrorId | ClientErrorId, string> = {
   network_error: '网络连接失败，请检查网络后重试',
   bad_response: '服务器返回了无法识别的数据，请稍后重试',
   login_failed: '微信登录失败，请重试',
+  payment_unsupported: '暂时无法在小程序内完成这笔支付，请稍后重试或联系客服',
   unauthorized: '登录已失效，请重试',
   session_expired: '登录已过期，请重试',
   login_code_invalid: '登录凭证无效，请重试',
@@ -49,6 +53,7 @@ const MESSAGES: Record<ErrorId | ClientErrorId, string> = {
   order_already_paid: '订单已支付，无需重复支付',
   order_closed: '订单已关闭',
   order_not_closable: '订单刚创建，暂时无法取消，请稍后再试',
+  channel_not_available: '当前无法使用这种支付方式，请稍后重试',
   service_unavailable: '服务暂时不可用，请稍后重试',
   payment_unavailable: '支付服务暂时不可用，请稍后重试',
   invalid_request: '请求有误，请返回重试',

@@ -1,7 +1,8 @@
 /**
  * Runtime checks for the server's replies. The types say what the server promises; these make sure a reply
  * that breaks the promise becomes a clear `bad_response` instead of "undefined" on a price tag or a
- * wx.requestPayment call with a missing field.
+ * wx.requestPayment call with a missing field. Whether a well-formed payment launch is one the mini-program
+ * can open is payment.ts's business, not theirs.
  */
 import type {
   ClientConfigResponse,
@@ -10,6 +11,7 @@ import type {
   OrderLine,
   OrderListResponse,
   OrderResponse,
+  PaymentLaunch,
   PaymentParams,
   Product,
   ProductListResponse,
@@ -87,6 +89,11 @@ export function isOrderList(v: unknown): v is OrderListResponse {
   );
 }
 
+function isNonEmptyStr(v: unknown): v is string {
+  return isStr(v) && v.length > 0;
+}
+
+/** The five wx.requestPayment fields, as the server signed them. */
 export function isPaymentParams(v: unknown): v is PaymentParams {
   return (
     isObj(v) &&
@@ -98,6 +105,34 @@ export function isPaymentParams(v: unknown): v is PaymentParams {
     isStr(v.paySign)
   );
 }
+
+/**
+ * The fields each kind of launch must carry. A full mapping: when the contract gains a kind, the type check
+ * fails until it is validated here. A kind this build does not know is a bad response, like any broken field.
+ */
+const LAUNCH_CHECKS: { [K in PaymentLaunch['kind']]: (v: Obj) => boolean } = {
+  jsapi: (v) => isNonEmptyStr(v.appId) && isPaymentParams(v),
+  app: (v) =>
+    isNonEmptyStr(v.appId) &&
+    isNonEmptyStr(v.partnerId) &&
+    isNonEmptyStr(v.prepayId) &&
+    isStr(v.package) &&
+    isStr(v.nonceStr) &&
+    isStr(v.timeStamp) &&
+    isStr(v.sign),
+  native: (v) => isNonEmptyStr(v.codeUrl),
+  h5: (v) => isNonEmptyStr(v.redirectUrl),
+};
+
+function isLaunchKind(v: unknown): v is PaymentLaunch['kind'] {
+  return isStr(v) && Object.prototype.hasOwnProperty.call(LAUNCH_CHECKS, v);
+}
+
+/** A payment launch of a kind the contract defines, with that kind's fields. */
+export function isPaymentLaunch(v: unknown): v is PaymentLaunch {
+  return isObj(v) && isLaunchKind(v.kind) && LAUNCH_CHECKS[v.kind](v);
+}
+
 export function isCreateOrderResponse(v: unknown): v is CreateOrderResponse {
-  return isObj(v) && isOrder(v.order) && isPaymentParams(v.payment);
+  return isObj(v) && isOrder(v.order) && isPaymentLaunch(v.payment);
 }

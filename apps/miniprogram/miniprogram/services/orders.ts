@@ -1,6 +1,7 @@
 /** The catalogue and the buyer's orders, as the server reports them. */
 import { config } from '../config';
 import type {
+  CreateOrderRequest,
   CreateOrderResponse,
   Order,
   OrderItemInput,
@@ -18,21 +19,23 @@ export async function listProducts(): Promise<Product[]> {
 }
 
 /**
- * Creates an order and its payment parameters. The server prices it; the client only says what and how many.
+ * Creates an order and its payment launch. The server prices it; the client only says what and how many, and
+ * that it pays in the mini-program (the server's default channel, named so that the request says it).
  * `idempotencyKey` stays the same across retries of one submission, so a retry after a lost reply returns the
  * same order instead of a second one.
  */
 export function createOrder(items: OrderItemInput[], idempotencyKey: string): Promise<CreateOrderResponse> {
+  const data: CreateOrderRequest = { items, channel: 'miniprogram' };
   return apiRequest({
     method: 'POST',
     path: API_ROUTES.orders,
-    data: { items },
+    data,
     headers: { 'Idempotency-Key': idempotencyKey },
     guard: isCreateOrderResponse,
   });
 }
 
-/** Fresh payment parameters for a pending order ("pay again"). */
+/** A fresh payment launch for a pending order ("pay again"). */
 export function renewPayment(orderId: string): Promise<CreateOrderResponse> {
   return apiRequest({ method: 'POST', path: API_ROUTES.orderPayment(orderId), guard: isCreateOrderResponse });
 }

@@ -1,16 +1,19 @@
 /**
  * Paying for an order.
  *
- * 1. The server creates the order and signs the five wx.requestPayment fields (create or renewPayment).
- * 2. requestPayment() hands exactly those five fields to WeChat's cashier (live) or, when the server runs
- *    against the mp-pay sandbox, to the sandbox payer after the buyer picks an outcome in an action sheet.
+ * 1. The server creates the order and a payment launch (create or renewPayment). For the mini-program channel
+ *    it is a `jsapi` launch: the five signed wx.requestPayment fields, plus its kind and appId.
+ * 2. requestPayment() narrows on the launch's kind. A `jsapi` launch hands exactly the five fields to WeChat's
+ *    cashier (live) or, when the server runs against the mp-pay sandbox, to the sandbox payer after the buyer
+ *    picks an outcome in an action sheet. Any other kind (app, native, h5: launches for other clients) is
+ *    refused before anything opens: the buyer gets a message, the developer a logged error.
  * 3. The client's answer is only a hint: settle() asks the server, which trusts nothing but WeChat's
  *    notification or order query. `requestPayment:ok` starts polling with backoff until the server says PAID
  *    or CLOSED, or the time is up ("not confirmed yet": do not pay twice). A cancel or failure leaves the
  *    order pending, and the buyer is told so.
  */
 import { config } from '../config';
-import type { Order, PaymentParams } from '../generated/api';
+import type { Order, PaymentLaunch, PaymentParams } from '../generated/api';
 import { ApiError, describeError } from './errors';
 import { send } from './http';
 import { getOrder, renewPayment } from './orders';
@@ -48,8 +51,36 @@ export function classifyErrMsg(errMsg: string): ClientPayResult {
   return { kind: 'fail', detail: detail || errMsg };
 }
 
-/** Shows the cashier for these parameters and reports what the client saw. Never rejects. */
-export async function requestPayment(params: PaymentParams): Promise<ClientPayResult> {
+/**
+ * The five wx.requestPayment fields of a launch the mini-program can open: only a `jsapi` one, and only those
+ * five (`kind` and `appId` are not wx.requestPayment's: it takes the appId from the running app). Any other kind
+ * cannot be paid in a mini-program; it is logged for the developer (this server should never send one here) and
+ * refused with ApiError `payment_unsupported`, whose message is for the buyer.
+ */
+export function jsapiParams(launch: PaymentLaunch): PaymentParams {
+  if (launch.kind === 'jsapi') {
+    return {
+      timeStamp: launch.timeStamp,
+      nonceStr: launch.nonceStr,
+      package: launch.package,
+      signType: launch.signType,
+      paySign: launch.paySign,
+    };
+  }
+  const detail =
+    `the server sent a '${launch.kind}' payment launch; a mini-program can only open 'jsapi' ` +
+    '(wx.requestPayment). Was the order created for another channel?';
+  console.error(`[mp-pay] payment refused: ${detail}`);
+  throw new ApiError('payment_unsupported', detail);
+}
+
+/**
+ * Shows the cashier for this launch and reports what the client saw; the cashier's answers never reject. A
+ * launch the mini-program cannot open rejects with ApiError `payment_unsupported` before any cashier or
+ * sandbox sheet is shown (see jsapiParams).
+ */
+export async function requestPayment(launch: PaymentLaunch): Promise<ClientPayResult> {
+  const params = jsapiParams(launch);
   let mode: ServerMode;
   try {
     mode = await getServerMode();
@@ -63,7 +94,8 @@ export async function requestPayment(params: PaymentParams): Promise<ClientPayRe
 
 function wxRequestPayment(params: PaymentParams): Promise<string> {
   return new Promise((resolve) => {
-    // Exactly the five signed fields: appId is signed but not passed, and nothing else may ride along.
+    // Exactly the five signed fields: appId is signed but not passed, and nothing else may ride along
+    // (jsapiParams already dropped kind and appId; naming each field again keeps it so for any object given).
     wx.requestPayment({
       timeStamp: params.timeStamp,
       nonceStr: params.nonceStr,
@@ -88,7 +120,11 @@ function chooseSandboxOutcome(): Promise<SandboxOutcome> {
   });
 }
 
-/** The sandbox payer checks the same paySign WeChat would, then answers with the errMsg WeChat would give. */
+/**
+ * The sandbox payer checks the same paySign WeChat would, then answers with the errMsg WeChat would give. The
+ * appId posted is the one the server reported in /api/config, standing in for the running app's (what WeChat
+ * uses), not the launch's: a trade placed for another app then fails its paySign check, as it would at WeChat.
+ */
 async function sandboxPay(mode: SandboxConfig, params: PaymentParams): Promise<string> {
   const outcome = await chooseSandboxOutcome();
   try {
@@ -169,7 +205,7 @@ export async function settle(
     : { kind: 'failed', order, detail: client.detail };
 }
 
-/** Pay again for a pending order: fresh parameters from the server, then the cashier. */
+/** Pay again for a pending order: a fresh launch from the server, then the cashier (rejects like requestPayment). */
 export async function payAgain(orderId: string): Promise<ClientPayResult> {
   const { payment } = await renewPayment(orderId);
   return requestPayment(payment);

@@ -11,6 +11,7 @@ import { SANDBOX_DEMO } from '@mp-pay/shared/wechatpay';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, inject, test } from 'vitest';
 import { openBuilt, type BuiltMiniprogram } from '../support/built.ts';
+import { ORDER_ID_RE, OUT_TRADE_NO_RE } from '../support/fake-backend.ts';
 import { waitFor } from '../support/fake-wx.ts';
 import { exists, renderPage, tap, tapElement, text, textIn, type Rendered } from '../support/pages.ts';
 import { installRealWx, queryOf, type RealWx } from './real-wx.ts';
@@ -133,7 +134,10 @@ async function orderFromCatalogue(wx: RealWx, productId: string, quantity: numbe
   for (let i = 1; i < quantity; i++) await tap(confirm, '.increase');
   await tap(confirm, '.submit');
   await waitFor(() => expect(exists(confirm, '.pay')).toBe(true), 10_000);
-  return { confirm, outTradeNo: text(confirm, '.out-trade-no') };
+  // What the buyer sees is the WeChat out_trade_no: the 30-character order id plus the attempt's two digits.
+  const outTradeNo = text(confirm, '.out-trade-no');
+  expect(outTradeNo).toMatch(OUT_TRADE_NO_RE);
+  return { confirm, outTradeNo };
 }
 
 beforeAll(async () => {
@@ -163,6 +167,10 @@ test('sandbox mode: order, cancel, pay again, a dropped notification, and cancel
   await waitFor(() => expect(wx.nav.at(-1)?.api).toBe('redirectTo'), 10_000);
   expect(wx.nav.at(-1)?.url).toMatch(/^\/pages\/result\/index\?id=[^&]+&client=cancel$/);
   const result = follow(wx);
+  const firstId = queryOf(wx.nav.at(-1)!.url).query.id ?? '';
+  expect(firstId).toMatch(ORDER_ID_RE);
+  // The order id and the out_trade_no are different things: the latter names one payment attempt of the former.
+  expect(first.outTradeNo).toBe(`${firstId}01`);
   await waitFor(() => expect(text(result, '.result .title')).toBe('已取消支付'), 10_000);
   expect(text(result, '.order-status')).toBe('待支付');
   let trade = await sandboxOrder(first.outTradeNo);
@@ -230,7 +238,8 @@ test('sandbox mode: order, cancel, pay again, a dropped notification, and cancel
   expect(exists(detail, '.pay')).toBe(false);
   expect((await sandboxOrder(third.outTradeNo)).state).toBe('CLOSED');
 
-  // Sandbox mode never touches the real cashier or wx.login.
+  // Sandbox mode never touches the real cashier or wx.login, and nothing was refused as an unknown launch.
+  expect(exists(first.confirm, '.pay-error')).toBe(false);
   expect(wx.calls).not.toContain('requestPayment');
   expect(wx.calls).not.toContain('login');
   expect(wx.calls.filter((c) => c === 'showActionSheet')).toHaveLength(3);

@@ -1,10 +1,15 @@
 // @vitest-environment jsdom
-import { afterEach, expect, test } from 'vitest';
+import { afterEach, expect, test, vi } from 'vitest';
+import type { PaymentLaunch } from '@mp-pay/shared/api';
+import { orderId, OUT_TRADE_NO_RE, outTradeNoOf } from '../support/fake-backend.ts';
 import { cashier, uninstallWx, waitFor } from '../support/fake-wx.ts';
 import { exists, pageText, renderPage, tap, text } from '../support/pages.ts';
 import { hold, pageEnv } from './harness.ts';
 
 afterEach(() => uninstallWx());
+
+/** The first order the fake server creates. */
+const O1 = orderId(1);
 
 function orderPosts(env: ReturnType<typeof pageEnv>) {
   return env.backend.requests.filter((r) => r.method === 'POST' && r.path === '/api/orders');
@@ -31,10 +36,16 @@ test('choose a quantity, submit, and see the amount the server charges before pa
   await waitFor(() => expect(text(page, '.submit')).toBe('正在提交…'));
   gate.resolve();
   await waitFor(() => expect(text(page, '.total')).toBe('¥59.70'));
-  expect(text(page, '.out-trade-no')).toBe('MPO1');
+  // The buyer sees the out_trade_no WeChat shows in its payment record: the 30-character order id plus the
+  // attempt's two digits.
+  expect(text(page, '.out-trade-no')).toBe(outTradeNoOf(O1));
+  expect(text(page, '.out-trade-no')).toMatch(OUT_TRADE_NO_RE);
   expect(text(page, '.pay')).toBe('确认支付 ¥59.70');
   expect(exists(page, '.stepper')).toBe(false);
-  expect(orderPosts(env)[0]?.data).toEqual({ items: [{ productId: 'tea', quantity: 3 }] });
+  expect(orderPosts(env)[0]?.data).toEqual({
+    items: [{ productId: 'tea', quantity: 3 }],
+    channel: 'miniprogram',
+  });
 });
 
 test('the total shown is the server total, whatever the client would have computed', async () => {
@@ -43,8 +54,8 @@ test('the total shown is the server total, whatever the client would have comput
   env.backend.intercept((req) => {
     if (req.method !== 'POST' || req.path !== '/api/orders') return undefined;
     const order = {
-      id: 'promo',
-      outTradeNo: 'MPPROMO',
+      id: orderId(42),
+      outTradeNo: outTradeNoOf(orderId(42)),
       status: 'PENDING',
       description: '龙井茶 x2',
       items: [{ productId: 'tea', name: '龙井茶', unitPriceFen: 1990, quantity: 2, subtotalFen: 3980 }],
@@ -63,11 +74,11 @@ test('the total shown is the server total, whatever the client would have comput
 });
 
 test.each([
-  ['requestPayment:ok', '/pages/result/index?id=o1&client=ok'],
-  ['requestPayment:fail cancel', '/pages/result/index?id=o1&client=cancel'],
+  ['requestPayment:ok', `/pages/result/index?id=${O1}&client=ok`],
+  ['requestPayment:fail cancel', `/pages/result/index?id=${O1}&client=cancel`],
   [
     'requestPayment:fail 余额不足',
-    `/pages/result/index?id=o1&client=fail&detail=${encodeURIComponent('余额不足')}`,
+    `/pages/result/index?id=${O1}&client=fail&detail=${encodeURIComponent('余额不足')}`,
   ],
 ])('paying hands the five fields to the cashier; %s goes to the result page', async (errMsg, url) => {
   const seen: Record<string, unknown>[] = [];
@@ -78,9 +89,55 @@ test.each([
   await waitFor(() => expect(exists(page, '.pay')).toBe(true));
   await tap(page, '.pay');
   await waitFor(() => expect(env.nav).toEqual([{ api: 'redirectTo', url }]));
-  expect(seen[0]).toMatchObject({ package: 'prepay_id=wxo11', signType: 'MD5', paySign: 'SIGN1' });
+  expect(seen).toHaveLength(1);
+  expect(seen[0]).toMatchObject({
+    package: `prepay_id=wx${outTradeNoOf(O1)}1`,
+    signType: 'MD5',
+    paySign: 'SIGN1',
+  });
+  // The server's launch also carries kind and appId; wx.requestPayment gets neither.
+  expect(
+    Object.keys(seen[0] ?? {})
+      .filter((k) => typeof seen[0]?.[k] !== 'function')
+      .sort(),
+  ).toEqual(['nonceStr', 'package', 'paySign', 'signType', 'timeStamp']);
   // The page never decides "paid" itself: it only reports what the client saw.
   expect(pageText(page)).not.toContain('支付成功');
+});
+
+test.each<PaymentLaunch>([
+  { kind: 'native', codeUrl: 'weixin://wxpay/bizpayurl?pr=abc123' },
+  { kind: 'h5', redirectUrl: 'https://wx.tenpay.com/cgi-bin/mmpayweb-bin/checkmweb?prepay_id=wx1' },
+  {
+    kind: 'app',
+    appId: 'wxmobileapp',
+    partnerId: '1900000109',
+    prepayId: 'wx123',
+    package: 'Sign=WXPay',
+    nonceStr: 'n0nce',
+    timeStamp: '1764052200',
+    sign: 'ABCDEF',
+  },
+])('a $kind launch is refused in place: no cashier, no result page, a message', async (launch) => {
+  const seen: Record<string, unknown>[] = [];
+  const logged = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+  const env = pageEnv(cashier('requestPayment:ok', seen));
+  env.backend.paymentFor = () => launch;
+  const page = renderPage(env.built, 'pages/confirm/index', { productId: 'tea' });
+  await waitFor(() => expect(exists(page, '.submit')).toBe(true));
+  await tap(page, '.submit');
+  await waitFor(() => expect(exists(page, '.pay')).toBe(true));
+  expect(exists(page, '.pay-error')).toBe(false);
+  await tap(page, '.pay');
+  await waitFor(() =>
+    expect(text(page, '.pay-error')).toBe('暂时无法在小程序内完成这笔支付，请稍后重试或联系客服'),
+  );
+  expect(text(page, '.pay')).toBe('确认支付 ¥19.90');
+  expect(seen).toEqual([]);
+  expect(env.fake.calls).not.toContain('requestPayment');
+  expect(env.nav).toEqual([]);
+  expect(logged).toHaveBeenCalledWith(expect.stringContaining(`'${launch.kind}' payment launch`));
+  logged.mockRestore();
 });
 
 test('a failed submit says why; retrying reuses the idempotency key, a new quantity gets a new one', async () => {

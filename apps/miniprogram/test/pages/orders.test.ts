@@ -1,6 +1,6 @@
 // @vitest-environment jsdom
 import { afterEach, expect, test } from 'vitest';
-import { makeOrder } from '../support/fake-backend.ts';
+import { makeOrder, orderId } from '../support/fake-backend.ts';
 import { uninstallWx, waitFor } from '../support/fake-wx.ts';
 import { exists, pageText, renderPage, tap, tapElement, text, textIn } from '../support/pages.ts';
 import { hold, pageEnv } from './harness.ts';
@@ -12,7 +12,7 @@ const STATUSES = ['PENDING', 'PAID', 'CLOSED'] as const;
 function twelveOrders() {
   return Array.from({ length: 12 }, (_, i) =>
     makeOrder({
-      id: `o${i}`,
+      id: orderId(i),
       status: STATUSES[i % 3],
       description: `订单 ${i}`,
       totalFen: 100 * (i + 1) + i,
@@ -71,12 +71,12 @@ test('pull down refreshes the list and stops the refresh animation', async () =>
       stopped += 1;
     }) as never,
   });
-  env.backend.orders = [makeOrder({ id: 'a', description: '旧订单' })];
+  env.backend.orders = [makeOrder({ id: orderId(1), description: '旧订单' })];
   const page = renderPage(env.built, 'pages/orders/index');
   await waitFor(() => expect(page.querySelectorAll('.order')).toHaveLength(1));
 
-  env.backend.orders.unshift(makeOrder({ id: 'b', description: '新订单', status: 'PAID' }));
-  env.backend.setStatus('a', 'CLOSED');
+  env.backend.orders.unshift(makeOrder({ id: orderId(2), description: '新订单', status: 'PAID' }));
+  env.backend.setStatus(orderId(1), 'CLOSED');
   (page.instance as { onPullDownRefresh(): void }).onPullDownRefresh();
   await waitFor(() => expect(stopped).toBe(1));
   const rows = page.querySelectorAll('.order');
@@ -86,7 +86,7 @@ test('pull down refreshes the list and stops the refresh animation', async () =>
 
 test('a refresh that fails keeps the list and says why', async () => {
   const env = pageEnv({ stopPullDownRefresh: (() => undefined) as never });
-  env.backend.orders = [makeOrder({ id: 'a' })];
+  env.backend.orders = [makeOrder({ id: orderId(1) })];
   const page = renderPage(env.built, 'pages/orders/index');
   await waitFor(() => expect(page.querySelectorAll('.order')).toHaveLength(1));
   env.backend.intercept(() => ({ networkError: 'offline' }));
@@ -105,7 +105,7 @@ test('no orders yet: an empty state with a way to the shop', async () => {
 
 test('a failed first load shows the error and retries', async () => {
   const env = pageEnv();
-  env.backend.orders = [makeOrder({ id: 'a' })];
+  env.backend.orders = [makeOrder({ id: orderId(1) })];
   let down = true;
   env.backend.intercept(() => (down ? { networkError: 'offline' } : undefined));
   const page = renderPage(env.built, 'pages/orders/index');
@@ -117,9 +117,11 @@ test('a failed first load shows the error and retries', async () => {
 
 test('tapping an order opens its detail', async () => {
   const env = pageEnv();
-  env.backend.orders = [makeOrder({ id: 'x/1' })];
+  env.backend.orders = [makeOrder({ id: orderId(2) }), makeOrder({ id: orderId(1) })];
   const page = renderPage(env.built, 'pages/orders/index');
-  await waitFor(() => expect(page.querySelectorAll('.order')).toHaveLength(1));
-  await tapElement(page.querySelectorAll('.order')[0]!);
-  expect(env.nav).toEqual([{ api: 'navigateTo', url: '/pages/order-detail/index?id=x%2F1' }]);
+  await waitFor(() => expect(page.querySelectorAll('.order')).toHaveLength(2));
+  await tapElement(page.querySelectorAll('.order')[1]!);
+  expect(env.nav).toEqual([
+    { api: 'navigateTo', url: '/pages/order-detail/index?id=20261125143000mpTest0000000001' },
+  ]);
 });

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test } from 'vitest';
-import { makeOrder } from '../support/fake-backend.ts';
+import { FAKE_APP_ID, makeOrder, ORDER_ID_RE, orderId, OUT_TRADE_NO_RE } from '../support/fake-backend.ts';
 import { uninstallWx } from '../support/fake-wx.ts';
 import { API_BASE, FakeBackend, freshServices, wxLoginStub } from './setup.ts';
 
@@ -22,9 +22,9 @@ describe('auth + api (live mode)', () => {
   test('the first call logs in with wx.login, stores the token and sends it as a Bearer token', async () => {
     const backend = new FakeBackend();
     const s = await freshServices(backend, wxLoginStub());
-    backend.orders = [makeOrder({ id: 'mine' })];
+    backend.orders = [makeOrder({ id: orderId(1) })];
     const page = await s.orders.listOrders(null);
-    expect(page.orders.map((o) => o.id)).toEqual(['mine']);
+    expect(page.orders.map((o) => o.id)).toEqual([orderId(1)]);
     expect(backend.loginCodes).toEqual(['wx-code-1']);
     expect(s.fake.storage.get(s.auth.TOKEN_STORAGE_KEY)).toBe('token-1');
     const listCall = backend.requests.find((r) => r.path === '/api/orders');
@@ -72,15 +72,15 @@ describe('auth + api (live mode)', () => {
 
   test('requests that all hit 401 together share one login', async () => {
     const backend = new FakeBackend();
-    backend.orders = [makeOrder({ id: 'a' }), makeOrder({ id: 'b' })];
+    backend.orders = [makeOrder({ id: orderId(1) }), makeOrder({ id: orderId(2) })];
     const storage = new Map<string, unknown>([['mp-pay:token', 'expired']]);
     const s = await freshServices(backend, wxLoginStub(), storage);
     const [a, b, list] = await Promise.all([
-      s.orders.getOrder('a'),
-      s.orders.getOrder('b'),
+      s.orders.getOrder(orderId(1)),
+      s.orders.getOrder(orderId(2)),
       s.orders.listOrders(null),
     ]);
-    expect([a.id, b.id, list.orders.length]).toEqual(['a', 'b', 2]);
+    expect([a.id, b.id, list.orders.length]).toEqual([orderId(1), orderId(2), 2]);
     expect(sessionPosts(backend)).toHaveLength(1);
   });
 
@@ -144,23 +144,24 @@ describe('http errors', () => {
     const backend = new FakeBackend();
     backend.tokens.add('t');
     const storage = new Map<string, unknown>([['mp-pay:token', 't']]);
+    const x = orderId(7);
     let reply: 'network' | 'missing' | 'garbage' = 'network';
     backend.intercept((req) => {
-      if (req.path !== '/api/orders/x') return undefined;
+      if (req.path !== `/api/orders/${x}`) return undefined;
       if (reply === 'network') return { networkError: 'timeout' };
       if (reply === 'missing') return undefined;
-      return { status: 200, body: { order: { id: 'x', totalFen: 12.5 } } };
+      return { status: 200, body: { order: { id: x, totalFen: 12.5 } } };
     });
     const s = await freshServices(backend, {}, storage);
-    await expect(s.orders.getOrder('x')).rejects.toMatchObject({ id: 'network_error', status: 0 });
+    await expect(s.orders.getOrder(x)).rejects.toMatchObject({ id: 'network_error', status: 0 });
     reply = 'missing';
-    await expect(s.orders.getOrder('x')).rejects.toMatchObject({
+    await expect(s.orders.getOrder(x)).rejects.toMatchObject({
       id: 'order_not_found',
       status: 404,
       requestId: 'req-order_not_found',
     });
     reply = 'garbage';
-    await expect(s.orders.getOrder('x')).rejects.toMatchObject({ id: 'bad_response' });
+    await expect(s.orders.getOrder(x)).rejects.toMatchObject({ id: 'bad_response' });
   });
 
   test('a failed GET /api/config is not remembered', async () => {
@@ -187,13 +188,13 @@ describe('http errors', () => {
 
   test('order list pages pass limit and cursor', async () => {
     const backend = new FakeBackend();
-    backend.orders = Array.from({ length: 12 }, (_, i) => makeOrder({ id: `o${i}` }));
+    backend.orders = Array.from({ length: 12 }, (_, i) => makeOrder({ id: orderId(i) }));
     const s = await freshServices(backend, wxLoginStub());
     const first = await s.orders.listOrders(null);
     expect(first.orders).toHaveLength(10);
     expect(first.nextCursor).toBe('10');
     const second = await s.orders.listOrders(first.nextCursor);
-    expect(second.orders.map((o) => o.id)).toEqual(['o10', 'o11']);
+    expect(second.orders.map((o) => o.id)).toEqual([orderId(10), orderId(11)]);
     expect(second.nextCursor).toBeNull();
     expect(backend.requests.filter((r) => r.path === '/api/orders').map((r) => r.query)).toEqual([
       { limit: '10' },
@@ -201,15 +202,36 @@ describe('http errors', () => {
     ]);
   });
 
-  test('creating an order sends only product and quantity, with the idempotency key', async () => {
+  test('creating an order sends only product, quantity and the mini-program channel, with the idempotency key', async () => {
     const backend = new FakeBackend();
     const s = await freshServices(backend, wxLoginStub());
-    const { order } = await s.orders.createOrder([{ productId: 'cup', quantity: 3 }], 'key-1');
+    const { order, payment } = await s.orders.createOrder([{ productId: 'cup', quantity: 3 }], 'key-1');
     expect(order.totalFen).toBe(3615);
+    expect(order.id).toMatch(ORDER_ID_RE);
+    expect(order.outTradeNo).toMatch(OUT_TRADE_NO_RE);
+    expect(order.outTradeNo.startsWith(order.id)).toBe(true);
+    expect(payment).toMatchObject({ kind: 'jsapi', appId: FAKE_APP_ID });
     const post = backend.requests.find((r) => r.method === 'POST' && r.path === '/api/orders');
-    expect(post?.data).toEqual({ items: [{ productId: 'cup', quantity: 3 }] });
+    expect(post?.data).toEqual({ items: [{ productId: 'cup', quantity: 3 }], channel: 'miniprogram' });
     expect(post?.header['Idempotency-Key']).toBe('key-1');
     const again = await s.orders.createOrder([{ productId: 'cup', quantity: 3 }], 'key-1');
     expect(again.order.id).toBe(order.id);
+  });
+
+  test('a reply whose payment is not a launch of the contract is a bad response', async () => {
+    const backend = new FakeBackend();
+    backend.orders = [makeOrder({ id: orderId(1) })];
+    const s = await freshServices(backend, wxLoginStub());
+    // The old shape: the five fields without a kind.
+    backend.paymentFor = () => {
+      const { kind: _kind, appId: _appId, ...five } = backend.jsapiFor(backend.orders[0]!);
+      return five as never;
+    };
+    await expect(s.orders.renewPayment(orderId(1))).rejects.toMatchObject({ id: 'bad_response' });
+    backend.paymentFor = () => ({ kind: 'qr' }) as never;
+    await expect(s.orders.renewPayment(orderId(1))).rejects.toMatchObject({ id: 'bad_response' });
+    // A well-formed launch of another kind passes the guard; paying with it is refused later (payment.ts).
+    backend.paymentFor = () => ({ kind: 'native', codeUrl: 'weixin://wxpay/bizpayurl?pr=abc123' });
+    await expect(s.orders.renewPayment(orderId(1))).resolves.toMatchObject({ payment: { kind: 'native' } });
   });
 });

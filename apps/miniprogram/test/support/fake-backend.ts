@@ -1,15 +1,18 @@
 /**
  * An in-memory merchant server behind a fake wx.request, for page and service tests: it follows the HTTP
  * contract in @mp-pay/shared/api (sessions, 401 for unknown tokens, server-side pricing, cursor pages,
- * pay-again and close rules), and lets a test hold, fail or rewrite any reply through `intercept`.
+ * payment channels and launches, the server's order id format, pay-again and close rules), and lets a test
+ * hold, fail or rewrite any reply through `intercept`.
  * The end-to-end test replaces all of this with the real server.
  */
+import { PAYMENT_CHANNELS } from '@mp-pay/shared/api';
 import type {
   ClientConfigResponse,
   ErrorId,
+  JsapiPayment,
   Order,
   OrderStatus,
-  PaymentParams,
+  PaymentLaunch,
   Product,
 } from '@mp-pay/shared/api';
 import type { WxStubs } from './fake-wx.ts';
@@ -43,9 +46,26 @@ function error(status: number, id: ErrorId, message: string): FakeReply {
   return { status, body: { error: id, message, requestId: `req-${id}` } };
 }
 
+/** The server's order ids: Beijing time to the second, then 16 random characters (30 in all). */
+export const ORDER_ID_RE = /^\d{14}[0-9A-Za-z]{16}$/;
+/** A WeChat out_trade_no the server mints: the order id, then the payment attempt's two-digit number. */
+export const OUT_TRADE_NO_RE = /^\d{14}[0-9A-Za-z]{16}\d{2}$/;
+
+/** The n-th test order id, in the server's format (readable, not random). */
+export function orderId(n: number): string {
+  return `20261125143000mpTest${String(n).padStart(10, '0')}`;
+}
+/** The out_trade_no of an order's payment attempt (the first one by default). */
+export function outTradeNoOf(id: string, attempt = 1): string {
+  return id + String(attempt).padStart(2, '0');
+}
+
+/** The appId a live-mode fake server places its trades for. */
+export const FAKE_APP_ID = 'wxfakeapp';
+
 export function makeOrder(overrides: Partial<Order> & { id: string }): Order {
   return {
-    outTradeNo: `MP${overrides.id.toUpperCase()}`,
+    outTradeNo: outTradeNoOf(overrides.id),
     status: 'PENDING',
     description: '龙井茶 x1',
     items: [{ productId: 'tea', name: '龙井茶', unitPriceFen: 1990, quantity: 1, subtotalFen: 1990 }],
@@ -80,16 +100,22 @@ export class FakeBackend {
     if (status === 'CLOSED') order.closedAt = '2026-11-25T06:40:00.000Z';
   }
 
-  paymentFor(order: Order): PaymentParams {
+  /** What the mini-program channel launches: a jsapi payment (the five fields, kind and appId). */
+  jsapiFor(order: Order): JsapiPayment {
     this.seq += 1;
     return {
+      kind: 'jsapi',
+      appId: this.mode.appId ?? FAKE_APP_ID,
       timeStamp: '1764052200',
       nonceStr: `nonce${this.seq}`,
-      package: `prepay_id=wx${order.id}${this.seq}`,
+      package: `prepay_id=wx${order.outTradeNo}${this.seq}`,
       signType: 'MD5',
       paySign: `SIGN${this.seq}`,
     };
   }
+
+  /** The launch in create and pay-again replies; a test may swap it (a misconfigured server, say). */
+  paymentFor: (order: Order) => PaymentLaunch = (order) => this.jsapiFor(order);
 
   /** The wx.request stub: replies asynchronously, like the real one. */
   requestStub(): WxStubs {
@@ -166,7 +192,10 @@ export class FakeBackend {
     }
     const m = /^\/api\/orders\/([^/]+)(\/payment|\/close)?$/.exec(path);
     if (m) {
-      const order = this.orders.find((o) => o.id === decodeURIComponent(m[1] ?? ''));
+      const id = decodeURIComponent(m[1] ?? '');
+      // Like the real server, a malformed id is a bad request, not an unknown order.
+      if (!ORDER_ID_RE.test(id)) return error(400, 'invalid_request', 'not an order id');
+      const order = this.orders.find((o) => o.id === id);
       if (!order) return error(404, 'order_not_found', 'no such order');
       if (method === 'GET' && !m[2]) return { status: 200, body: { order } };
       if (method === 'POST' && m[2] === '/payment') {
@@ -187,8 +216,15 @@ export class FakeBackend {
     const key = req.header['Idempotency-Key'];
     const existing = key ? this.byIdempotencyKey.get(key) : undefined;
     if (existing) return { status: 201, body: { order: existing, payment: this.paymentFor(existing) } };
-    const items =
-      (req.data as { items?: { productId: string; quantity: number }[] } | undefined)?.items ?? [];
+    const body = req.data as
+      { items?: { productId: string; quantity: number }[]; channel?: unknown } | undefined;
+    const channel = body?.channel ?? 'miniprogram';
+    if (!(PAYMENT_CHANNELS as readonly unknown[]).includes(channel))
+      return error(400, 'invalid_request', 'unknown channel');
+    // Only the mini-program channel is served, as on the real server today.
+    if (channel !== 'miniprogram')
+      return error(400, 'channel_not_available', `${String(channel)} not served`);
+    const items = body?.items ?? [];
     const lines = [];
     for (const item of items) {
       const product = this.products.find((p) => p.id === item.productId);
@@ -202,7 +238,7 @@ export class FakeBackend {
       });
     }
     const order = makeOrder({
-      id: `o${this.orders.length + 1}`,
+      id: orderId(this.orders.length + 1),
       description: lines.map((l) => `${l.name} x${l.quantity}`).join(', '),
       items: lines,
       totalFen: lines.reduce((sum, l) => sum + l.subtotalFen, 0),

@@ -1,11 +1,13 @@
 /**
  * Order confirmation: pick a quantity, submit, and only then see the amount to pay, as the server priced it.
  * Paying hands the server's five signed fields to the cashier and moves on to the result page, which asks
- * the server what really happened.
+ * the server what really happened. A launch the mini-program cannot open is refused here, in place: no
+ * cashier, no result page, the order stays pending.
  */
-import type { PaymentParams } from '../../generated/api';
+import type { PaymentLaunch } from '../../generated/api';
 import { describeError } from '../../services/errors';
 import { createOrder, listProducts, newIdempotencyKey } from '../../services/orders';
+import type { ClientPayResult } from '../../services/payment';
 import { requestPayment } from '../../services/payment';
 import { redirectTo } from '../../utils/nav';
 import { resultUrl } from '../../utils/routes';
@@ -30,8 +32,9 @@ Component({
     submitting: false,
     submitError: '',
     order: null as OrderView | null,
-    payment: null as PaymentParams | null,
+    payment: null as PaymentLaunch | null,
     paying: false,
+    payError: '',
   },
   methods: {
     onLoad(query: Record<string, string | undefined>) {
@@ -86,8 +89,15 @@ Component({
     async onPay() {
       const { order, payment } = this.data;
       if (!order || !payment || this.data.paying) return;
-      this.setData({ paying: true });
-      const client = await requestPayment(payment);
+      this.setData({ paying: true, payError: '' });
+      let client: ClientPayResult;
+      try {
+        client = await requestPayment(payment);
+      } catch (err) {
+        // Only a launch this mini-program cannot open gets here (the cashier's own answers never reject).
+        this.setData({ paying: false, payError: describeError(err) });
+        return;
+      }
       this.setData({ paying: false });
       redirectTo(resultUrl(order.id, client));
     },

@@ -1,0 +1,95 @@
+import { describe, expect, test } from 'vitest';
+import { isCreateOrderResponse, isOrder, isPaymentLaunch } from '../../miniprogram/services/guards.ts';
+import { makeOrder, orderId, ORDER_ID_RE, OUT_TRADE_NO_RE, outTradeNoOf } from '../support/fake-backend.ts';
+
+const FIVE = {
+  timeStamp: '1764052200',
+  nonceStr: 'n0nce',
+  package: 'prepay_id=wx123',
+  signType: 'HMAC-SHA256',
+  paySign: 'ABCDEF',
+};
+const JSAPI = { kind: 'jsapi', appId: 'wxapp', ...FIVE };
+const APP = {
+  kind: 'app',
+  appId: 'wxmobileapp',
+  partnerId: '1900000109',
+  prepayId: 'wx123',
+  package: 'Sign=WXPay',
+  nonceStr: 'n0nce',
+  timeStamp: '1764052200',
+  sign: 'ABCDEF',
+};
+const NATIVE = { kind: 'native', codeUrl: 'weixin://wxpay/bizpayurl?pr=abc123' };
+const H5 = { kind: 'h5', redirectUrl: 'https://wx.tenpay.com/cgi-bin/mmpayweb-bin/checkmweb?prepay_id=wx1' };
+
+function without(obj: Record<string, unknown>, key: string): Record<string, unknown> {
+  const copy = { ...obj };
+  delete copy[key];
+  return copy;
+}
+
+describe('isPaymentLaunch', () => {
+  test.each([
+    ['jsapi', JSAPI],
+    ['app', APP],
+    ['native', NATIVE],
+    ['h5', H5],
+  ])('a well-formed %s launch passes', (_kind, launch) => {
+    expect(isPaymentLaunch(launch)).toBe(true);
+  });
+
+  test.each(Object.keys(JSAPI))('a jsapi launch without %s is refused', (key) => {
+    expect(isPaymentLaunch(without(JSAPI, key))).toBe(false);
+  });
+
+  test.each([
+    ['a wrong signType', { ...JSAPI, signType: 'RSA' }],
+    ['a package that is not a prepay_id', { ...JSAPI, package: 'Sign=WXPay' }],
+    ['an empty appId', { ...JSAPI, appId: '' }],
+    ['a numeric timeStamp', { ...JSAPI, timeStamp: 1764052200 }],
+  ])('a jsapi launch with %s is refused', (_what, launch) => {
+    expect(isPaymentLaunch(launch)).toBe(false);
+  });
+
+  test.each([
+    ['the five fields without a kind (the old contract)', FIVE],
+    ['an unknown kind', { ...JSAPI, kind: 'wallet' }],
+    ['a kind from the object prototype', { ...JSAPI, kind: 'toString' }],
+    ['an app launch without its sign', without(APP, 'sign')],
+    ['a native launch without its codeUrl', { kind: 'native', codeUrl: '' }],
+    ['an h5 launch without its redirectUrl', { kind: 'h5' }],
+    ['null', null],
+    ['an array', [JSAPI]],
+  ])('%s is refused', (_what, launch) => {
+    expect(isPaymentLaunch(launch)).toBe(false);
+  });
+});
+
+describe('isCreateOrderResponse', () => {
+  const order = makeOrder({ id: orderId(1) });
+
+  test('an order with any well-formed launch passes (whether it can be paid here is decided later)', () => {
+    for (const payment of [JSAPI, APP, NATIVE, H5])
+      expect(isCreateOrderResponse({ order, payment })).toBe(true);
+  });
+
+  test('an order with the old bare five fields, or no payment, is refused', () => {
+    expect(isCreateOrderResponse({ order, payment: FIVE })).toBe(false);
+    expect(isCreateOrderResponse({ order })).toBe(false);
+  });
+});
+
+describe('order ids', () => {
+  test('the 30-character order id and its 32-character out_trade_no are accepted', () => {
+    const id = orderId(7);
+    expect(id).toMatch(ORDER_ID_RE);
+    expect(outTradeNoOf(id, 12)).toMatch(OUT_TRADE_NO_RE);
+    expect(outTradeNoOf(id, 12)).toHaveLength(32);
+    const order = makeOrder({
+      id: '20261125143000aZ09bY18cX27dW36',
+      outTradeNo: '20261125143000aZ09bY18cX27dW3602',
+    });
+    expect(isOrder(order)).toBe(true);
+  });
+});
