@@ -2,12 +2,18 @@
  * The server's only reader of the environment. Everything is validated once, at startup, into a typed
  * ServerConfig; a bad setting stops the process with a message that says how to fix it.
  *
+ * One zod schema, `configSchema`, is the whole definition, in three steps:
+ * 1. the variables, one object schema per concern, each variable with its check, its fix-it message and its
+ *    default (`.default()`);
+ * 2. the rules across variables (sandbox or live mode, production refusals, timeouts that must fit together);
+ * 3. the mapping onto the nested ServerConfig, whose type is inferred from the schema (`z.output`).
+ * Every problem of steps 1 and 2 is reported together, in one ConfigError.
+ *
  * With nothing set, the server runs in sandbox mode against the local mp-pay sandbox with its demo merchant and
  * an in-memory store, so `pnpm start` works on a fresh machine. NODE_ENV=production refuses all three.
  */
 import { existsSync } from 'node:fs';
-import { SANDBOX_DEFAULT_PORT, SANDBOX_DEMO } from '@mp-pay/shared/wechatpay';
-import type { SignType } from '@mp-pay/shared/wechatpay';
+import { SANDBOX_DEFAULT_PORT, SANDBOX_DEMO, SIGN_TYPES } from '@mp-pay/shared/wechatpay';
 import {
   APIV2_KEY_RULE,
   APP_SECRET_RULE,
@@ -28,60 +34,6 @@ export function processEnv(envFile?: string): Env {
   return process.env;
 }
 
-export interface ServerConfig {
-  nodeEnv: 'development' | 'test' | 'production';
-  /** `sandbox`: the clients talk to the mp-pay sandbox; `live`: to WeChat (or whatever the API bases say). */
-  mode: 'sandbox' | 'live';
-  host: string;
-  port: number;
-  /** Base of notify_url. Undefined: derived from the address the server actually listens on (sandbox only). */
-  publicBaseUrl: string | undefined;
-  /** Number of reverse-proxy hops whose X-Forwarded-For is trusted for the client address (0 = none). */
-  trustProxy: number;
-  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
-  wechat: { appId: string; secret: string; apiBase: string };
-  wechatpay: {
-    mchId: string;
-    key: string;
-    signType: SignType;
-    /** Every AppID bound to the merchant: the mini-program's first, then WECHATPAY_APPIDS. */
-    appIds: string[];
-    apiBase: string;
-    timeoutMs: number;
-  };
-  /** Sandbox mode only: where the sandbox (payer, login codes) lives, reported to the mini-program. */
-  sandboxUrl: string | undefined;
-  redis: { url: string | undefined; prefix: string; commandTimeoutMs: number };
-  sessions: { ttlSeconds: number };
-  orders: {
-    /** Lifetime of an unpaid order; sent to WeChat as time_expire. */
-    ttlSeconds: number;
-    /** GET /api/orders/:id asks WeChat about a PENDING order older than this. */
-    refreshAfterMs: number;
-    idempotencyTtlSeconds: number;
-  };
-  worker: {
-    enabled: boolean;
-    intervalMs: number;
-    leaseMs: number;
-    batchSize: number;
-    /** First orderquery of an order that received no notification, counted from its creation. */
-    queryDelayMs: number;
-    /** Cap of the exponential backoff between orderqueries (and between close attempts). */
-    queryMaxBackoffMs: number;
-  };
-  http: {
-    jsonLimitBytes: number;
-    notifyLimitBytes: number;
-    requestTimeoutMs: number;
-    headersTimeoutMs: number;
-    keepAliveTimeoutMs: number;
-  };
-  shutdownGraceMs: number;
-}
-
-const WECHATPAY_HOSTS = new Set(['api.mch.weixin.qq.com', 'api2.mch.weixin.qq.com']);
-
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
   readonly problems: string[];
@@ -91,165 +43,233 @@ export class ConfigError extends Error {
   }
 }
 
-// An empty value (`PORT=` in .env) means unset, as in most dotenv tooling.
-const optional = <T extends z.ZodType>(s: T) => z.preprocess((v) => (v === '' ? undefined : v), s.optional());
+// ---------------------------------------------------------------------------------------------------------------
+// Building blocks. Messages complete "<VARIABLE> …".
+
 const int = (min: number, max: number, fix: string) =>
-  optional(
-    z.coerce
-      .number({ error: `must be a whole number (${fix})` })
-      .int({ error: `must be a whole number (${fix})` })
-      .min(min, { error: `must be at least ${min} (${fix})` })
-      .max(max, { error: `must be at most ${max} (${fix})` }),
-  );
+  z.coerce
+    .number({ error: `must be a whole number (${fix})` })
+    .int({ error: `must be a whole number (${fix})` })
+    .min(min, { error: `must be at least ${min} (${fix})` })
+    .max(max, { error: `must be at most ${max} (${fix})` });
+
 const bool = (fix: string) =>
-  optional(z.enum(['true', 'false', '1', '0'], { error: `must be true or false (${fix})` }));
+  z
+    .enum(['true', 'false', '1', '0'], { error: `must be true or false (${fix})` })
+    .transform((v) => v === 'true' || v === '1');
+
+/** An absolute http(s) URL without a query string; trailing slashes are dropped (`<base>/path` is built on it). */
 const httpUrl = (fix: string) =>
-  optional(
-    z
-      .url({ protocol: /^https?$/, error: `must be an absolute http(s) URL (${fix})` })
-      // zod runs this refinement even when the URL check above failed: only parse what URL can parse, or a
-      // typo such as PUBLIC_BASE_URL=shop.example.com escapes as a bare TypeError instead of this message.
-      .refine((u) => !URL.canParse(u) || !new URL(u).search, {
-        error: `must not have a query string (${fix})`,
-      }),
-  );
+  z
+    .url({ protocol: /^https?$/, error: `must be an absolute http(s) URL (${fix})` })
+    // zod runs this refinement even when the URL check above failed: only parse what URL can parse, or a
+    // typo such as PUBLIC_BASE_URL=shop.example.com escapes as a bare TypeError instead of this message.
+    .refine((u) => !URL.canParse(u) || !new URL(u).search, {
+      error: `must not have a query string (${fix})`,
+    })
+    .transform((u) => u.replace(/\/+$/, ''));
 
-const rule = (r: CredentialRule) => z.string().regex(r.re, r.message);
+/** The credential rules are shared with the sandbox, which reads the same .env: both accept the same values. */
+const credential = (r: CredentialRule) => z.string().regex(r.re, r.message);
 
-const schema = z.object({
-  NODE_ENV: optional(
-    z.enum(['development', 'test', 'production'], { error: 'must be development, test or production' }),
-  ),
-  HOST: optional(z.string().min(1)),
-  PORT: int(0, 65535, 'e.g. PORT=3000'),
+/** A comma-separated list of AppIDs; a wrong entry is named by its position (never echoed: it may be a secret). */
+const appIdList = z
+  .string()
+  .transform((list) =>
+    list
+      .split(',')
+      .map((id) => id.trim())
+      .filter((id) => id !== ''),
+  )
+  .superRefine((ids, ctx) => {
+    ids.forEach((id, i) => {
+      if (!APPID_RULE.re.test(id)) {
+        ctx.addIssue({ code: 'custom', message: `entry ${i + 1} of ${ids.length} ${APPID_RULE.message}` });
+      }
+    });
+  });
+
+const TRUST_PROXY_FIX =
+  'must be false, true (one proxy) or the number of trusted proxy hops, e.g. TRUST_PROXY=1';
+
+// ---------------------------------------------------------------------------------------------------------------
+// Step 1: the variables, one schema per concern. A default that depends on another variable (HOST, LOG_LEVEL,
+// the credentials, the API bases) is resolved in step 3; every other default is here. README.md lists them all.
+
+/** The process: environment, listener, logging. */
+const processVars = z.object({
+  NODE_ENV: z
+    .enum(['development', 'test', 'production'], { error: 'must be development, test or production' })
+    .default('development'),
+  /** Default: 127.0.0.1 in sandbox mode, else 0.0.0.0. */
+  HOST: z.string().min(1).optional(),
+  PORT: int(0, 65535, 'e.g. PORT=3000').default(3000),
+  /** Default (sandbox mode only): the address the server actually listens on. */
   PUBLIC_BASE_URL: httpUrl(
     'e.g. PUBLIC_BASE_URL=https://shop.example.com, where WeChat can reach the server',
-  ),
-  TRUST_PROXY: optional(
-    z.union([z.enum(['true', 'false']), z.coerce.number().int().min(0).max(10)], {
-      error: 'must be false, true (one proxy) or the number of trusted proxy hops, e.g. TRUST_PROXY=1',
-    }),
-  ),
-  LOG_LEVEL: optional(
-    z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
+  ).optional(),
+  TRUST_PROXY: z
+    .union(
+      [
+        z.enum(['true', 'false']),
+        z.coerce
+          .number()
+          .int({ error: TRUST_PROXY_FIX })
+          .min(0, { error: TRUST_PROXY_FIX })
+          .max(10, { error: 'must be at most 10 (the number of trusted proxy hops, e.g. TRUST_PROXY=1)' }),
+      ],
+      { error: TRUST_PROXY_FIX },
+    )
+    .transform((v) => (v === 'false' ? 0 : v === 'true' ? 1 : v))
+    .default(0),
+  /** Default: info, silent when NODE_ENV=test. */
+  LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
       error: 'must be one of fatal, error, warn, info, debug, trace, silent',
-    }),
-  ),
-  // The credential rules are shared with the sandbox, which reads the same .env.
-  WECHAT_APPID: optional(rule(APPID_RULE)),
-  WECHAT_SECRET: optional(rule(APP_SECRET_RULE)),
-  WECHATPAY_MCHID: optional(rule(MCH_ID_RULE)),
-  WECHATPAY_KEY: optional(rule(APIV2_KEY_RULE)),
-  WECHATPAY_APPIDS: optional(
-    z
-      .string()
-      .transform((v) =>
-        v
-          .split(',')
-          .map((id) => id.trim())
-          .filter((id) => id !== ''),
-      )
-      .pipe(z.array(rule(APPID_RULE))),
-  ),
-  WECHATPAY_SIGN_TYPE: optional(z.enum(['MD5', 'HMAC-SHA256'], { error: 'must be MD5 or HMAC-SHA256' })),
-  WECHATPAY_MODE: optional(
-    z.enum(['sandbox', 'live'], {
+    })
+    .optional(),
+  SHUTDOWN_GRACE_MS: int(0, 600_000, 'milliseconds, e.g. 10000').default(10_000),
+});
+
+/** The merchant. Credentials default to the sandbox's demo merchant, in sandbox mode only. */
+const merchantVars = z.object({
+  WECHAT_APPID: credential(APPID_RULE).optional(),
+  WECHAT_SECRET: credential(APP_SECRET_RULE).optional(),
+  WECHATPAY_MCHID: credential(MCH_ID_RULE).optional(),
+  WECHATPAY_KEY: credential(APIV2_KEY_RULE).optional(),
+  /** More AppIDs bound to the merchant (official account, app) whose notifications are accepted. */
+  WECHATPAY_APPIDS: appIdList.default([]),
+  WECHATPAY_SIGN_TYPE: z.enum(SIGN_TYPES, { error: 'must be MD5 or HMAC-SHA256' }).default('MD5'),
+});
+
+/** Where the clients point: WeChat, another simulator, or (both bases unset) the local sandbox. */
+const upstreamVars = z.object({
+  /** Default: live for WeChat Pay's own hosts, else sandbox. */
+  WECHATPAY_MODE: z
+    .enum(['sandbox', 'live'], {
       error: 'must be sandbox or live (default: live only for WeChat Pay’s own hosts)',
-    }),
-  ),
-  WECHAT_API_BASE: httpUrl('e.g. WECHAT_API_BASE=https://api.weixin.qq.com'),
-  WECHATPAY_API_BASE: httpUrl('e.g. WECHATPAY_API_BASE=https://api.mch.weixin.qq.com'),
-  WECHATPAY_TIMEOUT_MS: int(100, 60_000, 'milliseconds, e.g. 10000'),
-  SANDBOX_PORT: int(1, 65535, 'the port the sandbox listens on, default 4010'),
-  REDIS_URL: optional(
-    z.url({
-      protocol: /^rediss?$/,
-      error: 'must be a redis:// or rediss:// URL, e.g. redis://127.0.0.1:6379',
-    }),
-  ),
-  REDIS_PREFIX: optional(
-    z.string().regex(/^[A-Za-z0-9:_{}.-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 : _ { } . -'),
-  ),
-  REDIS_COMMAND_TIMEOUT_MS: int(50, 60_000, 'milliseconds, e.g. 2000'),
-  SESSION_TTL_SECONDS: int(1, 30 * 86400, 'seconds of inactivity before a session expires, e.g. 7200'),
+    })
+    .optional(),
+  WECHAT_API_BASE: httpUrl('e.g. WECHAT_API_BASE=https://api.weixin.qq.com').optional(),
+  WECHATPAY_API_BASE: httpUrl('e.g. WECHATPAY_API_BASE=https://api.mch.weixin.qq.com').optional(),
+  WECHATPAY_TIMEOUT_MS: int(100, 60_000, 'milliseconds, e.g. 10000').default(10_000),
+  SANDBOX_PORT: int(1, 65535, 'the port the sandbox listens on, default 4010').default(SANDBOX_DEFAULT_PORT),
+});
+
+/** The store. No REDIS_URL: the in-memory store (development only). */
+const storeVars = z.object({
+  REDIS_URL: z
+    .url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL, e.g. redis://127.0.0.1:6379' })
+    .optional(),
+  REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9:_{}.-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 : _ { } . -')
+    .default('mp-pay:'),
+  REDIS_COMMAND_TIMEOUT_MS: int(50, 60_000, 'milliseconds, e.g. 2000').default(2000),
+  SESSION_TTL_SECONDS: int(
+    1,
+    30 * 86400,
+    'seconds of inactivity before a session expires, e.g. 7200',
+  ).default(7200),
+});
+
+/** Orders and the background worker that queries and closes them. */
+const orderVars = z.object({
   // WeChat refuses a JSAPI time_expire less than 5 minutes ahead when the order reaches it (6 leaves room for
   // clock skew and latency), and a prepay_id lives 2 h, which must cover the whole order.
-  ORDER_TTL_SECONDS: int(360, 7200, 'seconds an unpaid order stays payable, 360 to 7200'),
-  ORDER_REFRESH_AFTER_MS: int(0, 3_600_000, 'milliseconds, e.g. 5000'),
-  IDEMPOTENCY_TTL_SECONDS: int(60, 7 * 86400, 'seconds, e.g. 86400'),
-  WORKER_ENABLED: bool('WORKER_ENABLED=false disables background order queries and expiry in this process'),
-  WORKER_INTERVAL_MS: int(10, 600_000, 'milliseconds between polls of the due sets, e.g. 1000'),
-  WORKER_LEASE_MS: int(100, 3_600_000, 'milliseconds a claimed job stays reserved, e.g. 30000'),
-  WORKER_BATCH_SIZE: int(1, 1000, 'jobs claimed per poll, e.g. 20'),
+  ORDER_TTL_SECONDS: int(360, 7200, 'seconds an unpaid order stays payable, 360 to 7200').default(1800),
+  ORDER_REFRESH_AFTER_MS: int(0, 3_600_000, 'milliseconds, e.g. 5000').default(5000),
+  IDEMPOTENCY_TTL_SECONDS: int(60, 7 * 86400, 'seconds, e.g. 86400').default(86_400),
+  WORKER_ENABLED: bool(
+    'WORKER_ENABLED=false disables background order queries and expiry in this process',
+  ).default(true),
+  WORKER_INTERVAL_MS: int(10, 600_000, 'milliseconds between polls of the due sets, e.g. 1000').default(1000),
+  WORKER_LEASE_MS: int(100, 3_600_000, 'milliseconds a claimed job stays reserved, e.g. 30000').default(
+    30_000,
+  ),
+  WORKER_BATCH_SIZE: int(1, 1000, 'jobs claimed per poll, e.g. 20').default(20),
   ORDER_QUERY_DELAY_MS: int(
     0,
     86_400_000,
     'milliseconds after creation before the first orderquery, e.g. 60000',
-  ),
-  ORDER_QUERY_MAX_BACKOFF_MS: int(10, 86_400_000, 'milliseconds, e.g. 600000'),
-  JSON_LIMIT_BYTES: int(256, 1_048_576, 'bytes, e.g. 16384'),
-  NOTIFY_LIMIT_BYTES: int(1024, 1_048_576, 'bytes, e.g. 65536'),
-  HTTP_REQUEST_TIMEOUT_MS: int(1000, 600_000, 'milliseconds, e.g. 15000'),
-  HTTP_HEADERS_TIMEOUT_MS: int(1000, 600_000, 'milliseconds, e.g. 10000'),
-  HTTP_KEEPALIVE_TIMEOUT_MS: int(100, 600_000, 'milliseconds, e.g. 5000'),
-  SHUTDOWN_GRACE_MS: int(0, 600_000, 'milliseconds, e.g. 10000'),
+  ).default(60_000),
+  ORDER_QUERY_MAX_BACKOFF_MS: int(10, 86_400_000, 'milliseconds, e.g. 600000').default(600_000),
 });
 
-export function loadConfig(env: Env): ServerConfig {
-  const result = schema.safeParse(env);
-  if (!result.success) {
-    throw new ConfigError(result.error.issues.map((i) => `${i.path.join('.')} ${i.message}`));
-  }
-  const e = result.data;
-  const problems: string[] = [];
-  const nodeEnv = e.NODE_ENV ?? 'development';
-  const production = nodeEnv === 'production';
+/** The HTTP server's limits against large bodies and slow clients. */
+const httpVars = z.object({
+  JSON_LIMIT_BYTES: int(256, 1_048_576, 'bytes, e.g. 16384').default(16 * 1024),
+  NOTIFY_LIMIT_BYTES: int(1024, 1_048_576, 'bytes, e.g. 65536').default(64 * 1024),
+  HTTP_REQUEST_TIMEOUT_MS: int(1000, 600_000, 'milliseconds, e.g. 15000').default(15_000),
+  HTTP_HEADERS_TIMEOUT_MS: int(1000, 600_000, 'milliseconds, e.g. 10000').default(10_000),
+  HTTP_KEEPALIVE_TIMEOUT_MS: int(100, 600_000, 'milliseconds, e.g. 5000').default(5000),
+});
 
-  const wechatBase = e.WECHAT_API_BASE;
+const envSchema = z.object({
+  ...processVars.shape,
+  ...merchantVars.shape,
+  ...upstreamVars.shape,
+  ...storeVars.shape,
+  ...orderVars.shape,
+  ...httpVars.shape,
+});
+type ParsedEnv = z.output<typeof envSchema>;
+type Variable = keyof ParsedEnv;
+type Mode = NonNullable<ParsedEnv['WECHATPAY_MODE']>;
+type LogLevel = NonNullable<ParsedEnv['LOG_LEVEL']>;
+
+/** Every variable the server reads (documented in apps/server/README.md). */
+export const CONFIG_VARIABLES: readonly string[] = Object.freeze(Object.keys(envSchema.shape));
+
+// ---------------------------------------------------------------------------------------------------------------
+// Step 2: the rules across variables. They run even when some variables failed step 1, so that one start
+// reports everything; a rule that needs the value of a failed variable is skipped (it is reported already).
+
+const WECHATPAY_HOSTS = new Set(['api.mch.weixin.qq.com', 'api2.mch.weixin.qq.com']);
+
+/**
+ * Live means WeChat's own pay hosts (or WECHATPAY_MODE=live, e.g. behind an egress proxy); any other base is a
+ * simulator such as the mp-pay sandbox, whose URL the mini-program needs for its payer.
+ */
+function modeOf(e: ParsedEnv): Mode {
+  if (e.WECHATPAY_MODE !== undefined) return e.WECHATPAY_MODE;
   const payBase = e.WECHATPAY_API_BASE;
-  if ((wechatBase === undefined) !== (payBase === undefined)) {
+  return payBase !== undefined && WECHATPAY_HOSTS.has(new URL(payBase).hostname) ? 'live' : 'sandbox';
+}
+
+const CREDENTIALS = [
+  ['WECHAT_APPID', 'appId'],
+  ['WECHAT_SECRET', 'secret'],
+  ['WECHATPAY_MCHID', 'mchId'],
+  ['WECHATPAY_KEY', 'key'],
+] as const;
+
+/** `invalid`: the variables that failed step 1; their values in `e` must not be used. */
+function crossFieldProblems(e: ParsedEnv, invalid: ReadonlySet<Variable>): string[] {
+  const problems: string[] = [];
+  const valid = (...names: Variable[]) => names.every((name) => !invalid.has(name));
+  // Empty values were dropped before step 1: a variable that failed it is set.
+  const isSet = (name: Variable) => invalid.has(name) || e[name] !== undefined;
+  const production = valid('NODE_ENV') ? e.NODE_ENV === 'production' : undefined;
+  const mode = valid('WECHATPAY_MODE', 'WECHATPAY_API_BASE') ? modeOf(e) : undefined;
+
+  if (isSet('WECHAT_API_BASE') !== isSet('WECHATPAY_API_BASE')) {
     problems.push(
       'set both WECHAT_API_BASE and WECHATPAY_API_BASE (live WeChat or another simulator) or neither (the local sandbox)',
     );
   }
-  // Live means WeChat's own pay hosts (or WECHATPAY_MODE=live, e.g. behind an egress proxy); any other base is
-  // a simulator such as the mp-pay sandbox, whose URL the mini-program needs for its payer.
-  const mode: ServerConfig['mode'] =
-    e.WECHATPAY_MODE ??
-    (payBase !== undefined && WECHATPAY_HOSTS.has(new URL(payBase).hostname) ? 'live' : 'sandbox');
-  const sandboxUrl =
-    mode === 'sandbox'
-      ? (payBase?.replace(/\/+$/, '') ?? `http://127.0.0.1:${e.SANDBOX_PORT ?? SANDBOX_DEFAULT_PORT}`)
-      : undefined;
-  if (mode === 'live' && payBase === undefined) {
+  if (mode === 'live' && !isSet('WECHATPAY_API_BASE')) {
     problems.push(
       'WECHATPAY_MODE=live needs WECHAT_API_BASE and WECHATPAY_API_BASE (e.g. https://api.mch.weixin.qq.com)',
     );
   }
-
-  const creds = {
-    appId: e.WECHAT_APPID,
-    secret: e.WECHAT_SECRET,
-    mchId: e.WECHATPAY_MCHID,
-    key: e.WECHATPAY_KEY,
-  };
-  const names = {
-    appId: 'WECHAT_APPID',
-    secret: 'WECHAT_SECRET',
-    mchId: 'WECHATPAY_MCHID',
-    key: 'WECHATPAY_KEY',
-  };
-  for (const field of Object.keys(names) as (keyof typeof names)[]) {
-    if (creds[field] === undefined) {
-      if (mode === 'sandbox') creds[field] = SANDBOX_DEMO[field];
-      else problems.push(`${names[field]} is required outside sandbox mode (live WeChat Pay)`);
-    } else if (production && creds[field] === SANDBOX_DEMO[field]) {
-      problems.push(`${names[field]} is the sandbox demo value; set your real one for NODE_ENV=production`);
+  for (const [name, field] of CREDENTIALS) {
+    if (!isSet(name)) {
+      if (mode === 'live') problems.push(`${name} is required outside sandbox mode (live WeChat Pay)`);
+    } else if (production && valid(name) && e[name] === SANDBOX_DEMO[field]) {
+      problems.push(`${name} is the sandbox demo value; set your real one for NODE_ENV=production`);
     }
   }
-
-  const redisUrl = e.REDIS_URL;
-  const publicBaseUrl = e.PUBLIC_BASE_URL?.replace(/\/+$/, '');
   if (production) {
     if (mode === 'sandbox') {
       problems.push(
@@ -257,94 +277,136 @@ export function loadConfig(env: Env): ServerConfig {
           'WECHATPAY_API_BASE=https://api.mch.weixin.qq.com',
       );
     }
-    for (const [name, url] of [
-      ['WECHAT_API_BASE', wechatBase],
-      ['WECHATPAY_API_BASE', payBase],
-      ['PUBLIC_BASE_URL', publicBaseUrl],
-    ] as const) {
-      if (url !== undefined && !url.startsWith('https://'))
+    for (const name of ['WECHAT_API_BASE', 'WECHATPAY_API_BASE', 'PUBLIC_BASE_URL'] as const) {
+      const url = e[name];
+      if (valid(name) && url !== undefined && !url.startsWith('https://')) {
         problems.push(`${name} must be https:// in production`);
+      }
     }
-    if (!redisUrl) {
+    if (!isSet('REDIS_URL')) {
       problems.push(
         'NODE_ENV=production refuses the in-memory store: set REDIS_URL, e.g. redis://127.0.0.1:6379',
       );
     }
   }
-  if (mode === 'live' && !publicBaseUrl) {
+  if (mode === 'live' && !isSet('PUBLIC_BASE_URL')) {
     problems.push('PUBLIC_BASE_URL is required outside sandbox mode: notify_url must be reachable by WeChat');
   }
-  const queryDelayMs = e.ORDER_QUERY_DELAY_MS ?? 60_000;
-  const queryMaxBackoffMs = e.ORDER_QUERY_MAX_BACKOFF_MS ?? 600_000;
-  const headersTimeoutMs = e.HTTP_HEADERS_TIMEOUT_MS ?? 10_000;
-  const requestTimeoutMs = e.HTTP_REQUEST_TIMEOUT_MS ?? 15_000;
-  if (headersTimeoutMs > requestTimeoutMs) {
+  if (
+    valid('HTTP_HEADERS_TIMEOUT_MS', 'HTTP_REQUEST_TIMEOUT_MS') &&
+    e.HTTP_HEADERS_TIMEOUT_MS > e.HTTP_REQUEST_TIMEOUT_MS
+  ) {
     problems.push('HTTP_HEADERS_TIMEOUT_MS must not exceed HTTP_REQUEST_TIMEOUT_MS');
   }
-  const workerEnabled = !['false', '0'].includes(e.WORKER_ENABLED ?? 'true');
-  const leaseMs = e.WORKER_LEASE_MS ?? 30_000;
-  const payTimeoutMs = e.WECHATPAY_TIMEOUT_MS ?? 10_000;
-  const redisTimeoutMs = e.REDIS_COMMAND_TIMEOUT_MS ?? 2000;
   // The longest job (closeorder answering ORDERPAID, then orderquery, plus a few Redis commands) must end within
   // its lease, or another process claims the same order while the first still works on it.
-  const minLeaseMs = 2 * payTimeoutMs + 4 * redisTimeoutMs;
-  if (workerEnabled && leaseMs < minLeaseMs) {
-    problems.push(
-      `WORKER_LEASE_MS must be at least 2 × WECHATPAY_TIMEOUT_MS + 4 × REDIS_COMMAND_TIMEOUT_MS (${minLeaseMs} ` +
-        'with the current values), so a background job ends before another process may claim its order',
-    );
+  if (valid('WORKER_ENABLED', 'WORKER_LEASE_MS', 'WECHATPAY_TIMEOUT_MS', 'REDIS_COMMAND_TIMEOUT_MS')) {
+    const minLeaseMs = 2 * e.WECHATPAY_TIMEOUT_MS + 4 * e.REDIS_COMMAND_TIMEOUT_MS;
+    if (e.WORKER_ENABLED && e.WORKER_LEASE_MS < minLeaseMs) {
+      problems.push(
+        `WORKER_LEASE_MS must be at least 2 × WECHATPAY_TIMEOUT_MS + 4 × REDIS_COMMAND_TIMEOUT_MS (${minLeaseMs} ` +
+          'with the current values), so a background job ends before another process may claim its order',
+      );
+    }
   }
-  if (problems.length > 0) throw new ConfigError(problems);
+  return problems;
+}
 
-  const trust = e.TRUST_PROXY;
+// ---------------------------------------------------------------------------------------------------------------
+// Step 3: the ServerConfig, from a valid environment. Its type is this function's, inferred by zod below.
+
+function toServerConfig(e: ParsedEnv) {
+  const mode = modeOf(e);
+  // Both bases or neither (step 2); neither is the local sandbox.
+  const localSandbox = `http://127.0.0.1:${e.SANDBOX_PORT}`;
+  const wechatApiBase = e.WECHAT_API_BASE ?? localSandbox;
+  const payApiBase = e.WECHATPAY_API_BASE ?? localSandbox;
+  // Step 2 requires every credential outside sandbox mode: the demo merchant only ever fills in sandbox mode.
+  const appId = e.WECHAT_APPID ?? SANDBOX_DEMO.appId;
+  const logLevel: LogLevel = e.LOG_LEVEL ?? (e.NODE_ENV === 'test' ? 'silent' : 'info');
   return {
-    nodeEnv,
+    nodeEnv: e.NODE_ENV,
+    /** `sandbox`: the clients talk to the mp-pay sandbox; `live`: to WeChat (or whatever the API bases say). */
     mode,
     host: e.HOST ?? (mode === 'sandbox' ? '127.0.0.1' : '0.0.0.0'),
-    port: e.PORT ?? 3000,
-    publicBaseUrl,
-    trustProxy: trust === undefined || trust === 'false' ? 0 : trust === 'true' ? 1 : Number(trust),
-    logLevel: e.LOG_LEVEL ?? (nodeEnv === 'test' ? 'silent' : 'info'),
+    port: e.PORT,
+    /** Base of notify_url. Undefined: derived from the address the server actually listens on (sandbox only). */
+    publicBaseUrl: e.PUBLIC_BASE_URL,
+    /** Number of reverse-proxy hops whose X-Forwarded-For is trusted for the client address (0 = none). */
+    trustProxy: e.TRUST_PROXY,
+    logLevel,
     wechat: {
-      appId: creds.appId as string,
-      secret: creds.secret as string,
-      apiBase: (wechatBase?.replace(/\/+$/, '') ?? sandboxUrl) as string,
+      appId,
+      secret: e.WECHAT_SECRET ?? SANDBOX_DEMO.secret,
+      apiBase: wechatApiBase,
     },
     wechatpay: {
-      mchId: creds.mchId as string,
-      key: creds.key as string,
-      signType: e.WECHATPAY_SIGN_TYPE ?? 'MD5',
-      appIds: [...new Set([creds.appId as string, ...(e.WECHATPAY_APPIDS ?? [])])],
-      apiBase: (payBase?.replace(/\/+$/, '') ?? sandboxUrl) as string,
-      timeoutMs: payTimeoutMs,
+      mchId: e.WECHATPAY_MCHID ?? SANDBOX_DEMO.mchId,
+      key: e.WECHATPAY_KEY ?? SANDBOX_DEMO.key,
+      signType: e.WECHATPAY_SIGN_TYPE,
+      /** Every AppID bound to the merchant: the mini-program's first, then WECHATPAY_APPIDS, without repeats. */
+      appIds: [...new Set([appId, ...e.WECHATPAY_APPIDS])],
+      apiBase: payApiBase,
+      timeoutMs: e.WECHATPAY_TIMEOUT_MS,
     },
-    sandboxUrl,
-    redis: {
-      url: redisUrl,
-      prefix: e.REDIS_PREFIX ?? 'mp-pay:',
-      commandTimeoutMs: redisTimeoutMs,
-    },
-    sessions: { ttlSeconds: e.SESSION_TTL_SECONDS ?? 7200 },
+    /** Sandbox mode only: where the sandbox (payer, login codes) lives, reported to the mini-program. */
+    sandboxUrl: mode === 'sandbox' ? payApiBase : undefined,
+    redis: { url: e.REDIS_URL, prefix: e.REDIS_PREFIX, commandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS },
+    sessions: { ttlSeconds: e.SESSION_TTL_SECONDS },
     orders: {
-      ttlSeconds: e.ORDER_TTL_SECONDS ?? 1800,
-      refreshAfterMs: e.ORDER_REFRESH_AFTER_MS ?? 5000,
-      idempotencyTtlSeconds: e.IDEMPOTENCY_TTL_SECONDS ?? 86_400,
+      /** Lifetime of an unpaid order; sent to WeChat as time_expire. */
+      ttlSeconds: e.ORDER_TTL_SECONDS,
+      /** GET /api/orders/:id asks WeChat about a PENDING order older than this. */
+      refreshAfterMs: e.ORDER_REFRESH_AFTER_MS,
+      idempotencyTtlSeconds: e.IDEMPOTENCY_TTL_SECONDS,
     },
     worker: {
-      enabled: workerEnabled,
-      intervalMs: e.WORKER_INTERVAL_MS ?? 1000,
-      leaseMs,
-      batchSize: e.WORKER_BATCH_SIZE ?? 20,
-      queryDelayMs,
-      queryMaxBackoffMs,
+      enabled: e.WORKER_ENABLED,
+      intervalMs: e.WORKER_INTERVAL_MS,
+      leaseMs: e.WORKER_LEASE_MS,
+      batchSize: e.WORKER_BATCH_SIZE,
+      /** First orderquery of an order that received no notification, counted from its creation. */
+      queryDelayMs: e.ORDER_QUERY_DELAY_MS,
+      /** Cap of the exponential backoff between orderqueries (and between close attempts). */
+      queryMaxBackoffMs: e.ORDER_QUERY_MAX_BACKOFF_MS,
     },
     http: {
-      jsonLimitBytes: e.JSON_LIMIT_BYTES ?? 16 * 1024,
-      notifyLimitBytes: e.NOTIFY_LIMIT_BYTES ?? 64 * 1024,
-      requestTimeoutMs,
-      headersTimeoutMs,
-      keepAliveTimeoutMs: e.HTTP_KEEPALIVE_TIMEOUT_MS ?? 5000,
+      jsonLimitBytes: e.JSON_LIMIT_BYTES,
+      notifyLimitBytes: e.NOTIFY_LIMIT_BYTES,
+      requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,
+      headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS,
+      keepAliveTimeoutMs: e.HTTP_KEEPALIVE_TIMEOUT_MS,
     },
-    shutdownGraceMs: e.SHUTDOWN_GRACE_MS ?? 10_000,
+    shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
   };
+}
+
+// An empty value (`PORT=` in .env) means unset, as in most dotenv tooling.
+const withoutEmpty = (env: unknown) =>
+  typeof env === 'object' && env !== null
+    ? Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''))
+    : env;
+
+export const configSchema = z
+  .preprocess(withoutEmpty, envSchema)
+  .superRefine(
+    (e, ctx) => {
+      const invalid = new Set(ctx.issues.map((issue) => issue.path?.[0] as Variable));
+      for (const message of crossFieldProblems(e, invalid)) ctx.addIssue({ code: 'custom', message });
+    },
+    // Also after step 1 failed (by default zod skips a refinement after some kinds of failure): one report.
+    { when: (payload) => typeof payload.value === 'object' && payload.value !== null },
+  )
+  .transform(toServerConfig);
+
+export type ServerConfig = z.output<typeof configSchema>;
+
+export function loadConfig(env: Env): ServerConfig {
+  const result = configSchema.safeParse(env);
+  if (!result.success) {
+    throw new ConfigError(
+      result.error.issues.map((i) => (i.path.length > 0 ? `${i.path.join('.')} ${i.message}` : i.message)),
+    );
+  }
+  return result.data;
 }

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parseEnv } from 'node:util';
 import { SANDBOX_DEMO } from '@mp-pay/shared/wechatpay';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../src/config.ts';
+import { CONFIG_VARIABLES, ConfigError, loadConfig, type ServerConfig } from '../src/config.ts';
 
 const live = {
   WECHAT_API_BASE: 'https://api.weixin.qq.com',
@@ -25,7 +25,185 @@ function problems(env: Record<string, string>): string[] {
   throw new Error('expected a ConfigError');
 }
 
+const fileText = (path: string) => readFileSync(new URL(path, import.meta.url), 'utf8');
+
+/** The rows of the variable table in apps/server/README.md's "## Configuration": names and default cells. */
+function documentedVariables(): { names: string[]; defaults: string[] }[] {
+  const section = fileText('../README.md').split('\n## Configuration\n')[1]?.split('\n## ')[0] ?? '';
+  const table = section.split('\n| Variable | Default | Meaning |\n')[1]?.split('\n\n')[0] ?? '';
+  return table
+    .split('\n')
+    .filter((line) => line.startsWith('| `'))
+    .map((line) => {
+      const [names = '', defaults = ''] = line
+        .split('|')
+        .slice(1, -1)
+        .map((cell) => cell.trim());
+      const list = (cell: string) => [...cell.matchAll(/`([A-Z0-9_]+)`/g)].map((m) => m[1] as string);
+      // `A` / `B` | `1` / `2`: one default per name; `A`, `B` | text: the same text for all.
+      if (names.includes(' / ')) {
+        return { names: names.split(' / ').flatMap(list), defaults: defaults.split(' / ') };
+      }
+      const all = list(names);
+      return { names: all, defaults: all.map(() => defaults) };
+    });
+}
+
 describe('loadConfig', () => {
+  it('takes every default from the schema: an empty environment is the documented configuration', () => {
+    const sandbox = 'http://127.0.0.1:4010';
+    const expected = {
+      nodeEnv: 'development',
+      mode: 'sandbox',
+      host: '127.0.0.1',
+      port: 3000,
+      publicBaseUrl: undefined,
+      trustProxy: 0,
+      logLevel: 'info',
+      wechat: { appId: SANDBOX_DEMO.appId, secret: SANDBOX_DEMO.secret, apiBase: sandbox },
+      wechatpay: {
+        mchId: SANDBOX_DEMO.mchId,
+        key: SANDBOX_DEMO.key,
+        signType: 'MD5',
+        appIds: [SANDBOX_DEMO.appId],
+        apiBase: sandbox,
+        timeoutMs: 10_000,
+      },
+      sandboxUrl: sandbox,
+      redis: { url: undefined, prefix: 'mp-pay:', commandTimeoutMs: 2000 },
+      sessions: { ttlSeconds: 7200 },
+      orders: { ttlSeconds: 1800, refreshAfterMs: 5000, idempotencyTtlSeconds: 86_400 },
+      worker: {
+        enabled: true,
+        intervalMs: 1000,
+        leaseMs: 30_000,
+        batchSize: 20,
+        queryDelayMs: 60_000,
+        queryMaxBackoffMs: 600_000,
+      },
+      http: {
+        jsonLimitBytes: 16_384,
+        notifyLimitBytes: 65_536,
+        requestTimeoutMs: 15_000,
+        headersTimeoutMs: 10_000,
+        keepAliveTimeoutMs: 5000,
+      },
+      shutdownGraceMs: 10_000,
+    } satisfies ServerConfig;
+    expect(loadConfig({})).toStrictEqual(expected);
+    // The defaults that depend on another variable.
+    expect(loadConfig({ NODE_ENV: 'test' }).logLevel).toBe('silent');
+    expect(loadConfig({ ...live, LOG_LEVEL: '' })).toMatchObject({ host: '0.0.0.0', logLevel: 'info' });
+  });
+
+  it('documents every variable, with the default the schema really has (README table)', () => {
+    const rows = documentedVariables();
+    const documented = rows.flatMap((row) => row.names);
+    expect([...documented].sort()).toEqual([...CONFIG_VARIABLES].sort());
+    // Setting a variable to its documented default changes nothing.
+    const defaults = loadConfig({});
+    let compared = 0;
+    for (const { names, defaults: cells } of rows) {
+      names.forEach((name, i) => {
+        const literal = /^`([^`]*)`$/.exec(cells[i] ?? '')?.[1];
+        if (literal === undefined) return; // "unset = …", "`info` (`silent` when …)": tested above
+        expect({ name, config: loadConfig({ [name]: literal }) }).toStrictEqual({ name, config: defaults });
+        compared++;
+      });
+    }
+    expect(compared).toBeGreaterThanOrEqual(20);
+  });
+
+  it('takes the extra AppIDs of WECHATPAY_APPIDS: the mini-program first, trimmed, without repeats', () => {
+    expect(loadConfig({}).wechatpay.appIds).toEqual([SANDBOX_DEMO.appId]);
+    const config = loadConfig({
+      ...live,
+      WECHATPAY_APPIDS: ` wx1111111111111111,wx0123456789abcdef, ,wx2222222222222222,wx1111111111111111,`,
+    });
+    expect(config.wechatpay.appIds).toEqual([
+      'wx0123456789abcdef',
+      'wx1111111111111111',
+      'wx2222222222222222',
+    ]);
+    expect(config.wechat.appId).toBe('wx0123456789abcdef');
+    expect(loadConfig({ WECHATPAY_APPIDS: '' }).wechatpay.appIds).toEqual([SANDBOX_DEMO.appId]);
+  });
+
+  it('names each wrong WECHATPAY_APPIDS entry by its position, by the shared AppID rule, without echoing it', () => {
+    const secret = 'S'.repeat(32);
+    const list = problems({ WECHATPAY_APPIDS: `wx1111111111111111,${secret},wx22` });
+    expect(list).toEqual([
+      expect.stringMatching(/^WECHATPAY_APPIDS entry 2 of 3 must look like an AppID: "wx" followed by 16/),
+      expect.stringMatching(/^WECHATPAY_APPIDS entry 3 of 3 must look like an AppID/),
+    ]);
+    expect(list.join()).not.toContain(secret);
+    // The same rule as WECHAT_APPID (and the sandbox): 18 characters, "wx" first.
+    expect(problems({ WECHATPAY_APPIDS: 'wx012345678901234' }).join()).toMatch(/entry 1 of 1/);
+    expect(problems({ WECHATPAY_APPIDS: 'WX0123456789abcdef' }).join()).toMatch(/entry 1 of 1/);
+  });
+
+  it('reports every problem at once: bad values and the rules across them', () => {
+    expect(
+      problems({
+        NODE_ENV: 'production',
+        PORT: 'abc',
+        WECHATPAY_KEY: 'short',
+        WECHATPAY_APPIDS: 'nope',
+        HTTP_HEADERS_TIMEOUT_MS: '20000',
+      }),
+    ).toEqual([
+      'PORT must be a whole number (e.g. PORT=3000)',
+      'WECHATPAY_KEY must be the 32-character APIv2 key (letters and digits) set in the merchant console (API安全)',
+      'WECHATPAY_APPIDS entry 1 of 1 must look like an AppID: "wx" followed by 16 letters or digits (mp.weixin.qq.com → 开发管理)',
+      'NODE_ENV=production cannot run against the sandbox: set WECHAT_API_BASE=https://api.weixin.qq.com and ' +
+        'WECHATPAY_API_BASE=https://api.mch.weixin.qq.com',
+      'NODE_ENV=production refuses the in-memory store: set REDIS_URL, e.g. redis://127.0.0.1:6379',
+      'HTTP_HEADERS_TIMEOUT_MS must not exceed HTTP_REQUEST_TIMEOUT_MS',
+    ]);
+    expect(
+      problems({
+        ...live,
+        NODE_ENV: 'production',
+        WECHATPAY_API_BASE: 'http://api.mch.weixin.qq.com',
+        WECHAT_APPID: SANDBOX_DEMO.appId,
+        WECHATPAY_KEY: '',
+        REDIS_URL: '',
+        WORKER_LEASE_MS: '5000',
+      }),
+    ).toEqual([
+      'WECHAT_APPID is the sandbox demo value; set your real one for NODE_ENV=production',
+      'WECHATPAY_KEY is required outside sandbox mode (live WeChat Pay)',
+      'WECHATPAY_API_BASE must be https:// in production',
+      'NODE_ENV=production refuses the in-memory store: set REDIS_URL, e.g. redis://127.0.0.1:6379',
+      expect.stringMatching(/^WORKER_LEASE_MS must be at least .* \(28000 with the current values\)/),
+    ]);
+  });
+
+  it('skips a rule that needs a value already reported as wrong, instead of guessing', () => {
+    // The lease rule needs WECHATPAY_TIMEOUT_MS; the production rules need NODE_ENV; the mode needs the base.
+    expect(problems({ WECHATPAY_TIMEOUT_MS: 'soon', WORKER_LEASE_MS: '100' })).toEqual([
+      'WECHATPAY_TIMEOUT_MS must be a whole number (milliseconds, e.g. 10000)',
+    ]);
+    expect(problems({ NODE_ENV: 'prod' })).toEqual(['NODE_ENV must be development, test or production']);
+    expect(problems({ WECHAT_API_BASE: 'https://api.weixin.qq.com', WECHATPAY_API_BASE: 'api.mch' })).toEqual(
+      [expect.stringMatching(/^WECHATPAY_API_BASE must be an absolute http\(s\) URL/)],
+    );
+    // A wrong value is still a set one: "set both … or neither" and "required" are not claimed for it.
+    expect(problems({ ...live, WECHAT_SECRET: 'x' })).toEqual([
+      expect.stringMatching(/^WECHAT_SECRET must be the 32-character AppSecret/),
+    ]);
+  });
+
+  it('accepts every commented-out example of .env.example', () => {
+    const text = fileText('../../../.env.example');
+    const examples = Object.fromEntries(
+      [...text.matchAll(/^# ([A-Z][A-Z0-9_]*)=(\S+)$/gm)].map((m) => [m[1] as string, m[2] as string]),
+    );
+    expect(Object.keys(examples)).toContain('WECHATPAY_APPIDS');
+    const config = loadConfig({ ...parseEnv(text), ...examples });
+    expect(config.wechatpay.appIds.length).toBeGreaterThan(1);
+  });
+
   it('runs with no configuration: sandbox mode, demo merchant, memory store', () => {
     const config = loadConfig({});
     expect(config.mode).toBe('sandbox');
