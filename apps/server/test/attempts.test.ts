@@ -6,6 +6,7 @@
  *  - notifications for every AppID bound to the merchant are accepted, others refused.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Order, OrderListResponse } from '@mp-pay/shared/api';
 import { SANDBOX_DEMO } from '@mp-pay/shared/wechatpay';
 import { FAIL_REPLY, notificationXml, postNotification, SUCCESS_REPLY } from './helpers/notification.ts';
 import { waitFor } from './helpers/redis.ts';
@@ -16,7 +17,9 @@ import {
   jsapiOf,
   paidEvents,
   payInSandbox,
+  placeOrder,
   sandboxOrder,
+  setFaults,
   signIn,
   startStack,
   waitForStatus,
@@ -134,6 +137,46 @@ describe('payment attempts', () => {
       transactionId: '4200009999202601019999999999',
       totalFen: order.totalFen,
     });
+  });
+
+  it('closing an order whose trade was never launched ends the attempt first: no launch can appear for it', async () => {
+    const token = await signIn(stack, 'close-unlaunched');
+    const merchant = { mch_id: stack.server.config.wechatpay.mchId };
+    await setFaults(stack, merchant, { systemErrorRate: 1 });
+    try {
+      const failed = await placeOrder(stack.server, token);
+      expect(failed).toMatchObject({ status: 503, body: { error: 'payment_unavailable' } });
+    } finally {
+      await setFaults(stack, merchant, {});
+    }
+    const list = await json<OrderListResponse>(
+      await fetch(`${stack.server.url}/api/orders`, { headers: bearer(token) }),
+    );
+    const order = list.orders[0] as Order;
+    const no = order.outTradeNo;
+    expect((await stack.server.store.attempts.getAttempt(no))?.prepared).toBeUndefined();
+
+    const closed = await fetch(`${stack.server.url}/api/orders/${order.id}/close`, {
+      method: 'POST',
+      headers: bearer(token),
+    });
+    expect(closed.status).toBe(200);
+    expect((await json<{ order: Order }>(closed)).order.status).toBe('CLOSED');
+    // WeChat did not know the trade, but a placing racing this close could still create it: the attempt is
+    // ENDED (so such a placing cannot record a prepay_id, hence no launch), not yet CLOSED.
+    expect(await stack.server.store.attempts.getAttempt(no)).toMatchObject({
+      state: 'ENDED',
+      endReason: 'closing',
+    });
+    expect(await stack.server.store.attempts.setPrepared(no, { prepayId: 'wx-late' })).toMatchObject({
+      kind: 'not_open',
+    });
+    // Once no placing can be in flight and the trade is old enough for WeChat, the close queue settles it.
+    await stack.advanceClock(6 * 60_000);
+    await waitFor(
+      async () => (await stack.server.store.attempts.getAttempt(no))?.state === 'CLOSED',
+      'the never-launched attempt to be closed',
+    );
   });
 
   it('accepts a notification for every AppID bound to the merchant and refuses an unbound one', async () => {

@@ -106,11 +106,12 @@ describe('Redis Cluster readiness', () => {
           source: 'notify',
         });
         const claims = await store.queues.claimDue('query', now + 1, 30_000, 10);
-        for (const claim of claims) await store.queues.finishDue('query', claim.orderId);
+        for (const claim of claims) await store.queues.release('query', claim, { finish: true });
         await store.attempts.endAttempt(attemptOutTradeNo(closedId, 1), {
           reason: 'failed',
           tradeState: 'failed',
           closeDueAt: now,
+          at: Date.now(),
         });
         await store.attempts.markAttemptClosed(attemptOutTradeNo(closedId, 1), now);
         await store.orders.markClosed(closedId, { closedAt: now, reason: 'buyer', closedAttempt: undefined });

@@ -11,6 +11,7 @@ import { createMemoryStore } from '../src/store/memory/memory-store.ts';
 import { createRedisStore } from '../src/store/redis/redis-store.ts';
 import type {
   AttemptStore,
+  DueClaim,
   NewAttempt,
   NewOrder,
   OrderStore,
@@ -217,7 +218,12 @@ function contract(name: string, open: () => Promise<{ store: Store; cleanup: () 
     it('a failed attempt ends; the next attempt gets a new out_trade_no and pays the order', async () => {
       const order = newOrder(user());
       await create(order);
-      const ending = { reason: 'failed' as const, tradeState: 'failed' as const, closeDueAt: later(1000) };
+      const ending = {
+        reason: 'failed' as const,
+        tradeState: 'failed' as const,
+        closeDueAt: later(1000),
+        at: Date.now(),
+      };
       expect(await attempts.endAttempt(no(order), ending)).toEqual({ kind: 'ended' });
       expect(await attempts.endAttempt(no(order), ending)).toEqual({ kind: 'not_open', state: 'ENDED' });
       expect(await attempts.getAttempt(no(order))).toMatchObject({ state: 'ENDED', endReason: 'failed' });
@@ -228,6 +234,7 @@ function contract(name: string, open: () => Promise<{ store: Store; cleanup: () 
         supersede: false,
         queryDueAt: later(60_000),
         closeDueAt: later(1),
+        now: Date.now(),
       });
       expect(opened).toEqual({ kind: 'opened', attempt: { ...second, state: 'OPEN' } });
       expect(await orders.getOrder(order.id)).toMatchObject({
@@ -236,14 +243,58 @@ function contract(name: string, open: () => Promise<{ store: Store; cleanup: () 
       });
       // An OPEN attempt is reported, not doubled.
       expect(
-        await attempts.openAttempt(attemptOf(order, 3), { supersede: false, queryDueAt: 0, closeDueAt: 0 }),
+        await attempts.openAttempt(attemptOf(order, 3), {
+          supersede: false,
+          queryDueAt: 0,
+          closeDueAt: 0,
+          now: Date.now(),
+        }),
       ).toEqual({ kind: 'open_exists', outTradeNo: no(order, 2) });
 
       expect(await attempts.markPaid(no(order, 2), paid())).toEqual({ kind: 'paid', previous: 'PENDING' });
       expect(await orders.getOrder(order.id)).toMatchObject({ status: 'PAID', paidAttempt: no(order, 2) });
       expect(
-        await attempts.openAttempt(attemptOf(order, 3), { supersede: false, queryDueAt: 0, closeDueAt: 0 }),
+        await attempts.openAttempt(attemptOf(order, 3), {
+          supersede: false,
+          queryDueAt: 0,
+          closeDueAt: 0,
+          now: Date.now(),
+        }),
       ).toEqual({ kind: 'not_pending', status: 'PAID' });
+    });
+
+    it('two requests racing to open the next attempt: one opens it, the other is told to use it', async () => {
+      const order = newOrder(user());
+      await create(order);
+      await attempts.endAttempt(no(order), {
+        reason: 'failed',
+        tradeState: 'failed',
+        closeDueAt: later(1),
+        at: Date.now(),
+      });
+      const options = { supersede: false, queryDueAt: later(1), closeDueAt: later(1), now: Date.now() };
+      const results = await Promise.all([
+        attempts.openAttempt(attemptOf(order, 2), options),
+        attempts.openAttempt(attemptOf(order, 2), options),
+      ]);
+      expect(results.map((r) => r.kind).sort()).toEqual(['open_exists', 'opened']);
+      expect(results.find((r) => r.kind === 'open_exists')).toEqual({
+        kind: 'open_exists',
+        outTradeNo: no(order, 2),
+      });
+    });
+
+    it('refuses a 100th attempt without touching the open one', async () => {
+      const order = newOrder(user());
+      await create(order);
+      const options = { supersede: true, queryDueAt: later(1), closeDueAt: later(1), now: Date.now() };
+      for (let seq = 2; seq <= 99; seq++) {
+        expect((await attempts.openAttempt(attemptOf(order, seq), options)).kind).toBe('opened');
+      }
+      const hundredth = { ...attemptOf(order, 99), outTradeNo: `${order.id}9X` };
+      expect(await attempts.openAttempt(hundredth, options)).toEqual({ kind: 'too_many' });
+      expect((await attempts.getAttempt(no(order, 99)))?.state).toBe('OPEN');
+      expect((await attempts.listAttempts(order.id)).filter((a) => a.state === 'OPEN')).toHaveLength(1);
     });
 
     it('a second paid attempt is a double payment: recorded once, emitted once as payment.duplicate', async () => {
@@ -253,6 +304,7 @@ function contract(name: string, open: () => Promise<{ store: Store; cleanup: () 
         supersede: true,
         queryDueAt: later(60_000),
         closeDueAt: later(1),
+        now: Date.now(),
       });
       expect(await attempts.getAttempt(no(order))).toMatchObject({ state: 'ENDED', endReason: 'superseded' });
       const first = paid();
@@ -284,11 +336,13 @@ function contract(name: string, open: () => Promise<{ store: Store; cleanup: () 
         reason: 'failed',
         tradeState: 'failed',
         closeDueAt: later(1000),
+        at: Date.now(),
       });
       await attempts.openAttempt(attemptOf(order, 2), {
         supersede: false,
         queryDueAt: later(1),
         closeDueAt: later(1),
+        now: Date.now(),
       });
       // The ended first attempt gets paid after all (the buyer's slow bank): the open second must not be payable.
       expect(await attempts.markPaid(no(order), paid())).toEqual({ kind: 'paid', previous: 'PENDING' });
@@ -333,6 +387,7 @@ function contract(name: string, open: () => Promise<{ store: Store; cleanup: () 
         supersede: true,
         queryDueAt: later(1),
         closeDueAt: later(1),
+        now: Date.now(),
       });
       expect(
         await orders.markClosed(raced.id, {
@@ -372,51 +427,87 @@ function contract(name: string, open: () => Promise<{ store: Store; cleanup: () 
       const b = newOrder(user(), { expiresAt: base + 50_000 });
       await create(a, { queryDueAt: base + 100 });
       await create(b, { queryDueAt: base + 200 });
-      const mine = (claims: { orderId: string }[]) =>
-        claims.filter((c) => c.orderId === a.id || c.orderId === b.id);
+      const mine = (claims: DueClaim[]) =>
+        claims
+          .filter((c) => c.orderId === a.id || c.orderId === b.id)
+          .map(({ orderId, attempt }) => ({ orderId, attempt }));
+      const claimOf = async (queue: 'query' | 'close', now: number, leaseMs: number, id: string) => {
+        const claim = (await queues.claimDue(queue, now, leaseMs, 1000)).find((c) => c.orderId === id);
+        if (!claim) throw new Error(`${id} was not claimed at ${now}`);
+        return claim;
+      };
 
       expect(mine(await queues.claimDue('query', base + 50, 1000, 1000))).toEqual([]);
-      expect(mine(await queues.claimDue('query', base + 150, 1000, 1000))).toEqual([
-        { orderId: a.id, attempt: 1 },
-      ]);
+      const a1 = await claimOf('query', base + 150, 1000, a.id);
+      expect(a1).toEqual({ orderId: a.id, attempt: 1, leaseEnd: base + 1150 });
       // Leased: not claimable again before the lease ends.
       expect(mine(await queues.claimDue('query', base + 250, 1000, 1000))).toEqual([
         { orderId: b.id, attempt: 1 },
       ]);
       expect(mine(await queues.claimDue('query', base + 1149, 1000, 1000))).toEqual([]);
-      expect(mine(await queues.claimDue('query', base + 1150, 1000, 1000))).toEqual([
-        { orderId: a.id, attempt: 2 },
-      ]);
+      const a2 = await claimOf('query', base + 1150, 1000, a.id);
+      expect(a2.attempt).toBe(2);
 
-      await queues.reschedule('query', a.id, base + 5000);
+      // Only the claim holding the lease releases the order: the older one changes nothing.
+      expect(await queues.release('query', a1, { finish: false, dueAt: base + 1 })).toBe(false);
+      expect(await queues.release('query', a2, { finish: false, dueAt: base + 5000 })).toBe(true);
       expect(mine(await queues.claimDue('query', base + 4999, 10, 1000))).toEqual([
         { orderId: b.id, attempt: 2 },
       ]);
+      const a3 = await claimOf('query', base + 5000, 10_000, a.id);
       await attempts.markPaid(no(a), paid());
-      // The transition removed `a` from both queues; a late reschedule must not bring it back.
-      await queues.reschedule('query', a.id, base + 6000);
-      expect(mine(await queues.claimDue('query', base + 10_000, 10, 1000))).toEqual([
+      // The transition removed `a` from both queues meanwhile; the worker's late decision must not bring it back.
+      expect(await queues.release('query', a3, { finish: false, dueAt: base + 6000 })).toBe(false);
+      expect(mine(await queues.claimDue('query', base + 99_999, 10, 1000))).toEqual([
         { orderId: b.id, attempt: 3 },
       ]);
       expect(mine(await queues.claimDue('close', base + 49_999, 10, 1000))).toEqual([]);
-      expect(mine(await queues.claimDue('close', base + 50_000, 10, 1000))).toEqual([
-        { orderId: b.id, attempt: 1 },
-      ]);
-      await queues.finishDue('query', b.id);
-      expect(mine(await queues.claimDue('query', base + 99_999, 10, 1000))).toEqual([]);
-      await orders.markClosed(b.id, { closedAt: Date.now(), reason: 'expired', closedAttempt: no(b) });
+      const b1 = await claimOf('close', base + 50_000, 10, b.id);
+      expect(b1.attempt).toBe(1);
+      expect(await queues.release('close', b1, { finish: true })).toBe(true);
       expect(mine(await queues.claimDue('close', base + 99_999, 10, 1000))).toEqual([]);
+    });
+
+    it('a transition during a job wins over the worker’s release', async () => {
+      const base = Date.now() + 40 * 86_400_000;
+      const order = newOrder(user(), { createdAt: base, expiresAt: base + 50_000 });
+      await create(order, { queryDueAt: base + 100 });
+      const claim = (await queues.claimDue('query', base + 100, 30_000, 1000)).find(
+        (c) => c.orderId === order.id,
+      );
+      if (!claim) throw new Error('not claimed');
+      // While the job runs, the attempt fails and the buyer pays again: a new attempt re-queues the order.
+      await attempts.endAttempt(no(order), {
+        reason: 'failed',
+        tradeState: 'failed',
+        closeDueAt: base + 1000,
+        at: Date.now(),
+      });
+      await attempts.openAttempt(attemptOf(order, 2), {
+        supersede: false,
+        queryDueAt: base + 700,
+        closeDueAt: base,
+        now: Date.now(),
+      });
+      // The job, having seen the failure, says "done with this order": that must not drop the new attempt.
+      expect(await queues.release('query', claim, { finish: true })).toBe(false);
+      const again = (await queues.claimDue('query', base + 700, 1000, 1000)).filter(
+        (c) => c.orderId === order.id,
+      );
+      expect(again.map((c) => c.orderId)).toEqual([order.id]);
     });
 
     it('an ended attempt keeps its order in the close queue until WeChat confirms the close', async () => {
       const base = Date.now() + 30 * 86_400_000;
       const order = newOrder(user(), { createdAt: base, expiresAt: base + 50_000 });
       await create(order, { queryDueAt: base + 100 });
-      const mine = (claims: { orderId: string }[]) => claims.filter((c) => c.orderId === order.id);
+      const mine = (claims: DueClaim[]) =>
+        claims.filter((c) => c.orderId === order.id).map(({ orderId, attempt }) => ({ orderId, attempt }));
       await attempts.endAttempt(no(order), {
         reason: 'failed',
         tradeState: 'failed',
         closeDueAt: base + 1000,
+        at: Date.now(),
       });
       // Nothing to query any more; the close is due early, not at the expiry.
       expect(mine(await queues.claimDue('query', base + 200, 10, 1000))).toEqual([]);
@@ -428,6 +519,7 @@ function contract(name: string, open: () => Promise<{ store: Store; cleanup: () 
         supersede: false,
         queryDueAt: base + 300,
         closeDueAt: base,
+        now: Date.now(),
       });
       expect(mine(await queues.claimDue('query', base + 300, 10, 1000))).toEqual([
         { orderId: order.id, attempt: 1 },
@@ -459,7 +551,7 @@ function contract(name: string, open: () => Promise<{ store: Store; cleanup: () 
       const claimed = batches.flat().filter((c) => ids.has(c.orderId));
       expect(claimed).toHaveLength(30);
       expect(new Set(claimed.map((c) => c.orderId)).size).toBe(30);
-      for (const id of ids) await queues.finishDue('query', id);
+      for (const claim of claimed) await queues.release('query', claim, { finish: true });
     });
 
     it('lists a buyer’s orders newest first across pages, same-millisecond orders included', async () => {

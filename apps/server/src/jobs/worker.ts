@@ -44,13 +44,9 @@ const HANDLERS: Record<DueQueue, Handler> = {
         return { kind: 'backoff', reason: 'pending' };
       case 'rejected':
         return { kind: 'backoff', reason: 'rejected' };
-      case 'failed':
-      case 'settled':
-        // No open attempt now. Not `finish`: a new attempt may have re-queued the order meanwhile, and finishing
-        // would drop it; a reschedule touches only a queued order (the transition dequeued this one already).
-        return { kind: 'at', dueAt: ctx.now() + ctx.config.worker.queryMaxBackoffMs };
       default:
-        // paid or closed: the order is no longer PENDING.
+        // paid, closed, failed (the attempt ended) or settled: no open attempt to ask about. A new attempt
+        // opened meanwhile re-queued the order, which the release then leaves alone (release-claim.lua).
         return FINISH;
     }
   },
@@ -60,40 +56,57 @@ const HANDLERS: Record<DueQueue, Handler> = {
     const attempts = await ctx.store.attempts.listAttempts(order.id);
     let retry: Next | undefined;
     let waitUntil: number | undefined;
+    const wait = (at: number) => {
+      waitUntil = Math.min(waitUntil ?? at, at);
+    };
     for (const attempt of attempts) {
       if (attempt.state !== 'ENDED') continue;
       const earliest = attempt.createdAt + CLOSE_MIN_AGE_MS;
       if (now < earliest) {
-        waitUntil = Math.min(waitUntil ?? earliest, earliest);
+        wait(earliest);
         continue;
       }
       try {
         const outcome = await closeAttemptAtWechat(ctx, attempt, log);
-        if (outcome === 'rejected') retry = { kind: 'backoff', reason: 'rejected' };
+        if (outcome.kind === 'rejected') retry = { kind: 'backoff', reason: 'rejected' };
+        if (outcome.kind === 'recheck') wait(outcome.at);
       } catch (err) {
-        if (err instanceof GatewayError && err.reason === 'too_early') {
-          waitUntil = Math.min(waitUntil ?? now + CLOSE_MIN_AGE_MS, now + CLOSE_MIN_AGE_MS);
+        if (tooEarly(err, attempt.createdAt, now)) {
+          wait(now + CLOSE_MIN_AGE_MS);
           continue;
         }
         log.warn({ err, outTradeNo: attempt.outTradeNo }, 'closing an ended attempt failed; will retry');
-        retry ??= { kind: 'backoff', reason: 'error' };
+        retry ??= {
+          kind: 'backoff',
+          reason: err instanceof GatewayError && !err.retryable ? 'rejected' : 'error',
+        };
       }
     }
     if (order.status === 'PENDING') {
-      if (now < order.expiresAt) {
-        waitUntil = Math.min(waitUntil ?? order.expiresAt, order.expiresAt);
-      } else {
+      if (now < order.expiresAt) wait(order.expiresAt);
+      else {
         const outcome = await closeOrderAtWechat(ctx, order.id, 'expired', log);
-        if (outcome === 'rejected') retry = { kind: 'backoff', reason: 'rejected' };
+        if (outcome.kind === 'rejected') retry = { kind: 'backoff', reason: 'rejected' };
+        // An attempt WeChat did not know yet stays ENDED and is checked again (a transition re-queued it).
+        if (outcome.kind === 'recheck') wait(outcome.at);
       }
     }
     if (retry) return retry;
     if (waitUntil !== undefined) return { kind: 'at', dueAt: waitUntil };
-    // Everything closable is closed and the order is no longer PENDING (no new attempt can appear): the
-    // transitions dequeued it already; finishing is idempotent.
+    // Everything closable is closed and the order is no longer PENDING; the transitions dequeued it already.
     return FINISH;
   },
 };
+
+/**
+ * WeChat refuses to close a trade younger than 5 minutes (docs/protocol.md §6). The same refusal for an older
+ * trade is not that rule but a real refusal: it is reported and retried slowly, not every 5 minutes forever.
+ */
+function tooEarly(err: unknown, createdAt: number, now: number): boolean {
+  return (
+    err instanceof GatewayError && err.reason === 'too_early' && now - createdAt < CLOSE_MIN_AGE_MS + 60_000
+  );
+}
 
 export class OrderWorker {
   readonly #ctx: AppContext;
@@ -166,14 +179,16 @@ export class OrderWorker {
       next = { kind: 'backoff', reason: 'error' };
     }
     try {
-      if (next.kind === 'finish') await queues.finishDue(queue, claim.orderId);
-      else {
-        const dueAt =
-          next.kind === 'at' ? next.dueAt : this.#ctx.now() + this.#backoff(claim.attempt, next.reason);
-        await queues.reschedule(queue, claim.orderId, dueAt);
-      }
+      // Applied only if the order still holds this claim's lease: a transition during the job wins.
+      const dueAt =
+        next.kind === 'finish'
+          ? undefined
+          : next.kind === 'at'
+            ? next.dueAt
+            : this.#ctx.now() + this.#backoff(claim.attempt, next.reason);
+      await queues.release(queue, claim, dueAt === undefined ? { finish: true } : { finish: false, dueAt });
     } catch {
-      // The lease runs out by itself: the order comes back without the reschedule.
+      // The lease runs out by itself: the order comes back without the release.
     }
   }
 

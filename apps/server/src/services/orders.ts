@@ -180,6 +180,7 @@ async function openNextAttempt(
     supersede: false,
     queryDueAt: now + ctx.config.worker.queryDelayMs,
     closeDueAt: now + CLOSE_MIN_AGE_MS,
+    now,
   });
   switch (opened.kind) {
     case 'opened':
@@ -367,7 +368,7 @@ export async function closeOrder(ctx: AppContext, userId: string, id: string, lo
       }
       throw err;
     }
-    if (outcome === 'paid') throw new AppError('order_already_paid');
+    if (outcome.kind === 'paid') throw new AppError('order_already_paid');
   }
   return toApiOrder((await ctx.store.orders.getOrder(id)) ?? order);
 }

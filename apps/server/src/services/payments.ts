@@ -92,6 +92,7 @@ export async function reconcileAttempt(
         reason: 'failed',
         tradeState: 'failed',
         closeDueAt: Math.max(ctx.now(), attempt.createdAt + CLOSE_MIN_AGE_MS),
+        at: ctx.now(),
       });
       if (ended.kind === 'ended')
         log.info({ outTradeNo: attempt.outTradeNo }, 'payment failed at WeChat; attempt ended');
@@ -133,12 +134,26 @@ export async function refreshOrder(
   return outcome;
 }
 
-export type CloseOutcome = 'closed' | 'paid' | 'rejected';
+export type CloseOutcome =
+  | { kind: 'closed' }
+  | { kind: 'paid' }
+  | { kind: 'rejected' }
+  /** WeChat does not know the trade yet, but a placing still in flight may create it: ask again at `at`. */
+  | { kind: 'recheck'; at: number };
+
+/**
+ * How long after an attempt stopped being OPEN a placing of it can still be in flight: the unified order of a
+ * request that read the attempt as OPEN just before, with the gateway's timeout, twice for a margin.
+ */
+function inFlightWindowMs(ctx: AppContext): number {
+  return 2 * ctx.config.wechatpay.timeoutMs;
+}
 
 /**
  * closeorder for one attempt at WeChat first, then CLOSED here: never the other way round, or a buyer could pay a
  * trade we already consider closed. ORDERPAID means the buyer paid after all: query and record the payment.
- * GatewayError (too_early, unavailable, refused) propagates.
+ * WeChat not knowing the trade proves nothing while a placing may still be in flight: such an attempt is
+ * checked again once no placing can be. GatewayError (too_early, unavailable, refused) propagates.
  */
 export async function closeAttemptAtWechat(
   ctx: AppContext,
@@ -148,16 +163,21 @@ export async function closeAttemptAtWechat(
   const result = await ctx.pay.close({ outTradeNo: attempt.outTradeNo, appId: attempt.appId });
   if (result === 'already_paid') {
     const outcome = await reconcileAttempt(ctx, attempt, log, 'close');
-    return outcome === 'paid' ? 'paid' : 'rejected';
+    return { kind: outcome === 'paid' ? 'paid' : 'rejected' };
   }
-  // closed now, already closed, or never seen by WeChat (the unified order never got through): nobody can pay it.
+  if (result === 'unknown' && attempt.prepared === undefined) {
+    const settled = (attempt.endedAt ?? ctx.now()) + inFlightWindowMs(ctx);
+    if (ctx.now() < settled) return { kind: 'recheck', at: settled };
+  }
+  // Closed now, already closed, or never seen by WeChat with nothing in flight: nobody can pay it.
   const closed = await ctx.store.attempts.markAttemptClosed(attempt.outTradeNo, ctx.now());
-  return closed.kind === 'paid' ? 'paid' : 'closed';
+  return { kind: closed.kind === 'paid' ? 'paid' : 'closed' };
 }
 
 /**
  * Closes an order: its open attempt at WeChat, then the order here. Used by the buyer's close and by expiry.
- * Returns `paid` when WeChat says it was paid meanwhile.
+ * An open attempt that was never launched (no prepay_id yet) is first ended, atomically: a request placing it
+ * right now then cannot hand out a launch for a trade this close is about to declare unpayable.
  */
 export async function closeOrderAtWechat(
   ctx: AppContext,
@@ -165,29 +185,41 @@ export async function closeOrderAtWechat(
   reason: string,
   log: Logger = ctx.log,
 ): Promise<CloseOutcome> {
-  // Two rounds at most: a new attempt opened while the first was being closed is closed in the second.
+  // A few rounds at most: a new attempt opened while the first was being closed is closed in the next.
   for (let round = 0; round < 3; round++) {
     const order = await ctx.store.orders.getOrder(orderId);
-    if (!order) return 'closed';
-    if (order.status === 'PAID') return 'paid';
-    if (order.status === 'CLOSED') return 'closed';
-    const attempt = await ctx.store.attempts.getAttempt(order.currentAttempt);
+    if (!order || order.status === 'CLOSED') return { kind: 'closed' };
+    if (order.status === 'PAID') return { kind: 'paid' };
+    let attempt = await ctx.store.attempts.getAttempt(order.currentAttempt);
     let closedAttempt: string | undefined;
-    if (attempt && attempt.state === 'OPEN') {
+    let recheck: CloseOutcome | undefined;
+    if (attempt && attempt.state === 'OPEN' && attempt.prepared === undefined) {
+      const now = ctx.now();
+      const ended = await ctx.store.attempts.endAttempt(attempt.outTradeNo, {
+        reason: 'closing',
+        tradeState: 'unknown',
+        closeDueAt: now,
+        at: now,
+      });
+      if (ended.kind !== 'ended') continue;
+      attempt = { ...attempt, state: 'ENDED', endReason: 'closing', endedAt: now };
+    }
+    if (attempt && (attempt.state === 'OPEN' || attempt.endReason === 'closing')) {
       const outcome = await closeAttemptAtWechat(ctx, attempt, log);
-      if (outcome !== 'closed') return outcome;
-      closedAttempt = attempt.outTradeNo;
+      if (outcome.kind === 'paid' || outcome.kind === 'rejected') return outcome;
+      if (outcome.kind === 'closed') closedAttempt = attempt.outTradeNo;
+      else recheck = outcome;
     }
     const closed = await ctx.store.orders.markClosed(orderId, { closedAt: ctx.now(), reason, closedAttempt });
     switch (closed.kind) {
       case 'closed':
         log.info({ orderId, reason }, 'order closed');
-        return 'closed';
+        return recheck ?? { kind: 'closed' };
       case 'already_closed':
       case 'not_found':
-        return 'closed';
+        return recheck ?? { kind: 'closed' };
       case 'already_paid':
-        return 'paid';
+        return { kind: 'paid' };
       case 'attempt_open':
         continue;
     }

@@ -81,6 +81,8 @@ export function attemptFromHash(
   if (trade) attempt.tradeState = trade as TradeState;
   const end = f('end');
   if (end) attempt.endReason = end as AttemptEndReason;
+  const endedAt = f('endedAt');
+  if (endedAt) attempt.endedAt = Number(endedAt);
   const prepared = f('prepared');
   if (prepared) attempt.prepared = JSON.parse(prepared) as Prepared;
   const tx = f('tx');
@@ -99,6 +101,7 @@ export const ATTEMPT_FIELDS = [
   'state',
   'trade',
   'end',
+  'endedAt',
   'prepared',
   'tx',
   'paidAt',

@@ -153,7 +153,9 @@ export interface OrderStore {
  *  CLOSED  WeChat confirmed it can never be paid
  */
 export type AttemptState = 'OPEN' | 'ENDED' | 'PAID' | 'CLOSED';
-export type AttemptEndReason = 'failed' | 'superseded' | 'order_paid';
+/** failed: PAYERROR; superseded: replaced by another attempt; order_paid: another attempt paid; closing: being
+ * closed before it was ever launched (a placing may still be in flight). */
+export type AttemptEndReason = 'failed' | 'superseded' | 'order_paid' | 'closing';
 
 export interface AttemptRecord {
   outTradeNo: string;
@@ -176,6 +178,8 @@ export interface AttemptRecord {
   /** WeChat's last reported state of the trade. */
   tradeState?: TradeState;
   endReason?: AttemptEndReason;
+  /** Epoch ms when it stopped being OPEN. */
+  endedAt?: number;
   prepared?: Prepared;
   transactionId?: string;
   paidAt?: number;
@@ -250,7 +254,7 @@ export interface AttemptStore {
    */
   openAttempt(
     attempt: NewAttempt,
-    options: { supersede: boolean; queryDueAt: number; closeDueAt: number },
+    options: { supersede: boolean; queryDueAt: number; closeDueAt: number; now: number },
   ): Promise<OpenAttemptResult>;
   /** Records what placing the trade returned, while the attempt is OPEN and the order PENDING. */
   setPrepared(outTradeNo: string, prepared: Prepared): Promise<SetPreparedResult>;
@@ -259,7 +263,7 @@ export interface AttemptStore {
   /** OPEN → ENDED (WeChat says the payment failed); the attempt is closed at WeChat from `closeDueAt`. */
   endAttempt(
     outTradeNo: string,
-    ending: { reason: AttemptEndReason; tradeState: TradeState; closeDueAt: number },
+    ending: { reason: AttemptEndReason; tradeState: TradeState; closeDueAt: number; at: number },
   ): Promise<EndAttemptResult>;
   /** OPEN/ENDED → CLOSED after WeChat confirmed the trade cannot be paid (the order is not touched). */
   markAttemptClosed(outTradeNo: string, closedAt: number): Promise<CloseAttemptResult>;
@@ -296,7 +300,12 @@ export interface DueClaim {
   orderId: string;
   /** 1 on the first claim of this order in this queue, then 2, 3, ... (drives the backoff). */
   attempt: number;
+  /** When this claim's lease ends (its due time while claimed): identifies the claim when it is released. */
+  leaseEnd: number;
 }
+
+/** What the worker decided for a claimed order: done in this queue, or due again at a time. */
+export type ClaimRelease = { finish: true } | { finish: false; dueAt: number };
 
 export interface QueueStore {
   /**
@@ -304,10 +313,11 @@ export interface QueueStore {
    * `now + leaseMs`, so no other process takes it until the lease runs out (a crashed worker's jobs come back).
    */
   claimDue(queue: DueQueue, now: number, leaseMs: number, limit: number): Promise<DueClaim[]>;
-  /** Sets the next due time, only if the order is still queued (a transition may have removed it meanwhile). */
-  reschedule(queue: DueQueue, id: string, dueAt: number): Promise<void>;
-  /** Removes an order from a queue (nothing left to do there). */
-  finishDue(queue: DueQueue, id: string): Promise<void>;
+  /**
+   * Applies the worker's decision for a claim, only if the order still holds the claim's lease: a transition
+   * that moved or removed the order meanwhile wins. Returns whether it was applied.
+   */
+  release(queue: DueQueue, claim: DueClaim, release: ClaimRelease): Promise<boolean>;
 }
 
 // ---- events -----------------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import {
   WechatPayOrderClosedError,
   WechatPayOrderNotExistError,
   WechatPayOrderPaidError,
+  WechatPayRefundNotExistError,
   WechatPaySignatureError,
   WechatPayXmlError,
 } from '@mp-pay/shared/wechatpay';
@@ -22,10 +23,14 @@ export function gatewayError(err: unknown, call: string): GatewayError {
   const what = `${call}: ${err.message}`;
   if (err instanceof WechatPayOrderPaidError) return new GatewayError('already_paid', what, options);
   if (err instanceof WechatPayOrderClosedError) return new GatewayError('closed', what, options);
-  if (err instanceof WechatPayOrderNotExistError) return new GatewayError('not_found', what, options);
+  if (err instanceof WechatPayOrderNotExistError || err instanceof WechatPayRefundNotExistError) {
+    return new GatewayError('not_found', what, options);
+  }
   if (err instanceof WechatPaySignatureError) return new GatewayError('bad_reply', what, options);
   if (err.retryable) return new GatewayError('unavailable', what, options);
-  if (err.code === 'BAD_REPLY') return new GatewayError('bad_reply', what, options);
+  // A SUCCESS reply that lacks what it must carry is WeChat's fault, not a refusal of our request.
+  if (err.code === 'BAD_REPLY' || err.code === 'NO_PREPAY_ID')
+    return new GatewayError('bad_reply', what, options);
   // closeorder on a trade younger than 5 minutes (docs/protocol.md §6).
   if (call === 'closeorder' && err.code === 'INVALID_REQUEST') {
     return new GatewayError('too_early', what, options);

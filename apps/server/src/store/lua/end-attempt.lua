@@ -4,7 +4,7 @@
 --
 -- KEYS[1..7] as in lib/transition.lua
 -- ARGV[1] order id   ARGV[2] out_trade_no   ARGV[3] reason (failed | ...)   ARGV[4] WeChat trade state
--- ARGV[5] close due (ms)
+-- ARGV[5] close due (ms)   ARGV[6] now (ms)
 --
 -- Results:
 --   { 1 }          ended now
@@ -15,7 +15,7 @@ local id, no = ARGV[1], ARGV[2]
 local state = attempt_get(no, 'state')
 if not state or redis.call('EXISTS', KEYS[1]) == 0 then return { -1 } end
 if state ~= 'OPEN' then return { 0, state } end
-attempt_set(no, 'state', 'ENDED', 'end', ARGV[3], 'trade', ARGV[4])
+attempt_set(no, 'state', 'ENDED', 'end', ARGV[3], 'trade', ARGV[4], 'endedAt', ARGV[6])
 -- Nothing to ask WeChat about until the buyer pays again (a new attempt re-queues the order).
 dequeue(Q_QUERY, id)
 due_by(Q_CLOSE, id, ARGV[5])

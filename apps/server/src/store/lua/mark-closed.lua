@@ -22,7 +22,8 @@ if status == 'PAID' then return { -3 } end
 local current = redis.call('HGET', KEYS[1], 'current')
 if current and current ~= no and attempt_get(current, 'state') == 'OPEN' then return { -5, current } end
 
-if no ~= '' and attempt_get(no, 'state') ~= 'PAID' then
+local closedState = no ~= '' and attempt_get(no, 'state')
+if closedState and closedState ~= 'PAID' then
   attempt_set(no, 'state', 'CLOSED', 'closedAt', ARGV[2], 'trade', 'closed')
 end
 redis.call('HSET', KEYS[1], 'status', 'CLOSED', 'closedAt', ARGV[2], 'closeReason', ARGV[3])

@@ -45,7 +45,7 @@ redis.call('HSET', KEYS[1], 'status', 'PAID', 'paidAttempt', no, 'transactionId'
   'paidAt', ARGV[5], 'paidVia', ARGV[6])
 local current = redis.call('HGET', KEYS[1], 'current')
 if current ~= no and attempt_get(current, 'state') == 'OPEN' then
-  attempt_set(current, 'state', 'ENDED', 'end', 'order_paid')
+  attempt_set(current, 'state', 'ENDED', 'end', 'order_paid', 'endedAt', ARGV[7])
 end
 dequeue(Q_QUERY, id)
 settle_close_queue(id, ARGV[7])

@@ -6,6 +6,7 @@
 -- KEYS[1..7] as in lib/transition.lua
 -- ARGV[1] order id   ARGV[2] out_trade_no   ARGV[3] attempt doc (JSON)   ARGV[4] query due (ms)
 -- ARGV[5] max attempts   ARGV[6] '1' to supersede an OPEN attempt   ARGV[7] close due of a superseded one (ms)
+-- ARGV[8] now (ms)
 --
 -- Results:
 --   { 1 }               opened
@@ -19,17 +20,18 @@ local id, no = ARGV[1], ARGV[2]
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return { -1 } end
 if status ~= 'PENDING' then return { 0, status } end
-if redis.call('HEXISTS', KEYS[2], no) == 1 then return { -2 } end
-
+-- Checked before the out_trade_no: two requests racing to open the same next number find the winner's OPEN one.
 local current = redis.call('HGET', KEYS[1], 'current')
-if current and attempt_get(current, 'state') == 'OPEN' then
-  if ARGV[6] ~= '1' then return { 2, current } end
-  attempt_set(current, 'state', 'ENDED', 'end', 'superseded')
-  due_by(Q_CLOSE, id, ARGV[7])
-end
+local currentOpen = current and attempt_get(current, 'state') == 'OPEN'
+if currentOpen and ARGV[6] ~= '1' then return { 2, current } end
 local count = tonumber(redis.call('HGET', KEYS[1], 'attemptCount') or '0')
 if count >= tonumber(ARGV[5]) then return { -4 } end
+if redis.call('HEXISTS', KEYS[2], no) == 1 then return { -2 } end
 
+if currentOpen then
+  attempt_set(current, 'state', 'ENDED', 'end', 'superseded', 'endedAt', ARGV[8])
+  due_by(Q_CLOSE, id, ARGV[7])
+end
 redis.call('HSET', KEYS[2], no, ARGV[3], no .. '.state', 'OPEN')
 redis.call('HSET', KEYS[1], 'current', no, 'attemptCount', count + 1)
 -- A fresh trade starts a fresh query schedule; its close is due at the order's expiry at the latest.

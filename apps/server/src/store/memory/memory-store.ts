@@ -12,6 +12,7 @@ import type {
   AttemptEndReason,
   AttemptRecord,
   AttemptStore,
+  ClaimRelease,
   CloseAttemptResult,
   CreateOrderOptions,
   CreateOrderResult,
@@ -222,21 +223,22 @@ export class MemoryAttemptStore implements AttemptStore {
 
   async openAttempt(
     attempt: NewAttempt,
-    options: { supersede: boolean; queryDueAt: number; closeDueAt: number },
+    options: { supersede: boolean; queryDueAt: number; closeDueAt: number; now: number },
   ): Promise<OpenAttemptResult> {
     const d = this.d;
     const order = d.orders.get(attempt.orderId);
     const attempts = d.attempts.get(attempt.orderId);
     if (!order || !attempts) return { kind: 'not_found' };
     if (order.status !== 'PENDING') return { kind: 'not_pending', status: order.status };
-    if (attempts.has(attempt.outTradeNo)) throw new Error(`attempt ${attempt.outTradeNo} already exists`);
     const current = attempts.get(order.currentAttempt);
-    if (current?.state === 'OPEN') {
-      if (!options.supersede) return { kind: 'open_exists', outTradeNo: current.outTradeNo };
-      Object.assign(current, { state: 'ENDED', endReason: 'superseded' });
+    const currentOpen = current?.state === 'OPEN';
+    if (currentOpen && !options.supersede) return { kind: 'open_exists', outTradeNo: order.currentAttempt };
+    if (order.attemptCount >= MAX_ATTEMPTS_PER_ORDER) return { kind: 'too_many' };
+    if (attempts.has(attempt.outTradeNo)) throw new Error(`attempt ${attempt.outTradeNo} already exists`);
+    if (current && currentOpen) {
+      Object.assign(current, { state: 'ENDED', endReason: 'superseded', endedAt: options.now });
       d.dueBy('close', order.id, options.closeDueAt);
     }
-    if (order.attemptCount >= MAX_ATTEMPTS_PER_ORDER) return { kind: 'too_many' };
     const record: AttemptRecord = { ...clone(attempt), state: 'OPEN' };
     attempts.set(attempt.outTradeNo, record);
     order.currentAttempt = attempt.outTradeNo;
@@ -297,7 +299,7 @@ export class MemoryAttemptStore implements AttemptStore {
     });
     const current = d.attempts.get(order.id)?.get(order.currentAttempt);
     if (current && current.outTradeNo !== outTradeNo && current.state === 'OPEN') {
-      Object.assign(current, { state: 'ENDED', endReason: 'order_paid' });
+      Object.assign(current, { state: 'ENDED', endReason: 'order_paid', endedAt: facts.paidAt });
     }
     d.dequeue('query', order.id);
     d.settleCloseQueue(order.id, facts.paidAt);
@@ -307,13 +309,18 @@ export class MemoryAttemptStore implements AttemptStore {
 
   async endAttempt(
     outTradeNo: string,
-    ending: { reason: AttemptEndReason; tradeState: TradeState; closeDueAt: number },
+    ending: { reason: AttemptEndReason; tradeState: TradeState; closeDueAt: number; at: number },
   ): Promise<EndAttemptResult> {
     const d = this.d;
     const attempt = d.attempt(outTradeNo);
     if (!attempt || !d.orders.has(attempt.orderId)) return { kind: 'not_found' };
     if (attempt.state !== 'OPEN') return { kind: 'not_open', state: attempt.state };
-    Object.assign(attempt, { state: 'ENDED', endReason: ending.reason, tradeState: ending.tradeState });
+    Object.assign(attempt, {
+      state: 'ENDED',
+      endReason: ending.reason,
+      tradeState: ending.tradeState,
+      endedAt: ending.at,
+    });
     d.dequeue('query', attempt.orderId);
     d.dueBy('close', attempt.orderId, ending.closeDueAt);
     return { kind: 'ended' };
@@ -337,25 +344,25 @@ export class MemoryQueueStore implements QueueStore {
 
   async claimDue(queue: DueQueue, now: number, leaseMs: number, limit: number): Promise<DueClaim[]> {
     const q = this.d.queues[queue];
+    const leaseEnd = now + leaseMs;
     const due = [...q.due.entries()]
       .filter(([, at]) => at <= now)
       .sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : 1))
       .slice(0, limit);
     return due.map(([orderId]) => {
-      q.due.set(orderId, now + leaseMs);
+      q.due.set(orderId, leaseEnd);
       const attempt = (q.claims.get(orderId) ?? 0) + 1;
       q.claims.set(orderId, attempt);
-      return { orderId, attempt };
+      return { orderId, attempt, leaseEnd };
     });
   }
 
-  async reschedule(queue: DueQueue, id: string, dueAt: number): Promise<void> {
+  async release(queue: DueQueue, claim: DueClaim, release: ClaimRelease): Promise<boolean> {
     const q = this.d.queues[queue];
-    if (q.due.has(id)) q.due.set(id, dueAt);
-  }
-
-  async finishDue(queue: DueQueue, id: string): Promise<void> {
-    this.d.dequeue(queue, id);
+    if (q.due.get(claim.orderId) !== claim.leaseEnd) return false;
+    if (release.finish) this.d.dequeue(queue, claim.orderId);
+    else q.due.set(claim.orderId, release.dueAt);
+    return true;
   }
 }
 

@@ -16,6 +16,7 @@ import {
   type AttemptEndReason,
   type AttemptRecord,
   type AttemptStore,
+  type ClaimRelease,
   type CloseAttemptResult,
   type CreateOrderOptions,
   type CreateOrderResult,
@@ -201,7 +202,7 @@ export class RedisAttemptStore implements AttemptStore {
 
   async openAttempt(
     attempt: NewAttempt,
-    options: { supersede: boolean; queryDueAt: number; closeDueAt: number },
+    options: { supersede: boolean; queryDueAt: number; closeDueAt: number; now: number },
   ): Promise<OpenAttemptResult> {
     const reply = await guard(
       this.b.scripts.openAttempt(
@@ -213,6 +214,7 @@ export class RedisAttemptStore implements AttemptStore {
         MAX_ATTEMPTS_PER_ORDER,
         options.supersede ? '1' : '0',
         options.closeDueAt,
+        options.now,
       ),
     );
     const result = openAttemptResult(reply);
@@ -263,7 +265,7 @@ export class RedisAttemptStore implements AttemptStore {
 
   async endAttempt(
     outTradeNo: string,
-    ending: { reason: AttemptEndReason; tradeState: TradeState; closeDueAt: number },
+    ending: { reason: AttemptEndReason; tradeState: TradeState; closeDueAt: number; at: number },
   ): Promise<EndAttemptResult> {
     const orderId = ownerOf(outTradeNo);
     if (orderId === undefined) return { kind: 'not_found' };
@@ -275,6 +277,7 @@ export class RedisAttemptStore implements AttemptStore {
         ending.reason,
         ending.tradeState,
         ending.closeDueAt,
+        ending.at,
       ),
     );
     return endAttemptResult(reply);
@@ -295,23 +298,29 @@ export class RedisQueueStore implements QueueStore {
 
   async claimDue(queue: DueQueue, now: number, leaseMs: number, limit: number): Promise<DueClaim[]> {
     const k = this.b.keys;
+    const leaseEnd = now + leaseMs;
     const flat = (await guard(
-      this.b.scripts.claimDue(k.due(queue), k.claims(queue), now, now + leaseMs, limit),
+      this.b.scripts.claimDue(k.due(queue), k.claims(queue), now, leaseEnd, limit),
     )) as (string | number)[];
     const claims: DueClaim[] = [];
     for (let i = 0; i + 1 < flat.length; i += 2) {
-      claims.push({ orderId: String(flat[i]), attempt: Number(flat[i + 1]) });
+      claims.push({ orderId: String(flat[i]), attempt: Number(flat[i + 1]), leaseEnd });
     }
     return claims;
   }
 
-  async reschedule(queue: DueQueue, id: string, dueAt: number): Promise<void> {
-    // XX: only update a queued order; a transition that removed it meanwhile must win.
-    await guard(this.b.redis.zadd(this.b.keys.due(queue), 'XX', dueAt, id));
-  }
-
-  async finishDue(queue: DueQueue, id: string): Promise<void> {
-    await guard(this.b.scripts.finishDue(this.b.keys.due(queue), this.b.keys.claims(queue), id));
+  async release(queue: DueQueue, claim: DueClaim, release: ClaimRelease): Promise<boolean> {
+    const k = this.b.keys;
+    const reply = await guard(
+      this.b.scripts.releaseClaim(
+        k.due(queue),
+        k.claims(queue),
+        claim.orderId,
+        claim.leaseEnd,
+        release.finish ? '' : release.dueAt,
+      ),
+    );
+    return reply === 1;
   }
 }
 

@@ -17,7 +17,7 @@ const SCRIPTS = {
   markClosed: { file: 'mark-closed.lua', keys: 7 },
   resolveIdentity: { file: 'resolve-identity.lua', keys: 2 },
   claimDue: { file: 'claim-due.lua', keys: 2 },
-  finishDue: { file: 'finish-due.lua', keys: 2 },
+  releaseClaim: { file: 'release-claim.lua', keys: 2 },
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;
