@@ -2,6 +2,7 @@
  * Turns the measurements of one `pnpm bench` into the results table and RESULTS.md, including, for each
  * missed target, why (from the measured CPU split) and what would close it.
  */
+import type { CpuPerRequest } from './compare/notify-cpu.ts';
 import { OTHER, type CpuShares } from './lib/cpu.ts';
 import type { LoadResult } from './lib/load.ts';
 import type { Machine } from './lib/machine.ts';
@@ -30,7 +31,13 @@ export interface Measurements {
   /** Cores used by each process during the order-creation run. */
   orderCpu: CpuShares;
   plan: { distinct: number; mix: number; mixDuplicates: number; fixed: number; fixedRate: number };
+  /** `--compare <ref>`: server CPU per notification of this revision and of `ref`, measured side by side. */
+  compare?: { ref: string; commit: string; ours: CpuPerRequest; theirs: CpuPerRequest };
 }
+
+/** `--compare`: this revision may cost at most this much more CPU per notification than the compared one. */
+export const COMPARE_TOLERANCE = 1.1;
+const COMPARE_CONNECTIONS_TEXT = '32';
 
 export const TARGETS = { notifyRps: 3000, fixedP99Ms: 10, ratio: 1.5 } as const;
 
@@ -145,6 +152,20 @@ export function buildRows(m: Measurements): Row[] {
       ratio: oursCpu === undefined || baseCpu === undefined ? '' : fmt.ratio(oursCpu, baseCpu),
     }),
   );
+  if (m.compare) {
+    const { ours, theirs, ref, commit } = m.compare;
+    rows.push(
+      row({
+        benchmark: `notify: server CPU per request, this revision vs ${ref === commit ? commit : `${ref} (${commit})`}`,
+        metric: `µs, median of ${ours.rounds.length} alternating rounds`,
+        ours: `${Math.round(ours.medianUs)} µs (${commit}: ${Math.round(theirs.medianUs)} µs, ${fmt.ratio(ours.medianUs, theirs.medianUs)})`,
+        target: `≤ ${COMPARE_TOLERANCE}× ${commit}, 0 errors`,
+        met: yesNo(
+          ours.medianUs <= COMPARE_TOLERANCE * theirs.medianUs && ours.errors === 0 && theirs.errors === 0,
+        ),
+      }),
+    );
+  }
   load(
     `notify: ${Math.round((100 * m.plan.mixDuplicates) / m.plan.mix)}% duplicates`,
     m.ours.mix,
@@ -367,7 +388,18 @@ machine over loopback, so they share its ${m.machine.cpus} cores; other work on 
 - **Durable Redis**: the distinct-orders phase once more against a private redis-server with
   \`appendonly yes, appendfsync always\` (every write fsynced before Redis answers), the configuration under which
   an acknowledged payment survives a Redis crash (fault suite a). The shared Redis's own setting is given above.
-- **Peer baseline**: a Koa app with a raw-body reader and \`tenpay.middleware('pay')\` (its documented setup), then
+${
+  m.compare
+    ? `- **This revision vs ${m.compare.ref}** (\`--compare\`): ${m.compare.ref} checked out beside this one (a git
+  worktree), both servers started side by side on the same Redis and sandbox, each given
+  ${fmt.int(m.compare.ours.requests / Math.max(m.compare.ours.rounds.length, 1))} pending orders per round through
+  POST /api/orders, then signed notifications for them at ${COMPARE_CONNECTIONS_TEXT} connections, the two taking turns for
+  ${m.compare.ours.rounds.length} rounds after a warm-up round; server CPU ÷ notifications, median round. Rounds (µs):
+  this revision ${m.compare.ours.rounds.map((x) => Math.round(x)).join(', ')}; ${m.compare.commit}
+  ${m.compare.theirs.rounds.map((x) => Math.round(x)).join(', ')}.
+`
+    : ''
+}- **Peer baseline**: a Koa app with a raw-body reader and \`tenpay.middleware('pay')\` (its documented setup), then
   a trivial in-memory update (pending → paid, amount checked).
 - **mp-pay**: the real server (\`startServer\`, its own process, LOG_LEVEL=warn, background worker off) with real
   Redis; pending orders created beforehand through the server's own create-order Lua script. After the runs,

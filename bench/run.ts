@@ -29,14 +29,18 @@ import { CONNECTIONS, planNotify, runNotify } from './load/notify-bench.ts';
 import { runOrderCreation, runSignIn, signInBuyers } from './load/orders-bench.ts';
 import { seedPendingOrders } from './load/seed-orders.ts';
 import { buildReport, buildRows, type Measurements } from './report.ts';
+import { compareNotifyCpu, type CpuPerRequest } from './compare/notify-cpu.ts';
+import { checkoutRevision, type Revision } from './compare/revision.ts';
 
-// pnpm bench [--quick] [--redis redis://…] [--results path | --results ""]
+// pnpm bench [--quick] [--redis redis://…] [--results path | --results ""] [--compare <git ref>]
 //   --quick    smaller runs, for checking the harness (does not write RESULTS.md unless --results is given)
+//   --compare  also measure server CPU per notification against another revision, side by side in this run
 const { values: argv } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
     redis: { type: 'string', default: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' },
     results: { type: 'string' },
+    compare: { type: 'string' },
   },
   strict: true,
 });
@@ -79,6 +83,48 @@ const stopAll = async () => {
 
 function log(message: string): void {
   process.stderr.write(`[bench] ${message}\n`);
+}
+
+let revision: Revision | undefined;
+
+/** `--compare <ref>`: this revision's and ref's servers side by side, on their own orders (compare/). */
+async function compareWithRevision(
+  ref: string,
+  serverEnv: Record<string, string>,
+): Promise<NonNullable<Measurements['compare']>> {
+  revision = checkoutRevision(ref, log);
+  const sandbox = await startChild(here('./load/sandbox-child.ts'), [], {});
+  children.push(sandbox);
+  const env = { ...serverEnv, SANDBOX_PORT: new URL(sandbox.url).port };
+  const ours = await startChild(here('./load/ours-server.ts'), [], {
+    ...env,
+    REDIS_PREFIX: `${prefix}cmp-ours:`,
+  });
+  children.push(ours);
+  const theirs = await startChild(`${revision.dir}/bench/load/ours-server.ts`, [], {
+    ...env,
+    REDIS_PREFIX: `${prefix}cmp-rev:`,
+  });
+  children.push(theirs);
+  log(`compare: server CPU per notification, this revision vs ${ref} (${revision.commit})…`);
+  const results = await compareNotifyCpu({
+    contenders: [
+      { name: 'ours', serverUrl: ours.url, pid: ours.process.pid },
+      { name: 'theirs', serverUrl: theirs.url, pid: theirs.process.pid },
+    ],
+    sandboxUrl: sandbox.url,
+    ordersPerRound: argv.quick ? 500 : 3000,
+    rounds: argv.quick ? 2 : 5,
+    connections: CONNECTIONS,
+    log,
+  });
+  await stopAll();
+  return {
+    ref,
+    commit: revision.commit,
+    ours: results.ours as CpuPerRequest,
+    theirs: results.theirs as CpuPerRequest,
+  };
 }
 
 try {
@@ -229,6 +275,9 @@ try {
   );
   await stopAll();
 
+  let compare: Measurements['compare'];
+  if (argv.compare) compare = await compareWithRevision(argv.compare, serverEnv);
+
   const measured: Measurements = {
     machine,
     micro,
@@ -250,6 +299,7 @@ try {
       fixed: plan.fixed.bodies.length,
       fixedRate: FIXED_RATE,
     },
+    ...(compare ? { compare } : {}),
   };
   const rows = buildRows(measured);
   process.stdout.write(`\n${renderText(rows)}\n\n`);
@@ -261,7 +311,8 @@ try {
     baselineStats.paid !== expectedPaid ||
     events.size !== expectedPaid ||
     doubled > 0 ||
-    !durable.paidOnce
+    !durable.paidOnce ||
+    (compare !== undefined && (compare.ours.errors > 0 || compare.theirs.errors > 0))
   ) {
     log(
       `STATE CHECK FAILED: expected ${expectedPaid} paid orders; baseline ${baselineStats.paid}, ` +
@@ -271,6 +322,7 @@ try {
   }
 } finally {
   await stopAll();
+  revision?.remove();
   const deleted = await deletePrefix(redis, prefix);
   log(`deleted ${deleted} Redis keys under ${prefix}`);
   redis.disconnect();

@@ -11,6 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createRedisStore } from '../src/store/redis/redis-store.ts';
 import { redisKeys } from '../src/store/redis/keys.ts';
 import { attemptOutTradeNo, newOrderId } from '../src/domain/ids.ts';
+import { attemptOf } from './helpers/records.ts';
 import { dropPrefix, TEST_REDIS_URL, waitFor } from './helpers/redis.ts';
 
 const LUA_DIR = new URL('../src/store/lua/', import.meta.url);
@@ -76,26 +77,12 @@ describe('Redis Cluster readiness', () => {
             createdAt: now,
             expiresAt: now + 60_000,
           };
-          await store.orders.createOrder(
-            order,
-            {
-              outTradeNo: attemptOutTradeNo(id, 1),
-              orderId: id,
-              seq: 1,
-              channel: 'miniprogram',
-              apiVersion: 'v2',
-              signType: 'MD5',
-              appId: 'wx5ad0b0c0de5a4db0',
-              payerOpenid: 'oCluster',
-              totalFen: 100,
-              description: 'cluster',
-              clientIp: '127.0.0.1',
-              notifyUrl: 'http://127.0.0.1/wechatpay/notify',
-              createdAt: now,
-              expiresAt: now + 60_000,
-            },
-            { idempotencyKey: id, fingerprint: 'fp', idempotencyTtlSeconds: 60, queryDueAt: now },
-          );
+          await store.orders.createOrder(order, attemptOf(order), {
+            idempotencyKey: id,
+            fingerprint: 'fp',
+            idempotencyTtlSeconds: 60,
+            queryDueAt: now,
+          });
           await store.attempts.setPrepared(attemptOutTradeNo(id, 1), { prepayId: 'wx' + id });
         }
         const [paidId, closedId] = ids as [string, string];

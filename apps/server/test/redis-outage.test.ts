@@ -5,7 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StoreUnavailableError } from '../src/errors.ts';
-import { attemptOutTradeNo, newOrderId } from '../src/domain/ids.ts';
+import { newOrderId } from '../src/domain/ids.ts';
+import { attemptOf } from './helpers/records.ts';
 import { connectRedis, createRedisStore, redisStoreOn } from '../src/store/redis/redis-store.ts';
 import type { Store } from '../src/store/types.ts';
 import { useOutageStack } from './helpers/outage-stack.ts';
@@ -82,26 +83,11 @@ describe('a Redis that refuses writes for now (a primary demoted by a failover)'
       expiresAt: Date.now() + 600_000,
     };
     await expect(
-      store.orders.createOrder(
-        order,
-        {
-          outTradeNo: attemptOutTradeNo(id, 1),
-          orderId: id,
-          seq: 1,
-          channel: 'miniprogram',
-          apiVersion: 'v2',
-          signType: 'MD5',
-          appId: 'wx5ad0b0c0de5a4db0',
-          payerOpenid: 'oReadOnlyBuyer',
-          totalFen: 100,
-          description: order.description,
-          clientIp: '127.0.0.1',
-          notifyUrl: 'http://127.0.0.1:3000/wechatpay/notify',
-          createdAt: order.createdAt,
-          expiresAt: order.expiresAt,
-        },
-        { fingerprint: 'fp', idempotencyTtlSeconds: 60, queryDueAt: Date.now() },
-      ),
+      store.orders.createOrder(order, attemptOf(order), {
+        fingerprint: 'fp',
+        idempotencyTtlSeconds: 60,
+        queryDueAt: Date.now(),
+      }),
     ).rejects.toBeInstanceOf(StoreUnavailableError);
     await expect(
       store.orders.markClosed(id, { closedAt: Date.now(), reason: 'expired', closedAttempt: undefined }),

@@ -12,7 +12,6 @@ import { createRedisStore } from '../src/store/redis/redis-store.ts';
 import type {
   AttemptStore,
   DueClaim,
-  NewAttempt,
   NewOrder,
   OrderStore,
   PaymentFacts,
@@ -21,40 +20,7 @@ import type {
   Store,
 } from '../src/store/types.ts';
 import { dropPrefix, TEST_REDIS_URL, uniquePrefix } from './helpers/redis.ts';
-
-function newOrder(userId: string, overrides: Partial<NewOrder> = {}): NewOrder {
-  const createdAt = overrides.createdAt ?? Date.now();
-  return {
-    id: newOrderId(createdAt),
-    userId,
-    description: 'mp-pay test order',
-    items: [{ productId: 'tea', name: 'Tea', unitPriceFen: 150, quantity: 2, subtotalFen: 300 }],
-    totalFen: 300,
-    createdAt,
-    expiresAt: createdAt + 60_000,
-    ...overrides,
-  };
-}
-
-function attemptOf(order: NewOrder, seq = 1, overrides: Partial<NewAttempt> = {}): NewAttempt {
-  return {
-    outTradeNo: attemptOutTradeNo(order.id, seq),
-    orderId: order.id,
-    seq,
-    channel: 'miniprogram',
-    apiVersion: 'v2',
-    signType: 'MD5',
-    appId: 'wx5ad0b0c0de5a4db0',
-    payerOpenid: 'oBuyer' + order.userId,
-    totalFen: order.totalFen,
-    description: order.description,
-    clientIp: '127.0.0.1',
-    notifyUrl: 'http://127.0.0.1:3000/wechatpay/notify',
-    createdAt: order.createdAt,
-    expiresAt: order.expiresAt,
-    ...overrides,
-  };
-}
+import { attemptOf, newOrder, paymentFailed } from './helpers/records.ts';
 
 const options = (extra: { idempotencyKey?: string; fingerprint?: string; queryDueAt?: number } = {}) => ({
   fingerprint: extra.fingerprint ?? 'fp-1',
@@ -266,12 +232,7 @@ function contract(name: string, open: () => Promise<{ store: Store; cleanup: () 
     it('two requests racing to open the next attempt: one opens it, the other is told to use it', async () => {
       const order = newOrder(user());
       await create(order);
-      await attempts.endAttempt(no(order), {
-        reason: 'failed',
-        tradeState: 'failed',
-        closeDueAt: later(1),
-        at: Date.now(),
-      });
+      await attempts.endAttempt(no(order), paymentFailed(later(1)));
       const options = { supersede: false, queryDueAt: later(1), closeDueAt: later(1), now: Date.now() };
       const results = await Promise.all([
         attempts.openAttempt(attemptOf(order, 2), options),
@@ -332,12 +293,7 @@ function contract(name: string, open: () => Promise<{ store: Store; cleanup: () 
     it('paying ends the open attempt of another; attempts close one by one', async () => {
       const order = newOrder(user());
       await create(order);
-      await attempts.endAttempt(no(order), {
-        reason: 'failed',
-        tradeState: 'failed',
-        closeDueAt: later(1000),
-        at: Date.now(),
-      });
+      await attempts.endAttempt(no(order), paymentFailed(later(1000)));
       await attempts.openAttempt(attemptOf(order, 2), {
         supersede: false,
         queryDueAt: later(1),
@@ -477,12 +433,7 @@ function contract(name: string, open: () => Promise<{ store: Store; cleanup: () 
       );
       if (!claim) throw new Error('not claimed');
       // While the job runs, the attempt fails and the buyer pays again: a new attempt re-queues the order.
-      await attempts.endAttempt(no(order), {
-        reason: 'failed',
-        tradeState: 'failed',
-        closeDueAt: base + 1000,
-        at: Date.now(),
-      });
+      await attempts.endAttempt(no(order), paymentFailed(base + 1000));
       await attempts.openAttempt(attemptOf(order, 2), {
         supersede: false,
         queryDueAt: base + 700,
@@ -503,12 +454,7 @@ function contract(name: string, open: () => Promise<{ store: Store; cleanup: () 
       await create(order, { queryDueAt: base + 100 });
       const mine = (claims: DueClaim[]) =>
         claims.filter((c) => c.orderId === order.id).map(({ orderId, attempt }) => ({ orderId, attempt }));
-      await attempts.endAttempt(no(order), {
-        reason: 'failed',
-        tradeState: 'failed',
-        closeDueAt: base + 1000,
-        at: Date.now(),
-      });
+      await attempts.endAttempt(no(order), paymentFailed(base + 1000));
       // Nothing to query any more; the close is due early, not at the expiry.
       expect(mine(await queues.claimDue('query', base + 200, 10, 1000))).toEqual([]);
       expect(mine(await queues.claimDue('close', base + 1000, 10, 1000))).toEqual([

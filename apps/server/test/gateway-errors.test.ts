@@ -1,0 +1,87 @@
+/**
+ * The one mapping from v2 failures to gateway reasons (src/gateway/v2/errors.ts): services branch on these
+ * reasons only, so each v2 class and code must land on the reason the services expect.
+ */
+import {
+  WechatPayError,
+  WechatPayInvalidRequestError,
+  WechatPayOrderClosedError,
+  WechatPayOrderNotExistError,
+  WechatPayOrderPaidError,
+  WechatPaySignatureError,
+  WechatPaySystemError,
+  WechatPayTimeoutError,
+  WechatPayTransportError,
+  WechatPayXmlError,
+} from '@mp-pay/shared/wechatpay';
+import { describe, expect, it } from 'vitest';
+import { GatewayError } from '../src/gateway/errors.ts';
+import { gatewayError, notificationError } from '../src/gateway/v2/errors.ts';
+
+describe('v2 → gateway error mapping', () => {
+  const cases: [string, WechatPayError, string, string, boolean][] = [
+    ['ORDERPAID', new WechatPayOrderPaidError('ORDERPAID', 'paid'), 'unifiedorder', 'already_paid', false],
+    ['ORDERCLOSED', new WechatPayOrderClosedError('ORDERCLOSED', 'closed'), 'unifiedorder', 'closed', false],
+    [
+      'ORDERNOTEXIST',
+      new WechatPayOrderNotExistError('ORDERNOTEXIST', 'x'),
+      'orderquery',
+      'not_found',
+      false,
+    ],
+    ['SYSTEMERROR', new WechatPaySystemError('SYSTEMERROR', 'busy'), 'unifiedorder', 'unavailable', true],
+    ['a timeout', new WechatPayTimeoutError(10_000), 'orderquery', 'unavailable', true],
+    ['a network failure', new WechatPayTransportError('NETWORK', 'down'), 'closeorder', 'unavailable', true],
+    ['a forged reply', new WechatPaySignatureError('bad sign'), 'orderquery', 'bad_reply', true],
+    ['SUCCESS without prepay_id', new WechatPayError('NO_PREPAY_ID', 'x'), 'unifiedorder', 'bad_reply', true],
+    [
+      'closeorder too early',
+      new WechatPayInvalidRequestError('INVALID_REQUEST', 'x'),
+      'closeorder',
+      'too_early',
+      false,
+    ],
+    [
+      'INVALID_REQUEST elsewhere',
+      new WechatPayInvalidRequestError('INVALID_REQUEST', 'x'),
+      'unifiedorder',
+      'refused',
+      false,
+    ],
+    [
+      'a bad signature of ours',
+      new WechatPayInvalidRequestError('FAIL', 'sign'),
+      'unifiedorder',
+      'refused',
+      false,
+    ],
+  ];
+  for (const [what, err, call, reason, retryable] of cases) {
+    it(`${what} from ${call} → ${reason}`, () => {
+      const mapped = gatewayError(err, call);
+      expect(mapped).toBeInstanceOf(GatewayError);
+      expect(mapped).toMatchObject({ reason, retryable, wechatCode: err.code });
+      expect(mapped.cause).toBe(err);
+    });
+  }
+
+  it('does not disguise a programming error as a WeChat answer', () => {
+    expect(() => gatewayError(new TypeError('bug'), 'unifiedorder')).toThrow(TypeError);
+  });
+
+  it('maps notification failures to rejection reasons, keeping the claimed out_trade_no for the log', () => {
+    expect(notificationError(new WechatPayXmlError('DOCTYPE'))).toMatchObject({ reason: 'unreadable' });
+    expect(notificationError(new WechatPaySignatureError('bad', { out_trade_no: 'X1' }))).toMatchObject({
+      reason: 'signature',
+      claimedOutTradeNo: 'X1',
+    });
+    expect(
+      notificationError(
+        new WechatPayInvalidRequestError('MERCHANT_MISMATCH', 'other', { out_trade_no: 'X2' }),
+      ),
+    ).toMatchObject({ reason: 'merchant', claimedOutTradeNo: 'X2' });
+    expect(notificationError(new WechatPayInvalidRequestError('LACK_PARAMS', 'x'))).toMatchObject({
+      reason: 'fields',
+    });
+  });
+});
