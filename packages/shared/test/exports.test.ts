@@ -1,6 +1,7 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import * as core from '@mp-pay/shared/core';
 import * as login from '@mp-pay/shared/login';
+import * as v3 from '@mp-pay/shared/v3';
 import * as testing from '@mp-pay/shared/testing';
 import * as v2 from '@mp-pay/shared/v2';
 import * as wechatpay from '@mp-pay/shared/wechatpay';
@@ -99,16 +100,21 @@ describe('package subpaths', () => {
   });
 
   it('the barrel is exactly core + v2 + login + the sandbox demo, the same objects', () => {
-    for (const part of [core, v2, login]) {
+    for (const part of [core, v2, login, v3]) {
       for (const [name, value] of Object.entries(part))
         expect(wechatpay[name as keyof typeof wechatpay], name).toBe(value);
     }
-    const covered = new Set([...Object.keys(core), ...Object.keys(v2), ...Object.keys(login)]);
+    const covered = new Set([
+      ...Object.keys(core),
+      ...Object.keys(v2),
+      ...Object.keys(login),
+      ...Object.keys(v3),
+    ]);
     expect(
       Object.keys(wechatpay)
         .filter((name) => !covered.has(name))
         .sort(),
-    ).toEqual(['SANDBOX_DEFAULT_PORT', 'SANDBOX_DEMO']);
+    ).toEqual(['SANDBOX_DEFAULT_PORT', 'SANDBOX_DEMO', 'SANDBOX_DEMO_V3']);
   });
 
   it('keeps the families apart: core knows no protocol, login no v2', () => {

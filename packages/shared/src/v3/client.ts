@@ -1,0 +1,342 @@
+import type { KeyObject } from 'node:crypto';
+import { WechatTransportError } from '../core/errors.ts';
+import { OUT_TRADE_NO_RE } from '../core/nonce.ts';
+import { HttpTransport, type HttpReply, type HttpRequest } from '../core/transport.ts';
+import { buildAuthorizationV3 } from './authorization.ts';
+import type { V3EncryptedResource } from './aead.ts';
+import {
+  WechatPayV3BadMessageError,
+  WechatPayV3SignatureError,
+  WechatPayV3TransportError,
+} from './errors.ts';
+import { hasSignatureHeadersV3, signedMessageFromHeadersV3 } from './headers.ts';
+import type { V3KeySet } from './keys.ts';
+import { errorFromV3Reply, isRecord } from './reply-errors.ts';
+import { toPrivateKey } from './sign.ts';
+import { formatV3Time } from './time.ts';
+import { parseV3Transaction, type V3Transaction } from './transaction.ts';
+import { verifyV3, type V3SignedMessage } from './verify.ts';
+
+export const WECHATPAY_V3_API_BASE = 'https://api.mch.weixin.qq.com';
+
+export interface WechatPayV3ClientOptions {
+  mchId: string;
+  /** Serial of the merchant API certificate (apiclient_cert.pem) whose private key signs. */
+  serialNo: string;
+  /** The merchant private key, apiclient_key.pem (PEM text or a KeyObject). Never logged. */
+  privateKey: string | KeyObject;
+  /** WeChat's keys for verifying replies: public key and/or platform certificates (PlatformCertificates fills it). */
+  keys: V3KeySet;
+  /** Defaults to the live host; the mp-pay sandbox for local runs. */
+  baseUrl?: string;
+  timeoutMs?: number;
+  /** Shared transport (connection pool); one of our own otherwise. */
+  transport?: HttpTransport;
+  /** Largest reply read, 256 KiB by default. */
+  maxReplyBytes?: number;
+  /** Reply timestamp window, 300 s by default (docs/protocol.md §7). */
+  toleranceSeconds?: number;
+  /** Clock in ms, for tests; Date.now by default. */
+  now?: () => number;
+}
+
+export type V3Method = HttpRequest['method'];
+
+export interface V3Reply {
+  status: number;
+  /** Lower-case names. */
+  headers: Readonly<Record<string, string>>;
+  /** The body as received. */
+  text: string;
+  /** The body parsed as JSON; undefined when empty (204). */
+  data: unknown;
+  requestId: string | undefined;
+}
+
+export interface JsapiPrepayV3Request {
+  appid: string;
+  /** What the buyer sees in the payment sheet and the bill (≤ 127 characters). */
+  description: string;
+  outTradeNo: string;
+  notifyUrl: string;
+  amountFen: number;
+  payerOpenid: string;
+  /** After this the order can no longer be paid; sent in Beijing time (RFC 3339, +08:00). */
+  timeExpire?: Date;
+  /** Echoed back in the query reply and the notification (≤ 128 characters). */
+  attach?: string;
+}
+
+/** One entry of `GET /v3/certificates` (docs/protocol.md §7 "Platform certificates and the public key"). */
+export interface V3EncryptedCertificate {
+  serial_no: string;
+  effective_time: string;
+  expire_time: string;
+  encrypt_certificate: V3EncryptedResource;
+}
+
+/**
+ * The certificate list as received: NOT yet verified, because the key that signed it may be inside it. Open it
+ * with openCertificateDownloadV3 (PlatformCertificates does), which decrypts and then checks the signature.
+ */
+export interface V3CertificateDownload {
+  entries: V3EncryptedCertificate[];
+  signed: V3SignedMessage;
+  requestId: string | undefined;
+}
+
+const MAX_REPLY_BYTES = 256 * 1024;
+const USER_AGENT = `mp-pay/0.1 (node ${process.versions.node})`;
+
+/**
+ * WeChat Pay APIv3 client (JSON over HTTPS, docs/protocol.md §7). Every request carries a fresh Authorization;
+ * every reply that carries signature headers is verified with the key set, and a 2xx reply with a body must
+ * carry them. Failures are WechatPayV3Error subclasses with status, WeChat's code, detail and Request-ID.
+ */
+export class WechatPayV3Client {
+  readonly mchId: string;
+  readonly serialNo: string;
+  readonly baseUrl: string;
+  readonly timeoutMs: number;
+  readonly keys: V3KeySet;
+  readonly #privateKey: KeyObject;
+  readonly #transport: HttpTransport;
+  readonly #ownsTransport: boolean;
+  readonly #maxReplyBytes: number;
+  readonly #toleranceSeconds: number;
+  readonly #now: () => number;
+
+  constructor(options: WechatPayV3ClientOptions) {
+    if (!options.mchId || !options.serialNo)
+      throw new TypeError('WechatPayV3Client: mchId and serialNo are required');
+    if (!options.keys) throw new TypeError('WechatPayV3Client: keys (a V3KeySet) is required');
+    this.mchId = options.mchId;
+    this.serialNo = options.serialNo;
+    this.#privateKey = toPrivateKey(options.privateKey);
+    this.keys = options.keys;
+    this.baseUrl = (options.baseUrl ?? WECHATPAY_V3_API_BASE).replace(/\/+$/, '');
+    this.timeoutMs = options.timeoutMs ?? 10_000;
+    this.#ownsTransport = !options.transport;
+    this.#transport = options.transport ?? new HttpTransport();
+    this.#maxReplyBytes = options.maxReplyBytes ?? MAX_REPLY_BYTES;
+    this.#toleranceSeconds = options.toleranceSeconds ?? 300;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** POST /v3/pay/transactions/jsapi (mini-program and JSAPI pages) → prepay_id, valid for two hours. */
+  async jsapiPrepay(req: JsapiPrepayV3Request): Promise<{ prepayId: string }> {
+    checkPrepay(req);
+    const reply = await this.requestReply('POST', '/v3/pay/transactions/jsapi', {
+      appid: req.appid,
+      mchid: this.mchId,
+      description: req.description,
+      out_trade_no: req.outTradeNo,
+      ...(req.timeExpire ? { time_expire: formatV3Time(req.timeExpire) } : {}),
+      ...(req.attach === undefined ? {} : { attach: req.attach }),
+      notify_url: req.notifyUrl,
+      amount: { total: req.amountFen, currency: 'CNY' },
+      payer: { openid: req.payerOpenid },
+    });
+    const prepayId = isRecord(reply.data) ? reply.data.prepay_id : undefined;
+    if (typeof prepayId !== 'string' || !prepayId) {
+      throw new WechatPayV3BadMessageError('jsapi reply lacks prepay_id', details(reply));
+    }
+    return { prepayId };
+  }
+
+  /** GET /v3/pay/transactions/out-trade-no/{no}?mchid=… Unknown orders throw WechatPayV3OrderNotExistError. */
+  async queryByOutTradeNo(outTradeNo: string): Promise<V3Transaction> {
+    if (!OUT_TRADE_NO_RE.test(outTradeNo)) throw new TypeError('queryByOutTradeNo: malformed out_trade_no');
+    const path = `/v3/pay/transactions/out-trade-no/${encodeURIComponent(outTradeNo)}?mchid=${this.mchId}`;
+    const trade = this.#transaction(await this.requestReply('GET', path));
+    if (trade.outTradeNo !== outTradeNo) {
+      throw new WechatPayV3BadMessageError(`query reply is for out_trade_no ${trade.outTradeNo}`);
+    }
+    return trade;
+  }
+
+  /** GET /v3/pay/transactions/id/{transaction_id}?mchid=… (paid orders only). */
+  async queryByTransactionId(transactionId: string): Promise<V3Transaction> {
+    if (!/^[0-9A-Za-z]{1,32}$/.test(transactionId)) throw new TypeError('queryByTransactionId: malformed id');
+    const path = `/v3/pay/transactions/id/${transactionId}?mchid=${this.mchId}`;
+    const trade = this.#transaction(await this.requestReply('GET', path));
+    if (trade.transactionId !== transactionId) {
+      throw new WechatPayV3BadMessageError(`query reply is for transaction_id ${trade.transactionId}`);
+    }
+    return trade;
+  }
+
+  /** POST /v3/pay/transactions/out-trade-no/{no}/close → 204. A paid order throws WechatPayV3OrderPaidError. */
+  async close(outTradeNo: string): Promise<void> {
+    if (!OUT_TRADE_NO_RE.test(outTradeNo)) throw new TypeError('close: malformed out_trade_no');
+    const path = `/v3/pay/transactions/out-trade-no/${encodeURIComponent(outTradeNo)}/close`;
+    await this.requestReply('POST', path, { mchid: this.mchId });
+  }
+
+  /**
+   * GET /v3/certificates, unverified on purpose (see V3CertificateDownload). Public-key merchants get a 404
+   * (docs/protocol.md §7).
+   */
+  async downloadCertificates(): Promise<V3CertificateDownload> {
+    const reply = await this.#send('GET', '/v3/certificates', undefined, false);
+    const data = isRecord(reply.data) ? reply.data.data : undefined;
+    if (!Array.isArray(data))
+      throw new WechatPayV3BadMessageError('certificates reply lacks data[]', details(reply));
+    return {
+      entries: data as V3EncryptedCertificate[],
+      signed: signedMessageFromHeadersV3(reply.headers, reply.text),
+      requestId: reply.requestId,
+    };
+  }
+
+  /**
+   * Signs and sends any v3 call and verifies the reply; resolves to the parsed JSON body (undefined for an empty
+   * 204). `body` is an object (sent as JSON) or the exact text to send; `path` includes the query. The typed
+   * methods are thin wrappers over requestReply, which also gives status, headers and Request-ID.
+   */
+  async request(method: V3Method, path: string, body?: unknown): Promise<unknown> {
+    return (await this.requestReply(method, path, body)).data;
+  }
+
+  /** request() with the whole verified reply. */
+  requestReply(method: V3Method, path: string, body?: unknown): Promise<V3Reply> {
+    return this.#send(method, path, body, true);
+  }
+
+  /** Closes pooled connections of a transport this client created (`close` is the order call). */
+  closeConnections(): void {
+    if (this.#ownsTransport) this.#transport.close();
+  }
+
+  async #send(method: V3Method, path: string, body: unknown, verify: boolean): Promise<V3Reply> {
+    if (!path.startsWith('/')) throw new TypeError(`WechatPayV3Client: path must start with / (${path})`);
+    const text = body === undefined ? '' : typeof body === 'string' ? body : JSON.stringify(body);
+    const url = new URL(this.baseUrl + path);
+    const authorization = buildAuthorizationV3({
+      method,
+      url: url.pathname + url.search,
+      body: text,
+      mchId: this.mchId,
+      serialNo: this.serialNo,
+      privateKey: this.#privateKey,
+      timestamp: Math.floor(this.#now() / 1000),
+    });
+    let raw: HttpReply;
+    try {
+      raw = await this.#transport.request({
+        method,
+        url,
+        headers: {
+          authorization,
+          accept: 'application/json',
+          'user-agent': USER_AGENT,
+          ...(text ? { 'content-type': 'application/json' } : {}),
+        },
+        ...(text ? { body: text } : {}),
+        timeoutMs: this.timeoutMs,
+        maxBytes: this.#maxReplyBytes,
+      });
+    } catch (err) {
+      throw transportFailure(err, path);
+    }
+    const reply: V3Reply = {
+      status: raw.status,
+      headers: raw.headers,
+      text: raw.text,
+      data: undefined,
+      requestId: raw.headers['request-id'],
+    };
+    const ok = raw.status >= 200 && raw.status <= 299;
+    if (verify) this.#verifyReply(reply, ok, path);
+    if (!ok) throw errorFromV3Reply(raw.status, raw.text, reply.requestId, path);
+    if (raw.text) {
+      try {
+        reply.data = JSON.parse(raw.text);
+      } catch (err) {
+        throw new WechatPayV3BadMessageError(`reply from ${path} is not JSON`, {
+          ...details(reply),
+          cause: err,
+        });
+      }
+    }
+    return reply;
+  }
+
+  /**
+   * Signature headers present: they must verify. Absent: acceptable only without a body (204) or on an error
+   * reply (a gateway's 502 is not signed); a 2xx with a body and no signature is refused.
+   */
+  #verifyReply(reply: V3Reply, ok: boolean, path: string): void {
+    const context = details(reply);
+    try {
+      if (!hasSignatureHeadersV3(reply.headers)) {
+        if (ok && reply.text !== '') {
+          throw new WechatPayV3SignatureError('MISSING_HEADERS', `reply from ${path} is not signed`);
+        }
+        return;
+      }
+      const message = signedMessageFromHeadersV3(reply.headers, reply.text);
+      const valid = verifyV3(message, this.keys, {
+        now: this.#now(),
+        toleranceSeconds: this.#toleranceSeconds,
+      });
+      if (!valid) {
+        throw new WechatPayV3SignatureError('BAD_SIGNATURE', `reply from ${path} has a bad signature`);
+      }
+    } catch (err) {
+      if (err instanceof WechatPayV3SignatureError) {
+        throw new WechatPayV3SignatureError(err.reason, err.message, { ...context, cause: err.cause });
+      }
+      throw err;
+    }
+  }
+
+  #transaction(reply: V3Reply): V3Transaction {
+    let trade: V3Transaction;
+    try {
+      trade = parseV3Transaction(reply.data);
+    } catch (err) {
+      throw new WechatPayV3BadMessageError((err as Error).message, { ...details(reply), cause: err });
+    }
+    if (trade.mchid !== this.mchId)
+      throw new WechatPayV3BadMessageError(`reply names mchid ${trade.mchid}`, details(reply));
+    return trade;
+  }
+}
+
+function details(reply: V3Reply) {
+  return { httpStatus: reply.status, rawBody: reply.text, requestId: reply.requestId };
+}
+
+/** The core transport's failures, in the v3 family. */
+function transportFailure(err: unknown, path: string): unknown {
+  if (!(err instanceof WechatTransportError)) return err;
+  const message =
+    err.code === 'TIMEOUT'
+      ? `WeChat Pay did not answer ${path} in time (${err.message})`
+      : err.code === 'TOO_LARGE'
+        ? `reply from ${path} too large`
+        : `could not reach WeChat Pay for ${path}`;
+  return new WechatPayV3TransportError(err.code, message, {
+    cause: err,
+    httpStatus: err.httpStatus,
+    requestId: err.requestId,
+  });
+}
+
+function checkPrepay(req: JsapiPrepayV3Request): void {
+  const bad = (why: string) => new TypeError(`jsapiPrepay: ${why}`);
+  if (!req.appid) throw bad('appid is required');
+  if (!req.description || [...req.description].length > 127)
+    throw bad('description must be 1–127 characters');
+  if (!OUT_TRADE_NO_RE.test(req.outTradeNo) || req.outTradeNo.length < 6) {
+    throw bad('outTradeNo must be 6–32 of [0-9A-Za-z_-|*]');
+  }
+  // WeChat wants a public https URL without a query; the sandbox takes local http ones, so only the shape is ours.
+  if (!/^https?:\/\/[^?#\s]+$/.test(req.notifyUrl))
+    throw bad('notifyUrl must be an http(s) URL without a query');
+  if (!Number.isSafeInteger(req.amountFen) || req.amountFen < 1)
+    throw bad('amountFen must be a whole number ≥ 1');
+  if (!req.payerOpenid) throw bad('payerOpenid is required');
+  if (req.attach !== undefined && [...req.attach].length > 128) throw bad('attach must be ≤ 128 characters');
+}

@@ -1,0 +1,84 @@
+import type { KeyObject } from 'node:crypto';
+import { createNonce } from '../core/nonce.ts';
+import { signV3 } from './sign.ts';
+
+export interface MiniProgramPayV3Input {
+  appId: string;
+  prepayId: string;
+  /** The merchant private key (apiclient_key.pem), the same one that signs requests. */
+  privateKey: string | KeyObject;
+  timeStamp?: string | number;
+  nonceStr?: string;
+}
+
+/** Exactly what a mini-program passes to wx.requestPayment for a v3 prepay_id. */
+export interface MiniProgramPayV3Params {
+  timeStamp: string;
+  nonceStr: string;
+  package: string;
+  signType: 'RSA';
+  paySign: string;
+}
+
+/**
+ * paySign for wx.requestPayment (docs/protocol.md §7 "Mini-program paySign (v3)"): SHA256withRSA over
+ * `appId\ntimeStamp\nnonceStr\npackage\n`, signType `RSA`. appId is signed but not returned.
+ */
+export function miniProgramPayParamsV3(input: MiniProgramPayV3Input): MiniProgramPayV3Params {
+  if (!input.appId) throw new TypeError('miniProgramPayParamsV3: appId is required');
+  if (!input.prepayId) throw new TypeError('miniProgramPayParamsV3: prepayId is required');
+  const timeStamp = seconds(input.timeStamp, 'miniProgramPayParamsV3');
+  const nonceStr = input.nonceStr ?? createNonce();
+  const pkg = `prepay_id=${input.prepayId}`;
+  const paySign = signV3(`${input.appId}\n${timeStamp}\n${nonceStr}\n${pkg}\n`, input.privateKey);
+  return { timeStamp, nonceStr, package: pkg, signType: 'RSA', paySign };
+}
+
+export interface AppPayV3Input {
+  appId: string;
+  /** The merchant id (mchid), called partnerid by the APP SDK. */
+  partnerId: string;
+  prepayId: string;
+  privateKey: string | KeyObject;
+  timestamp?: string | number;
+  nonceStr?: string;
+}
+
+/** The fields of the APP SDK's PayReq, lower-case as that SDK spells them. */
+export interface AppPayV3Params {
+  appid: string;
+  partnerid: string;
+  prepayid: string;
+  package: 'Sign=WXPay';
+  noncestr: string;
+  timestamp: string;
+  sign: string;
+}
+
+/**
+ * APP payment call (docs/protocol.md §9 "APP"): SHA256withRSA over `appid\ntimestamp\nnoncestr\nprepayid\n`;
+ * `package` is the constant `Sign=WXPay` and is not signed.
+ */
+export function appPayParamsV3(input: AppPayV3Input): AppPayV3Params {
+  if (!input.appId || !input.partnerId || !input.prepayId) {
+    throw new TypeError('appPayParamsV3: appId, partnerId and prepayId are required');
+  }
+  const timestamp = seconds(input.timestamp, 'appPayParamsV3');
+  const noncestr = input.nonceStr ?? createNonce();
+  const sign = signV3(`${input.appId}\n${timestamp}\n${noncestr}\n${input.prepayId}\n`, input.privateKey);
+  return {
+    appid: input.appId,
+    partnerid: input.partnerId,
+    prepayid: input.prepayId,
+    package: 'Sign=WXPay',
+    noncestr,
+    timestamp,
+    sign,
+  };
+}
+
+function seconds(value: string | number | undefined, who: string): string {
+  const text = String(value ?? Math.floor(Date.now() / 1000));
+  if (!/^\d{1,12}$/.test(text)) throw new TypeError(`${who}: the timestamp must be whole seconds`);
+  return text;
+}
