@@ -17,6 +17,10 @@ import { orderQuery } from './pay/orderquery.ts';
 import { payEndpoint } from './pay/request.ts';
 import { unifiedOrder, UNIFIEDORDER_REQUIRED } from './pay/unifiedorder.ts';
 import { payerRoute } from './payer.ts';
+import { v3ControlRoutes } from './control/v3.ts';
+import { certificates } from './v3/certificates.ts';
+import { v3Endpoint } from './v3/request.ts';
+import { close, jsapi, queryById, queryByOutTradeNo } from './v3/transactions.ts';
 
 /**
  * One Koa app serving WeChat's paths (so a client switches by base URL alone) and the sandbox's own /sandbox/*
@@ -47,6 +51,13 @@ export function createApp(sandbox: SandboxContext, notifier: Notifier): Koa {
   router.all('/pay/orderquery', payEndpoint(sandbox, [], orderQuery));
   router.all('/pay/closeorder', payEndpoint(sandbox, CLOSEORDER_REQUIRED, closeOrder));
 
+  // APIv3: JSON in and out, RSA-signed both ways (v3/request.ts).
+  router.post('/v3/pay/transactions/jsapi', v3Endpoint(sandbox, jsapi));
+  router.get('/v3/pay/transactions/out-trade-no/:out_trade_no', v3Endpoint(sandbox, queryByOutTradeNo));
+  router.get('/v3/pay/transactions/id/:transaction_id', v3Endpoint(sandbox, queryById));
+  router.post('/v3/pay/transactions/out-trade-no/:out_trade_no/close', v3Endpoint(sandbox, close));
+  router.get('/v3/certificates', v3Endpoint(sandbox, certificates));
+
   router.post('/sandbox/login-codes', loginCodesRoute(sandbox));
   router.post('/sandbox/pay', payerRoute(sandbox, notifier));
   const faults = faultRoutes(sandbox);
@@ -58,6 +69,10 @@ export function createApp(sandbox: SandboxContext, notifier: Notifier): Koa {
   const clock = clockRoutes(sandbox);
   router.get('/sandbox/clock', clock.show);
   router.post('/sandbox/clock', clock.advance);
+  const v3 = v3ControlRoutes(sandbox);
+  router.get('/sandbox/v3/public-key', v3.publicKey);
+  router.get('/sandbox/v3/key-mode', v3.showKeyMode);
+  router.post('/sandbox/v3/key-mode', v3.setKeyMode);
   router.get('/sandbox/health', (ctx) => {
     ctx.body = { ok: true, appid: sandbox.config.appId, mch_id: sandbox.config.mchId };
   });

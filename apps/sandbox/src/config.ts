@@ -1,3 +1,7 @@
+import { createPrivateKey } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import {
   APIV2_KEY_RULE,
@@ -6,6 +10,7 @@ import {
   MCH_ID_RULE,
   SANDBOX_DEFAULT_PORT,
   SANDBOX_DEMO,
+  SANDBOX_DEMO_V3,
   type CredentialRule,
 } from '@mp-pay/shared/wechatpay';
 
@@ -23,9 +28,33 @@ export interface SandboxAccount {
   mchId: string;
   /** The 32-character APIv2 key: verifies requests, signs replies and notifications. */
   key: string;
+  /** APIv3 key (32 bytes): encrypts notification resources and certificates. Extra accounts default to the main one's. */
+  apiV3Key?: string;
+  /**
+   * The merchant's private key (PEM, apiclient_key.pem). WeChat only knows the public half, from the merchant
+   * certificate; the sandbox derives it from this key so one `.env` configures both sides.
+   */
+  privateKey?: string;
+  /** Serial of the merchant API certificate (40 hex digits): the Authorization header's serial_no. */
+  certSerial?: string;
 }
 
+/**
+ * How WeChat Pay signs for this merchant (docs/protocol.md §7): `public-key` (the default for new merchants,
+ * Wechatpay-Serial = PUB_KEY_ID_…, no /v3/certificates), `certificate` (platform certificates, downloadable),
+ * or `migration` (both: replies follow the request's Wechatpay-Serial, notifications switch by a share).
+ */
+export const V3_KEY_MODES = ['public-key', 'certificate', 'migration'] as const;
+export type V3KeyMode = (typeof V3_KEY_MODES)[number];
+
 export interface SandboxConfig extends SandboxAccount {
+  apiV3Key: string;
+  privateKey: string;
+  certSerial: string;
+  /** The main merchant's signing mode (SANDBOX_V3_KEY_MODE); POST /sandbox/v3/key-mode changes it at run time. */
+  v3KeyMode: V3KeyMode;
+  /** In migration mode, the share (0..1) of notifications signed with the public key instead of the certificate. */
+  v3PublicKeyShare: number;
   /** Listening port (SANDBOX_PORT, default 4010; 0 = any free port). */
   port: number;
   host: string;
@@ -51,6 +80,11 @@ export interface SandboxConfig extends SandboxAccount {
 
 export const SANDBOX_DEFAULTS: Readonly<SandboxConfig> = Object.freeze({
   ...SANDBOX_DEMO,
+  apiV3Key: SANDBOX_DEMO_V3.apiV3Key,
+  privateKey: SANDBOX_DEMO_V3.mchPrivateKey,
+  certSerial: SANDBOX_DEMO_V3.mchCertSerial,
+  v3KeyMode: 'public-key' as V3KeyMode,
+  v3PublicKeyShare: 0.5,
   port: SANDBOX_DEFAULT_PORT,
   host: '127.0.0.1',
   timeScale: 1,
@@ -66,14 +100,57 @@ export const SANDBOX_DEFAULTS: Readonly<SandboxConfig> = Object.freeze({
 /** The credential rules are shared with the server, which reads the same .env: both accept the same values. */
 const credential = (rule: CredentialRule) => z.string().regex(rule.re, rule.message);
 
+/** Why a PEM is not a usable merchant private key, in words that say what to do; undefined when it is. */
+export function privateKeyProblem(pem: string): string | undefined {
+  if (pem.includes('BEGIN CERTIFICATE')) {
+    return 'is a certificate (apiclient_cert.pem): point it at the private key, apiclient_key.pem';
+  }
+  let key;
+  try {
+    key = createPrivateKey(pem);
+  } catch {
+    return (
+      'is not a readable PEM private key: use apiclient_key.pem from the merchant console ' +
+      '(not the .p12, not a public key)'
+    );
+  }
+  if (key.asymmetricKeyType !== 'rsa') {
+    return `is a ${key.asymmetricKeyType ?? 'non-RSA'} key: WeChat Pay APIv3 merchant keys are RSA`;
+  }
+  const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
+  if (bits < 2048) return `is a ${bits}-bit RSA key: WeChat Pay requires at least 2048 bits`;
+  return undefined;
+}
+
+const APIV3_KEY_MESSAGE =
+  'must be the APIv3 key, exactly 32 bytes (set in the merchant console, API安全 → APIv3密钥; not the APIv2 key)';
+const CERT_SERIAL_MESSAGE =
+  'must be the 40-hex-digit serial of the merchant API certificate ' +
+  '(openssl x509 -noout -serial -in apiclient_cert.pem), not the WeChat Pay public key id';
+
+const v3Fields = {
+  apiV3Key: z.string().refine((value) => Buffer.byteLength(value, 'utf8') === 32, APIV3_KEY_MESSAGE),
+  privateKey: z.string().superRefine((pem, ctx) => {
+    const problem = privateKeyProblem(pem);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  }),
+  certSerial: z.string().regex(/^[0-9A-Fa-f]{40}$/, CERT_SERIAL_MESSAGE),
+};
+
 const accountSchema = z.object({
   appId: credential(APPID_RULE),
   secret: credential(APP_SECRET_RULE),
   mchId: credential(MCH_ID_RULE),
   key: credential(APIV2_KEY_RULE),
+  apiV3Key: v3Fields.apiV3Key.optional(),
+  privateKey: v3Fields.privateKey.optional(),
+  certSerial: v3Fields.certSerial.optional(),
 });
 
 const configSchema = accountSchema.extend({
+  ...v3Fields,
+  v3KeyMode: z.enum(V3_KEY_MODES),
+  v3PublicKeyShare: z.number().min(0).max(1),
   port: z.number().int().min(0).max(65535),
   host: z.string().min(1),
   timeScale: z.number().finite().min(1, 'must be at least 1 (1 = real time, 60 = a minute per second)'),
@@ -92,6 +169,11 @@ const ENV_NAMES: Partial<Record<keyof SandboxConfig, string>> = {
   secret: 'WECHAT_SECRET',
   mchId: 'WECHATPAY_MCHID',
   key: 'WECHATPAY_KEY',
+  apiV3Key: 'WECHATPAY_APIV3_KEY',
+  privateKey: 'WECHATPAY_PRIVATE_KEY',
+  certSerial: 'WECHATPAY_CERT_SERIAL',
+  v3KeyMode: 'SANDBOX_V3_KEY_MODE',
+  v3PublicKeyShare: 'SANDBOX_V3_PUBLIC_KEY_SHARE',
   port: 'SANDBOX_PORT',
   timeScale: 'SANDBOX_TIME_SCALE',
   closeMinAgeMs: 'SANDBOX_CLOSE_MIN_AGE_MS',
@@ -157,8 +239,38 @@ export function sandboxRefusal(env: Env = process.env): string | undefined {
   );
 }
 
+/** Where relative key paths start: the repo root, where the shared `.env` lives. */
+export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+/**
+ * WECHATPAY_PRIVATE_KEY names the merchant's apiclient_key.pem (relative paths start at the repo root, where the
+ * `.env` is); an inline PEM is accepted too. The path is echoed in errors, the key never is.
+ */
+function privateKeyFrom(env: Env, baseDir: string): string | undefined {
+  const raw = text(env, 'WECHATPAY_PRIVATE_KEY');
+  if (raw === undefined) return undefined;
+  if (raw.startsWith('-----BEGIN')) return raw.replace(/\\n/g, '\n');
+  const path = isAbsolute(raw) ? raw : resolve(baseDir, raw);
+  if (!existsSync(path)) {
+    throw new SandboxConfigError(
+      `Invalid sandbox configuration:\n  - WECHATPAY_PRIVATE_KEY: no file at ${path}: set it to the path of ` +
+        'apiclient_key.pem (relative paths start at the repo root), or unset it to use the demo key',
+    );
+  }
+  return readFileSync(path, 'utf8');
+}
+
+function keyModeFrom(env: Env, fallback: V3KeyMode): V3KeyMode {
+  const raw = text(env, 'SANDBOX_V3_KEY_MODE');
+  if (raw === undefined) return fallback;
+  if ((V3_KEY_MODES as readonly string[]).includes(raw)) return raw as V3KeyMode;
+  throw new SandboxConfigError(
+    `Invalid sandbox configuration:\n  - SANDBOX_V3_KEY_MODE: use ${V3_KEY_MODES.join(', ')}, not "${raw}"`,
+  );
+}
+
 /** Builds the sandbox configuration from environment variables (main.ts passes process.env). */
-export function loadSandboxConfig(env: Env = process.env): SandboxConfig {
+export function loadSandboxConfig(env: Env = process.env, baseDir: string = REPO_ROOT): SandboxConfig {
   const d = SANDBOX_DEFAULTS;
   return validateSandboxConfig({
     ...d,
@@ -166,6 +278,11 @@ export function loadSandboxConfig(env: Env = process.env): SandboxConfig {
     secret: text(env, 'WECHAT_SECRET') ?? d.secret,
     mchId: text(env, 'WECHATPAY_MCHID') ?? d.mchId,
     key: text(env, 'WECHATPAY_KEY') ?? d.key,
+    apiV3Key: text(env, 'WECHATPAY_APIV3_KEY') ?? d.apiV3Key,
+    privateKey: privateKeyFrom(env, baseDir) ?? d.privateKey,
+    certSerial: text(env, 'WECHATPAY_CERT_SERIAL') ?? d.certSerial,
+    v3KeyMode: keyModeFrom(env, d.v3KeyMode),
+    v3PublicKeyShare: numberFrom(env, 'SANDBOX_V3_PUBLIC_KEY_SHARE', d.v3PublicKeyShare),
     port: numberFrom(env, 'SANDBOX_PORT', d.port),
     host: text(env, 'SANDBOX_HOST') ?? d.host,
     timeScale: numberFrom(env, 'SANDBOX_TIME_SCALE', d.timeScale),

@@ -4,6 +4,8 @@ import { Faults } from './faults.ts';
 import { createState, type SandboxState } from './state.ts';
 import { SandboxClock } from './time.ts';
 import { TimerSet } from './timers.ts';
+import { KeyModes } from './v3/key-modes.ts';
+import { Platform } from './v3/platform.ts';
 
 /** Everything a route needs, built once per running sandbox (no module-level state: tests run many). */
 export interface SandboxContext {
@@ -13,6 +15,10 @@ export interface SandboxContext {
   faults: Faults;
   clock: SandboxClock;
   timers: TimerSet;
+  /** WeChat Pay's APIv3 signing key, published as a public key and as a platform certificate. */
+  platform: Platform;
+  /** Each merchant's APIv3 signing mode (public key, certificate, migration). */
+  keyModes: KeyModes;
   /** Aborted on close, so in-flight notification deliveries stop too. */
   shutdown: AbortController;
 }
@@ -25,6 +31,8 @@ export function createContext(config: SandboxConfig): SandboxContext {
     faults: new Faults(),
     clock: new SandboxClock(config.timeScale),
     timers: new TimerSet(),
+    platform: new Platform(),
+    keyModes: new KeyModes(config),
     shutdown: new AbortController(),
   };
 }

@@ -6,6 +6,23 @@ import { BoundedMap } from './state.ts';
  * (mch_id) or per order (out_trade_no) for the pay API and notifications, and per mini-program (appid) for
  * login. An order's settings override its merchant's, field by field.
  */
+export const FORGERIES = [
+  'bad-sign',
+  'wrong-amount',
+  'signtest',
+  'stale-timestamp',
+  'unknown-serial',
+  'tampered-ciphertext',
+] as const;
+export type Forgery = (typeof FORGERIES)[number];
+/** The forgeries that only exist in APIv3 (ignored for v2 orders). */
+export const V3_ONLY_FORGERIES: readonly Forgery[] = [
+  'signtest',
+  'stale-timestamp',
+  'unknown-serial',
+  'tampered-ciphertext',
+];
+
 export const faultSettingsSchema = z
   .object({
     /** true: never deliver notifications; a number: lose that many attempts, then deliver normally. */
@@ -16,12 +33,21 @@ export const faultSettingsSchema = z
     concurrentNotifications: z.number().int().min(1).max(20),
     /** Wait this long (ms, not scaled) before the first notification. */
     notifyDelayMs: z.number().int().min(0).max(600_000),
-    /** Share of /pay/* calls (0..1) answered with err_code SYSTEMERROR without doing anything. */
+    /**
+     * Share of pay API calls (0..1) answered with SYSTEMERROR (v2 err_code; v3 HTTP 500 SYSTEM_ERROR) without
+     * doing anything.
+     */
     systemErrorRate: z.number().min(0).max(1),
+    /** Share of APIv3 calls (0..1) answered HTTP 429 FREQUENCY_LIMITED without doing anything. */
+    frequencyLimitedRate: z.number().min(0).max(1),
     /** Delay every /pay/* reply by this many ms. */
     slowReplyMs: z.number().int().min(0).max(120_000),
-    /** Before the genuine notification, send a forged one: bad signature, or validly signed but wrong total_fee. */
-    forgeNotification: z.enum(['bad-sign', 'wrong-amount']),
+    /**
+     * Before the genuine notification, send a forged or faulty one: bad signature, or validly signed but wrong
+     * amount (v2 and v3); v3 only: a WECHATPAY/SIGNTEST/ probe, a stale Wechatpay-Timestamp, an unknown
+     * Wechatpay-Serial, a tampered ciphertext (signature valid, GCM tag broken).
+     */
+    forgeNotification: z.enum(FORGERIES),
     /** Pay part of the order with a coupon, so notifications carry coupon_* fields (raw-map verification). */
     coupon: z.object({
       fee: z.number().int().positive(),

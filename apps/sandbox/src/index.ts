@@ -1,5 +1,5 @@
 /**
- * @mp-pay/sandbox: a local WeChat (login + WeChat Pay v2) for development and tests. See README.md.
+ * @mp-pay/sandbox: a local WeChat (login + WeChat Pay v2 and v3) for development and tests. See README.md.
  */
 export { startSandbox, type RunningSandbox, type StartSandboxOptions } from './server.ts';
 export {
@@ -7,6 +7,8 @@ export {
   validateSandboxConfig,
   SandboxConfigError,
   SANDBOX_DEFAULTS,
+  V3_KEY_MODES,
+  type V3KeyMode,
   type SandboxConfig,
   type SandboxAccount,
 } from './config.ts';

@@ -39,11 +39,12 @@ try {
   );
   process.exit(1);
 }
-console.log(`mp-pay sandbox (local WeChat login + Pay v2) listening on ${sandbox.url}
-  app ${config.appId}, merchant ${config.mchId}, time scale ${config.timeScale}
+console.log(`mp-pay sandbox (local WeChat login + Pay v2 and v3) listening on ${sandbox.url}
+  app ${config.appId}, merchant ${config.mchId}, time scale ${config.timeScale}, APIv3 ${config.v3KeyMode} mode
   Point clients at it:
     WECHAT_API_BASE=${sandbox.url}      (jscode2session)
-    WECHATPAY_API_BASE=${sandbox.url}   (unifiedorder, orderquery, closeorder)
+    WECHATPAY_API_BASE=${sandbox.url}   (unifiedorder, orderquery, closeorder; /v3/pay/transactions/…)
+  WeChat Pay public key: GET ${sandbox.url}/sandbox/v3/public-key
   Buyer side: POST ${sandbox.url}/sandbox/login-codes and ${sandbox.url}/sandbox/pay
   Inspect:    GET  ${sandbox.url}/sandbox/orders/<out_trade_no>`);
 

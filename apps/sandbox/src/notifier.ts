@@ -1,12 +1,14 @@
 import { signedPaymentNotification } from '@mp-pay/shared/testing';
 import { parseXml, readCapped } from '@mp-pay/shared/wechatpay';
 import type { SandboxContext } from './context.ts';
-import type { FaultSettings } from './faults.ts';
+import { V3_ONLY_FORGERIES, type FaultSettings } from './faults.ts';
 import type { NotificationAttempt, OrderRecord } from './state.ts';
+import { isV3Acknowledgement, v3Notification } from './v3/notification.ts';
 
 /**
- * Payment notifications, as WeChat sends them: a signed XML POST to the order's notify_url, repeated on the
- * documented schedule until the merchant answers the SUCCESS XML. The first attempt goes out right after
+ * Payment notifications, as WeChat sends them: a signed XML POST to the order's notify_url (v2 orders) or a
+ * signed JSON POST with an encrypted resource (v3 orders), repeated on the documented schedule until the
+ * merchant answers the SUCCESS XML (v2) or HTTP 200/204 (v3). The first attempt goes out right after
  * payment; these are the waits after each failed one (24h4m in total), divided by the time scale.
  */
 export const RETRY_DELAYS_MS: readonly number[] = [
@@ -44,9 +46,9 @@ export class Notifier {
     if (this.sandbox.timers.closed) return;
     // Faults are read at each attempt, so a test can stop dropping notifications half-way through.
     const faults = this.faults(order);
-    if (attempt === 1 && faults.forgeNotification) {
-      const kind: Kind = faults.forgeNotification === 'bad-sign' ? 'forged-bad-sign' : 'forged-wrong-amount';
-      await this.deliver(order, attempt, kind, 0);
+    const forgery = faults.forgeNotification;
+    if (attempt === 1 && forgery && (order.api === 'v3' || !V3_ONLY_FORGERIES.includes(forgery))) {
+      await this.deliver(order, attempt, `forged-${forgery}`, 0);
     }
 
     let acknowledged = false;
@@ -89,10 +91,15 @@ export class Notifier {
       outcome: 'error',
     };
     try {
+      const v3 = order.api === 'v3' ? v3Notification(this.sandbox, order, kind) : undefined;
+      if (v3) entry.serial = v3.serial;
       const res = await fetch(order.notifyUrl, {
         method: 'POST',
-        headers: { 'content-type': 'text/xml; charset=utf-8', 'user-agent': 'Mozilla/4.0 mp-pay-sandbox' },
-        body: this.body(order, kind),
+        headers: v3?.headers ?? {
+          'content-type': 'text/xml; charset=utf-8',
+          'user-agent': 'Mozilla/4.0 mp-pay-sandbox',
+        },
+        body: v3?.body ?? this.body(order, kind),
         signal: AbortSignal.any([
           AbortSignal.timeout(this.sandbox.config.notifyTimeoutMs),
           this.sandbox.shutdown.signal,
@@ -101,13 +108,16 @@ export class Notifier {
       const reply = await readCapped(res, MAX_REPLY_BYTES);
       entry.httpStatus = res.status;
       entry.reply = reply.slice(0, REPLY_EXCERPT);
-      entry.outcome = res.status === 200 && isSuccessReply(reply) ? 'acknowledged' : 'rejected';
+      const accepted = v3
+        ? isV3Acknowledgement(res.status, reply)
+        : res.status === 200 && isSuccessReply(reply);
+      entry.outcome = accepted ? 'acknowledged' : 'rejected';
     } catch (err) {
       entry.error = describe(err);
     }
     entry.durationMs = Date.now() - started;
     this.record(order, entry);
-    return entry.outcome === 'acknowledged' && kind !== 'forged-bad-sign' && kind !== 'forged-wrong-amount';
+    return entry.outcome === 'acknowledged' && !kind.startsWith('forged-');
   }
 
   /** Built by the same factory the server's tests and the benchmarks use, so all of them see one shape. */
@@ -115,6 +125,7 @@ export class Notifier {
     const account = this.sandbox.accounts.merchant(order.mchId);
     if (!account) throw new Error(`merchant ${order.mchId} is no longer configured`);
     if (!order.transactionId || !order.timeEnd) throw new Error(`order ${order.outTradeNo} is not paid`);
+    if (order.signType === 'RSA') throw new Error(`order ${order.outTradeNo} was placed with APIv3`);
     // Validly signed but for another amount: only the merchant's own amount check catches it.
     const forgedFee = kind === 'forged-wrong-amount' ? (order.totalFee === 1 ? 2 : 1) : undefined;
     return signedPaymentNotification({

@@ -4,7 +4,8 @@ import type { SandboxContext } from './context.ts';
 import { readJsonObject } from './http/body.ts';
 import type { Notifier } from './notifier.ts';
 import { applyExpiry, newTransactionId } from './pay/orders.ts';
-import type { OrderRecord, PaymentAttempt, PrepayRecord } from './state.ts';
+import type { OrderRecord, PaymentAttempt, PaySignType, PrepayRecord } from './state.ts';
+import { rsaPaySignProblem } from './v3/paysign.ts';
 
 /**
  * POST /sandbox/pay: what the WeChat client does when a mini-program calls wx.requestPayment. The body is the
@@ -15,6 +16,9 @@ import type { OrderRecord, PaymentAttempt, PrepayRecord } from './state.ts';
  * the merchant key; a mismatch is `requestPayment:fail 支付验证签名失败`, and the reply's `hint` names the
  * classic cause when it can recognise it (unifiedorder sign reused, `timestamp` in lower case, appId not
  * signed, another sign type).
+ *
+ * An APIv3 order is paid with signType RSA: paySign is SHA256withRSA over `appId\ntimeStamp\nnonceStr\npackage\n`,
+ * verified with the merchant certificate's public key (v3/paysign.ts names the classic mistakes).
  *
  * A failed attempt (outcome `fail`: declined card, insufficient balance) leaves the trade NOTPAY, as WeChat
  * does: the buyer can try again with the same prepay_id. Outcome `payerror` simulates the rarer bank-side
@@ -68,8 +72,11 @@ function pay(sandbox: SandboxContext, notifier: Notifier, body: Record<string, u
   const nonceStr = body.nonceStr as string;
   const pkg = body.package as string;
   const paySign = body.paySign as string;
-  const signType = body.signType ?? 'MD5'; // wx.requestPayment defaults signType to MD5
-  if (!isSignType(signType)) return reject(400, `parameter error: signType must be MD5 or HMAC-SHA256`);
+  const declared = body.signType ?? 'MD5'; // wx.requestPayment defaults signType to MD5
+  if (!isSignType(declared) && declared !== 'RSA') {
+    return reject(400, `parameter error: signType must be MD5, HMAC-SHA256 or RSA`);
+  }
+  const signType: PaySignType = declared;
   const appId = body.appId;
   if (typeof appId !== 'string' || appId === '') {
     return reject(
@@ -97,10 +104,18 @@ function pay(sandbox: SandboxContext, notifier: Notifier, body: Record<string, u
     return refuse(400, '调用支付的appid与下单appid不一致', 'the order was placed for another mini-program');
   }
 
-  const fields = { appId, timeStamp, nonceStr, package: pkg, signType };
-  const expected = signV2(fields, account.key, signType);
-  if (paySign !== expected || signType !== prepay.signType) {
-    return refuse(400, SIGN_FAILED, diagnose(fields, paySign, prepay, account.key));
+  if (signType === 'RSA' || prepay.signType === 'RSA') {
+    const merchant = sandbox.accounts.merchantV3(order.mchId);
+    if (!merchant) return reject(404, 'prepay_id不存在');
+    const fields = { appId, timeStamp, nonceStr, package: pkg, signType };
+    const problem = rsaPaySignProblem(fields, paySign, prepay, merchant, account.key);
+    if (problem) return refuse(400, SIGN_FAILED, problem);
+  } else {
+    const fields = { appId, timeStamp, nonceStr, package: pkg, signType };
+    const expected = signV2(fields, account.key, signType);
+    if (paySign !== expected || signType !== prepay.signType) {
+      return refuse(400, SIGN_FAILED, diagnose(fields, paySign, prepay, account.key));
+    }
   }
 
   applyExpiry(order, now);

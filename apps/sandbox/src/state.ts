@@ -27,6 +27,9 @@ export class BoundedMap<K, V> extends Map<K, V> {
   }
 }
 
+/** How a wx.requestPayment call is signed: the v2 order's sign type, or RSA for an order placed with APIv3. */
+export type PaySignType = SignType | 'RSA';
+
 /** WeChat's trade states that a JSAPI order can reach in the sandbox. */
 export type TradeState = 'NOTPAY' | 'SUCCESS' | 'CLOSED' | 'PAYERROR';
 
@@ -34,9 +37,12 @@ export interface PrepayRecord {
   prepayId: string;
   /** The order it pays, as `${mchId}:${outTradeNo}`. */
   orderKey: string;
-  signType: SignType;
+  signType: PaySignType;
   expiresAt: number;
-  /** The signatures of the unifiedorder call that minted it: reused as paySign, they are a classic bug. */
+  /**
+   * The signatures of the call that minted it (unifiedorder request and reply, or the v3 request's
+   * Authorization signature): reused as paySign, they are a classic bug.
+   */
   orderSigns: string[];
 }
 
@@ -45,10 +51,20 @@ export interface NotificationAttempt {
   at: string;
   /** 1-based number in the retry schedule; forged deliveries and duplicates share the number they follow. */
   attempt: number;
-  kind: 'genuine' | 'duplicate' | 'forged-bad-sign' | 'forged-wrong-amount';
+  kind:
+    | 'genuine'
+    | 'duplicate'
+    | 'forged-bad-sign'
+    | 'forged-wrong-amount'
+    | 'forged-signtest'
+    | 'forged-stale-timestamp'
+    | 'forged-unknown-serial'
+    | 'forged-tampered-ciphertext';
   /** Index of the copy when the concurrent fault sends several at once. */
   copy: number;
   outcome: 'acknowledged' | 'rejected' | 'error' | 'dropped';
+  /** v3: the Wechatpay-Serial the notification was signed under (public key id or certificate serial). */
+  serial?: string;
   httpStatus?: number;
   /** First 200 characters of the merchant's reply. */
   reply?: string;
@@ -66,6 +82,8 @@ export interface PaymentAttempt {
 
 export interface OrderRecord {
   key: string;
+  /** The API that placed it: v3 orders are notified in v3 format (JSON, RSA, encrypted resource). */
+  api: 'v2' | 'v3';
   appId: string;
   mchId: string;
   outTradeNo: string;
@@ -79,7 +97,7 @@ export interface OrderRecord {
   attach: string | undefined;
   notifyUrl: string;
   tradeType: string;
-  signType: SignType;
+  signType: PaySignType;
   createdAt: number;
   /** time_expire as epoch ms, when the merchant sent one. */
   expiresAt: number | undefined;
@@ -94,6 +112,8 @@ export interface OrderRecord {
   paidExtras: Record<string, string>;
   payments: PaymentAttempt[];
   notifications: NotificationAttempt[];
+  /** v3: the notification's id and create_time, the same on every retry and duplicate of it. */
+  v3Notification?: { id: string; createTime: string };
   /** Epoch ms of the next scheduled notification attempt, when one is pending. */
   nextNotificationAt?: number;
 }

@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll } from 'vitest';
 import {
@@ -71,6 +71,7 @@ export async function eventually<T>(
 export interface ReceivedNotification {
   body: string;
   at: number;
+  headers: IncomingHttpHeaders;
 }
 
 /** A merchant notify_url on port 0. `reply` decides the answer to each notification (default: SUCCESS XML). */
@@ -89,7 +90,7 @@ export class NotifyReceiver {
     const server = createServer((req, res) => {
       void readAll(req).then(async (body) => {
         const r = holder.receiver as NotifyReceiver;
-        r.received.push({ body, at: Date.now() });
+        r.received.push({ body, at: Date.now(), headers: req.headers });
         const answer = r.reply(r.received.length, body);
         if (answer.delayMs) await new Promise((done) => setTimeout(done, answer.delayMs));
         res.writeHead(answer.status ?? 200, { 'content-type': 'text/xml' });
@@ -227,6 +228,7 @@ export async function inspect(sb: RunningSandbox, outTradeNo: string) {
       outcome: string;
       copy: number;
       httpStatus?: number;
+      serial?: string;
     }>;
     payments: Array<{ at: string; outcome: string }>;
     [k: string]: unknown;

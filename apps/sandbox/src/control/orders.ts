@@ -11,6 +11,7 @@ export function orderListRoute(sandbox: SandboxContext) {
     ctx.body = {
       orders: newest.map((order) => ({
         out_trade_no: order.outTradeNo,
+        api: order.api,
         mch_id: order.mchId,
         state: order.state,
         total_fee: order.totalFee,
@@ -35,6 +36,7 @@ export function orderInspectionRoute(sandbox: SandboxContext) {
       return sendJsonError(ctx, 404, 'ORDERNOTEXIST', `no order ${outTradeNo} for merchant ${mchId}`);
     const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
     ctx.body = {
+      api: order.api,
       appid: order.appId,
       mch_id: order.mchId,
       out_trade_no: order.outTradeNo,

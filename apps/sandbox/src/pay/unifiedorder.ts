@@ -64,6 +64,7 @@ export function unifiedOrder(req: PayRequest, sandbox: SandboxContext): string {
   } else {
     order = {
       key: orderKey(account.mchId, outTradeNo),
+      api: 'v2',
       appId: appid,
       mchId: account.mchId,
       outTradeNo,

@@ -1,0 +1,138 @@
+import { TIME_EXPIRE_TOO_SHORT } from '../pay/rules.ts';
+import { missingField, paramError, type V3Reply } from './reply.ts';
+import { parseRfc3339 } from './time.ts';
+
+/** APIv3's out_trade_no: 6 to 32 of digits, letters, `_-|*`. */
+export const V3_OUT_TRADE_NO_RE = /^[0-9A-Za-z_\-|*]{6,32}$/;
+
+/** The JSAPI order body, once it passed the rules. */
+export interface JsapiOrder {
+  appid: string;
+  mchid: string;
+  description: string;
+  out_trade_no: string;
+  notify_url: string;
+  time_expire?: string;
+  attach?: string;
+  amount: { total: number; currency: string };
+  payer: { openid: string };
+}
+
+/** Required fields and the Chinese labels WeChat's messages use for them. */
+const REQUIRED: Array<[string, string]> = [
+  ['appid', '应用ID'],
+  ['mchid', '直连商户号'],
+  ['description', '商品描述'],
+  ['out_trade_no', '商户订单号'],
+  ['notify_url', '通知地址'],
+  ['amount', '订单金额'],
+  ['amount.total', '总金额'],
+  ['payer', '支付者'],
+  ['payer.openid', '用户标识'],
+];
+
+const MIN_EXPIRE_LEAD_MS = 5 * 60_000;
+
+function at(body: Record<string, unknown>, path: string): unknown {
+  let value: unknown = body;
+  for (const part of path.split('.')) {
+    if (value === null || typeof value !== 'object') return undefined;
+    value = (value as Record<string, unknown>)[part];
+  }
+  return value;
+}
+
+const bytes = (text: string) => Buffer.byteLength(text, 'utf8');
+
+/**
+ * POST /v3/pay/transactions/jsapi's parameter rules (docs/protocol.md §7 "Orders"): every failure is a 400
+ * PARAM_ERROR naming the field. JSON types are checked strictly, as WeChat does: `"total": "100"` is refused.
+ */
+export function checkJsapi(
+  body: Record<string, unknown>,
+  now: number,
+): { order: JsapiOrder } | { reply: V3Reply } {
+  for (const [path, label] of REQUIRED) {
+    const value = at(body, path);
+    if (value === undefined || value === null || value === '') return { reply: missingField(path, label) };
+  }
+  const fail = (field: string, why: string, value?: unknown) => ({
+    reply: paramError(field, `${field}参数格式错误: ${why}`, 'body', value),
+  });
+  for (const field of ['appid', 'mchid', 'description', 'out_trade_no', 'notify_url', 'payer.openid']) {
+    if (typeof at(body, field) !== 'string') return fail(field, 'must be a string', at(body, field));
+  }
+  for (const field of ['attach', 'time_expire', 'amount.currency']) {
+    const value = at(body, field);
+    if (value !== undefined && typeof value !== 'string') return fail(field, 'must be a string', value);
+  }
+  for (const field of ['amount', 'payer']) {
+    const value = at(body, field);
+    if (typeof value !== 'object' || Array.isArray(value)) return fail(field, 'must be an object');
+  }
+
+  const total = at(body, 'amount.total');
+  if (typeof total !== 'number' || !Number.isInteger(total) || total <= 0 || total > 99_999_999_999) {
+    return fail(
+      'amount.total',
+      'must be a positive integer number of fen (1 = ¥0.01), a JSON number, not a string or a decimal',
+      total,
+    );
+  }
+  const currency = (at(body, 'amount.currency') as string | undefined) ?? 'CNY';
+  if (currency !== 'CNY') return fail('amount.currency', 'only CNY', currency);
+  const outTradeNo = body.out_trade_no as string;
+  if (!V3_OUT_TRADE_NO_RE.test(outTradeNo)) {
+    return fail('out_trade_no', '6-32 characters of digits, letters and _-|*', outTradeNo);
+  }
+  const description = body.description as string;
+  if (bytes(description) > 127)
+    return fail('description', 'at most 127 bytes (UTF-8: 42 Chinese characters)');
+  const attach = body.attach as string | undefined;
+  if (attach !== undefined && bytes(attach) > 128) return fail('attach', 'at most 128 bytes (UTF-8)');
+  const openid = at(body, 'payer.openid') as string;
+  if (bytes(openid) > 128) return fail('payer.openid', 'at most 128 bytes');
+  const notify = checkNotifyUrl(body.notify_url as string);
+  if (notify) return fail('notify_url', notify, body.notify_url);
+
+  const timeExpire = body.time_expire as string | undefined;
+  if (timeExpire !== undefined) {
+    const expire = parseRfc3339(timeExpire);
+    if (expire === undefined) {
+      return fail('time_expire', 'RFC 3339 with an offset, e.g. 2025-06-08T10:34:56+08:00', timeExpire);
+    }
+    if (expire - now < MIN_EXPIRE_LEAD_MS) {
+      return { reply: paramError('time_expire', TIME_EXPIRE_TOO_SHORT, 'body', timeExpire) };
+    }
+  }
+  return {
+    order: {
+      appid: body.appid as string,
+      mchid: body.mchid as string,
+      description,
+      out_trade_no: outTradeNo,
+      notify_url: body.notify_url as string,
+      ...(timeExpire === undefined ? {} : { time_expire: timeExpire }),
+      ...(attach === undefined ? {} : { attach }),
+      amount: { total, currency },
+      payer: { openid },
+    },
+  };
+}
+
+/** https at WeChat; the sandbox also accepts http, since it runs next to a local server. */
+function checkNotifyUrl(value: string): string | undefined {
+  if (bytes(value) > 255) return 'at most 255 bytes';
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return 'an absolute https URL (http is accepted by the sandbox only)';
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    return 'an absolute https URL (http is accepted by the sandbox only)';
+  }
+  if (value.includes('?') || value.includes('#'))
+    return 'no query string or fragment: WeChat cannot carry parameters';
+  return undefined;
+}
