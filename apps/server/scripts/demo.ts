@@ -120,7 +120,7 @@ async function main(): Promise<void> {
   show('errMsg', paid.errMsg);
   console.log('   (the mini-program does not trust this: it asks the server, which trusts only WeChat)');
 
-  step(6, 'WeChat notifies the server (POST /wechatpay/notify); the buyer polls GET /api/orders/:id');
+  step(6, 'WeChat notifies the server (its notify_url); the buyer polls GET /api/orders/:id');
   const deadline = Date.now() + 30_000;
   let order = created.order;
   while (order.status === 'PENDING' && Date.now() < deadline) {

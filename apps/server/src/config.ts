@@ -12,8 +12,9 @@
  * With nothing set, the server runs in sandbox mode against the local mp-pay sandbox with its demo merchant and
  * an in-memory store, so `pnpm start` works on a fresh machine. NODE_ENV=production refuses all three.
  */
-import { existsSync } from 'node:fs';
-import { SANDBOX_DEFAULT_PORT, SANDBOX_DEMO, SIGN_TYPES } from '@mp-pay/shared/wechatpay';
+import { createPrivateKey, createPublicKey } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { SANDBOX_DEFAULT_PORT, SANDBOX_DEMO, SANDBOX_DEMO_V3, SIGN_TYPES } from '@mp-pay/shared/wechatpay';
 import {
   APIV2_KEY_RULE,
   APP_SECRET_RULE,
@@ -142,6 +143,36 @@ const merchantVars = z.object({
   WECHATPAY_SIGN_TYPE: z.enum(SIGN_TYPES, { error: 'must be MD5 or HMAC-SHA256' }).default('MD5'),
 });
 
+/**
+ * APIv3 (docs/protocol.md §7): RSA-signed JSON and encrypted notifications. Files hold the keys (paths, never
+ * the PEM itself in the environment). Everything defaults to the sandbox's published demo keys in sandbox mode.
+ */
+const v3Vars = z.object({
+  WECHATPAY_API_VERSION: z.enum(['v2', 'v3'], { error: 'must be v2 or v3' }).default('v2'),
+  WECHATPAY_APIV3_KEY: z
+    .string()
+    .refine((v) => Buffer.byteLength(v, 'utf8') === 32, {
+      error: 'must be the 32-byte APIv3 key set in the merchant console (API安全 → APIv3密钥)',
+    })
+    .optional(),
+  WECHATPAY_PRIVATE_KEY: z.string().min(1).optional(),
+  WECHATPAY_CERT_SERIAL: z
+    .string()
+    .regex(
+      /^[0-9A-Fa-f]{8,40}$/,
+      'must be the merchant API certificate serial number (hex, from the console)',
+    )
+    .optional(),
+  WECHATPAY_PUBLIC_KEY: z.string().min(1).optional(),
+  WECHATPAY_PUBLIC_KEY_ID: z
+    .string()
+    .regex(/^PUB_KEY_ID_\d{8,64}$/, 'must look like PUB_KEY_ID_ followed by digits (from the console)')
+    .optional(),
+  WECHATPAY_PLATFORM_CERTS: z
+    .enum(['auto'], { error: 'must be auto (download /v3/certificates) or unset' })
+    .optional(),
+});
+
 /** Where the clients point: WeChat, another simulator, or (both bases unset) the local sandbox. */
 const upstreamVars = z.object({
   /** Default: live for WeChat Pay's own hosts, else sandbox. */
@@ -208,6 +239,7 @@ const httpVars = z.object({
 const envSchema = z.object({
   ...processVars.shape,
   ...merchantVars.shape,
+  ...v3Vars.shape,
   ...upstreamVars.shape,
   ...storeVars.shape,
   ...orderVars.shape,
@@ -289,6 +321,7 @@ function crossFieldProblems(e: ParsedEnv, invalid: ReadonlySet<Variable>): strin
       );
     }
   }
+  problems.push(...v3Problems(e, invalid, mode, production));
   if (mode === 'live' && !isSet('PUBLIC_BASE_URL')) {
     problems.push('PUBLIC_BASE_URL is required outside sandbox mode: notify_url must be reachable by WeChat');
   }
@@ -310,6 +343,101 @@ function crossFieldProblems(e: ParsedEnv, invalid: ReadonlySet<Variable>): strin
     }
   }
   return problems;
+}
+
+/** A PEM file's text, or a problem naming the variable and the fix. */
+function readPem(name: string, path: string): { pem: string } | { problem: string } {
+  try {
+    return { pem: readFileSync(path, 'utf8') };
+  } catch (err) {
+    return {
+      problem: `${name} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}): give the path of the PEM file`,
+    };
+  }
+}
+
+/** What can be checked of the APIv3 keys before any request: they parse, are RSA and long enough. */
+function v3Problems(
+  e: ParsedEnv,
+  invalid: ReadonlySet<Variable>,
+  mode: Mode | undefined,
+  production: boolean | undefined,
+): string[] {
+  if (invalid.has('WECHATPAY_API_VERSION') || e.WECHATPAY_API_VERSION !== 'v3') return [];
+  const problems: string[] = [];
+  const isSet = (name: Variable) => invalid.has(name) || e[name] !== undefined;
+  if (mode === 'live') {
+    for (const name of ['WECHATPAY_APIV3_KEY', 'WECHATPAY_PRIVATE_KEY', 'WECHATPAY_CERT_SERIAL'] as const) {
+      if (!isSet(name))
+        problems.push(`${name} is required for WECHATPAY_API_VERSION=v3 outside sandbox mode`);
+    }
+    if (!isSet('WECHATPAY_PUBLIC_KEY') && !isSet('WECHATPAY_PLATFORM_CERTS')) {
+      problems.push(
+        'WECHATPAY_API_VERSION=v3 needs the WeChat Pay public key (WECHATPAY_PUBLIC_KEY and WECHATPAY_PUBLIC_KEY_ID) ' +
+          'or WECHATPAY_PLATFORM_CERTS=auto (platform certificates), or both during a migration',
+      );
+    }
+  }
+  if (isSet('WECHATPAY_PUBLIC_KEY') !== isSet('WECHATPAY_PUBLIC_KEY_ID')) {
+    problems.push('set WECHATPAY_PUBLIC_KEY (the file) and WECHATPAY_PUBLIC_KEY_ID (PUB_KEY_ID_…) together');
+  }
+  const rsa = (name: 'WECHATPAY_PRIVATE_KEY' | 'WECHATPAY_PUBLIC_KEY', kind: 'private' | 'public') => {
+    const path = e[name];
+    if (invalid.has(name) || path === undefined) return;
+    const read = readPem(name, path);
+    if ('problem' in read) return problems.push(read.problem);
+    try {
+      const key = kind === 'private' ? createPrivateKey(read.pem) : createPublicKey(read.pem);
+      const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
+      if (key.asymmetricKeyType !== 'rsa' || bits < 2048) {
+        problems.push(
+          `${name} must be an RSA key of at least 2048 bits (got ${key.asymmetricKeyType} ${bits})`,
+        );
+      }
+    } catch {
+      problems.push(
+        `${name} is not a PEM ${kind} key (${kind === 'private' ? 'apiclient_key.pem' : 'pub_key.pem'})`,
+      );
+    }
+    return undefined;
+  };
+  rsa('WECHATPAY_PRIVATE_KEY', 'private');
+  rsa('WECHATPAY_PUBLIC_KEY', 'public');
+  if (production) {
+    if (e.WECHATPAY_APIV3_KEY === SANDBOX_DEMO_V3.apiV3Key) {
+      problems.push(
+        'WECHATPAY_APIV3_KEY is the sandbox demo value; set your real one for NODE_ENV=production',
+      );
+    }
+    if (e.WECHATPAY_PUBLIC_KEY_ID === SANDBOX_DEMO_V3.platformPublicKeyId) {
+      problems.push(
+        'WECHATPAY_PUBLIC_KEY_ID is the sandbox demo value; set your real one for NODE_ENV=production',
+      );
+    }
+  }
+  return problems;
+}
+
+/** The APIv3 settings with the demo keys filled in (sandbox mode only: step 2 requires them otherwise). */
+function v3Config(e: ParsedEnv) {
+  const pem = (path: string | undefined) => (path === undefined ? undefined : readFileSync(path, 'utf8'));
+  const publicKeyPem = pem(e.WECHATPAY_PUBLIC_KEY);
+  const demoKeys = e.WECHATPAY_PRIVATE_KEY === undefined;
+  return {
+    apiV3Key: e.WECHATPAY_APIV3_KEY ?? SANDBOX_DEMO_V3.apiV3Key,
+    /** PEM text of the merchant's private key (apiclient_key.pem). Never logged. */
+    privateKey: pem(e.WECHATPAY_PRIVATE_KEY) ?? SANDBOX_DEMO_V3.mchPrivateKey,
+    certSerial: e.WECHATPAY_CERT_SERIAL ?? SANDBOX_DEMO_V3.mchCertSerial,
+    /** WeChat Pay public key mode: what replies and notifications are verified with. */
+    publicKey:
+      publicKeyPem !== undefined && e.WECHATPAY_PUBLIC_KEY_ID !== undefined
+        ? { id: e.WECHATPAY_PUBLIC_KEY_ID, pem: publicKeyPem }
+        : demoKeys && e.WECHATPAY_PLATFORM_CERTS === undefined
+          ? { id: SANDBOX_DEMO_V3.platformPublicKeyId, pem: SANDBOX_DEMO_V3.platformPublicKey }
+          : undefined,
+    /** Certificate mode: download, verify and refresh /v3/certificates. */
+    platformCertificates: e.WECHATPAY_PLATFORM_CERTS === 'auto',
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -348,6 +476,9 @@ function toServerConfig(e: ParsedEnv) {
       appIds: [...new Set([appId, ...e.WECHATPAY_APPIDS])],
       apiBase: payApiBase,
       timeoutMs: e.WECHATPAY_TIMEOUT_MS,
+      /** Which protocol pays new orders (docs/architecture.md, the gateway boundary). */
+      apiVersion: e.WECHATPAY_API_VERSION,
+      v3: v3Config(e),
     },
     /** Sandbox mode only: where the sandbox (payer, login codes) lives, reported to the mini-program. */
     sandboxUrl: mode === 'sandbox' ? payApiBase : undefined,

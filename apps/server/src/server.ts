@@ -8,7 +8,6 @@ import type { AppContext } from './context.ts';
 import { createGateway } from './gateway/index.ts';
 import { OrderWorker } from './jobs/worker.ts';
 import { createLogger } from './logger.ts';
-import { NOTIFY_PATH } from './routes/notify/index.ts';
 import { Catalog } from './services/catalog.ts';
 import { QueryThrottle } from './services/query-throttle.ts';
 import { openStore, type Store } from './store/index.ts';
@@ -57,18 +56,25 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   let baseUrl = '';
   const now = options.now ?? (() => Date.now());
   let shuttingDown = false;
+  const pay = createGateway(config, now);
+  try {
+    await pay.start?.();
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
   const ctx: AppContext = {
     config,
     store,
     log,
     catalog: Catalog.load(),
-    pay: createGateway(config, now),
+    pay,
     login: new Code2SessionClient({
       appId: config.wechat.appId,
       secret: config.wechat.secret,
       baseUrl: config.wechat.apiBase,
     }),
-    notifyUrl: () => (config.publicBaseUrl ?? baseUrl) + NOTIFY_PATH,
+    notifyUrl: () => (config.publicBaseUrl ?? baseUrl) + pay.notifyPath,
     now,
     queryThrottle: new QueryThrottle(Math.max(config.orders.refreshAfterMs, 1000)),
   };

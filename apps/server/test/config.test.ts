@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parseEnv } from 'node:util';
-import { SANDBOX_DEMO } from '@mp-pay/shared/wechatpay';
+import { SANDBOX_DEMO, SANDBOX_DEMO_V3 } from '@mp-pay/shared/wechatpay';
 import { describe, expect, it } from 'vitest';
 import { CONFIG_VARIABLES, ConfigError, loadConfig, type ServerConfig } from '../src/config.ts';
 
@@ -68,6 +68,14 @@ describe('loadConfig', () => {
         appIds: [SANDBOX_DEMO.appId],
         apiBase: sandbox,
         timeoutMs: 10_000,
+        apiVersion: 'v2',
+        v3: {
+          apiV3Key: SANDBOX_DEMO_V3.apiV3Key,
+          privateKey: SANDBOX_DEMO_V3.mchPrivateKey,
+          certSerial: SANDBOX_DEMO_V3.mchCertSerial,
+          publicKey: { id: SANDBOX_DEMO_V3.platformPublicKeyId, pem: SANDBOX_DEMO_V3.platformPublicKey },
+          platformCertificates: false,
+        },
       },
       sandboxUrl: sandbox,
       redis: { url: undefined, prefix: 'mp-pay:', commandTimeoutMs: 2000 },

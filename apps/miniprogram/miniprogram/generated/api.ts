@@ -20,7 +20,8 @@ export const API_ROUTES = {
 
 export type OrderStatus = 'PENDING' | 'PAID' | 'CLOSED';
 
-export type SignType = 'MD5' | 'HMAC-SHA256';
+/** How `paySign` was made: MD5 or HMAC-SHA256 for APIv2 trades, RSA (SHA256withRSA) for APIv3 ones. */
+export type SignType = 'MD5' | 'HMAC-SHA256' | 'RSA';
 
 // ---- session -------------------------------------------------------------------------------------------
 

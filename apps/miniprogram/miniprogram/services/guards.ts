@@ -101,7 +101,7 @@ export function isPaymentParams(v: unknown): v is PaymentParams {
     isStr(v.nonceStr) &&
     isStr(v.package) &&
     v.package.startsWith('prepay_id=') &&
-    (v.signType === 'MD5' || v.signType === 'HMAC-SHA256') &&
+    (v.signType === 'MD5' || v.signType === 'HMAC-SHA256' || v.signType === 'RSA') &&
     isStr(v.paySign)
   );
 }

@@ -69,6 +69,19 @@ describe('live mode', () => {
     expect(s.fake.calls).not.toContain('showActionSheet');
   });
 
+  test('an APIv3 launch passes signType RSA and its base64 paySign through unchanged', async () => {
+    const { backend, storage } = withOrder();
+    const seen: Record<string, unknown>[] = [];
+    const s = await freshServices(backend, cashier('requestPayment:ok', seen), storage);
+    const v3: JsapiPayment = {
+      ...LAUNCH,
+      signType: 'RSA',
+      paySign: 'c2lnbmVkIHdpdGggdGhlIG1lcmNoYW50IGtleQ==',
+    };
+    expect(await s.payment.requestPayment(v3)).toEqual({ kind: 'ok' });
+    expect(seen[0]).toMatchObject({ signType: 'RSA', paySign: v3.paySign, package: v3.package });
+  });
+
   test('fields beyond the contract never reach the cashier either', async () => {
     const { backend, storage } = withOrder();
     const seen: Record<string, unknown>[] = [];

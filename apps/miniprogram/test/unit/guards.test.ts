@@ -32,6 +32,7 @@ function without(obj: Record<string, unknown>, key: string): Record<string, unkn
 describe('isPaymentLaunch', () => {
   test.each([
     ['jsapi', JSAPI],
+    ['jsapi (APIv3, RSA)', { ...JSAPI, signType: 'RSA', paySign: 'c2lnbmVkIHdpdGggUlNB' }],
     ['app', APP],
     ['native', NATIVE],
     ['h5', H5],
@@ -44,7 +45,7 @@ describe('isPaymentLaunch', () => {
   });
 
   test.each([
-    ['a wrong signType', { ...JSAPI, signType: 'RSA' }],
+    ['a wrong signType', { ...JSAPI, signType: 'SHA1' }],
     ['a package that is not a prepay_id', { ...JSAPI, package: 'Sign=WXPay' }],
     ['an empty appId', { ...JSAPI, appId: '' }],
     ['a numeric timeStamp', { ...JSAPI, timeStamp: 1764052200 }],

@@ -1,12 +1,28 @@
 import type { ServerConfig } from '../config.ts';
 import type { PaymentGateway } from './types.ts';
 import { V2Gateway } from './v2/adapter.ts';
+import { V3Gateway } from './v3/adapter.ts';
 
 export * from './errors.ts';
 export type * from './types.ts';
 
-/** The gateway for the configured API version (APIv2 today). */
+/** The gateway for the configured API version (WECHATPAY_API_VERSION). */
 export function createGateway(config: ServerConfig, now: () => number): PaymentGateway {
+  const pay = config.wechatpay;
+  if (pay.apiVersion === 'v3') {
+    return new V3Gateway({
+      mchId: pay.mchId,
+      appIds: pay.appIds,
+      apiV3Key: pay.v3.apiV3Key,
+      privateKey: pay.v3.privateKey,
+      certSerial: pay.v3.certSerial,
+      publicKey: pay.v3.publicKey,
+      platformCertificates: pay.v3.platformCertificates,
+      baseUrl: pay.apiBase,
+      timeoutMs: pay.timeoutMs,
+      now,
+    });
+  }
   return new V2Gateway({
     mchId: config.wechatpay.mchId,
     key: config.wechatpay.key,

@@ -114,6 +114,10 @@ export interface NotificationReply {
 
 export interface PaymentGateway {
   readonly apiVersion: ApiVersion;
+  /** Where this protocol's notifications arrive (the path of notify_url). */
+  readonly notifyPath: string;
+  /** Work before the first request (certificate mode downloads WeChat's certificates); throws when impossible. */
+  start?(): Promise<void>;
   /** The sign type new attempts are placed with (the process's setting; an attempt keeps its own). */
   readonly defaultSignType: LaunchSignType;
   /** Places the trade at WeChat (unified order / prepay). Idempotent for identical requests. */

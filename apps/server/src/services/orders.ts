@@ -141,7 +141,11 @@ export async function issuePayment(
   if (ctx.now() >= order.expiresAt) throw new AppError('order_closed');
   let attempt = await ctx.store.attempts.getAttempt(order.currentAttempt);
   if (!attempt || attempt.state !== 'OPEN') {
-    ({ order, attempt } = await openNextAttempt(ctx, order, attempt, session, clientIp, log));
+    ({ order, attempt } = await openNextAttempt(ctx, order, attempt, session, clientIp, log, false));
+  } else if (attempt.apiVersion !== ctx.pay.apiVersion) {
+    // Placed through the other API version (a v2 → v3 migration with open orders): its launch can only be
+    // signed by that version's rules, so this process replaces it; the old trade is closed at WeChat.
+    ({ order, attempt } = await openNextAttempt(ctx, order, attempt, session, clientIp, log, true));
   }
   const prepared = attempt.prepared ?? (await placeTrade(ctx, order, attempt, log));
   return {
@@ -163,6 +167,7 @@ async function openNextAttempt(
   session: Session,
   clientIp: string,
   log: Logger,
+  supersede: boolean,
 ): Promise<{ order: OrderRecord; attempt: AttemptRecord }> {
   const now = ctx.now();
   if (order.expiresAt - now < MIN_EXPIRE_LEAD_MS) throw new AppError('order_closed');
@@ -177,7 +182,7 @@ async function openNextAttempt(
     now,
   );
   const opened = await ctx.store.attempts.openAttempt(next, {
-    supersede: false,
+    supersede,
     queryDueAt: now + ctx.config.worker.queryDelayMs,
     closeDueAt: now + CLOSE_MIN_AGE_MS,
     now,

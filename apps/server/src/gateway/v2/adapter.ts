@@ -48,6 +48,7 @@ export interface V2GatewayOptions {
 
 export class V2Gateway implements PaymentGateway {
   readonly apiVersion = 'v2' as const;
+  readonly notifyPath = '/wechatpay/notify';
   readonly defaultSignType: SignType;
   readonly #client: WechatPayV2Client;
   readonly #key: string;

@@ -4,16 +4,14 @@ import { rawBody } from '../../http/body.ts';
 import type { AppState } from '../../http/state.ts';
 import { handlePaymentNotification } from '../../services/notify.ts';
 
-export const NOTIFY_PATH = '/wechatpay/notify';
-
 /**
- * The notify_url. Answers in the gateway's protocol only (SUCCESS or FAIL), never the JSON error shape: WeChat
+ * The notify_url, at the gateway's path (`/wechatpay/notify` for APIv2, `/wechatpay/v3/notify` for APIv3). Answers in the gateway's protocol only (SUCCESS or FAIL), never the JSON error shape: WeChat
  * reads the protocol's own reply.
  */
 export function notifyRoutes(app: AppContext): Router<AppState> {
   const router = new Router<AppState>();
   router.post(
-    NOTIFY_PATH,
+    app.pay.notifyPath,
     async (ctx, next) => {
       try {
         await next();

@@ -1,0 +1,290 @@
+/**
+ * The APIv3 adapter: the gateway boundary over RSA-signed JSON and encrypted notifications (docs/protocol.md §7).
+ * The only server module that imports v3 classes and branches on v3 codes; everything leaves it as gateway types.
+ * Replies and notifications are verified against a key set holding the WeChat Pay public key (public-key mode)
+ * and/or the platform certificates (certificate mode), both at once during a migration.
+ */
+import type { PaymentLaunch } from '@mp-pay/shared/api';
+import {
+  miniProgramPayParamsV3,
+  PlatformCertificates,
+  V3KeySet,
+  verifyV3Notification,
+  WechatPayV3Client,
+} from '@mp-pay/shared/wechatpay';
+import { GatewayError, NotificationRejectedError } from '../errors.ts';
+import type {
+  CloseResult,
+  LaunchRequest,
+  NotificationAnswer,
+  NotificationFact,
+  NotificationReply,
+  PaymentGateway,
+  PrepareRequest,
+  Prepared,
+  RawNotification,
+  RefundRequest,
+  RefundStatus,
+  TradeRef,
+  TradeStatus,
+} from '../types.ts';
+import { gatewayErrorV3, notificationErrorV3 } from './errors.ts';
+
+export interface V3GatewayOptions {
+  mchId: string;
+  appIds: readonly string[];
+  /** The 32-byte APIv3 key: decrypts notifications and certificates. Never logged. */
+  apiV3Key: string;
+  /** PEM of the merchant's private key (apiclient_key.pem): signs requests and launches. Never logged. */
+  privateKey: string;
+  certSerial: string;
+  publicKey: { id: string; pem: string } | undefined;
+  platformCertificates: boolean;
+  baseUrl: string;
+  timeoutMs: number;
+  now: () => number;
+}
+
+const TRADE_STATES: Record<string, TradeStatus['state']> = {
+  SUCCESS: 'paid',
+  REFUND: 'paid',
+  NOTPAY: 'not_paid',
+  USERPAYING: 'paying',
+  PAYERROR: 'failed',
+  CLOSED: 'closed',
+  REVOKED: 'closed',
+};
+
+const REFUND_STATES: Record<string, RefundStatus['state']> = {
+  SUCCESS: 'succeeded',
+  PROCESSING: 'processing',
+  CLOSED: 'closed',
+  ABNORMAL: 'abnormal',
+};
+
+export class V3Gateway implements PaymentGateway {
+  readonly apiVersion = 'v3' as const;
+  readonly defaultSignType = 'RSA' as const;
+  readonly notifyPath = '/wechatpay/v3/notify';
+  readonly #client: WechatPayV3Client;
+  readonly #keys: V3KeySet;
+  readonly #certificates: PlatformCertificates | undefined;
+  readonly #apiV3Key: string;
+  readonly #privateKey: string;
+  readonly #mchId: string;
+  readonly #appIds: ReadonlySet<string>;
+  readonly #now: () => number;
+
+  constructor(options: V3GatewayOptions) {
+    this.#keys = new V3KeySet();
+    if (options.publicKey) this.#keys.addPublicKey(options.publicKey.id, options.publicKey.pem);
+    this.#apiV3Key = options.apiV3Key;
+    this.#privateKey = options.privateKey;
+    this.#mchId = options.mchId;
+    this.#appIds = new Set(options.appIds);
+    this.#now = options.now;
+    this.#client = new WechatPayV3Client({
+      mchId: options.mchId,
+      serialNo: options.certSerial,
+      privateKey: options.privateKey,
+      keys: this.#keys,
+      baseUrl: options.baseUrl,
+      timeoutMs: options.timeoutMs,
+    });
+    this.#certificates = options.platformCertificates
+      ? new PlatformCertificates({ client: this.#client, apiV3Key: options.apiV3Key, keys: this.#keys })
+      : undefined;
+  }
+
+  /** Certificate mode: WeChat's platform certificates must be known before the first reply is verified. */
+  async start(): Promise<void> {
+    if (this.#certificates) await this.#certificates.refreshIfDue(this.#now());
+  }
+
+  async prepare(request: PrepareRequest): Promise<Prepared> {
+    if (request.channel !== 'miniprogram') {
+      throw new TypeError(`V3Gateway: channel ${request.channel} is not served yet`);
+    }
+    if (request.payerOpenid === undefined) throw new TypeError('V3Gateway: JSAPI needs the payer openid');
+    await this.#refreshCertificates();
+    try {
+      const { prepayId } = await this.#client.jsapiPrepay({
+        appid: request.appId,
+        description: request.description,
+        outTradeNo: request.outTradeNo,
+        notifyUrl: request.notifyUrl,
+        amountFen: request.totalFen,
+        payerOpenid: request.payerOpenid,
+        timeExpire: new Date(request.expiresAt),
+      });
+      return { prepayId };
+    } catch (err) {
+      throw gatewayErrorV3(err, 'jsapi prepay');
+    }
+  }
+
+  launch(request: LaunchRequest): PaymentLaunch {
+    const prepayId = request.prepared.prepayId;
+    if (prepayId === undefined) throw new TypeError('V3Gateway: the attempt has no prepay_id to launch');
+    if (request.signType !== 'RSA')
+      throw new TypeError(`APIv3 launches are signed with RSA, not ${request.signType}`);
+    const params = miniProgramPayParamsV3({ appId: request.appId, prepayId, privateKey: this.#privateKey });
+    return { kind: 'jsapi', appId: request.appId, ...params };
+  }
+
+  async query(ref: TradeRef): Promise<TradeStatus> {
+    await this.#refreshCertificates();
+    let trade;
+    try {
+      trade = await this.#client.queryByOutTradeNo(ref.outTradeNo);
+    } catch (err) {
+      const mapped = gatewayErrorV3(err, 'query');
+      if (mapped.reason === 'not_found') return { state: 'unknown' };
+      throw mapped;
+    }
+    const state = TRADE_STATES[trade.tradeState];
+    if (state === undefined)
+      throw new GatewayError('bad_reply', `query: unknown trade_state ${trade.tradeState}`);
+    if (state !== 'paid') return { state };
+    if (!trade.transactionId || trade.amount?.total === undefined) {
+      throw new GatewayError('bad_reply', 'query: a paid trade without transaction_id or amount');
+    }
+    return {
+      state,
+      payment: {
+        outTradeNo: ref.outTradeNo,
+        appId: trade.appid ?? ref.appId,
+        transactionId: trade.transactionId,
+        totalFen: trade.amount.total,
+        paidAt: this.#time(trade.successTime),
+        payerOpenid: trade.payer?.openid,
+      },
+    };
+  }
+
+  async close(ref: TradeRef): Promise<CloseResult> {
+    await this.#refreshCertificates();
+    try {
+      await this.#client.close(ref.outTradeNo);
+      return 'closed';
+    } catch (err) {
+      const mapped = gatewayErrorV3(err, 'close');
+      if (mapped.reason === 'already_paid') return 'already_paid';
+      if (mapped.reason === 'closed') return 'already_closed';
+      if (mapped.reason === 'not_found') return 'unknown';
+      throw mapped;
+    }
+  }
+
+  async refund(request: RefundRequest): Promise<RefundStatus> {
+    try {
+      const reply = (await this.#client.request('POST', '/v3/refund/domestic/refunds', {
+        out_trade_no: request.outTradeNo,
+        out_refund_no: request.outRefundNo,
+        ...(request.reason === undefined ? {} : { reason: request.reason }),
+        ...(request.notifyUrl === undefined ? {} : { notify_url: request.notifyUrl }),
+        amount: { refund: request.refundFen, total: request.totalFen, currency: 'CNY' },
+      })) as Record<string, unknown>;
+      return this.#refundStatus(request.outRefundNo, reply);
+    } catch (err) {
+      throw gatewayErrorV3(err, 'refund');
+    }
+  }
+
+  async queryRefund(ref: TradeRef & { outRefundNo: string }): Promise<RefundStatus> {
+    try {
+      const path = `/v3/refund/domestic/refunds/${encodeURIComponent(ref.outRefundNo)}`;
+      return this.#refundStatus(
+        ref.outRefundNo,
+        (await this.#client.request('GET', path)) as Record<string, unknown>,
+      );
+    } catch (err) {
+      throw gatewayErrorV3(err, 'refund query');
+    }
+  }
+
+  parseNotification(raw: RawNotification): NotificationFact {
+    let event;
+    try {
+      event = verifyV3Notification(raw.body, raw.headers, {
+        apiV3Key: this.#apiV3Key,
+        keys: this.#keys,
+        now: this.#now(),
+      });
+    } catch (err) {
+      throw notificationErrorV3(err);
+    }
+    const r = event.resource as Record<string, unknown>;
+    const outTradeNo = typeof r.out_trade_no === 'string' ? r.out_trade_no : undefined;
+    if (r.mchid !== this.#mchId || typeof r.appid !== 'string' || !this.#appIds.has(r.appid)) {
+      throw new NotificationRejectedError(
+        'merchant',
+        'notification is for another mchid or an unbound appid',
+        outTradeNo,
+      );
+    }
+    if (outTradeNo === undefined)
+      throw new NotificationRejectedError('fields', 'notification lacks out_trade_no');
+    if (event.eventType !== 'TRANSACTION.SUCCESS' || r.trade_state !== 'SUCCESS') {
+      return { kind: 'payment_failed', outTradeNo };
+    }
+    const amount = r.amount as { total?: unknown } | undefined;
+    const total = amount?.total;
+    if (typeof r.transaction_id !== 'string' || !r.transaction_id || !Number.isSafeInteger(total)) {
+      throw new NotificationRejectedError(
+        'fields',
+        'notification lacks transaction_id or amount.total',
+        outTradeNo,
+      );
+    }
+    const payer = r.payer as { openid?: unknown } | undefined;
+    return {
+      kind: 'payment',
+      payment: {
+        outTradeNo,
+        appId: r.appid,
+        transactionId: r.transaction_id,
+        totalFen: total as number,
+        paidAt: this.#time(typeof r.success_time === 'string' ? r.success_time : undefined),
+        payerOpenid: typeof payer?.openid === 'string' ? payer.openid : undefined,
+      },
+    };
+  }
+
+  /** v3: a 2xx (204, empty) stops the retries; anything else is a failure with a JSON reason. */
+  renderNotificationReply(answer: NotificationAnswer): NotificationReply {
+    return answer.ack
+      ? { status: 204, contentType: 'application/json', body: '' }
+      : {
+          status: answer.status,
+          contentType: 'application/json',
+          body: JSON.stringify({ code: 'FAIL', message: answer.message }),
+        };
+  }
+
+  async #refreshCertificates(): Promise<void> {
+    if (!this.#certificates) return;
+    try {
+      await this.#certificates.refreshIfDue(this.#now());
+    } catch (err) {
+      throw gatewayErrorV3(err, 'certificates');
+    }
+  }
+
+  #refundStatus(outRefundNo: string, reply: Record<string, unknown>): RefundStatus {
+    const amount = reply.amount as { refund?: unknown } | undefined;
+    return {
+      outRefundNo,
+      refundId: typeof reply.refund_id === 'string' ? reply.refund_id : undefined,
+      state: REFUND_STATES[String(reply.status)] ?? 'processing',
+      refundFen: typeof amount?.refund === 'number' ? amount.refund : undefined,
+      succeededAt: typeof reply.success_time === 'string' ? this.#time(reply.success_time) : undefined,
+    };
+  }
+
+  /** v3 times are RFC 3339 with an offset; an unreadable one is dated when we learn of it. */
+  #time(text: string | undefined): number {
+    const ms = text === undefined ? Number.NaN : Date.parse(text);
+    return Number.isNaN(ms) ? this.#now() : ms;
+  }
+}
