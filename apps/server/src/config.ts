@@ -12,7 +12,7 @@
  * With nothing set, the server runs in sandbox mode against the local mp-pay sandbox with its demo merchant and
  * an in-memory store, so `pnpm start` works on a fresh machine. NODE_ENV=production refuses all three.
  */
-import { createPrivateKey, createPublicKey } from 'node:crypto';
+import { createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { SANDBOX_DEFAULT_PORT, SANDBOX_DEMO, SANDBOX_DEMO_V3, SIGN_TYPES } from '@mp-pay/shared/wechatpay';
 import {
@@ -163,6 +163,8 @@ const v3Vars = z.object({
       'must be the merchant API certificate serial number (hex, from the console)',
     )
     .optional(),
+  /** Optional: the merchant API certificate (apiclient_cert.pem), checked against the key and the serial. */
+  WECHATPAY_CERT: z.string().min(1).optional(),
   WECHATPAY_PUBLIC_KEY: z.string().min(1).optional(),
   WECHATPAY_PUBLIC_KEY_ID: z
     .string()
@@ -403,6 +405,7 @@ function v3Problems(
   };
   rsa('WECHATPAY_PRIVATE_KEY', 'private');
   rsa('WECHATPAY_PUBLIC_KEY', 'public');
+  problems.push(...certificateProblems(e, invalid));
   if (production) {
     if (e.WECHATPAY_APIV3_KEY === SANDBOX_DEMO_V3.apiV3Key) {
       problems.push(
@@ -413,6 +416,47 @@ function v3Problems(
       problems.push(
         'WECHATPAY_PUBLIC_KEY_ID is the sandbox demo value; set your real one for NODE_ENV=production',
       );
+    }
+  }
+  return problems;
+}
+
+/**
+ * The merchant certificate, when given, must be the one of the private key and carry the configured serial: a
+ * mismatch is the classic cause of every request failing with SIGN_ERROR.
+ */
+function certificateProblems(e: ParsedEnv, invalid: ReadonlySet<Variable>): string[] {
+  const path = e.WECHATPAY_CERT;
+  if (invalid.has('WECHATPAY_CERT') || path === undefined) return [];
+  const read = readPem('WECHATPAY_CERT', path);
+  if ('problem' in read) return [read.problem];
+  let certificate: X509Certificate;
+  try {
+    certificate = new X509Certificate(read.pem);
+  } catch {
+    return ['WECHATPAY_CERT is not a PEM certificate (apiclient_cert.pem)'];
+  }
+  const problems: string[] = [];
+  const serial = e.WECHATPAY_CERT_SERIAL;
+  if (
+    !invalid.has('WECHATPAY_CERT_SERIAL') &&
+    serial !== undefined &&
+    serial.toUpperCase() !== certificate.serialNumber.toUpperCase()
+  ) {
+    problems.push(
+      `WECHATPAY_CERT_SERIAL does not match WECHATPAY_CERT (whose serial is ${certificate.serialNumber}): use that serial`,
+    );
+  }
+  const keyPath = e.WECHATPAY_PRIVATE_KEY;
+  if (!invalid.has('WECHATPAY_PRIVATE_KEY') && keyPath !== undefined) {
+    try {
+      if (!certificate.checkPrivateKey(createPrivateKey(readFileSync(keyPath, 'utf8')))) {
+        problems.push(
+          'WECHATPAY_PRIVATE_KEY is not the key of WECHATPAY_CERT: download both from the same application',
+        );
+      }
+    } catch {
+      // An unreadable or unparsable key is reported by its own check.
     }
   }
   return problems;

@@ -1,7 +1,10 @@
-import { readFileSync } from 'node:fs';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseEnv } from 'node:util';
 import { SANDBOX_DEMO, SANDBOX_DEMO_V3 } from '@mp-pay/shared/wechatpay';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { CONFIG_VARIABLES, ConfigError, loadConfig, type ServerConfig } from '../src/config.ts';
 
 const live = {
@@ -321,5 +324,115 @@ describe('loadConfig', () => {
     const secret = 'Z'.repeat(31);
     const list = problems({ WECHAT_SECRET: secret, WECHATPAY_KEY: secret });
     expect(list.join()).not.toContain(secret);
+  });
+});
+
+describe('APIv3 settings', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mp-pay-config-v3-'));
+  const file = (name: string, text: string) => {
+    const path = join(dir, name);
+    writeFileSync(path, text);
+    return path;
+  };
+  const key = file('apiclient_key.pem', SANDBOX_DEMO_V3.mchPrivateKey);
+  const cert = file('apiclient_cert.pem', SANDBOX_DEMO_V3.mchCertificate);
+  const shortKey = file(
+    'short.pem',
+    generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({
+      type: 'pkcs8',
+      format: 'pem',
+    }) as string,
+  );
+  const problemsOf = (env: Record<string, string>) => {
+    try {
+      loadConfig(env);
+      return [];
+    } catch (err) {
+      return (err as ConfigError).problems;
+    }
+  };
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('defaults to the sandbox demo keys in sandbox mode, v2 unless asked', () => {
+    expect(loadConfig({}).wechatpay.apiVersion).toBe('v2');
+    const v3 = loadConfig({ WECHATPAY_API_VERSION: 'v3' }).wechatpay;
+    expect(v3.apiVersion).toBe('v3');
+    expect(v3.v3.publicKey?.id).toBe(SANDBOX_DEMO_V3.platformPublicKeyId);
+  });
+
+  it('reads the key files and checks what can be checked before any request', () => {
+    const config = loadConfig({
+      WECHATPAY_API_VERSION: 'v3',
+      WECHATPAY_PRIVATE_KEY: key,
+      WECHATPAY_CERT: cert,
+    });
+    expect(config.wechatpay.v3.privateKey).toBe(SANDBOX_DEMO_V3.mchPrivateKey);
+    expect(
+      problemsOf({ WECHATPAY_API_VERSION: 'v3', WECHATPAY_PRIVATE_KEY: join(dir, 'missing.pem') }),
+    ).toEqual(['WECHATPAY_PRIVATE_KEY cannot be read (ENOENT): give the path of the PEM file']);
+    expect(problemsOf({ WECHATPAY_API_VERSION: 'v3', WECHATPAY_PRIVATE_KEY: cert })).toEqual([
+      'WECHATPAY_PRIVATE_KEY is not a PEM private key (apiclient_key.pem)',
+    ]);
+    expect(problemsOf({ WECHATPAY_API_VERSION: 'v3', WECHATPAY_PRIVATE_KEY: shortKey })).toEqual([
+      'WECHATPAY_PRIVATE_KEY must be an RSA key of at least 2048 bits (got rsa 1024)',
+    ]);
+    expect(problemsOf({ WECHATPAY_API_VERSION: 'v3', WECHATPAY_APIV3_KEY: 'short' })[0]).toMatch(
+      /WECHATPAY_APIV3_KEY must be the 32-byte APIv3 key/,
+    );
+    expect(problemsOf({ WECHATPAY_API_VERSION: 'v3', WECHATPAY_PUBLIC_KEY: key })).toContain(
+      'set WECHATPAY_PUBLIC_KEY (the file) and WECHATPAY_PUBLIC_KEY_ID (PUB_KEY_ID_…) together',
+    );
+  });
+
+  it('checks the merchant certificate against the private key and the serial', () => {
+    const v3 = { WECHATPAY_API_VERSION: 'v3', WECHATPAY_CERT: cert };
+    expect(
+      problemsOf({ ...v3, WECHATPAY_PRIVATE_KEY: key, WECHATPAY_CERT_SERIAL: SANDBOX_DEMO_V3.mchCertSerial }),
+    ).toEqual([]);
+    expect(problemsOf({ ...v3, WECHATPAY_CERT_SERIAL: '0123456789ABCDEF' })[0]).toMatch(
+      /WECHATPAY_CERT_SERIAL does not match WECHATPAY_CERT \(whose serial is [0-9A-F]+\): use that serial/,
+    );
+    const otherKey = file(
+      'other.pem',
+      generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({
+        type: 'pkcs8',
+        format: 'pem',
+      }) as string,
+    );
+    expect(problemsOf({ ...v3, WECHATPAY_PRIVATE_KEY: otherKey })).toEqual([
+      'WECHATPAY_PRIVATE_KEY is not the key of WECHATPAY_CERT: download both from the same application',
+    ]);
+  });
+
+  it('outside the sandbox requires the keys and a way to verify WeChat, and refuses the demo values in production', () => {
+    const live = {
+      WECHATPAY_API_VERSION: 'v3',
+      WECHAT_API_BASE: 'https://api.weixin.qq.com',
+      WECHATPAY_API_BASE: 'https://api.mch.weixin.qq.com',
+      WECHAT_APPID: 'wx1234567890abcdef',
+      WECHAT_SECRET: 'a'.repeat(32),
+      WECHATPAY_MCHID: '1230000109',
+      WECHATPAY_KEY: 'b'.repeat(32),
+      PUBLIC_BASE_URL: 'https://shop.example.com',
+    };
+    expect(problemsOf(live)).toEqual([
+      'WECHATPAY_APIV3_KEY is required for WECHATPAY_API_VERSION=v3 outside sandbox mode',
+      'WECHATPAY_PRIVATE_KEY is required for WECHATPAY_API_VERSION=v3 outside sandbox mode',
+      'WECHATPAY_CERT_SERIAL is required for WECHATPAY_API_VERSION=v3 outside sandbox mode',
+      'WECHATPAY_API_VERSION=v3 needs the WeChat Pay public key (WECHATPAY_PUBLIC_KEY and WECHATPAY_PUBLIC_KEY_ID) ' +
+        'or WECHATPAY_PLATFORM_CERTS=auto (platform certificates), or both during a migration',
+    ]);
+    const demo = problemsOf({
+      ...live,
+      NODE_ENV: 'production',
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      WECHATPAY_APIV3_KEY: SANDBOX_DEMO_V3.apiV3Key,
+      WECHATPAY_PRIVATE_KEY: key,
+      WECHATPAY_CERT_SERIAL: SANDBOX_DEMO_V3.mchCertSerial,
+      WECHATPAY_PLATFORM_CERTS: 'auto',
+    });
+    expect(demo).toContain(
+      'WECHATPAY_APIV3_KEY is the sandbox demo value; set your real one for NODE_ENV=production',
+    );
   });
 });

@@ -13,10 +13,18 @@ import {
   WechatPayTimeoutError,
   WechatPayTransportError,
   WechatPayXmlError,
+  WechatPayV3BadMessageError,
+  WechatPayV3DecryptError,
+  WechatPayV3Error,
+  WechatPayV3OrderClosedError,
+  WechatPayV3OrderNotExistError,
+  WechatPayV3OrderPaidError,
+  WechatPayV3SignatureError,
 } from '@mp-pay/shared/wechatpay';
 import { describe, expect, it } from 'vitest';
 import { GatewayError } from '../src/gateway/errors.ts';
 import { gatewayError, notificationError } from '../src/gateway/v2/errors.ts';
+import { gatewayErrorV3, notificationErrorV3 } from '../src/gateway/v3/errors.ts';
 
 describe('v2 → gateway error mapping', () => {
   const cases: [string, WechatPayError, string, string, boolean][] = [
@@ -83,5 +91,53 @@ describe('v2 → gateway error mapping', () => {
     expect(notificationError(new WechatPayInvalidRequestError('LACK_PARAMS', 'x'))).toMatchObject({
       reason: 'fields',
     });
+  });
+});
+
+describe('v3 → gateway error mapping', () => {
+  const v3 = (code: string, httpStatus: number) => new WechatPayV3Error(code, code, { httpStatus });
+  const cases: [string, Error, string, boolean][] = [
+    [
+      '403 ORDER_PAID',
+      new WechatPayV3OrderPaidError('ORDER_PAID', 'paid', { httpStatus: 403 }),
+      'already_paid',
+      false,
+    ],
+    [
+      '400 ORDER_CLOSED',
+      new WechatPayV3OrderClosedError('ORDER_CLOSED', 'closed', { httpStatus: 400 }),
+      'closed',
+      false,
+    ],
+    [
+      '404 ORDER_NOT_EXIST',
+      new WechatPayV3OrderNotExistError('ORDER_NOT_EXIST', 'x', { httpStatus: 404 }),
+      'not_found',
+      false,
+    ],
+    ['429 FREQUENCY_LIMITED', v3('FREQUENCY_LIMITED', 429), 'unavailable', true],
+    ['500 SYSTEM_ERROR', v3('SYSTEM_ERROR', 500), 'unavailable', true],
+    ['401 SIGN_ERROR (our signature)', v3('SIGN_ERROR', 401), 'refused', false],
+    ['400 PARAM_ERROR', v3('PARAM_ERROR', 400), 'refused', false],
+    ['a forged reply', new WechatPayV3SignatureError('BAD_SIGNATURE', 'forged'), 'bad_reply', true],
+    ['a signed reply of the wrong shape', new WechatPayV3BadMessageError('x'), 'bad_reply', true],
+  ];
+  for (const [what, err, reason, retryable] of cases) {
+    it(`${what} → ${reason}`, () => {
+      expect(gatewayErrorV3(err, 'call')).toMatchObject({ reason, retryable });
+    });
+  }
+
+  it('maps notification failures: signature and decryption failures are untrusted, the rest unreadable', () => {
+    expect(notificationErrorV3(new WechatPayV3SignatureError('STALE_TIMESTAMP', 'old'))).toMatchObject({
+      reason: 'signature',
+    });
+    expect(notificationErrorV3(new WechatPayV3DecryptError('TAG_MISMATCH', 'tag mismatch'))).toMatchObject({
+      reason: 'signature',
+    });
+    expect(notificationErrorV3(new WechatPayV3BadMessageError('not JSON'))).toMatchObject({
+      reason: 'unreadable',
+    });
+    expect(() => notificationErrorV3(new TypeError('bug'))).toThrow(TypeError);
   });
 });

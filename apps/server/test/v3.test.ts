@@ -5,6 +5,9 @@
  * notifications changing nothing.
  */
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encryptV3Resource, SANDBOX_DEMO, SANDBOX_DEMO_V3, signV3 } from '@mp-pay/shared/wechatpay';
 import {
@@ -139,5 +142,56 @@ describe('APIv3', () => {
     expect(replies.map((r) => r.status)).toEqual([204, 204, 204, 204, 204]);
     expect(await storedStatus(stack.server, order.id)).toBe('PAID');
     expect(await paidEvents(stack.server, order.id)).toHaveLength(1);
+  });
+});
+
+describe('APIv3 certificate mode and the migration to the public key', () => {
+  const stacks: Stack[] = [];
+  afterAll(async () => {
+    await Promise.all(stacks.map((s) => s.close()));
+  });
+
+  async function payOnce(s: Stack, buyer: string) {
+    const token = await signIn(s, buyer);
+    const { order, payment } = await createdOrder(s.server, token);
+    expect(await payInSandbox(s, payment)).toBe('requestPayment:ok');
+    await waitForStatus(s.server, order.id, 'PAID');
+    return order;
+  }
+
+  it('WECHATPAY_PLATFORM_CERTS=auto: the server downloads and verifies the platform certificates, then pays', async () => {
+    const s = await startStack({
+      label: 'v3-certs',
+      sandbox: { v3KeyMode: 'certificate' },
+      env: { WECHATPAY_API_VERSION: 'v3', WECHATPAY_PLATFORM_CERTS: 'auto' },
+    });
+    stacks.push(s);
+    const order = await payOnce(s, 'v3-cert-buyer');
+    expect(await paidEvents(s.server, order.id)).toHaveLength(1);
+    // The notification was signed under the certificate's serial, not a public key id.
+    const seen = (await sandboxOrder(s, order.outTradeNo)).notifications;
+    expect(seen.some((n) => n.outcome === 'acknowledged')).toBe(true);
+  });
+
+  it('during a migration the server holds both and verifies whichever WeChat uses', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mp-pay-v3-'));
+    const publicKeyFile = join(dir, 'pub_key.pem');
+    writeFileSync(publicKeyFile, SANDBOX_DEMO_V3.platformPublicKey);
+    try {
+      const s = await startStack({
+        label: 'v3-migration',
+        sandbox: { v3KeyMode: 'migration' },
+        env: {
+          WECHATPAY_API_VERSION: 'v3',
+          WECHATPAY_PLATFORM_CERTS: 'auto',
+          WECHATPAY_PUBLIC_KEY: publicKeyFile,
+          WECHATPAY_PUBLIC_KEY_ID: SANDBOX_DEMO_V3.platformPublicKeyId,
+        },
+      });
+      stacks.push(s);
+      for (let i = 0; i < 3; i++) await payOnce(s, `v3-migrating-${i}`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -3,6 +3,7 @@
  * WechatPayV3* class or a v3 error code.
  */
 import {
+  WechatPayV3BadMessageError,
   WechatPayV3DecryptError,
   WechatPayV3Error,
   WechatPayV3OrderClosedError,
@@ -20,7 +21,10 @@ export function gatewayErrorV3(err: unknown, call: string): GatewayError {
   if (err instanceof WechatPayV3OrderPaidError) return new GatewayError('already_paid', what, options);
   if (err instanceof WechatPayV3OrderClosedError) return new GatewayError('closed', what, options);
   if (err instanceof WechatPayV3OrderNotExistError) return new GatewayError('not_found', what, options);
-  if (err instanceof WechatPayV3SignatureError) return new GatewayError('bad_reply', what, options);
+  // A forged, unsigned or malformed reply: WeChat's answer cannot be trusted, so nothing was decided.
+  if (err instanceof WechatPayV3SignatureError || err instanceof WechatPayV3BadMessageError) {
+    return new GatewayError('bad_reply', what, options);
+  }
   if (err.retryable) return new GatewayError('unavailable', what, options);
   return new GatewayError('refused', what, options);
 }
