@@ -298,8 +298,11 @@ function crossFieldProblems(e: ParsedEnv, invalid: ReadonlySet<Variable>): strin
     );
   }
   for (const [name, field] of CREDENTIALS) {
+    // The APIv2 key signs nothing for a merchant on APIv3.
+    const needed = name !== 'WECHATPAY_KEY' || e.WECHATPAY_API_VERSION !== 'v3';
     if (!isSet(name)) {
-      if (mode === 'live') problems.push(`${name} is required outside sandbox mode (live WeChat Pay)`);
+      if (mode === 'live' && needed)
+        problems.push(`${name} is required outside sandbox mode (live WeChat Pay)`);
     } else if (production && valid(name) && e[name] === SANDBOX_DEMO[field]) {
       problems.push(`${name} is the sandbox demo value; set your real one for NODE_ENV=production`);
     }
@@ -514,7 +517,8 @@ function toServerConfig(e: ParsedEnv) {
     },
     wechatpay: {
       mchId: e.WECHATPAY_MCHID ?? SANDBOX_DEMO.mchId,
-      key: e.WECHATPAY_KEY ?? SANDBOX_DEMO.key,
+      /** Empty only for a live APIv3 merchant, which has no use for it (step 2). */
+      key: e.WECHATPAY_KEY ?? (mode === 'sandbox' ? SANDBOX_DEMO.key : ''),
       signType: e.WECHATPAY_SIGN_TYPE,
       /** Every AppID bound to the merchant: the mini-program's first, then WECHATPAY_APPIDS, without repeats. */
       appIds: [...new Set([appId, ...e.WECHATPAY_APPIDS])],

@@ -14,6 +14,8 @@ export type { Logger };
 const SECRET_FIELDS = [
   'key',
   'apiKey',
+  'apiV3Key',
+  'privateKey',
   'secret',
   'appSecret',
   'sessionKey',
@@ -38,7 +40,16 @@ const REDACT_PATHS = [
 ];
 
 export function createLogger(config: ServerConfig, stream?: DestinationStream): Logger {
-  const secrets = [config.wechatpay.key, config.wechat.secret].filter((s) => s.length >= 8);
+  // The APIv3 key, and every line of the merchant's private key, are scrubbed like the v2 key and the secret.
+  const privateKeyLines = config.wechatpay.v3.privateKey
+    .split('\n')
+    .filter((line) => line.length >= 16 && !line.startsWith('-----'));
+  const secrets = [
+    config.wechatpay.key,
+    config.wechat.secret,
+    config.wechatpay.v3.apiV3Key,
+    ...privateKeyLines,
+  ].filter((s) => s.length >= 8);
   return pino(
     {
       level: config.logLevel,

@@ -412,7 +412,6 @@ describe('APIv3 settings', () => {
       WECHAT_APPID: 'wx1234567890abcdef',
       WECHAT_SECRET: 'a'.repeat(32),
       WECHATPAY_MCHID: '1230000109',
-      WECHATPAY_KEY: 'b'.repeat(32),
       PUBLIC_BASE_URL: 'https://shop.example.com',
     };
     expect(problemsOf(live)).toEqual([

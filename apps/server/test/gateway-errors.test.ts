@@ -128,6 +128,11 @@ describe('v3 → gateway error mapping', () => {
     });
   }
 
+  it('closing a trade younger than 5 minutes is too early (retried later), elsewhere a refusal', () => {
+    expect(gatewayErrorV3(v3('INVALID_REQUEST', 400), 'close')).toMatchObject({ reason: 'too_early' });
+    expect(gatewayErrorV3(v3('INVALID_REQUEST', 400), 'jsapi prepay')).toMatchObject({ reason: 'refused' });
+  });
+
   it('maps notification failures: signature and decryption failures are untrusted, the rest unreadable', () => {
     expect(notificationErrorV3(new WechatPayV3SignatureError('STALE_TIMESTAMP', 'old'))).toMatchObject({
       reason: 'signature',

@@ -7,6 +7,7 @@ import type { V3EncryptedResource } from './aead.ts';
 import {
   WechatPayV3BadMessageError,
   WechatPayV3SignatureError,
+  WechatPayV3Error,
   WechatPayV3TransportError,
 } from './errors.ts';
 import { hasSignatureHeadersV3, signedMessageFromHeadersV3 } from './headers.ts';
@@ -212,6 +213,7 @@ export class WechatPayV3Client {
     if (!path.startsWith('/')) throw new TypeError(`WechatPayV3Client: path must start with / (${path})`);
     const text = body === undefined ? '' : typeof body === 'string' ? body : JSON.stringify(body);
     const url = new URL(this.baseUrl + path);
+    const publicKeyId = this.keys.serials().find((serial) => serial.startsWith('PUB_KEY_ID_'));
     const authorization = buildAuthorizationV3({
       method,
       url: url.pathname + url.search,
@@ -231,6 +233,9 @@ export class WechatPayV3Client {
           accept: 'application/json',
           'user-agent': USER_AGENT,
           ...(text ? { 'content-type': 'application/json' } : {}),
+          // During a migration WeChat signs its reply with the key the request names (docs/protocol.md §7): a
+          // merchant holding the public key asks for it, so the reply verifies even before certificates expire.
+          ...(publicKeyId === undefined ? {} : { 'wechatpay-serial': publicKeyId }),
         },
         ...(text ? { body: text } : {}),
         timeoutMs: this.timeoutMs,
@@ -247,8 +252,18 @@ export class WechatPayV3Client {
       requestId: raw.headers['request-id'],
     };
     const ok = raw.status >= 200 && raw.status <= 299;
-    if (verify) this.#verifyReply(reply, ok, path);
-    if (!ok) throw errorFromV3Reply(raw.status, raw.text, reply.requestId, path);
+    const signed = verify && this.#verifyReply(reply, ok, path);
+    if (!ok) {
+      // Only WeChat's signed word may decide an order's fate (ORDER_PAID, ORDER_NOT_EXIST...); an unsigned error
+      // (a proxy's 502, or anyone in between) is a transport failure, retried as such.
+      if (verify && !signed) {
+        throw new WechatPayV3Error(`HTTP_${raw.status}`, `unsigned HTTP ${raw.status} reply from ${path}`, {
+          ...details(reply),
+          retryable: true,
+        });
+      }
+      throw errorFromV3Reply(raw.status, raw.text, reply.requestId, path);
+    }
     if (raw.text) {
       try {
         reply.data = JSON.parse(raw.text);
@@ -263,17 +278,15 @@ export class WechatPayV3Client {
   }
 
   /**
-   * Signature headers present: they must verify. Absent: acceptable only without a body (204) or on an error
-   * reply (a gateway's 502 is not signed); a 2xx with a body and no signature is refused.
+   * Signature headers present: they must verify. Absent: a 2xx (204 included: WeChat signs those too) is refused;
+   * an error reply is reported unsigned (false) so the caller treats it as a transport failure.
    */
-  #verifyReply(reply: V3Reply, ok: boolean, path: string): void {
+  #verifyReply(reply: V3Reply, ok: boolean, path: string): boolean {
     const context = details(reply);
     try {
       if (!hasSignatureHeadersV3(reply.headers)) {
-        if (ok && reply.text !== '') {
-          throw new WechatPayV3SignatureError('MISSING_HEADERS', `reply from ${path} is not signed`);
-        }
-        return;
+        if (ok) throw new WechatPayV3SignatureError('MISSING_HEADERS', `reply from ${path} is not signed`);
+        return false;
       }
       const message = signedMessageFromHeadersV3(reply.headers, reply.text);
       const valid = verifyV3(message, this.keys, {
@@ -283,6 +296,7 @@ export class WechatPayV3Client {
       if (!valid) {
         throw new WechatPayV3SignatureError('BAD_SIGNATURE', `reply from ${path} has a bad signature`);
       }
+      return true;
     } catch (err) {
       if (err instanceof WechatPayV3SignatureError) {
         throw new WechatPayV3SignatureError(err.reason, err.message, { ...context, cause: err.cause });

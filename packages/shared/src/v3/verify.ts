@@ -70,10 +70,10 @@ export function verifyV3(message: V3SignedMessage, keys: V3KeySet, options: Veri
         '(PUB_KEY_ID_…) or refresh the platform certificates',
     );
   }
-  if (key.kind === 'certificate' && key.notAfter.getTime() < now) {
+  if (key.kind === 'certificate' && (key.notAfter.getTime() < now || key.notBefore.getTime() > now)) {
     throw new WechatPayV3SignatureError(
       'EXPIRED_CERTIFICATE',
-      `platform certificate ${key.id} expired at ${key.notAfter.toISOString()}`,
+      `platform certificate ${key.id} is valid from ${key.notBefore.toISOString()} to ${key.notAfter.toISOString()}, not now`,
     );
   }
   return verifySignatureV3(responseMessageV3(timestamp, nonce, body), signature, key.key);

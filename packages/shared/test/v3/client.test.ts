@@ -205,11 +205,12 @@ describe('WechatPayV3Client queries and close', () => {
     );
   });
 
-  it('close: POST …/close with {mchid} → 204, signed or not', async () => {
-    for (const unsigned of [false, true]) {
-      fake.setHandler((_req, res) => replyV3(res, 204, undefined, { unsigned }));
-      await expect(client().close(OUT_TRADE_NO)).resolves.toBeUndefined();
-    }
+  it('close: POST …/close with {mchid} → 204, signed (an unsigned 204 decides nothing)', async () => {
+    fake.setHandler((_req, res) => replyV3(res, 204, undefined, { unsigned: true }));
+    await expect(client().close(OUT_TRADE_NO)).rejects.toMatchObject({ reason: 'MISSING_HEADERS' });
+    fake.received.length = 0;
+    fake.setHandler((_req, res) => replyV3(res, 204, undefined));
+    await expect(client().close(OUT_TRADE_NO)).resolves.toBeUndefined();
     const sent = fake.received[0] as Received;
     expect(sent.method).toBe('POST');
     expect(sent.url).toBe(`/v3/pay/transactions/out-trade-no/${OUT_TRADE_NO}/close`);
@@ -302,6 +303,15 @@ describe('WechatPayV3Client typed errors', () => {
     expect(err).toBeInstanceOf(cls);
     expect(err).toMatchObject({ httpStatus: status, code, requestId: 'REQ-' + code, retryable, detail });
     expect(err.message).toContain(message);
+  });
+
+  it('an unsigned business error is not believed: HTTP_<status>, retryable, never an order fate', async () => {
+    fake.setHandler((_req, res) =>
+      replyV3(res, 403, { code: 'ORDER_PAID', message: 'paid' }, { unsigned: true, requestId: 'MITM' }),
+    );
+    const err = await rejection(client().close(OUT_TRADE_NO));
+    expect(err).not.toBeInstanceOf(WechatPayV3OrderPaidError);
+    expect(err).toMatchObject({ code: 'HTTP_403', httpStatus: 403, retryable: true });
   });
 
   it('an unsigned gateway error page → HTTP_502, retryable', async () => {

@@ -50,10 +50,15 @@ const TRADE_STATES: Record<string, TradeStatus['state']> = {
   REFUND: 'paid',
   NOTPAY: 'not_paid',
   USERPAYING: 'paying',
+  // Accepted, awaiting the bank (payment codes): not paid yet, and not failed.
+  ACCEPT: 'paying',
   PAYERROR: 'failed',
   CLOSED: 'closed',
   REVOKED: 'closed',
 };
+
+/** After a failed certificate download, how long the keys held are used before trying again. */
+const CERTIFICATE_RETRY_MS = 60_000;
 
 const REFUND_STATES: Record<string, RefundStatus['state']> = {
   SUCCESS: 'succeeded',
@@ -74,6 +79,7 @@ export class V3Gateway implements PaymentGateway {
   readonly #mchId: string;
   readonly #appIds: ReadonlySet<string>;
   readonly #now: () => number;
+  #retryCertificatesAt = 0;
 
   constructor(options: V3GatewayOptions) {
     this.#keys = new V3KeySet();
@@ -90,15 +96,26 @@ export class V3Gateway implements PaymentGateway {
       keys: this.#keys,
       baseUrl: options.baseUrl,
       timeoutMs: options.timeoutMs,
+      // One clock for everything this gateway verifies (replies, notifications, certificate validity).
+      now: options.now,
     });
     this.#certificates = options.platformCertificates
       ? new PlatformCertificates({ client: this.#client, apiV3Key: options.apiV3Key, keys: this.#keys })
       : undefined;
   }
 
-  /** Certificate mode: WeChat's platform certificates must be known before the first reply is verified. */
+  /**
+   * Certificate mode: WeChat's platform certificates are fetched before the first request. Failing that, the
+   * server may still start when it holds another way to verify WeChat (the public key, during a migration).
+   */
   async start(): Promise<void> {
-    if (this.#certificates) await this.#certificates.refreshIfDue(this.#now());
+    if (!this.#certificates) return;
+    try {
+      await this.#certificates.refreshIfDue(this.#now());
+    } catch (err) {
+      if (this.#keys.size === 0) throw err;
+      this.#retryCertificatesAt = this.#now() + CERTIFICATE_RETRY_MS;
+    }
   }
 
   async prepare(request: PrepareRequest): Promise<Prepared> {
@@ -262,12 +279,20 @@ export class V3Gateway implements PaymentGateway {
         };
   }
 
+  /**
+   * A due refresh that fails must not stop payments while the keys held still verify: it is retried a minute
+   * later, and only an empty key set (nothing left to verify WeChat with) fails the request.
+   */
   async #refreshCertificates(): Promise<void> {
     if (!this.#certificates) return;
+    const now = this.#now();
+    if (now < this.#retryCertificatesAt) return;
     try {
-      await this.#certificates.refreshIfDue(this.#now());
+      await this.#certificates.refreshIfDue(now);
     } catch (err) {
-      throw gatewayErrorV3(err, 'certificates');
+      this.#retryCertificatesAt = now + CERTIFICATE_RETRY_MS;
+      this.#keys.pruneExpired(now);
+      if (this.#keys.size === 0) throw gatewayErrorV3(err, 'certificates');
     }
   }
 
