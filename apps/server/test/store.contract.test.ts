@@ -275,8 +275,21 @@ function contract(name: string, open: () => Promise<{ store: Store; cleanup: () 
         Array.from({ length: 10 }, () => attempts.markPaid(no(order), second)),
       );
       expect(results.filter((r) => r.kind === 'second_payment')).toEqual([
-        { kind: 'second_payment', paidAttempt: no(order, 2) },
+        { kind: 'second_payment', paidAttempt: no(order, 2), refund: `${no(order)}R01` },
       ]);
+      // Its full refund was requested in the same step, queued at once.
+      expect(await store.refunds.getRefund(`${no(order)}R01`)).toMatchObject({
+        outTradeNo: no(order),
+        refundFen: 300,
+        state: 'PENDING',
+        requestedBy: 'system:double_payment',
+      });
+      expect(
+        await store.refunds.requestRefund(
+          { outTradeNo: no(order), refundFen: 1, reason: 'x', requestedBy: 'staff:x', createdAt: Date.now() },
+          { minSpacingMs: 0, maxCount: 50, maxAgeMs: 86_400_000 },
+        ),
+      ).toEqual({ kind: 'too_much', remainingFen: 0 });
       expect(results.filter((r) => r.kind === 'duplicate')).toHaveLength(9);
       expect(await orders.getOrder(order.id)).toMatchObject({
         status: 'PAID',
@@ -521,6 +534,168 @@ function contract(name: string, open: () => Promise<{ store: Store; cleanup: () 
         after = { createdAt: last.createdAt, id: last.id };
       }
       expect(seen).toEqual(expected);
+    });
+
+    describe('refunds', () => {
+      const rules = { minSpacingMs: 60_000, maxCount: 50, maxAgeMs: 365 * 86_400_000 };
+      const paidOrder = async () => {
+        const order = newOrder(user());
+        await create(order);
+        await attempts.markPaid(no(order), paid());
+        return order;
+      };
+      const ask = (outTradeNo: string, refundFen: number, createdAt = Date.now()) =>
+        store.refunds.requestRefund(
+          { outTradeNo, refundFen, reason: 'test', requestedBy: 'staff:test', createdAt },
+          rules,
+        );
+
+      it('mints one out_refund_no per refund and spaces the refunds of a payment a minute apart', async () => {
+        const order = await paidOrder();
+        const t = Date.now();
+        const first = await ask(no(order), 100, t);
+        const second = await ask(no(order), 50, t + 1000);
+        expect(first).toMatchObject({
+          kind: 'requested',
+          refund: {
+            outRefundNo: `${no(order)}R01`,
+            seq: 1,
+            refundFen: 100,
+            totalFen: 300,
+            dueAt: t,
+            state: 'PENDING',
+          },
+        });
+        // Asked for a second later: queued for a minute after the first, not refused.
+        expect(second).toMatchObject({
+          kind: 'requested',
+          refund: { outRefundNo: `${no(order)}R02`, dueAt: t + 60_000 },
+        });
+        expect((await store.refunds.listRefunds(order.id)).map((r) => r.outRefundNo)).toEqual([
+          `${no(order)}R01`,
+          `${no(order)}R02`,
+        ]);
+        expect(await store.refunds.getRefund(`${no(order)}R02`)).toMatchObject({
+          reason: 'test',
+          requestedBy: 'staff:test',
+        });
+      });
+
+      it('never lets the refunds of a payment add up to more than it, even when requests race', async () => {
+        const order = await paidOrder();
+        const results = await Promise.all(Array.from({ length: 10 }, () => ask(no(order), 70)));
+        expect(results.filter((r) => r.kind === 'requested')).toHaveLength(4); // 4 × 70 = 280 ≤ 300 < 5 × 70
+        expect(results.find((r) => r.kind === 'too_much')).toEqual({ kind: 'too_much', remainingFen: 20 });
+        expect((await ask(no(order), 20)).kind).toBe('requested');
+        expect(await ask(no(order), 1)).toEqual({ kind: 'too_much', remainingFen: 0 });
+      });
+
+      it('refuses refunds of unpaid payments, after a year, and beyond 50', async () => {
+        const unpaid = newOrder(user());
+        await create(unpaid);
+        expect(await ask(no(unpaid), 10)).toEqual({ kind: 'not_paid' });
+        expect(await ask(`${newOrderId(Date.now())}01`, 10)).toEqual({ kind: 'not_found' });
+        const order = await paidOrder();
+        expect(await ask(no(order), 10, Date.now() + 366 * 86_400_000)).toEqual({ kind: 'too_late' });
+        for (let i = 0; i < 50; i++) expect((await ask(no(order), 1)).kind).toBe('requested');
+        expect(await ask(no(order), 1)).toEqual({ kind: 'too_many' });
+      });
+
+      it('settles once with one event; SUCCESS refunds the order step by step, CLOSED frees the amount', async () => {
+        const order = await paidOrder();
+        const a = await ask(no(order), 100);
+        const b = await ask(no(order), 200);
+        if (a.kind !== 'requested' || b.kind !== 'requested') throw new Error('not requested');
+        const ra = a.refund.outRefundNo;
+        const rb = b.refund.outRefundNo;
+        expect(
+          await store.refunds.markRefundSent(ra, { refundId: '503000001', sentAt: 1, queryDueAt: later(1) }),
+        ).toEqual({
+          kind: 'sent',
+        });
+        expect(
+          await store.refunds.markRefundSent(ra, { refundId: '503000001', sentAt: 2, queryDueAt: later(1) }),
+        ).toEqual({
+          kind: 'not_pending',
+          state: 'PROCESSING',
+        });
+        const success = { state: 'SUCCESS' as const, refundId: '503000001', at: 10, source: 'notify' };
+        const settled = await Promise.all(
+          Array.from({ length: 5 }, () => store.refunds.settleRefund(ra, success)),
+        );
+        expect(settled.filter((r) => r.kind === 'settled')).toEqual([
+          { kind: 'settled', orderStatus: 'PARTIALLY_REFUNDED' },
+        ]);
+        expect(await store.refunds.settleRefund(ra, { ...success, state: 'CLOSED' })).toEqual({
+          kind: 'unchanged',
+          state: 'SUCCESS',
+        });
+        // CLOSED: nothing refunded, the 200 may be asked for again.
+        expect(
+          await store.refunds.settleRefund(rb, {
+            state: 'CLOSED',
+            refundId: undefined,
+            at: 11,
+            source: 'query',
+          }),
+        ).toEqual({
+          kind: 'settled',
+          orderStatus: 'PARTIALLY_REFUNDED',
+        });
+        const again = await ask(no(order), 200);
+        if (again.kind !== 'requested') throw new Error(again.kind);
+        // ABNORMAL, then WeChat's later SUCCESS: both recorded, each once.
+        expect(
+          (await store.refunds.settleRefund(again.refund.outRefundNo, { ...success, state: 'ABNORMAL' }))
+            .kind,
+        ).toBe('settled');
+        expect(await store.refunds.settleRefund(again.refund.outRefundNo, success)).toEqual({
+          kind: 'settled',
+          orderStatus: 'REFUNDED',
+        });
+        expect(await orders.getOrder(order.id)).toMatchObject({ status: 'REFUNDED' });
+        const events = (await eventsFor(order.id)).filter((e) => e.type.startsWith('refund.'));
+        expect(events.map((e) => [e.type, e.outRefundNo, e.refundFen])).toEqual([
+          ['refund.succeeded', ra, 100],
+          ['refund.closed', rb, 200],
+          ['refund.abnormal', again.refund.outRefundNo, 200],
+          ['refund.succeeded', again.refund.outRefundNo, 200],
+        ]);
+        // A refunded order is still a paid one: a late duplicate of its payment changes nothing.
+        expect((await attempts.markPaid(no(order), paid())).kind).toBe('duplicate');
+        expect(
+          (await orders.markClosed(order.id, { closedAt: 1, reason: 'x', closedAttempt: undefined })).kind,
+        ).toBe('already_paid');
+      });
+
+      it('queues PENDING refunds at their due time and leaves the queue once settled', async () => {
+        const base = Date.now() + 50 * 86_400_000;
+        const order = newOrder(user(), { createdAt: base - 1000 });
+        await create(order);
+        await attempts.markPaid(no(order), paid({ paidAt: base - 500 }));
+        const r = await ask(no(order), 10, base);
+        if (r.kind !== 'requested') throw new Error(r.kind);
+        const mine = async (now: number) =>
+          (await queues.claimDue('refund', now, 1000, 1000)).filter(
+            (c) => c.orderId === r.refund.outRefundNo,
+          );
+        expect(await mine(base - 1)).toEqual([]);
+        expect((await mine(base)).map((c) => c.attempt)).toEqual([1]);
+        await store.refunds.markRefundSent(r.refund.outRefundNo, {
+          refundId: undefined,
+          sentAt: base,
+          queryDueAt: base + 5000,
+        });
+        expect(await mine(base + 4999)).toEqual([]);
+        expect((await mine(base + 5000)).map((c) => c.attempt)).toEqual([1]);
+        await store.refunds.settleRefund(r.refund.outRefundNo, {
+          state: 'SUCCESS',
+          refundId: 'x',
+          at: base,
+          source: 'query',
+        });
+        expect(await mine(base + 99_999)).toEqual([]);
+      });
     });
 
     it('maps an identity to one user, even when first sign-ins race', async () => {

@@ -66,7 +66,11 @@ export function isOrder(v: unknown): v is Order {
     isObj(v) &&
     isStr(v.id) &&
     isStr(v.outTradeNo) &&
-    (v.status === 'PENDING' || v.status === 'PAID' || v.status === 'CLOSED') &&
+    (v.status === 'PENDING' ||
+      v.status === 'PAID' ||
+      v.status === 'CLOSED' ||
+      v.status === 'PARTIALLY_REFUNDED' ||
+      v.status === 'REFUNDED') &&
     isStr(v.description) &&
     Array.isArray(v.items) &&
     v.items.every(isOrderLine) &&

@@ -13,7 +13,7 @@
  *    order pending, and the buyer is told so.
  */
 import { config } from '../config';
-import type { Order, PaymentLaunch, PaymentParams } from '../generated/api';
+import type { Order, OrderStatus, PaymentLaunch, PaymentParams } from '../generated/api';
 import { ApiError, describeError } from './errors';
 import { send } from './http';
 import { getOrder, renewPayment } from './orders';
@@ -185,6 +185,11 @@ export async function confirmPayment(
   throw lastError;
 }
 
+/** A refunded order was paid: for the buyer who just paid, that is what counts. */
+function isPaid(status: OrderStatus): boolean {
+  return status === 'PAID' || status === 'PARTIALLY_REFUNDED' || status === 'REFUNDED';
+}
+
 /** Turns the client's answer into what the server says about the order. */
 export async function settle(
   orderId: string,
@@ -194,11 +199,11 @@ export async function settle(
   if (client.kind === 'ok') {
     const { order, settled } = await confirmPayment(orderId, isStopped);
     if (!settled) return { kind: 'unconfirmed', order };
-    return order.status === 'PAID' ? { kind: 'paid', order } : { kind: 'closed', order };
+    return isPaid(order.status) ? { kind: 'paid', order } : { kind: 'closed', order };
   }
   // Even after a cancel the server has the last word (the buyer may have paid on another device).
   const order = await getOrder(orderId);
-  if (order.status === 'PAID') return { kind: 'paid', order };
+  if (isPaid(order.status)) return { kind: 'paid', order };
   if (order.status === 'CLOSED') return { kind: 'closed', order };
   return client.kind === 'cancel'
     ? { kind: 'cancelled', order }

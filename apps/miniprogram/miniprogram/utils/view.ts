@@ -7,6 +7,8 @@ export const STATUS_TEXT: Record<OrderStatus, string> = {
   PENDING: '待支付',
   PAID: '已支付',
   CLOSED: '已关闭',
+  PARTIALLY_REFUNDED: '部分退款',
+  REFUNDED: '已退款',
 };
 
 export interface ProductView {

@@ -93,4 +93,15 @@ describe('order ids', () => {
     });
     expect(isOrder(order)).toBe(true);
   });
+
+  test.each(['PENDING', 'PAID', 'CLOSED', 'PARTIALLY_REFUNDED', 'REFUNDED'])(
+    'status %s is accepted',
+    (status) => {
+      expect(isOrder({ ...makeOrder({ id: orderId(3) }), status })).toBe(true);
+    },
+  );
+
+  test('an unknown status is refused', () => {
+    expect(isOrder({ ...makeOrder({ id: orderId(3) }), status: 'REVERSED' })).toBe(false);
+  });
 });

@@ -31,3 +31,16 @@ export function newUserId(): string {
   return 'u' + createNonce(23);
 }
 export const USER_ID_RE = /^u[0-9A-Za-z]{23}$/;
+
+/**
+ * A refund of attempt `outTradeNo` is `out_refund_no = <out_trade_no>R<nn>` (two digits, 01–50: WeChat allows at
+ * most 50 refunds per payment). Minted once, in the store, when the refund is requested, and reused on every
+ * retry of that refund, so WeChat never sees two numbers for one intent.
+ */
+export const MAX_REFUNDS_PER_PAYMENT = 50;
+const OUT_REFUND_NO_RE = /^(\d{14}[0-9A-Za-z]{16})\d{2}R\d{2}$/;
+
+/** The order an out_refund_no belongs to; undefined for one this server did not mint. */
+export function orderIdOfRefund(outRefundNo: string): string | undefined {
+  return OUT_REFUND_NO_RE.exec(outRefundNo)?.[1];
+}

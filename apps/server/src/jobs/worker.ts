@@ -19,6 +19,7 @@ import {
   closeOrderAtWechat,
   refreshOrder,
 } from '../services/payments.ts';
+import { reconcileRefund, sendRefund } from '../services/refunds.ts';
 import { backoffMs } from './backoff.ts';
 
 /** What a handler decided: done with this order in this queue, or due again at a time or after a backoff. */
@@ -27,12 +28,21 @@ export type Next =
   | { kind: 'at'; dueAt: number }
   | { kind: 'backoff'; reason: 'pending' | 'error' | 'rejected' };
 
-type Handler = (ctx: AppContext, order: OrderRecord, log: Logger) => Promise<Next>;
+type OrderHandler = (ctx: AppContext, order: OrderRecord, log: Logger) => Promise<Next>;
+type Handler = (ctx: AppContext, member: string, log: Logger) => Promise<Next>;
 
 const FINISH: Next = { kind: 'finish' };
 
+/** The query and close queues hold order ids: the handler gets the order (gone: nothing left to do). */
+const forOrder =
+  (handler: OrderHandler): Handler =>
+  async (ctx, orderId, log) => {
+    const order = await ctx.store.orders.getOrder(orderId);
+    return order ? handler(ctx, order, log) : FINISH;
+  };
+
 const HANDLERS: Record<DueQueue, Handler> = {
-  async query(ctx, order, log) {
+  query: forOrder(async (ctx, order, log) => {
     if (order.status !== 'PENDING') return FINISH;
     // Past time_expire the close queue takes over (closeorder also detects a last-moment payment).
     if (ctx.now() >= order.expiresAt) return FINISH;
@@ -49,9 +59,9 @@ const HANDLERS: Record<DueQueue, Handler> = {
         // opened meanwhile re-queued the order, which the release then leaves alone (release-claim.lua).
         return FINISH;
     }
-  },
+  }),
 
-  async close(ctx, order, log) {
+  close: forOrder(async (ctx, order, log) => {
     const now = ctx.now();
     const attempts = await ctx.store.attempts.listAttempts(order.id);
     let retry: Next | undefined;
@@ -94,6 +104,23 @@ const HANDLERS: Record<DueQueue, Handler> = {
     if (retry) return retry;
     if (waitUntil !== undefined) return { kind: 'at', dueAt: waitUntil };
     // Everything closable is closed and the order is no longer PENDING; the transitions dequeued it already.
+    return FINISH;
+  }),
+
+  /** Members are out_refund_no: PENDING ones are sent when due, PROCESSING ones asked about on a backoff. */
+  async refund(ctx, outRefundNo, log) {
+    const refund = await ctx.store.refunds.getRefund(outRefundNo);
+    if (!refund) return FINISH;
+    if (refund.state === 'PENDING') {
+      const outcome = await sendRefund(ctx, refund, log);
+      // sent / settled: the transition re-queued or dequeued it, and this release then changes nothing.
+      if (outcome === 'retry') return { kind: 'backoff', reason: 'error' };
+      if (outcome === 'refused') return { kind: 'backoff', reason: 'rejected' };
+      return FINISH;
+    }
+    if (refund.state === 'PROCESSING') {
+      return (await reconcileRefund(ctx, refund, log)) ? FINISH : { kind: 'backoff', reason: 'pending' };
+    }
     return FINISH;
   },
 };
@@ -172,8 +199,7 @@ export class OrderWorker {
     const log = this.#log.child({ queue, orderId: claim.orderId, attempt: claim.attempt });
     let next: Next;
     try {
-      const order = await this.#ctx.store.orders.getOrder(claim.orderId);
-      next = order ? await HANDLERS[queue](this.#ctx, order, log) : FINISH;
+      next = await HANDLERS[queue](this.#ctx, claim.orderId, log);
     } catch (err) {
       log.warn({ err }, 'background job failed; will retry');
       next = { kind: 'backoff', reason: 'error' };

@@ -38,8 +38,8 @@ export async function applyPayment(
       break;
     case 'second_payment':
       log.warn(
-        { ...where, paidAttempt: result.paidAttempt, security: 'double_payment' },
-        'the buyer paid an order twice: second payment recorded and emitted as payment.duplicate for refund',
+        { ...where, paidAttempt: result.paidAttempt, outRefundNo: result.refund, security: 'double_payment' },
+        'the buyer paid an order twice: the second payment is recorded and its full refund requested',
       );
       break;
     case 'duplicate':

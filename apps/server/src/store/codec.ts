@@ -4,7 +4,7 @@
  * the Lua scripts never decode JSON.
  */
 import type { OrderLine, OrderStatus } from '@mp-pay/shared/api';
-import { ORDER_ID_RE } from '../domain/ids.ts';
+import { ORDER_ID_RE, orderIdOfRefund } from '../domain/ids.ts';
 import type { Prepared, TradeState } from '../gateway/types.ts';
 import type {
   AttemptEndReason,
@@ -13,7 +13,10 @@ import type {
   ListPosition as CursorPosition,
   NewAttempt,
   NewOrder,
+  NewRefund,
   OrderRecord,
+  RefundRecord,
+  RefundRecordState,
 } from './types.ts';
 
 interface OrderDoc {
@@ -107,6 +110,73 @@ export const ATTEMPT_FIELDS = [
   'paidAt',
   'via',
   'closedAt',
+] as const;
+
+/** The immutable part of a refund the scripts never read, stored under the field `<out_refund_no>`. */
+export function refundDoc(refund: NewRefund): string {
+  return JSON.stringify({
+    reason: refund.reason,
+    requestedBy: refund.requestedBy,
+    createdAt: refund.createdAt,
+  });
+}
+
+/** Every refund in an order's refunds hash, oldest first. */
+export function refundsFromHash(hash: Record<string, string>): RefundRecord[] {
+  const out: RefundRecord[] = [];
+  for (const name of Object.keys(hash)) {
+    if (name.includes('.')) continue;
+    const refund = refundFromHash(hash, name);
+    if (refund) out.push(refund);
+  }
+  return out.sort((a, b) => a.seq - b.seq);
+}
+
+export function refundFromHash(
+  hash: Record<string, string | undefined>,
+  outRefundNo: string,
+): RefundRecord | undefined {
+  const doc = hash[outRefundNo];
+  const orderId = orderIdOfRefund(outRefundNo);
+  if (doc === undefined || orderId === undefined) return undefined;
+  const f = (field: string) => hash[`${outRefundNo}.${field}`];
+  const { reason, requestedBy, createdAt } = JSON.parse(doc) as Pick<
+    RefundRecord,
+    'reason' | 'requestedBy' | 'createdAt'
+  >;
+  const refund: RefundRecord = {
+    outRefundNo,
+    orderId,
+    outTradeNo: f('trade') ?? '',
+    seq: Number(f('seq')),
+    refundFen: Number(f('fen')),
+    totalFen: Number(f('total')),
+    reason,
+    requestedBy,
+    createdAt,
+    dueAt: Number(f('dueAt')),
+    state: (f('state') ?? 'PENDING') as RefundRecordState,
+  };
+  const refundId = f('refundId');
+  if (refundId) refund.refundId = refundId;
+  const sentAt = f('sentAt');
+  if (sentAt) refund.sentAt = Number(sentAt);
+  const settledAt = f('settledAt');
+  if (settledAt) refund.settledAt = Number(settledAt);
+  return refund;
+}
+
+/** The hash fields refundFromHash reads for one refund (HMGET order). */
+export const REFUND_FIELDS = [
+  'state',
+  'fen',
+  'trade',
+  'seq',
+  'dueAt',
+  'total',
+  'refundId',
+  'sentAt',
+  'settledAt',
 ] as const;
 
 export function encodeCursor(position: CursorPosition): string {

@@ -232,10 +232,10 @@ export type MarkPaidResult =
   /** This attempt was already PAID: nothing changed. `sameTransaction` false means another transaction_id. */
   | { kind: 'duplicate'; sameTransaction: boolean }
   /**
-   * The order was already PAID by another attempt: this second payment is recorded on its own attempt and
-   * emitted once as payment.duplicate, so that it can be refunded.
+   * The order was already PAID by another attempt: this second payment is recorded on its own attempt, emitted
+   * once as payment.duplicate, and its full refund (`refund`, an out_refund_no) requested in the same step.
    */
-  | { kind: 'second_payment'; paidAttempt: string }
+  | { kind: 'second_payment'; paidAttempt: string; refund: string }
   | { kind: 'amount_mismatch'; expectedFen: number }
   | { kind: 'not_found' };
 
@@ -269,22 +269,95 @@ export interface AttemptStore {
   markAttemptClosed(outTradeNo: string, closedAt: number): Promise<CloseAttemptResult>;
 }
 
-// ---- refunds (the record shape; behaviour comes with the refunds work) --------------------------------------
+// ---- refunds ------------------------------------------------------------------------------------------------
 
-export type RefundRecordState = 'PROCESSING' | 'SUCCESS' | 'CLOSED' | 'ABNORMAL';
+/**
+ * PENDING     requested, not yet accepted by WeChat (waiting for its turn: one refund of a payment a minute)
+ * PROCESSING  WeChat accepted it; the money is on its way
+ * SUCCESS     refunded
+ * CLOSED      WeChat closed it without refunding: the amount may be refunded again
+ * ABNORMAL    the buyer's account could not take it (v2 CHANGE): staff act in the merchant console
+ */
+export type RefundRecordState = 'PENDING' | 'PROCESSING' | 'SUCCESS' | 'CLOSED' | 'ABNORMAL';
 
 export interface RefundRecord {
+  /** `<out_trade_no>R<nn>`, minted by the store (domain/ids.ts). */
   outRefundNo: string;
   orderId: string;
-  /** The attempt (trade) refunded. */
+  /** The payment (attempt) refunded. */
   outTradeNo: string;
+  seq: number;
   refundFen: number;
+  /** The payment's amount, which WeChat wants with every refund. */
+  totalFen: number;
   reason: string;
+  /** `staff:<name>`, `buyer`, or `system:<why>`. */
   requestedBy: string;
+  createdAt: number;
+  /** When it may be sent to WeChat (refunds of one payment at least a minute apart). */
+  dueAt: number;
   state: RefundRecordState;
   refundId?: string;
-  createdAt: number;
-  succeededAt?: number;
+  sentAt?: number;
+  /** When it reached SUCCESS, CLOSED or ABNORMAL. */
+  settledAt?: number;
+}
+
+export type NewRefund = Pick<
+  RefundRecord,
+  'outTradeNo' | 'refundFen' | 'reason' | 'requestedBy' | 'createdAt'
+>;
+
+export interface RefundRules {
+  /** Refunds of one payment are sent at least this far apart (queued, not refused). */
+  minSpacingMs: number;
+  maxCount: number;
+  /** No refunds later than this after the payment (WeChat: one year). */
+  maxAgeMs: number;
+}
+
+export type RequestRefundResult =
+  | { kind: 'requested'; refund: RefundRecord }
+  /** The payment is not PAID (never paid, or unknown). */
+  | { kind: 'not_paid' }
+  /** More than what remains of the payment: `remainingFen` is what can still be refunded. */
+  | { kind: 'too_much'; remainingFen: number }
+  | { kind: 'too_many' }
+  | { kind: 'too_late' }
+  | { kind: 'not_found' };
+
+export type RefundOutcome = 'SUCCESS' | 'CLOSED' | 'ABNORMAL';
+
+export type SettleRefundResult =
+  /** Changed now; one event appended (refund.succeeded, refund.closed or refund.abnormal). */
+  | { kind: 'settled'; orderStatus: OrderStatus }
+  /** Already in that state, or already final: nothing changed. */
+  | { kind: 'unchanged'; state: RefundRecordState }
+  | { kind: 'not_found' };
+
+export type MarkRefundSentResult =
+  { kind: 'sent' } | { kind: 'not_pending'; state: RefundRecordState } | { kind: 'not_found' };
+
+export interface RefundStore {
+  /**
+   * Records a refund of a paid payment, atomically with the rules: the refunds of a payment never add up to more
+   * than it (CLOSED ones free their amount again), at most `maxCount`, within `maxAgeMs` of the payment; it is
+   * queued to be sent at `dueAt`, at least `minSpacingMs` after the previous refund of the payment.
+   */
+  requestRefund(refund: NewRefund, rules: RefundRules): Promise<RequestRefundResult>;
+  getRefund(outRefundNo: string): Promise<RefundRecord | undefined>;
+  /** Oldest first. */
+  listRefunds(orderId: string): Promise<RefundRecord[]>;
+  /** PENDING → PROCESSING once WeChat accepted it; asked about again at `queryDueAt`. */
+  markRefundSent(
+    outRefundNo: string,
+    sent: { refundId: string | undefined; sentAt: number; queryDueAt: number },
+  ): Promise<MarkRefundSentResult>;
+  /** The refund's outcome from WeChat (notification or query), recorded once with its event. */
+  settleRefund(
+    outRefundNo: string,
+    outcome: { state: RefundOutcome; refundId: string | undefined; at: number; source: string },
+  ): Promise<SettleRefundResult>;
 }
 
 // ---- background queues --------------------------------------------------------------------------------------
@@ -292,11 +365,14 @@ export interface RefundRecord {
 /**
  * `query`: PENDING orders whose open attempt got no notification yet (orderquery with backoff).
  * `close`: orders with attempts to close at WeChat: ENDED attempts at once, the open one at expiry.
+ * `refund`: refunds to send (PENDING, from their due time) or to ask about (PROCESSING); members are
+ *   out_refund_no, not order ids.
  */
-export type DueQueue = 'query' | 'close';
-export const DUE_QUEUES: readonly DueQueue[] = ['close', 'query'];
+export type DueQueue = 'query' | 'close' | 'refund';
+export const DUE_QUEUES: readonly DueQueue[] = ['close', 'query', 'refund'];
 
 export interface DueClaim {
+  /** The queued member: an order id, or an out_refund_no in the refund queue. */
   orderId: string;
   /** 1 on the first claim of this order in this queue, then 2, 3, ... (drives the backoff). */
   attempt: number;
@@ -322,7 +398,13 @@ export interface QueueStore {
 
 // ---- events -----------------------------------------------------------------------------------------------
 
-export type OrderEventType = 'order.paid' | 'order.closed' | 'payment.duplicate';
+export type OrderEventType =
+  | 'order.paid'
+  | 'order.closed'
+  | 'payment.duplicate'
+  | 'refund.succeeded'
+  | 'refund.closed'
+  | 'refund.abnormal';
 
 export interface OrderEvent {
   id: string;
@@ -332,6 +414,9 @@ export interface OrderEvent {
   outTradeNo: string;
   transactionId?: string;
   totalFen: number;
+  /** Refund events: the refund and its amount. */
+  outRefundNo?: string;
+  refundFen?: number;
   source: string;
   at: number;
 }
@@ -349,12 +434,17 @@ export interface Store {
   sessions: SessionStore;
   orders: OrderStore;
   attempts: AttemptStore;
+  refunds: RefundStore;
   queues: QueueStore;
   events: EventStore;
   /** Resolves when the backing store answers (readiness). */
   ping(): Promise<void>;
   close(): Promise<void>;
 }
+
+/** Who and why, on the refund of a double payment (mark-paid requests it). */
+export const DOUBLE_PAYMENT_BY = 'system:double_payment';
+export const DOUBLE_PAYMENT_REASON = 'paid twice: refund of the second payment';
 
 /** Version of the stored data layout; a store holding another version refuses to start (docs/architecture.md). */
 export const SCHEMA_VERSION = 2;

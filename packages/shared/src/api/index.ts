@@ -15,7 +15,8 @@ export const API_ROUTES = {
   orderClose: (id: string) => `/api/orders/${encodeURIComponent(id)}/close`,
 } as const;
 
-export type OrderStatus = 'PENDING' | 'PAID' | 'CLOSED';
+/** PARTIALLY_REFUNDED and REFUNDED follow PAID once refunds of the payment succeed. */
+export type OrderStatus = 'PENDING' | 'PAID' | 'CLOSED' | 'PARTIALLY_REFUNDED' | 'REFUNDED';
 
 /** How `paySign` was made: MD5 or HMAC-SHA256 for APIv2 trades, RSA (SHA256withRSA) for APIv3 ones. */
 export type SignType = 'MD5' | 'HMAC-SHA256' | 'RSA';

@@ -18,7 +18,7 @@ local id, no = ARGV[1], ARGV[4]
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return { -1 } end
 if status == 'CLOSED' then return { 2 } end
-if status == 'PAID' then return { -3 } end
+if is_paid(status) then return { -3 } end
 local current = redis.call('HGET', KEYS[1], 'current')
 if current and current ~= no and attempt_get(current, 'state') == 'OPEN' then return { -5, current } end
 

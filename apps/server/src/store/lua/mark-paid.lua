@@ -5,19 +5,23 @@
 --
 --  - The first paid attempt makes the order PAID (one order.paid). A CLOSED order can still become PAID: WeChat,
 --    the authority on money, says the buyer paid, and the money must be fulfilled or refunded.
---  - A second attempt paid for an order already PAID is a double payment: recorded on its attempt and emitted
---    once as payment.duplicate, so that it can be refunded; the order stays as it is.
+--  - A second attempt paid for an order already PAID is a double payment: recorded on its attempt, emitted once
+--    as payment.duplicate, and its full refund requested in the same step (out_refund_no <no>R01, queued at once),
+--    so that no crash can leave the buyer charged twice; the order stays as it is.
 --  - An OPEN attempt that did not pay can no longer be offered: it becomes ENDED and is closed at WeChat.
 --
 -- KEYS[1..7] as in lib/transition.lua
+-- KEYS[8] refund queue <prefix>due:refund   KEYS[9] refunds <prefix>order:{<id>}:refunds
 -- ARGV[1] order id   ARGV[2] out_trade_no   ARGV[3] total reported by WeChat (fen)   ARGV[4] transaction_id
 -- ARGV[5] paidAt (ms)   ARGV[6] source (notify | query | close)   ARGV[7] now (ms)
+-- ARGV[8] the refund's doc for a double payment (JSON: reason, requestedBy, createdAt)
 --
 -- Results:
 --   { 1, previousStatus, eventId }  made the order PAID now; one order.paid appended
 --   { 2 }                           this attempt already PAID with this transaction_id: nothing changed
 --   { 3, storedTransactionId }      this attempt already PAID with another transaction_id: nothing changed
---   { 4, paidAttempt, eventId }     second payment of a PAID order; one payment.duplicate appended
+--   { 4, paidAttempt, eventId, outRefundNo }  second payment of a paid order; one payment.duplicate appended and
+--                                             its full refund requested
 --  { -1 }                           no such order or attempt
 --  { -2, storedTotalFen }           amount mismatch: nothing changed
 
@@ -35,10 +39,15 @@ if total ~= ARGV[3] then return { -2, total } end
 
 attempt_set(no, 'state', 'PAID', 'tx', tx, 'paidAt', ARGV[5], 'via', ARGV[6], 'trade', 'paid')
 
-if status == 'PAID' then
+if is_paid(status) then
   local paidAttempt = redis.call('HGET', KEYS[1], 'paidAttempt')
   settle_close_queue(id, ARGV[7])
-  return { 4, paidAttempt, emit('payment.duplicate', id, no, total, ARGV[6], ARGV[5], tx) }
+  local refundNo = no .. 'R01'
+  redis.call('HSET', KEYS[9], refundNo, ARGV[8], refundNo .. '.state', 'PENDING', refundNo .. '.fen', total,
+    refundNo .. '.trade', no, refundNo .. '.seq', 1, refundNo .. '.dueAt', ARGV[7], refundNo .. '.total', total)
+  attempt_set(no, 'refundReserved', total, 'refundCount', 1, 'refundLastDue', ARGV[7])
+  redis.call('ZADD', KEYS[8], ARGV[7], refundNo)
+  return { 4, paidAttempt, emit('payment.duplicate', id, no, total, ARGV[6], ARGV[5], tx), refundNo }
 end
 
 redis.call('HSET', KEYS[1], 'status', 'PAID', 'paidAttempt', no, 'transactionId', tx,

@@ -5,9 +5,10 @@
  * gives in Redis within one process. Nothing survives a restart, and several processes do not share it:
  * NODE_ENV=production refuses it.
  */
-import { MAX_ATTEMPTS_PER_ORDER, orderIdOf } from '../../domain/ids.ts';
+import { MAX_ATTEMPTS_PER_ORDER, orderIdOf, orderIdOfRefund } from '../../domain/ids.ts';
 import type { Prepared, TradeState } from '../../gateway/types.ts';
 import { isAfterCursor } from '../codec.ts';
+import { DOUBLE_PAYMENT_BY, DOUBLE_PAYMENT_REASON } from '../types.ts';
 import type {
   AttemptEndReason,
   AttemptRecord,
@@ -20,6 +21,14 @@ import type {
   DueQueue,
   EndAttemptResult,
   EventStore,
+  MarkRefundSentResult,
+  NewRefund,
+  RefundOutcome,
+  RefundRecord,
+  RefundRules,
+  RefundStore,
+  RequestRefundResult,
+  SettleRefundResult,
   Identity,
   ListPosition,
   MarkClosedResult,
@@ -44,6 +53,10 @@ import type {
 
 const clone = <T>(value: T): T => structuredClone(value);
 
+/** An order that was paid stays paid through its refunds (lib/transition.lua's is_paid). */
+const isPaid = (status: string) =>
+  status === 'PAID' || status === 'PARTIALLY_REFUNDED' || status === 'REFUNDED';
+
 interface Queue {
   due: Map<string, number>;
   claims: Map<string, number>;
@@ -61,7 +74,15 @@ class MemoryData {
   readonly queues: Record<DueQueue, Queue> = {
     query: { due: new Map(), claims: new Map() },
     close: { due: new Map(), claims: new Map() },
+    refund: { due: new Map(), claims: new Map() },
   };
+  /** order id → out_refund_no → refund. */
+  readonly refunds = new Map<string, Map<string, RefundRecord>>();
+  /** out_trade_no → the payment's refund bookkeeping (request-refund.lua's attempt fields). */
+  readonly refundTotals = new Map<
+    string,
+    { reserved: number; refunded: number; count: number; lastDue: number }
+  >();
   readonly events: OrderEvent[] = [];
   #eventSeq = 0;
 
@@ -176,7 +197,7 @@ export class MemoryOrderStore implements OrderStore {
     const order = d.orders.get(id);
     if (!order) return { kind: 'not_found' };
     if (order.status === 'CLOSED') return { kind: 'already_closed' };
-    if (order.status === 'PAID') return { kind: 'already_paid' };
+    if (isPaid(order.status)) return { kind: 'already_paid' };
     const current = d.attempts.get(id)?.get(order.currentAttempt);
     if (current && current.outTradeNo !== closing.closedAttempt && current.state === 'OPEN') {
       return { kind: 'attempt_open', outTradeNo: current.outTradeNo };
@@ -284,10 +305,34 @@ export class MemoryAttemptStore implements AttemptStore {
       source: facts.source,
       at: facts.paidAt,
     };
-    if (order.status === 'PAID') {
+    if (isPaid(order.status)) {
       d.settleCloseQueue(order.id, facts.paidAt);
       d.emit({ type: 'payment.duplicate', ...event });
-      return { kind: 'second_payment', paidAttempt: order.paidAttempt ?? '' };
+      // Its full refund, requested in the same step (mark-paid.lua).
+      const refund: RefundRecord = {
+        outRefundNo: `${outTradeNo}R01`,
+        orderId: order.id,
+        outTradeNo,
+        seq: 1,
+        refundFen: order.totalFen,
+        totalFen: order.totalFen,
+        reason: DOUBLE_PAYMENT_REASON,
+        requestedBy: DOUBLE_PAYMENT_BY,
+        createdAt: facts.paidAt,
+        dueAt: facts.paidAt,
+        state: 'PENDING',
+      };
+      const list = d.refunds.get(order.id) ?? new Map<string, RefundRecord>();
+      list.set(refund.outRefundNo, refund);
+      d.refunds.set(order.id, list);
+      d.refundTotals.set(outTradeNo, {
+        reserved: order.totalFen,
+        refunded: 0,
+        count: 1,
+        lastDue: facts.paidAt,
+      });
+      d.queues.refund.due.set(refund.outRefundNo, facts.paidAt);
+      return { kind: 'second_payment', paidAttempt: order.paidAttempt ?? '', refund: refund.outRefundNo };
     }
     const previous = order.status;
     Object.assign(order, {
@@ -336,6 +381,126 @@ export class MemoryAttemptStore implements AttemptStore {
     Object.assign(attempt, { state: 'CLOSED', closedAt, tradeState: 'closed' });
     if (order.status !== 'PENDING' && d.unsettled(order.id) === 0) d.dequeue('close', order.id);
     return { kind: 'closed' };
+  }
+}
+
+export class MemoryRefundStore implements RefundStore {
+  constructor(private readonly d: MemoryData) {}
+
+  async requestRefund(refund: NewRefund, rules: RefundRules): Promise<RequestRefundResult> {
+    const d = this.d;
+    const attempt = d.attempt(refund.outTradeNo);
+    const order = attempt && d.orders.get(attempt.orderId);
+    if (!attempt || !order) return { kind: 'not_found' };
+    if (attempt.state !== 'PAID') return { kind: 'not_paid' };
+    if (refund.createdAt - (attempt.paidAt ?? 0) > rules.maxAgeMs) return { kind: 'too_late' };
+    const totals = d.refundTotals.get(attempt.outTradeNo) ?? {
+      reserved: 0,
+      refunded: 0,
+      count: 0,
+      lastDue: 0,
+    };
+    if (totals.reserved + refund.refundFen > order.totalFen) {
+      return { kind: 'too_much', remainingFen: order.totalFen - totals.reserved };
+    }
+    if (totals.count >= rules.maxCount) return { kind: 'too_many' };
+    const seq = totals.count + 1;
+    const dueAt = Math.max(refund.createdAt, totals.lastDue + rules.minSpacingMs);
+    const record: RefundRecord = {
+      ...clone(refund),
+      outRefundNo: `${attempt.outTradeNo}R${String(seq).padStart(2, '0')}`,
+      orderId: order.id,
+      seq,
+      totalFen: order.totalFen,
+      dueAt,
+      state: 'PENDING',
+    };
+    d.refundTotals.set(attempt.outTradeNo, {
+      ...totals,
+      reserved: totals.reserved + refund.refundFen,
+      count: seq,
+      lastDue: dueAt,
+    });
+    const list = d.refunds.get(order.id) ?? new Map<string, RefundRecord>();
+    list.set(record.outRefundNo, record);
+    d.refunds.set(order.id, list);
+    d.queues.refund.due.set(record.outRefundNo, dueAt);
+    return { kind: 'requested', refund: clone(record) };
+  }
+
+  #refund(outRefundNo: string): RefundRecord | undefined {
+    const orderId = orderIdOfRefund(outRefundNo);
+    return orderId === undefined ? undefined : this.d.refunds.get(orderId)?.get(outRefundNo);
+  }
+
+  async getRefund(outRefundNo: string): Promise<RefundRecord | undefined> {
+    const refund = this.#refund(outRefundNo);
+    return refund && clone(refund);
+  }
+
+  async listRefunds(orderId: string): Promise<RefundRecord[]> {
+    return [...(this.d.refunds.get(orderId)?.values() ?? [])].sort((a, b) => a.seq - b.seq).map(clone);
+  }
+
+  async markRefundSent(
+    outRefundNo: string,
+    sent: { refundId: string | undefined; sentAt: number; queryDueAt: number },
+  ): Promise<MarkRefundSentResult> {
+    const refund = this.#refund(outRefundNo);
+    if (!refund) return { kind: 'not_found' };
+    if (refund.state !== 'PENDING') return { kind: 'not_pending', state: refund.state };
+    Object.assign(refund, { state: 'PROCESSING', sentAt: sent.sentAt });
+    if (sent.refundId !== undefined && sent.refundId !== '') refund.refundId = sent.refundId;
+    this.d.queues.refund.due.set(outRefundNo, sent.queryDueAt);
+    this.d.queues.refund.claims.delete(outRefundNo);
+    return { kind: 'sent' };
+  }
+
+  async settleRefund(
+    outRefundNo: string,
+    outcome: { state: RefundOutcome; refundId: string | undefined; at: number; source: string },
+  ): Promise<SettleRefundResult> {
+    const d = this.d;
+    const refund = this.#refund(outRefundNo);
+    const order = refund && d.orders.get(refund.orderId);
+    if (!refund || !order) return { kind: 'not_found' };
+    if (refund.state === outcome.state || refund.state === 'SUCCESS' || refund.state === 'CLOSED') {
+      return { kind: 'unchanged', state: refund.state };
+    }
+    Object.assign(refund, { state: outcome.state, settledAt: outcome.at });
+    if (outcome.refundId !== undefined && outcome.refundId !== '') refund.refundId = outcome.refundId;
+    const totals = d.refundTotals.get(refund.outTradeNo) ?? {
+      reserved: 0,
+      refunded: 0,
+      count: 0,
+      lastDue: 0,
+    };
+    if (outcome.state === 'SUCCESS') {
+      totals.refunded += refund.refundFen;
+      if (order.paidAttempt === refund.outTradeNo) {
+        order.status = totals.refunded >= order.totalFen ? 'REFUNDED' : 'PARTIALLY_REFUNDED';
+      }
+    } else if (outcome.state === 'CLOSED') {
+      totals.reserved -= refund.refundFen;
+    }
+    d.refundTotals.set(refund.outTradeNo, totals);
+    d.dequeue('refund', outRefundNo);
+    d.emit({
+      type:
+        outcome.state === 'SUCCESS'
+          ? 'refund.succeeded'
+          : outcome.state === 'CLOSED'
+            ? 'refund.closed'
+            : 'refund.abnormal',
+      orderId: order.id,
+      outTradeNo: refund.outTradeNo,
+      outRefundNo,
+      refundFen: refund.refundFen,
+      totalFen: order.totalFen,
+      source: outcome.source,
+      at: outcome.at,
+    });
+    return { kind: 'settled', orderStatus: order.status };
   }
 }
 
@@ -435,6 +600,7 @@ export function createMemoryStore(): Store {
     sessions: new MemorySessionStore(),
     orders: new MemoryOrderStore(data),
     attempts: new MemoryAttemptStore(data),
+    refunds: new MemoryRefundStore(data),
     queues: new MemoryQueueStore(data),
     events: new MemoryEventStore(data),
     ping: async () => {},

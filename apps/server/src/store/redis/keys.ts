@@ -13,6 +13,7 @@ export function redisKeys(prefix: string) {
     schema: `${prefix}schema`,
     order: (id: string) => `${prefix}order:{${id}}`,
     attempts: (orderId: string) => `${prefix}order:{${orderId}}:attempts`,
+    refunds: (orderId: string) => `${prefix}order:{${orderId}}:refunds`,
     identity: (appId: string, openid: string) => `${prefix}identity:{${appId}:${openid}}`,
     user: (userId: string) => `${prefix}user:{${userId}}`,
     userOrders: (userId: string) => `${prefix}user:{${userId}}:orders`,
@@ -25,6 +26,18 @@ export function redisKeys(prefix: string) {
   };
 }
 export type RedisKeys = ReturnType<typeof redisKeys>;
+
+/** The six keys of the refund scripts (src/store/lua/*-refund*.lua headers). */
+export function refundKeys(k: RedisKeys, orderId: string): string[] {
+  return [
+    k.order(orderId),
+    k.attempts(orderId),
+    k.events,
+    k.due('refund'),
+    k.refunds(orderId),
+    k.claims('refund'),
+  ];
+}
 
 /** The seven keys every transition script takes first (src/store/lua/lib/transition.lua). */
 export function transitionKeys(k: RedisKeys, orderId: string): string[] {

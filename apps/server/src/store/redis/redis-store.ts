@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { MAX_ATTEMPTS_PER_ORDER, orderIdOf } from '../../domain/ids.ts';
+import { MAX_ATTEMPTS_PER_ORDER, orderIdOf, orderIdOfRefund } from '../../domain/ids.ts';
 import { StoreUnavailableError } from '../../errors.ts';
 import type { Prepared } from '../../gateway/types.ts';
 import {
@@ -10,8 +10,14 @@ import {
   isAfterCursor,
   orderDoc,
   orderFromHash,
+  REFUND_FIELDS,
+  refundDoc,
+  refundFromHash,
+  refundsFromHash,
 } from '../codec.ts';
 import {
+  DOUBLE_PAYMENT_BY,
+  DOUBLE_PAYMENT_REASON,
   SCHEMA_VERSION,
   type AttemptEndReason,
   type AttemptRecord,
@@ -24,6 +30,14 @@ import {
   type DueQueue,
   type EndAttemptResult,
   type EventStore,
+  type MarkRefundSentResult,
+  type NewRefund,
+  type RefundOutcome,
+  type RefundRecord,
+  type RefundRules,
+  type RefundStore,
+  type RequestRefundResult,
+  type SettleRefundResult,
   type Identity,
   type ListPosition,
   type MarkClosedResult,
@@ -47,14 +61,17 @@ import {
 } from '../types.ts';
 import type { TradeState } from '../../gateway/types.ts';
 import { connectRedis, guard, type RedisStoreOptions } from './connect.ts';
-import { redisKeys, transitionKeys, type RedisKeys } from './keys.ts';
+import { redisKeys, refundKeys, transitionKeys, type RedisKeys } from './keys.ts';
 import {
   closeAttemptResult,
   createOrderResult,
   endAttemptResult,
   markClosedResult,
   markPaidResult,
+  markRefundSentResult,
   openAttemptResult,
+  requestRefundResult,
+  settleRefundResult,
   resolveIdentityResult,
   setPreparedResult,
 } from './results.ts';
@@ -180,6 +197,17 @@ export class RedisOrderStore implements OrderStore {
   }
 }
 
+/** The refund mark-paid requests for a double payment. */
+function doubleRefundDoc(createdAt: number): string {
+  return refundDoc({
+    outTradeNo: '',
+    refundFen: 0,
+    reason: DOUBLE_PAYMENT_REASON,
+    requestedBy: DOUBLE_PAYMENT_BY,
+    createdAt,
+  });
+}
+
 export class RedisAttemptStore implements AttemptStore {
   constructor(private readonly b: Backend) {}
 
@@ -250,6 +278,8 @@ export class RedisAttemptStore implements AttemptStore {
     const reply = await guard(
       this.b.scripts.markPaid(
         ...transitionKeys(this.b.keys, orderId),
+        this.b.keys.due('refund'),
+        this.b.keys.refunds(orderId),
         orderId,
         outTradeNo,
         String(facts.totalFen),
@@ -258,6 +288,7 @@ export class RedisAttemptStore implements AttemptStore {
         facts.source,
         // Attempts left to close at WeChat are due at once: a paid order must not be paid twice.
         facts.paidAt,
+        doubleRefundDoc(facts.paidAt),
       ),
     );
     return markPaidResult(reply, facts.transactionId);
@@ -290,6 +321,98 @@ export class RedisAttemptStore implements AttemptStore {
       this.b.scripts.closeAttempt(...transitionKeys(this.b.keys, orderId), orderId, outTradeNo, closedAt),
     );
     return closeAttemptResult(reply);
+  }
+}
+
+export class RedisRefundStore implements RefundStore {
+  constructor(private readonly b: Backend) {}
+
+  async requestRefund(refund: NewRefund, rules: RefundRules): Promise<RequestRefundResult> {
+    const orderId = orderIdOf(refund.outTradeNo);
+    if (orderId === undefined) return { kind: 'not_found' };
+    const reply = await guard(
+      this.b.scripts.requestRefund(
+        ...refundKeys(this.b.keys, orderId),
+        orderId,
+        refund.outTradeNo,
+        refund.refundFen,
+        refundDoc(refund),
+        refund.createdAt,
+        rules.minSpacingMs,
+        rules.maxCount,
+        rules.maxAgeMs,
+      ),
+    );
+    const result = requestRefundResult(reply);
+    if (result.kind !== 'requested') return result;
+    return {
+      kind: 'requested',
+      refund: {
+        ...refund,
+        outRefundNo: result.outRefundNo,
+        orderId,
+        seq: result.seq,
+        totalFen: result.totalFen,
+        dueAt: result.dueAt,
+        state: 'PENDING',
+      },
+    };
+  }
+
+  async getRefund(outRefundNo: string): Promise<RefundRecord | undefined> {
+    const orderId = orderIdOfRefund(outRefundNo);
+    if (orderId === undefined) return undefined;
+    const names = [outRefundNo, ...REFUND_FIELDS.map((f) => `${outRefundNo}.${f}`)];
+    const values = await guard(this.b.redis.hmget(this.b.keys.refunds(orderId), ...names));
+    const hash: Record<string, string | undefined> = {};
+    names.forEach((name, i) => {
+      const value = values[i];
+      if (value !== null && value !== undefined) hash[name] = value;
+    });
+    return refundFromHash(hash, outRefundNo);
+  }
+
+  async listRefunds(orderId: string): Promise<RefundRecord[]> {
+    return refundsFromHash(await guard(this.b.redis.hgetall(this.b.keys.refunds(orderId))));
+  }
+
+  async markRefundSent(
+    outRefundNo: string,
+    sent: { refundId: string | undefined; sentAt: number; queryDueAt: number },
+  ): Promise<MarkRefundSentResult> {
+    const orderId = orderIdOfRefund(outRefundNo);
+    if (orderId === undefined) return { kind: 'not_found' };
+    const reply = await guard(
+      this.b.scripts.markRefundSent(
+        ...refundKeys(this.b.keys, orderId),
+        orderId,
+        outRefundNo,
+        sent.refundId ?? '',
+        sent.sentAt,
+        sent.queryDueAt,
+      ),
+    );
+    return markRefundSentResult(reply);
+  }
+
+  async settleRefund(
+    outRefundNo: string,
+    outcome: { state: RefundOutcome; refundId: string | undefined; at: number; source: string },
+  ): Promise<SettleRefundResult> {
+    const orderId = orderIdOfRefund(outRefundNo);
+    if (orderId === undefined) return { kind: 'not_found' };
+    const reply = await guard(
+      this.b.scripts.settleRefund(
+        ...refundKeys(this.b.keys, orderId),
+        orderId,
+        outRefundNo,
+        outcome.state,
+        outcome.refundId ?? '',
+        outcome.at,
+        outcome.source,
+      ),
+    );
+    return settleRefundResult(reply);
   }
 }
 
@@ -342,6 +465,8 @@ export class RedisEventStore implements EventStore {
         at: Number(f.at),
       };
       if (f.transactionId) event.transactionId = f.transactionId;
+      if (f.outRefundNo) event.outRefundNo = f.outRefundNo;
+      if (f.refundFen) event.refundFen = Number(f.refundFen);
       return event;
     });
   }
@@ -446,6 +571,7 @@ export function redisStoreOn(redis: Redis, prefix: string): Store {
     sessions: new RedisSessionStore(backend),
     orders: new RedisOrderStore(backend),
     attempts: new RedisAttemptStore(backend),
+    refunds: new RedisRefundStore(backend),
     queues: new RedisQueueStore(backend),
     events: new RedisEventStore(backend),
     ping: async () => {

@@ -5,6 +5,9 @@
 import type { OrderStatus } from '@mp-pay/shared/api';
 import type {
   AttemptState,
+  MarkRefundSentResult,
+  RefundRecordState,
+  SettleRefundResult,
   CloseAttemptResult,
   EndAttemptResult,
   MarkClosedResult,
@@ -85,7 +88,12 @@ export function setPreparedResult(value: unknown): SetPreparedResult {
 }
 
 export function markPaidResult(value: unknown, transactionId: string): MarkPaidResult {
-  const [code, detail] = asReply(value, 'mark-paid') as [number, string | undefined];
+  const [code, detail, , refund] = asReply(value, 'mark-paid') as [
+    number,
+    string | undefined,
+    unknown,
+    unknown,
+  ];
   switch (code) {
     case 1:
       return { kind: 'paid', previous: detail as OrderStatus };
@@ -94,7 +102,7 @@ export function markPaidResult(value: unknown, transactionId: string): MarkPaidR
     case 3:
       return { kind: 'duplicate', sameTransaction: detail === transactionId };
     case 4:
-      return { kind: 'second_payment', paidAttempt: detail as string };
+      return { kind: 'second_payment', paidAttempt: detail as string, refund: String(refund) };
     case -1:
       return { kind: 'not_found' };
     case -2:
@@ -161,5 +169,67 @@ export function resolveIdentityResult(value: unknown): ResolveIdentityResult {
       return { userId, created: false };
     default:
       return unexpected('resolve-identity', code);
+  }
+}
+
+export type RequestRefundCode =
+  | { kind: 'requested'; outRefundNo: string; seq: number; dueAt: number; totalFen: number }
+  | { kind: 'not_paid' }
+  | { kind: 'too_much'; remainingFen: number }
+  | { kind: 'too_many' }
+  | { kind: 'too_late' }
+  | { kind: 'not_found' };
+
+export function requestRefundResult(value: unknown): RequestRefundCode {
+  const [code, a, b, c, d] = asReply(value, 'request-refund') as [number, unknown, unknown, unknown, unknown];
+  switch (code) {
+    case 1:
+      return {
+        kind: 'requested',
+        outRefundNo: String(a),
+        seq: Number(b),
+        dueAt: Number(c),
+        totalFen: Number(d),
+      };
+    case 0:
+      return { kind: 'not_paid' };
+    case -1:
+      return { kind: 'not_found' };
+    case -2:
+      return { kind: 'too_much', remainingFen: Number(a) };
+    case -4:
+      return { kind: 'too_many' };
+    case -6:
+      return { kind: 'too_late' };
+    default:
+      return unexpected('request-refund', code);
+  }
+}
+
+export function markRefundSentResult(value: unknown): MarkRefundSentResult {
+  const [code, state] = asReply(value, 'mark-refund-sent') as [number, string | undefined];
+  switch (code) {
+    case 1:
+      return { kind: 'sent' };
+    case 0:
+      return { kind: 'not_pending', state: state as RefundRecordState };
+    case -1:
+      return { kind: 'not_found' };
+    default:
+      return unexpected('mark-refund-sent', code);
+  }
+}
+
+export function settleRefundResult(value: unknown): SettleRefundResult {
+  const [code, detail] = asReply(value, 'settle-refund') as [number, string | undefined];
+  switch (code) {
+    case 1:
+      return { kind: 'settled', orderStatus: detail as OrderStatus };
+    case 2:
+      return { kind: 'unchanged', state: detail as RefundRecordState };
+    case -1:
+      return { kind: 'not_found' };
+    default:
+      return unexpected('settle-refund', code);
   }
 }

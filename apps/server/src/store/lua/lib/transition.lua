@@ -10,6 +10,11 @@
 
 local Q_QUERY, Q_CLOSE = 4, 5
 
+-- An order that was paid stays paid through its refunds.
+local function is_paid(status)
+  return status == 'PAID' or status == 'PARTIALLY_REFUNDED' or status == 'REFUNDED'
+end
+
 -- The order leaves one background queue (nothing left to do there), with its claim count.
 local function dequeue(queue, id)
   redis.call('ZREM', KEYS[queue], id)

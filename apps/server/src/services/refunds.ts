@@ -1,0 +1,143 @@
+/**
+ * Refunds (docs/architecture.md): a refund is recorded and queued by the store under WeChat's rules, sent by
+ * the refund queue with the out_refund_no minted once (so a retry after a timeout or SYSTEMERROR can never refund
+ * twice), and settled by WeChat's answer: a refund notification or a refund query, whichever comes first.
+ */
+import type { AppContext } from '../context.ts';
+import { MAX_REFUNDS_PER_PAYMENT } from '../domain/ids.ts';
+import { GatewayError, type RefundStatus } from '../gateway/index.ts';
+import type { Logger } from '../logger.ts';
+import type { RefundRecord, RefundRules, RequestRefundResult, SettleRefundResult } from '../store/index.ts';
+
+/** WeChat's limits (docs/protocol.md §8): 50 refunds per payment, a minute apart, within a year. */
+export const REFUND_RULES: RefundRules = {
+  minSpacingMs: 60_000,
+  maxCount: MAX_REFUNDS_PER_PAYMENT,
+  maxAgeMs: 365 * 86_400_000,
+};
+
+export interface RefundIntent {
+  /** The payment (attempt) to refund. */
+  outTradeNo: string;
+  refundFen: number;
+  reason: string;
+  requestedBy: string;
+}
+
+export async function requestRefund(
+  ctx: AppContext,
+  intent: RefundIntent,
+  log: Logger,
+): Promise<RequestRefundResult> {
+  if (!Number.isSafeInteger(intent.refundFen) || intent.refundFen <= 0) {
+    throw new RangeError('a refund is a positive whole number of fen');
+  }
+  const result = await ctx.store.refunds.requestRefund({ ...intent, createdAt: ctx.now() }, REFUND_RULES);
+  if (result.kind === 'requested') {
+    log.info(
+      {
+        outRefundNo: result.refund.outRefundNo,
+        refundFen: intent.refundFen,
+        requestedBy: intent.requestedBy,
+        dueAt: result.refund.dueAt,
+      },
+      'refund requested',
+    );
+  }
+  return result;
+}
+
+/** What the gateway says about a refund, applied once (the store ignores repeats). */
+export async function applyRefundStatus(
+  ctx: AppContext,
+  status: RefundStatus,
+  source: string,
+  log: Logger,
+): Promise<SettleRefundResult | undefined> {
+  const final =
+    status.state === 'succeeded'
+      ? 'SUCCESS'
+      : status.state === 'closed'
+        ? 'CLOSED'
+        : status.state === 'abnormal'
+          ? 'ABNORMAL'
+          : undefined;
+  if (final === undefined) return undefined;
+  const result = await ctx.store.refunds.settleRefund(status.outRefundNo, {
+    state: final,
+    refundId: status.refundId,
+    at: status.succeededAt ?? ctx.now(),
+    source,
+  });
+  if (result.kind === 'settled') {
+    const where = { outRefundNo: status.outRefundNo, refundId: status.refundId, source };
+    if (final === 'ABNORMAL') {
+      log.warn(
+        { ...where, security: 'refund_abnormal' },
+        'refund ABNORMAL: the buyer could not receive it; act in the merchant console',
+      );
+    } else {
+      log.info({ ...where, state: final, orderStatus: result.orderStatus }, 'refund settled');
+    }
+  }
+  return result;
+}
+
+export type SendOutcome = 'sent' | 'retry' | 'refused' | 'settled';
+
+/**
+ * Sends a PENDING refund to WeChat with its own out_refund_no. WeChat treats a repeat of the same out_refund_no
+ * as the same refund, which is what makes retrying after a timeout safe.
+ */
+export async function sendRefund(ctx: AppContext, refund: RefundRecord, log: Logger): Promise<SendOutcome> {
+  const attempt = await ctx.store.attempts.getAttempt(refund.outTradeNo);
+  if (!attempt) return 'refused';
+  let status: RefundStatus;
+  try {
+    status = await ctx.pay.refund({
+      outTradeNo: refund.outTradeNo,
+      appId: attempt.appId,
+      outRefundNo: refund.outRefundNo,
+      totalFen: refund.totalFen,
+      refundFen: refund.refundFen,
+      reason: refund.reason,
+    });
+  } catch (err) {
+    if (err instanceof GatewayError && err.retryable) {
+      log.warn(
+        { outRefundNo: refund.outRefundNo, code: err.wechatCode, err: err.message },
+        'refund not sent yet; will retry',
+      );
+      return 'retry';
+    }
+    if (err instanceof GatewayError) {
+      log.error(
+        { outRefundNo: refund.outRefundNo, code: err.wechatCode, err },
+        'WeChat Pay refused the refund',
+      );
+      return 'refused';
+    }
+    throw err;
+  }
+  const now = ctx.now();
+  await ctx.store.refunds.markRefundSent(refund.outRefundNo, {
+    refundId: status.refundId,
+    sentAt: now,
+    queryDueAt: now + ctx.config.worker.queryDelayMs,
+  });
+  log.info({ outRefundNo: refund.outRefundNo, refundId: status.refundId }, 'refund accepted by WeChat');
+  return (await applyRefundStatus(ctx, status, 'refund', log))?.kind === 'settled' ? 'settled' : 'sent';
+}
+
+/** Asks WeChat about a PROCESSING refund; true once it is settled. */
+export async function reconcileRefund(ctx: AppContext, refund: RefundRecord, log: Logger): Promise<boolean> {
+  const attempt = await ctx.store.attempts.getAttempt(refund.outTradeNo);
+  if (!attempt) return false;
+  const status = await ctx.pay.queryRefund({
+    outTradeNo: refund.outTradeNo,
+    appId: attempt.appId,
+    outRefundNo: refund.outRefundNo,
+  });
+  const result = await applyRefundStatus(ctx, status, 'query', log);
+  return result !== undefined;
+}
