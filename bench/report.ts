@@ -9,7 +9,7 @@ import type { Machine } from './lib/machine.ts';
 import type { ProfileShare } from './lib/profile.ts';
 import { fmt, row, type Row } from './lib/table.ts';
 import type { MicroRow } from './micro/micro.ts';
-import { SWEEP_CONNECTIONS, type NotifyResults } from './load/notify-bench.ts';
+import { SWEEP_CONNECTIONS, type DistinctResults, type NotifyResults } from './load/notify-bench.ts';
 
 export interface Measurements {
   machine: Machine;
@@ -31,6 +31,16 @@ export interface Measurements {
   /** Cores used by each process during the order-creation run. */
   orderCpu: CpuShares;
   plan: { distinct: number; mix: number; mixDuplicates: number; fixed: number; fixedRate: number };
+  /**
+   * APIv3: the distinct-orders phase as v3 notifications against the server in v3 mode (its own Redis prefix),
+   * and the order.paid events per order afterwards.
+   */
+  v3: DistinctResults & {
+    /** Pending v3 orders seeded (warm-up included): each must end with exactly one order.paid event. */
+    orders: number;
+    paidOrders: number;
+    doubled: number;
+  };
   /** `--compare <ref>`: server CPU per notification of this revision and of `ref`, measured side by side. */
   compare?: { ref: string; commit: string; ours: CpuPerRequest; theirs: CpuPerRequest };
 }
@@ -45,7 +55,7 @@ const yesNo = (ok: boolean) => (ok ? 'yes' : 'NO');
 const latency = (r: LoadResult) => `${fmt.ms(r.p50)} / ${fmt.ms(r.p99)}`;
 
 /** Server CPU per notification in µs during the distinct-orders phase (robust to other load on the machine). */
-function cpuPerRequest(r: NotifyResults): number | undefined {
+function cpuPerRequest(r: DistinctResults): number | undefined {
   return r.cpu.server === undefined ? undefined : (r.cpu.server * 1e6) / Math.max(r.distinct.rps, 1e-9);
 }
 
@@ -54,6 +64,8 @@ function verdicts(m: Measurements) {
   const ratio = m.ours.peak.rps / m.baseline.peak.rps;
   return {
     throughput: m.ours.distinct.rps >= TARGETS.notifyRps && m.ours.distinct.errors === 0,
+    v3Throughput: m.v3.distinct.rps >= TARGETS.notifyRps && m.v3.distinct.errors === 0,
+    v3PaidOnce: m.v3.paidOrders === m.v3.orders && m.v3.doubled === 0,
     mixThroughput: m.ours.mix.rps >= TARGETS.notifyRps && m.ours.mix.errors === 0,
     p99: m.ours.fixed.p99 <= TARGETS.fixedP99Ms && m.ours.fixed.errors === 0,
     ratio: ratio >= TARGETS.ratio,
@@ -70,9 +82,9 @@ export function buildRows(m: Measurements): Row[] {
         benchmark: `micro: ${micro.case}`,
         metric: 'ops/s',
         ours: fmt.int(micro.ours),
-        tenpay: fmt.int(micro.tenpay),
+        tenpay: micro.tenpay === undefined ? 'n/a (no APIv3)' : fmt.int(micro.tenpay),
         wechatpayAxios: fmt.int(micro.wechatpayAxios),
-        ratio: fmt.ratio(micro.ours, micro.tenpay),
+        ratio: micro.tenpay === undefined ? '' : fmt.ratio(micro.ours, micro.tenpay),
       }),
     );
   }
@@ -166,6 +178,46 @@ export function buildRows(m: Measurements): Row[] {
       }),
     );
   }
+  const v3Name = 'notify v3: distinct pending orders';
+  const v3Cpu = cpuPerRequest(m.v3);
+  rows.push(
+    row({
+      benchmark: v3Name,
+      metric: 'req/s',
+      ours: fmt.int(m.v3.distinct.rps),
+      tenpay: 'n/a (no APIv3)',
+      target: `≥ ${fmt.int(TARGETS.notifyRps)}`,
+      met: yesNo(v.v3Throughput),
+    }),
+    row({ benchmark: v3Name, metric: 'latency p50 / p99', ours: latency(m.v3.distinct) }),
+    row({
+      benchmark: v3Name,
+      metric: 'errors / requests (error: not HTTP 204)',
+      ours: `${fmt.int(m.v3.distinct.errors)} / ${fmt.int(m.v3.distinct.requests)}`,
+      target: '0 errors',
+      met: yesNo(m.v3.distinct.errors === 0),
+    }),
+    row({
+      benchmark: v3Name,
+      metric: 'req/s range of 3 runs (median above)',
+      ours: `${fmt.int(m.v3.distinctRange[0])}–${fmt.int(m.v3.distinctRange[1])}`,
+    }),
+    row({
+      benchmark: v3Name,
+      metric: 'server CPU per request (v2 above)',
+      ours:
+        v3Cpu === undefined
+          ? 'n/a'
+          : `${Math.round(v3Cpu)} µs${oursCpu === undefined ? '' : ` (v2 ${Math.round(oursCpu)} µs, ${fmt.ratio(v3Cpu, oursCpu)})`}`,
+    }),
+    row({
+      benchmark: v3Name,
+      metric: 'orders paid (expected)',
+      ours: `${fmt.int(m.v3.paidOrders)} (${fmt.int(m.v3.orders)}), ${m.v3.doubled} paid twice`,
+      target: 'exactly once',
+      met: yesNo(v.v3PaidOnce),
+    }),
+  );
   load(
     `notify: ${Math.round((100 * m.plan.mixDuplicates) / m.plan.mix)}% duplicates`,
     m.ours.mix,
@@ -256,24 +308,29 @@ function perRequestMicros(rps: number): string {
   return `${Math.round(1e6 / rps)} µs`;
 }
 
-export function buildReport(m: Measurements, table: string): string {
-  const v = verdicts(m);
-  const serverCores = m.ours.cpu.server ?? 0;
-  const otherCores = m.ours.cpu[OTHER] ?? 0;
-  const totalCores = Object.values(m.ours.cpu).reduce<number>((a, n) => a + (n ?? 0), 0);
+/** Why a distinct-orders run went no faster, from the CPU split measured during it. */
+function bottleneckOf(r: DistinctResults, machine: Machine): string {
+  const serverCores = r.cpu.server ?? 0;
+  const otherCores = r.cpu[OTHER] ?? 0;
+  const totalCores = Object.values(r.cpu).reduce<number>((a, n) => a + (n ?? 0), 0);
   const saturatedLoop = serverCores >= 0.85;
-  const saturatedMachine = totalCores >= 0.85 * m.machine.cpus;
+  const saturatedMachine = totalCores >= 0.85 * machine.cpus;
   const serverCost =
-    `each notification costs the server about ${perRequestMicros(m.ours.distinct.rps / Math.max(serverCores, 0.01))} ` +
+    `each notification costs the server about ${perRequestMicros(r.distinct.rps / Math.max(serverCores, 0.01))} ` +
     'of CPU';
-  const bottleneck = saturatedLoop
+  return saturatedLoop
     ? `the server's single Node.js event loop is saturated (${cores(serverCores)} cores); ${serverCost}`
     : saturatedMachine
-      ? `the machine is saturated: ${totalCores.toFixed(2)} of ${m.machine.cpus} cores busy, of which ` +
+      ? `the machine is saturated: ${totalCores.toFixed(2)} of ${machine.cpus} cores busy, of which ` +
         `${otherCores.toFixed(2)} by processes outside the benchmark, so the server got only ` +
         `${cores(serverCores)} cores; ${serverCost}`
       : `neither the server (${cores(serverCores)} cores) nor the machine (${totalCores.toFixed(2)} of ` +
-        `${m.machine.cpus} cores) is saturated, so the limit is latency (round trips to Redis) rather than CPU`;
+        `${machine.cpus} cores) is saturated, so the limit is latency (round trips to Redis) rather than CPU`;
+}
+
+export function buildReport(m: Measurements, table: string): string {
+  const v = verdicts(m);
+  const bottleneck = bottleneckOf(m.ours, m.machine);
 
   const busy = busyShares(m.profile);
   const perRequestUs = cpuPerRequest(m.ours) ?? 0;
@@ -316,6 +373,22 @@ export function buildReport(m: Measurements, table: string): string {
         `(distinct ${fmt.int(m.ours.distinct.rps)} req/s, ${m.ours.distinct.errors} errors; ` +
         `duplicates mix ${fmt.int(m.ours.mix.rps)} req/s, ${m.ours.mix.errors} errors). Why: ${bottleneck}. ` +
         `${profileSentence} ${levers}`,
+    );
+  }
+  if (!v.v3Throughput) {
+    const v3Us = cpuPerRequest(m.v3);
+    const v2Us = cpuPerRequest(m.ours);
+    notes.push(
+      `**Notify v3 ≥ ${fmt.int(TARGETS.notifyRps)} req/s with 0 errors: missed** ` +
+        `(distinct ${fmt.int(m.v3.distinct.rps)} req/s, ${m.v3.distinct.errors} errors). Why: ` +
+        `${bottleneckOf(m.v3, m.machine)}` +
+        (v3Us === undefined || v2Us === undefined
+          ? '. '
+          : `. Server CPU per notification: ${Math.round(v3Us)} µs against ${Math.round(v2Us)} µs for v2 in ` +
+            'this run; the difference is the RSA-2048 verification and the AES-256-GCM decryption, with two ' +
+            'JSON parses in place of the XML parse (the micro-benchmark row times them alone). ') +
+        'What would close it: what would for v2 (more server processes on more cores sharing one Redis, a ' +
+        'leaner HTTP path for the notify route); the v3-specific part is the difference in CPU per notification.',
     );
   }
   if (!v.p99) {
@@ -370,6 +443,10 @@ machine over loopback, so they share its ${m.machine.cpus} cores; other work on 
   verified out_trade_no), then runs warmed-up timed loops in interleaved rounds and keeps the median.
   tenpay's parse is xml2js (async); wechatpay-axios-plugin's is fast-xml-parser without hardening; mp-pay's
   refuses DOCTYPE/entities/PIs, validates well-formedness and the flat \`<xml>\` shape before parsing.
+  The APIv3 row takes the same payment as a v3 notification (JSON, resource AES-256-GCM encrypted, RSA-2048
+  signature over the raw body): mp-pay's verifyV3Notification against wechatpay-axios-plugin's pieces (the
+  checks of its reply verifier, Rsa.verify, then Aes.AesGcm.decrypt); both must decrypt the same transaction
+  and refuse a forged signature and an altered body. tenpay has no APIv3.
 - **Notify load**: ${fmt.int(m.plan.distinct)} signed notifications for distinct pending orders (three runs,
   contenders alternating; rate, latency and CPU are the median run's, errors count all three), then
   ${fmt.int(m.plan.mix)} with ${fmt.int(m.plan.mixDuplicates)} re-deliveries mixed in, both with 32 connections as
@@ -399,7 +476,16 @@ ${
   ${m.compare.theirs.rounds.map((x) => Math.round(x)).join(', ')}.
 `
     : ''
-}- **Peer baseline**: a Koa app with a raw-body reader and \`tenpay.middleware('pay')\` (its documented setup), then
+}- **APIv3 notify**: the server once more, in v3 mode (\`WECHATPAY_API_VERSION=v3\`, the sandbox demo keys,
+  LOG_LEVEL=warn, background worker off), on its own Redis prefix with ${fmt.int(m.v3.orders)} pending orders
+  seeded as v3 (RSA) attempts through the same create-order Lua script; then the distinct-orders phase as v3
+  notifications of the same payments (transaction JSON encrypted with AEAD_AES_256_GCM under the APIv3 key,
+  Wechatpay-Timestamp/Nonce/Signature/Serial headers per request, RSA-2048 signed with the platform key just
+  before the phase, since the server refuses a timestamp more than 300 s away) to \`POST /wechatpay/v3/notify\`:
+  ${fmt.int(m.v3.distinct.requests)} after a warm-up, 32 connections, three runs, the median reported as for v2.
+  A reply counts as an error unless it is HTTP 204; afterwards every order must have exactly one
+  \`order.paid\` event.
+- **Peer baseline**: a Koa app with a raw-body reader and \`tenpay.middleware('pay')\` (its documented setup), then
   a trivial in-memory update (pending → paid, amount checked).
 - **mp-pay**: the real server (\`startServer\`, its own process, LOG_LEVEL=warn, background worker off) with real
   Redis; pending orders created beforehand through the server's own create-order Lua script. After the runs,
@@ -419,6 +505,7 @@ CPU while it ran:
 - ${cpuSentence('notify, distinct orders, tenpay baseline', m.baseline.cpu, m.machine)}
 - ${cpuSentence('notify, distinct orders, mp-pay', m.ours.cpu, m.machine)}
 - ${cpuSentence('notify, distinct orders, mp-pay on Redis with appendfsync always', m.durable.cpu, m.machine)}
+- ${cpuSentence('notify v3, distinct orders, mp-pay in APIv3 mode', m.v3.cpu, m.machine)}
 - ${cpuSentence('order creation (the server waits on the sandbox for every unifiedorder)', m.orderCpu, m.machine)}
 
 ## Where the mp-pay server's CPU goes

@@ -4,7 +4,8 @@
  *
  *   1. micro-benchmarks: signing and notification parsing, mp-pay vs tenpay vs wechatpay-axios-plugin;
  *   2. notify load on the peer baseline (tenpay's Koa middleware, in-memory update) and on the real server
- *      with real Redis: distinct pending orders, a 30%-duplicate mix, and a fixed 1,000 req/s run;
+ *      with real Redis: distinct pending orders, a 30%-duplicate mix, and a fixed 1,000 req/s run; then the
+ *      distinct-orders phase again as APIv3 notifications (RSA + AES-GCM) against the server in v3 mode;
  *   3. order creation end to end against the sandbox.
  *
  * Each system under test runs in its own process; autocannon drives it over loopback from this one. Redis keys
@@ -17,15 +18,15 @@ import { parseArgs } from 'node:util';
 import { SANDBOX_DEMO } from '@mp-pay/shared/wechatpay';
 import { startChild, type Child } from './lib/child.ts';
 import { measureCpu } from './lib/cpu.ts';
-import { postBodies } from './lib/load.ts';
+import { postBodies, V3_NOTIFY } from './lib/load.ts';
 import { describeMachine } from './lib/machine.ts';
 import { persistenceOf, startDurableRedis } from './lib/redis-process.ts';
 import { readProfile, summariseProfile } from './lib/profile.ts';
 import { connect, deletePrefix, paidEventsPerOrder, redisVersion } from './lib/redis.ts';
-import { renderMarkdown, renderText } from './lib/table.ts';
-import { notifyWorkload } from './lib/workload.ts';
+import { fmt, renderMarkdown, renderText } from './lib/table.ts';
+import { notifyWorkload, notifyWorkloadV3 } from './lib/workload.ts';
 import { runMicro } from './micro/micro.ts';
-import { CONNECTIONS, planNotify, runNotify } from './load/notify-bench.ts';
+import { CONNECTIONS, planNotify, runDistinct, runNotify } from './load/notify-bench.ts';
 import { runOrderCreation, runSignIn, signInBuyers } from './load/orders-bench.ts';
 import { seedPendingOrders } from './load/seed-orders.ts';
 import { buildReport, buildRows, type Measurements } from './report.ts';
@@ -51,6 +52,7 @@ const sizes = argv.quick
   ? {
       warmup: 500,
       distinct: 2000,
+      v3: 2000,
       mix: 2000,
       fixedRate: FIXED_RATE,
       fixedSeconds: 2,
@@ -62,6 +64,7 @@ const sizes = argv.quick
   : {
       warmup: 2000,
       distinct: 15_000,
+      v3: 15_000,
       mix: 15_000,
       fixedRate: FIXED_RATE,
       fixedSeconds: 8,
@@ -124,6 +127,57 @@ async function compareWithRevision(
     commit: revision.commit,
     ours: results.ours as CpuPerRequest,
     theirs: results.theirs as CpuPerRequest,
+  };
+}
+
+/**
+ * APIv3: the server in v3 mode on its own prefix, pending orders seeded as v3 (RSA) attempts, then the
+ * distinct-orders phase as signed, encrypted v3 notifications (a warm-up, then three runs at CONNECTIONS);
+ * success is HTTP 204 only. Afterwards every order must have exactly one order.paid event.
+ */
+async function notifyV3(serverEnv: Record<string, string>): Promise<Measurements['v3']> {
+  const v3Prefix = `${prefix}v3:`;
+  const orders = sizes.warmup + sizes.v3;
+  await seedPendingOrders({
+    redisUrl: argv.redis,
+    prefix: v3Prefix,
+    runId,
+    first: 0,
+    count: orders,
+    apiVersion: 'v3',
+  });
+  const server = await startChild(here('./load/ours-server.ts'), [], {
+    ...serverEnv,
+    REDIS_PREFIX: v3Prefix,
+    WECHATPAY_API_VERSION: 'v3',
+  });
+  children.push(server);
+  // Signed only now: the server refuses a Wechatpay-Timestamp more than 300 s from its clock.
+  const started = performance.now();
+  const warmup = notifyWorkloadV3(runId, 0, sizes.warmup);
+  const distinct = notifyWorkloadV3(runId, sizes.warmup, sizes.v3);
+  log(
+    `notify v3: ${fmt.int(orders)} notifications signed in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+  );
+  const notifyUrl = `${server.url}/wechatpay/v3/notify`;
+  const warm = await postBodies({
+    url: notifyUrl,
+    bodies: warmup.bodies,
+    connections: CONNECTIONS,
+    reply: V3_NOTIFY,
+  });
+  if (warm.errors > 0) log(`notify v3: ${warm.errors} of ${warm.requests} warm-up replies were not HTTP 204`);
+  const { ours } = await runDistinct(
+    { ours: { notifyUrl, pids: { server: server.process.pid, redis: redisPid }, reply: V3_NOTIFY } },
+    distinct.bodies,
+  );
+  await stopAll();
+  const events = await paidEventsPerOrder(redis, `${v3Prefix}events`);
+  return {
+    ...ours,
+    orders,
+    paidOrders: events.size,
+    doubled: [...events.values()].filter((n) => n > 1).length,
   };
 }
 
@@ -218,6 +272,9 @@ try {
     await durableRedis.stop();
   }
 
+  log('notify v3: mp-pay server in APIv3 mode…');
+  const v3 = await notifyV3(serverEnv);
+
   // A separate, profiled pass (the profiler's overhead must not touch the measured runs): where does the
   // server's CPU go per notification?
   log('mp-pay server under the V8 profiler…');
@@ -287,6 +344,7 @@ try {
     oursPaidOrders: events.size,
     oursDoubled: doubled,
     durable,
+    v3,
     profile,
     expectedPaid,
     signIns,
@@ -312,11 +370,14 @@ try {
     events.size !== expectedPaid ||
     doubled > 0 ||
     !durable.paidOnce ||
+    v3.paidOrders !== v3.orders ||
+    v3.doubled > 0 ||
     (compare !== undefined && (compare.ours.errors > 0 || compare.theirs.errors > 0))
   ) {
     log(
       `STATE CHECK FAILED: expected ${expectedPaid} paid orders; baseline ${baselineStats.paid}, ` +
-        `mp-pay ${events.size} with ${doubled} paid twice`,
+        `mp-pay ${events.size} with ${doubled} paid twice; v3 ${v3.paidOrders} of ${v3.orders} with ` +
+        `${v3.doubled} paid twice`,
     );
     process.exitCode = 1;
   }

@@ -1,4 +1,5 @@
-import { signedNotification } from './notification.ts';
+import type { Payload } from './load.ts';
+import { signedNotification, signedNotificationV3 } from './notification.ts';
 
 /**
  * Notification workloads shared by the peer baseline and the real server, so both see identical requests.
@@ -31,9 +32,9 @@ function prng(seed: number): () => number {
   };
 }
 
-export interface NotifyWorkload {
-  /** Request bodies in send order. */
-  bodies: string[];
+export interface NotifyWorkload<P extends Payload = string> {
+  /** Request bodies (with their headers, for APIv3) in send order. */
+  bodies: P[];
   /** How many distinct orders the bodies pay (each must end PAID exactly once). */
   distinctOrders: number;
   duplicates: number;
@@ -69,4 +70,27 @@ export function notifyWorkload(
     next++;
   }
   return { bodies, distinctOrders: next - firstIndex, duplicates };
+}
+
+/**
+ * `requests` APIv3 notifications, each paying a new order of [firstIndex, firstIndex + requests), signed now:
+ * build them just before they are sent, since the server refuses a Wechatpay-Timestamp more than 300 s away.
+ * Each costs one RSA-2048 signature here (about 0.3 ms).
+ */
+export function notifyWorkloadV3(
+  runId: string,
+  firstIndex: number,
+  requests: number,
+): NotifyWorkload<{ body: string; headers: Record<string, string> }> {
+  const timestamp = Math.floor(Date.now() / 1000);
+  const bodies = Array.from({ length: requests }, (_, i) => {
+    const index = firstIndex + i;
+    const { body, headers } = signedNotificationV3({
+      outTradeNo: orderNo(runId, index),
+      totalFee: amountFor(index),
+      timestamp,
+    });
+    return { body, headers };
+  });
+  return { bodies, distinctOrders: requests, duplicates: 0 };
 }

@@ -1,5 +1,5 @@
 import { measureCpu, type CpuShares } from '../lib/cpu.ts';
-import { postBodies, SUCCESS_RE, type LoadResult } from '../lib/load.ts';
+import { postBodies, SUCCESS_RE, type LoadResult, type Payload, type ReplyRule } from '../lib/load.ts';
 import { pacedPost, summarisePaced, type PacedResult } from '../lib/paced.ts';
 import { notifyWorkload, type NotifyWorkload } from '../lib/workload.ts';
 
@@ -47,16 +47,20 @@ export function planNotify(runId: string, sizes: NotifySizes): NotifyPlan {
   return { warmup, distinct, mix, fixed, sweep, totalOrders: next };
 }
 
-export interface NotifyResults {
+/** The distinct-orders phase: REPEATS runs, the median one reported. */
+export interface DistinctResults {
   distinct: LoadResult;
-  mix: LoadResult;
-  fixed: LoadResult;
-  /** The best run of the capacity sweep, and how many connections it used. */
-  peak: LoadResult & { connections: number };
   /** Cores used by each process during the (median) distinct-orders run. */
   cpu: CpuShares;
   /** Slowest and fastest req/s of the distinct-orders repeats. */
   distinctRange: [number, number];
+}
+
+export interface NotifyResults extends DistinctResults {
+  mix: LoadResult;
+  fixed: LoadResult;
+  /** The best run of the capacity sweep, and how many connections it used. */
+  peak: LoadResult & { connections: number };
 }
 
 export const CONNECTIONS = 32;
@@ -66,11 +70,61 @@ export interface Contender {
   notifyUrl: string;
   /** Processes whose CPU is reported (the contender's server, Redis). */
   pids: Record<string, number | undefined>;
+  /** The request headers and successful replies of its protocol; APIv2 (SUCCESS XML) by default. */
+  reply?: ReplyRule;
+}
+
+/**
+ * The distinct-orders phase in REPEATS slices of `bodies`, contenders alternating: the median run is reported
+ * (its rate, latency and CPU; errors and requests count every run), the spread says how much this machine moves
+ * from one run to the next.
+ */
+export async function runDistinct<K extends string>(
+  contenders: Record<K, Contender>,
+  bodies: readonly Payload[],
+): Promise<Record<K, DistinctResults>> {
+  const names = Object.keys(contenders) as K[];
+  const perRepeat = Math.ceil(bodies.length / REPEATS);
+  const runs = new Map<K, { result: LoadResult; cores: CpuShares }[]>(names.map((n) => [n, []]));
+  for (let r = 0; r < REPEATS; r++) {
+    for (const name of names) {
+      const c = contenders[name];
+      const slice = bodies.slice(r * perRepeat, (r + 1) * perRepeat);
+      runs.get(name)?.push(
+        await measureCpu({ ...c.pids, 'load generator': process.pid }, () =>
+          postBodies({
+            url: c.notifyUrl,
+            bodies: slice,
+            connections: CONNECTIONS,
+            ...(c.reply ? { reply: c.reply } : {}),
+          }),
+        ),
+      );
+    }
+  }
+  const results = {} as Record<K, DistinctResults>;
+  for (const name of names) {
+    const sorted = [...(runs.get(name) ?? [])].sort((a, b) => a.result.rps - b.result.rps);
+    const median = sorted[Math.floor(sorted.length / 2)];
+    if (!median) throw new Error('no distinct-orders run');
+    const all = sorted.map((x) => x.result);
+    results[name] = {
+      distinct: {
+        ...median.result,
+        requests: all.reduce((a, x) => a + x.requests, 0),
+        errors: all.reduce((a, x) => a + x.errors, 0),
+      },
+      cpu: median.cores,
+      distinctRange: [sorted[0]?.result.rps ?? 0, sorted.at(-1)?.result.rps ?? 0],
+    };
+  }
+  return results;
 }
 
 /**
  * Runs every phase for every contender, alternating contenders phase by phase, so that background load on a
- * shared machine (which comes and goes) falls on both rather than on whoever happened to run second.
+ * shared machine (which comes and goes) falls on both rather than on whoever happened to run second. APIv2
+ * notifications (the plan's bodies and the fixed-rate phase's SUCCESS check); APIv3 runs runDistinct alone.
  */
 export async function runNotify<K extends string>(
   contenders: Record<K, Contender>,
@@ -85,39 +139,8 @@ export async function runNotify<K extends string>(
     results[name] = {};
     await fast(contenders[name], plan.warmup);
   }
-  // The distinct-orders phase in REPEATS slices, contenders alternating: the median run is reported, the
-  // spread says how much this machine moves from one run to the next.
-  const perRepeat = Math.ceil(plan.distinct.bodies.length / REPEATS);
-  const runs = new Map<K, { result: LoadResult; cores: CpuShares }[]>(names.map((n) => [n, []]));
-  for (let r = 0; r < REPEATS; r++) {
-    for (const name of names) {
-      const c = contenders[name];
-      const bodies = plan.distinct.bodies.slice(r * perRepeat, (r + 1) * perRepeat);
-      runs
-        .get(name)
-        ?.push(
-          await measureCpu({ ...c.pids, 'load generator': process.pid }, () =>
-            postBodies({ url: c.notifyUrl, bodies, connections: CONNECTIONS }),
-          ),
-        );
-    }
-  }
-  for (const name of names) {
-    const sorted = [...(runs.get(name) ?? [])].sort((a, b) => a.result.rps - b.result.rps);
-    const median = sorted[Math.floor(sorted.length / 2)];
-    if (!median) throw new Error('no distinct-orders run');
-    // Errors and requests count every run; rate and latency are the median run's.
-    const all = sorted.map((x) => x.result);
-    Object.assign(results[name], {
-      distinct: {
-        ...median.result,
-        requests: all.reduce((a, x) => a + x.requests, 0),
-        errors: all.reduce((a, x) => a + x.errors, 0),
-      },
-      cpu: median.cores,
-      distinctRange: [sorted[0]?.result.rps ?? 0, sorted.at(-1)?.result.rps ?? 0],
-    });
-  }
+  const distinct = await runDistinct(contenders, plan.distinct.bodies);
+  for (const name of names) Object.assign(results[name], distinct[name]);
   for (const name of names) results[name].mix = await fast(contenders[name], plan.mix);
   for (const [i, connections] of SWEEP_CONNECTIONS.entries()) {
     for (const name of names) {

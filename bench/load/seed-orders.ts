@@ -14,7 +14,10 @@ export async function seedPendingOrders(options: {
   runId: string;
   first: number;
   count: number;
+  /** The protocol the attempts were placed with: v3 attempts are RSA-signed and notified at /wechatpay/v3/notify. */
+  apiVersion?: 'v2' | 'v3';
 }): Promise<void> {
+  const v3 = options.apiVersion === 'v3';
   const store = await openStore({ url: options.redisUrl, prefix: options.prefix, commandTimeoutMs: 10_000 });
   const now = Date.now();
   const hour = 3_600_000;
@@ -51,14 +54,14 @@ export async function seedPendingOrders(options: {
               orderId: id,
               seq: 1,
               channel: 'miniprogram',
-              apiVersion: 'v2',
-              signType: 'MD5',
+              apiVersion: v3 ? 'v3' : 'v2',
+              signType: v3 ? 'RSA' : 'MD5',
               appId: SANDBOX_DEMO.appId,
               payerOpenid: BENCH_OPENID,
               totalFen,
               description: 'Bench order',
               clientIp: '127.0.0.1',
-              notifyUrl: 'http://127.0.0.1/wechatpay/notify',
+              notifyUrl: `http://127.0.0.1/wechatpay/${v3 ? 'v3/' : ''}notify`,
               createdAt: now,
               expiresAt: now + hour,
             },
