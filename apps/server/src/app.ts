@@ -4,6 +4,7 @@ import type { AppContext } from './context.ts';
 import { errorHandler } from './http/error-handler.ts';
 import { requestContext } from './http/request-context.ts';
 import type { AppState } from './http/state.ts';
+import { adminRoutes } from './routes/admin/index.ts';
 import { clientConfigRoutes } from './routes/client-config/index.ts';
 import { healthRoutes } from './routes/health/index.ts';
 import { notifyRoutes } from './routes/notify/index.ts';
@@ -36,6 +37,7 @@ export function buildApp(ctx: AppContext, options: { isShuttingDown: () => boole
     productRoutes(ctx),
     sessionRoutes(ctx),
     orderRoutes(ctx),
+    adminRoutes(ctx),
   ];
   for (const router of routers) app.use(router.routes());
 

@@ -207,6 +207,35 @@ const storeVars = z.object({
 });
 
 /** Orders and the background worker that queries and closes them. */
+/**
+ * Staff: `name:token` pairs, comma-separated; a token is at least 32 URL-safe characters. Unset: the admin API
+ * answers 401 to everyone.
+ */
+const ADMIN_TOKEN_FIX =
+  'must be name:token pairs, comma-separated, each token 32+ characters of A-Z a-z 0-9 _ -';
+const adminVars = z.object({
+  ADMIN_TOKENS: z
+    .string()
+    .transform((v) =>
+      v
+        .split(',')
+        .map((pair) => pair.trim())
+        .filter((pair) => pair !== ''),
+    )
+    .pipe(
+      z.array(
+        z
+          .string()
+          .regex(/^[A-Za-z0-9._-]{1,40}:[A-Za-z0-9_-]{32,256}$/, ADMIN_TOKEN_FIX)
+          .transform((pair) => {
+            const at = pair.indexOf(':');
+            return { name: pair.slice(0, at), token: pair.slice(at + 1) };
+          }),
+      ),
+    )
+    .default([]),
+});
+
 const orderVars = z.object({
   // WeChat refuses a JSAPI time_expire less than 5 minutes ahead when the order reaches it (6 leaves room for
   // clock skew and latency), and a prepay_id lives 2 h, which must cover the whole order.
@@ -245,6 +274,7 @@ const envSchema = z.object({
   ...upstreamVars.shape,
   ...storeVars.shape,
   ...orderVars.shape,
+  ...adminVars.shape,
   ...httpVars.shape,
 });
 type ParsedEnv = z.output<typeof envSchema>;
@@ -532,6 +562,8 @@ function toServerConfig(e: ParsedEnv) {
     sandboxUrl: mode === 'sandbox' ? payApiBase : undefined,
     redis: { url: e.REDIS_URL, prefix: e.REDIS_PREFIX, commandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS },
     sessions: { ttlSeconds: e.SESSION_TTL_SECONDS },
+    /** Staff allowed on /admin: their names (for the audit log) and bearer tokens. Never logged. */
+    admins: e.ADMIN_TOKENS,
     orders: {
       /** Lifetime of an unpaid order; sent to WeChat as time_expire. */
       ttlSeconds: e.ORDER_TTL_SECONDS,

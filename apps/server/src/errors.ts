@@ -38,6 +38,12 @@ export const ERRORS: Readonly<Record<ErrorId, CatalogueEntry>> = Object.freeze({
     status: 409,
     message: 'WeChat Pay does not close an order this soon after it was placed; try again in a few minutes.',
   },
+  refund_not_allowed: {
+    status: 409,
+    message:
+      'This payment cannot be refunded (not paid, refunded 50 times already, or paid over a year ago).',
+  },
+  refund_too_much: { status: 409, message: 'The refund is more than what remains of the payment.' },
   channel_not_available: {
     status: 400,
     message: 'This way of paying is not available here.',

@@ -83,6 +83,7 @@ describe('loadConfig', () => {
       sandboxUrl: sandbox,
       redis: { url: undefined, prefix: 'mp-pay:', commandTimeoutMs: 2000 },
       sessions: { ttlSeconds: 7200 },
+      admins: [],
       orders: { ttlSeconds: 1800, refreshAfterMs: 5000, idempotencyTtlSeconds: 86_400 },
       worker: {
         enabled: true,
@@ -433,5 +434,26 @@ describe('APIv3 settings', () => {
     expect(demo).toContain(
       'WECHATPAY_APIV3_KEY is the sandbox demo value; set your real one for NODE_ENV=production',
     );
+  });
+});
+
+describe('ADMIN_TOKENS', () => {
+  it('takes name:token pairs and refuses short or malformed tokens without echoing them', () => {
+    const token = 'x'.repeat(32);
+    expect(loadConfig({ ADMIN_TOKENS: `alice:${token}, bob:${token}y` }).admins).toEqual([
+      { name: 'alice', token },
+      { name: 'bob', token: `${token}y` },
+    ]);
+    expect(loadConfig({}).admins).toEqual([]);
+    for (const bad of ['alice:short', token, 'alice bob:' + token]) {
+      let problems: string[] = [];
+      try {
+        loadConfig({ ADMIN_TOKENS: bad });
+      } catch (err) {
+        problems = (err as ConfigError).problems;
+      }
+      expect(problems.join('\n')).toMatch(/ADMIN_TOKENS/);
+      expect(problems.join('\n')).not.toContain(bad);
+    }
   });
 });

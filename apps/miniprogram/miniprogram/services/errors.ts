@@ -54,6 +54,8 @@ const MESSAGES: Record<ErrorId | ClientErrorId, string> = {
   order_closed: '订单已关闭',
   order_not_closable: '订单刚创建，暂时无法取消，请稍后再试',
   channel_not_available: '当前无法使用这种支付方式，请稍后重试',
+  refund_not_allowed: '这笔订单目前无法退款',
+  refund_too_much: '退款金额超过了可退金额',
   service_unavailable: '服务暂时不可用，请稍后重试',
   payment_unavailable: '支付服务暂时不可用，请稍后重试',
   invalid_request: '请求有误，请返回重试',

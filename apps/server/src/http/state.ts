@@ -8,6 +8,8 @@ export interface AppState {
   log: Logger;
   /** Set by `requireSession`. */
   session?: Session;
+  /** Set by `requireAdmin`: the staff member's name from ADMIN_TOKENS. */
+  admin?: string;
   /** Set by `validate`: the parsed, typed input of the route. */
   input?: unknown;
   /** Set by `rawBody`: the exact bytes received. */

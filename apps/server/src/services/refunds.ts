@@ -3,8 +3,10 @@
  * the refund queue with the out_refund_no minted once (so a retry after a timeout or SYSTEMERROR can never refund
  * twice), and settled by WeChat's answer: a refund notification or a refund query, whichever comes first.
  */
+import type { Refund } from '@mp-pay/shared/api';
 import type { AppContext } from '../context.ts';
 import { MAX_REFUNDS_PER_PAYMENT } from '../domain/ids.ts';
+import { AppError } from '../errors.ts';
 import { GatewayError, type RefundStatus } from '../gateway/index.ts';
 import type { Logger } from '../logger.ts';
 import type { RefundRecord, RefundRules, RequestRefundResult, SettleRefundResult } from '../store/index.ts';
@@ -140,4 +142,61 @@ export async function reconcileRefund(ctx: AppContext, refund: RefundRecord, log
   });
   const result = await applyRefundStatus(ctx, status, 'query', log);
   return result !== undefined;
+}
+
+/** The client's view of a refund. */
+export function toApiRefund(refund: RefundRecord): Refund {
+  const out: Refund = {
+    outRefundNo: refund.outRefundNo,
+    orderId: refund.orderId,
+    outTradeNo: refund.outTradeNo,
+    refundFen: refund.refundFen,
+    reason: refund.reason,
+    requestedBy: refund.requestedBy,
+    state: refund.state,
+    createdAt: new Date(refund.createdAt).toISOString(),
+    dueAt: new Date(refund.dueAt).toISOString(),
+  };
+  if (refund.settledAt !== undefined) out.settledAt = new Date(refund.settledAt).toISOString();
+  if (refund.refundId !== undefined) out.refundId = refund.refundId;
+  return out;
+}
+
+/**
+ * Staff refund an order's payment, in full (what remains of it) or in part. The refund is queued under WeChat's
+ * rules and sent by the worker; the reply says when it goes out.
+ */
+export async function staffRefund(
+  ctx: AppContext,
+  input: { orderId: string; refundFen: number | undefined; reason: string; admin: string },
+  log: Logger,
+): Promise<Refund> {
+  const order = await ctx.store.orders.getOrder(input.orderId);
+  if (!order || order.paidAttempt === undefined) {
+    throw new AppError(order ? 'refund_not_allowed' : 'order_not_found');
+  }
+  let refundFen = input.refundFen;
+  if (refundFen === undefined) {
+    const refunds = await ctx.store.refunds.listRefunds(order.id);
+    const reserved = refunds
+      .filter((r) => r.outTradeNo === order.paidAttempt && r.state !== 'CLOSED')
+      .reduce((sum, r) => sum + r.refundFen, 0);
+    refundFen = order.totalFen - reserved;
+    if (refundFen <= 0) throw new AppError('refund_too_much', 'Nothing remains to refund.');
+  }
+  const result = await requestRefund(
+    ctx,
+    { outTradeNo: order.paidAttempt, refundFen, reason: input.reason, requestedBy: `staff:${input.admin}` },
+    log,
+  );
+  switch (result.kind) {
+    case 'requested':
+      return toApiRefund(result.refund);
+    case 'too_much':
+      throw new AppError('refund_too_much', `At most ${result.remainingFen} fen remain.`);
+    case 'not_found':
+      throw new AppError('order_not_found');
+    default:
+      throw new AppError('refund_not_allowed');
+  }
 }

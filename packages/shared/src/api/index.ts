@@ -162,6 +162,38 @@ export interface OrderResponse {
 
 // ---- errors --------------------------------------------------------------------------------------------
 
+// ---- refunds and the admin API (staff, with `Authorization: Bearer <ADMIN_TOKENS token>`) ---------------------
+
+export type RefundState = 'PENDING' | 'PROCESSING' | 'SUCCESS' | 'CLOSED' | 'ABNORMAL';
+
+export interface Refund {
+  outRefundNo: string;
+  orderId: string;
+  /** The payment refunded (the order's out_trade_no, or a second payment's). */
+  outTradeNo: string;
+  refundFen: number;
+  reason: string;
+  requestedBy: string;
+  state: RefundState;
+  /** ISO 8601. `dueAt`: when it goes (or went) to WeChat; refunds of one payment go a minute apart. */
+  createdAt: string;
+  dueAt: string;
+  settledAt?: string;
+  refundId?: string;
+}
+
+/** POST /admin/orders/:id/refunds: the whole remaining amount when `refundFen` is left out. */
+export interface AdminRefundRequest {
+  refundFen?: number;
+  reason: string;
+}
+export interface RefundResponse {
+  refund: Refund;
+}
+export interface RefundListResponse {
+  refunds: Refund[];
+}
+
 /** Stable error ids; the server's catalogue maps each to an HTTP status and a message. */
 export type ErrorId =
   | 'invalid_request'
@@ -180,6 +212,8 @@ export type ErrorId =
   | 'order_closed'
   | 'order_not_closable'
   | 'channel_not_available'
+  | 'refund_not_allowed'
+  | 'refund_too_much'
   | 'idempotency_conflict'
   | 'payment_unavailable'
   | 'not_found'

@@ -1,0 +1,71 @@
+import { Router } from '@koa/router';
+import type { RefundListResponse, RefundResponse } from '@mp-pay/shared/api';
+import type { AppContext } from '../../context.ts';
+import { AppError } from '../../errors.ts';
+import { adminOf, requireAdmin } from '../../http/admin-auth.ts';
+import { jsonBody } from '../../http/body.ts';
+import type { AppState } from '../../http/state.ts';
+import { inputOf, validate } from '../../http/validate.ts';
+import { staffRefund, toApiRefund } from '../../services/refunds.ts';
+import { orderRefundsSchema, refundOrderSchema, refundSchema } from './schemas.ts';
+
+/**
+ * The staff API (bearer tokens from ADMIN_TOKENS). Every action is logged with who did what (`admin`, `action`),
+ * the audit trail of money leaving the shop.
+ */
+export function adminRoutes(app: AppContext): Router<AppState> {
+  const router = new Router<AppState>({ prefix: '/admin' });
+  const admin = requireAdmin(app);
+  const json = jsonBody(app.config.http.jsonLimitBytes);
+
+  // POST /admin/orders/:id/refunds {refundFen?, reason} → 202 {refund}: queued, sent by the worker
+  router.post('/orders/:id/refunds', admin, json, validate(refundOrderSchema), async (ctx) => {
+    const { params, body } = inputOf(ctx, refundOrderSchema);
+    const who = adminOf(ctx);
+    ctx.state.log.info(
+      {
+        admin: who,
+        action: 'refund',
+        orderId: params.id,
+        refundFen: body.refundFen ?? 'rest',
+        reason: body.reason,
+      },
+      'admin action',
+    );
+    const response: RefundResponse = {
+      refund: await staffRefund(
+        app,
+        { orderId: params.id, refundFen: body.refundFen, reason: body.reason, admin: who },
+        ctx.state.log,
+      ),
+    };
+    ctx.status = 202;
+    ctx.body = response;
+  });
+
+  // GET /admin/orders/:id/refunds → every refund of the order, oldest first
+  router.get('/orders/:id/refunds', admin, validate(orderRefundsSchema), async (ctx) => {
+    const { params } = inputOf(ctx, orderRefundsSchema);
+    ctx.state.log.info({ admin: adminOf(ctx), action: 'list_refunds', orderId: params.id }, 'admin action');
+    if (!(await app.store.orders.getOrder(params.id))) throw new AppError('order_not_found');
+    const response: RefundListResponse = {
+      refunds: (await app.store.refunds.listRefunds(params.id)).map(toApiRefund),
+    };
+    ctx.body = response;
+  });
+
+  // GET /admin/refunds/:outRefundNo → one refund
+  router.get('/refunds/:outRefundNo', admin, validate(refundSchema), async (ctx) => {
+    const { params } = inputOf(ctx, refundSchema);
+    ctx.state.log.info(
+      { admin: adminOf(ctx), action: 'read_refund', outRefundNo: params.outRefundNo },
+      'admin action',
+    );
+    const refund = await app.store.refunds.getRefund(params.outRefundNo);
+    if (!refund) throw new AppError('not_found');
+    const response: RefundResponse = { refund: toApiRefund(refund) };
+    ctx.body = response;
+  });
+
+  return router;
+}

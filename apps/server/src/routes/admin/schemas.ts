@@ -1,0 +1,18 @@
+import { z } from 'zod';
+import { ORDER_ID_RE } from '../../domain/ids.ts';
+
+const orderId = z.string().regex(ORDER_ID_RE, 'not an order id');
+
+export const refundOrderSchema = z.object({
+  params: z.object({ id: orderId }),
+  body: z.object({
+    refundFen: z.number().int().min(1).max(100_000_000).optional(),
+    reason: z.string().trim().min(1, 'say why').max(80, 'WeChat takes at most 80 characters'),
+  }),
+});
+
+export const orderRefundsSchema = z.object({ params: z.object({ id: orderId }) });
+
+export const refundSchema = z.object({
+  params: z.object({ outRefundNo: z.string().regex(/^[0-9A-Za-z]{32}R\d{2}$/, 'not an out_refund_no') }),
+});
