@@ -21,6 +21,11 @@ import { v3ControlRoutes } from './control/v3.ts';
 import { certificates } from './v3/certificates.ts';
 import { v3Endpoint } from './v3/request.ts';
 import { close, jsapi, queryById, queryByOutTradeNo } from './v3/transactions.ts';
+import { tlsRoute } from './control/tls.ts';
+import { Refunds } from './refunds/core.ts';
+import { REFUND_REQUIRED, refundHandler, refundQueryHandler } from './refunds/v2.ts';
+import { createRefund, queryRefund } from './refunds/v3.ts';
+import type { OrderRecord } from './state.ts';
 
 /**
  * One Koa app serving WeChat's paths (so a client switches by base URL alone) and the sandbox's own /sandbox/*
@@ -48,15 +53,41 @@ export function createApp(sandbox: SandboxContext, notifier: Notifier): Koa {
   router.get('/sns/jscode2session', jscode2session(sandbox, new LoginRateLimiter()));
   // WeChat answers any method on the pay paths; a GET gets return_msg 请使用post方法.
   router.all('/pay/unifiedorder', payEndpoint(sandbox, UNIFIEDORDER_REQUIRED, unifiedOrder));
-  router.all('/pay/orderquery', payEndpoint(sandbox, [], orderQuery));
+  const refunds = new Refunds(sandbox, notifier);
+  const settle = (order: OrderRecord) => refunds.settleOrder(order);
+  router.all(
+    '/pay/orderquery',
+    payEndpoint(sandbox, [], (req, sb) => orderQuery(req, sb, settle)),
+  );
   router.all('/pay/closeorder', payEndpoint(sandbox, CLOSEORDER_REQUIRED, closeOrder));
+  // Refunds: /secapi/ is WeChat's mutual-TLS path, served only on the HTTPS listener (a client certificate
+  // issued by the demo CA, checked in the handshake); refundquery is an ordinary v2 call.
+  const refund = payEndpoint(sandbox, REFUND_REQUIRED, refundHandler(refunds));
+  router.all('/secapi/pay/refund', async (ctx) => {
+    if ((ctx.req.socket as { encrypted?: boolean }).encrypted) return refund(ctx);
+    sendXml(
+      ctx,
+      returnFailXml(
+        `请使用双向证书(HTTPS)访问: /secapi/pay/refund needs mutual TLS; call ${sandbox.endpoints.tlsUrl ?? 'the HTTPS listener'}/secapi/pay/refund with the client certificate (GET /sandbox/tls)`,
+      ),
+    );
+  });
+  router.all('/pay/refundquery', payEndpoint(sandbox, [], refundQueryHandler(refunds)));
 
   // APIv3: JSON in and out, RSA-signed both ways (v3/request.ts).
   router.post('/v3/pay/transactions/jsapi', v3Endpoint(sandbox, jsapi));
-  router.get('/v3/pay/transactions/out-trade-no/:out_trade_no', v3Endpoint(sandbox, queryByOutTradeNo));
-  router.get('/v3/pay/transactions/id/:transaction_id', v3Endpoint(sandbox, queryById));
+  router.get(
+    '/v3/pay/transactions/out-trade-no/:out_trade_no',
+    v3Endpoint(sandbox, (req, sb) => queryByOutTradeNo(req, sb, settle)),
+  );
+  router.get(
+    '/v3/pay/transactions/id/:transaction_id',
+    v3Endpoint(sandbox, (req, sb) => queryById(req, sb, settle)),
+  );
   router.post('/v3/pay/transactions/out-trade-no/:out_trade_no/close', v3Endpoint(sandbox, close));
   router.get('/v3/certificates', v3Endpoint(sandbox, certificates));
+  router.post('/v3/refund/domestic/refunds', v3Endpoint(sandbox, createRefund(refunds)));
+  router.get('/v3/refund/domestic/refunds/:out_refund_no', v3Endpoint(sandbox, queryRefund(refunds)));
 
   router.post('/sandbox/login-codes', loginCodesRoute(sandbox));
   router.post('/sandbox/pay', payerRoute(sandbox, notifier));
@@ -65,7 +96,8 @@ export function createApp(sandbox: SandboxContext, notifier: Notifier): Koa {
   router.get('/sandbox/faults', faults.list);
   router.delete('/sandbox/faults', faults.clear);
   router.get('/sandbox/orders', orderListRoute(sandbox));
-  router.get('/sandbox/orders/:out_trade_no', orderInspectionRoute(sandbox));
+  router.get('/sandbox/orders/:out_trade_no', orderInspectionRoute(sandbox, refunds));
+  router.get('/sandbox/tls', tlsRoute(sandbox));
   const clock = clockRoutes(sandbox);
   router.get('/sandbox/clock', clock.show);
   router.post('/sandbox/clock', clock.advance);

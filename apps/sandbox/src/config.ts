@@ -57,6 +57,11 @@ export interface SandboxConfig extends SandboxAccount {
   v3PublicKeyShare: number;
   /** Listening port (SANDBOX_PORT, default 4010; 0 = any free port). */
   port: number;
+  /**
+   * The HTTPS listener for `/secapi/pay/refund` (mutual TLS with the demo client certificate, SANDBOX_TLS_PORT,
+   * default 4011; 0 = any free port, the default when `port` is 0).
+   */
+  tlsPort: number;
   host: string;
   /**
    * Time compression for the waits WeChat imposes (notification retry delays, login code lifetime). 60 makes
@@ -76,7 +81,19 @@ export interface SandboxConfig extends SandboxAccount {
   maxCodes: number;
   /** More app/merchant pairs to accept besides the main one (programmatic only, e.g. for mismatch tests). */
   extraAccounts: SandboxAccount[];
+  /** How long a refund stays PROCESSING before its outcome (scaled like retries; WeChat: seconds to days). */
+  refundDelayMs: number;
+  /**
+   * Refunds of one order must be this far apart on the sandbox clock (WeChat: 1 minute); not scaled. 0 turns
+   * the rule off (concurrency tests).
+   */
+  refundMinIntervalMs: number;
+  /** The refund notify URL set in the merchant console: used when a refund request names none. */
+  refundNotifyUrl?: string | undefined;
 }
+
+/** The HTTPS listener's default port (refunds over mutual TLS): the HTTP port's neighbour. */
+export const SANDBOX_DEFAULT_TLS_PORT = 4011;
 
 export const SANDBOX_DEFAULTS: Readonly<SandboxConfig> = Object.freeze({
   ...SANDBOX_DEMO,
@@ -86,6 +103,7 @@ export const SANDBOX_DEFAULTS: Readonly<SandboxConfig> = Object.freeze({
   v3KeyMode: 'public-key' as V3KeyMode,
   v3PublicKeyShare: 0.5,
   port: SANDBOX_DEFAULT_PORT,
+  tlsPort: SANDBOX_DEFAULT_TLS_PORT,
   host: '127.0.0.1',
   timeScale: 1,
   closeMinAgeMs: 5 * 60_000,
@@ -95,6 +113,9 @@ export const SANDBOX_DEFAULTS: Readonly<SandboxConfig> = Object.freeze({
   maxOrders: 10_000,
   maxCodes: 10_000,
   extraAccounts: [],
+  refundDelayMs: 10_000,
+  refundMinIntervalMs: 60_000,
+  refundNotifyUrl: undefined,
 });
 
 /** The credential rules are shared with the server, which reads the same .env: both accept the same values. */
@@ -147,21 +168,32 @@ const accountSchema = z.object({
   certSerial: v3Fields.certSerial.optional(),
 });
 
-const configSchema = accountSchema.extend({
-  ...v3Fields,
-  v3KeyMode: z.enum(V3_KEY_MODES),
-  v3PublicKeyShare: z.number().min(0).max(1),
-  port: z.number().int().min(0).max(65535),
-  host: z.string().min(1),
-  timeScale: z.number().finite().min(1, 'must be at least 1 (1 = real time, 60 = a minute per second)'),
-  closeMinAgeMs: z.number().int().min(0),
-  prepayTtlMs: z.number().int().positive(),
-  notifyTimeoutMs: z.number().int().positive(),
-  unionId: z.boolean(),
-  maxOrders: z.number().int().min(1),
-  maxCodes: z.number().int().min(1),
-  extraAccounts: z.array(accountSchema),
-});
+const configSchema = accountSchema
+  .extend({
+    ...v3Fields,
+    v3KeyMode: z.enum(V3_KEY_MODES),
+    v3PublicKeyShare: z.number().min(0).max(1),
+    port: z.number().int().min(0).max(65535),
+    host: z.string().min(1),
+    timeScale: z.number().finite().min(1, 'must be at least 1 (1 = real time, 60 = a minute per second)'),
+    closeMinAgeMs: z.number().int().min(0),
+    prepayTtlMs: z.number().int().positive(),
+    notifyTimeoutMs: z.number().int().positive(),
+    unionId: z.boolean(),
+    maxOrders: z.number().int().min(1),
+    maxCodes: z.number().int().min(1),
+    extraAccounts: z.array(accountSchema),
+    tlsPort: z.number().int().min(0).max(65535),
+    refundDelayMs: z.number().int().min(0),
+    refundMinIntervalMs: z.number().int().min(0),
+    refundNotifyUrl: z
+      .url({ protocol: /^https?$/, error: 'must be an absolute http(s) URL (the refund notify URL)' })
+      .optional(),
+  })
+  .refine((c) => c.tlsPort === 0 || c.tlsPort !== c.port, {
+    path: ['tlsPort'],
+    message: 'must differ from SANDBOX_PORT (the HTTPS listener is a second port)',
+  });
 
 /** Environment variable that sets each field, for error messages that say what to fix. */
 const ENV_NAMES: Partial<Record<keyof SandboxConfig, string>> = {
@@ -175,6 +207,10 @@ const ENV_NAMES: Partial<Record<keyof SandboxConfig, string>> = {
   v3KeyMode: 'SANDBOX_V3_KEY_MODE',
   v3PublicKeyShare: 'SANDBOX_V3_PUBLIC_KEY_SHARE',
   port: 'SANDBOX_PORT',
+  tlsPort: 'SANDBOX_TLS_PORT',
+  refundDelayMs: 'SANDBOX_REFUND_DELAY_MS',
+  refundMinIntervalMs: 'SANDBOX_REFUND_MIN_INTERVAL_MS',
+  refundNotifyUrl: 'SANDBOX_REFUND_NOTIFY_URL',
   timeScale: 'SANDBOX_TIME_SCALE',
   closeMinAgeMs: 'SANDBOX_CLOSE_MIN_AGE_MS',
   unionId: 'SANDBOX_UNIONID',
@@ -284,10 +320,19 @@ export function loadSandboxConfig(env: Env = process.env, baseDir: string = REPO
     v3KeyMode: keyModeFrom(env, d.v3KeyMode),
     v3PublicKeyShare: numberFrom(env, 'SANDBOX_V3_PUBLIC_KEY_SHARE', d.v3PublicKeyShare),
     port: numberFrom(env, 'SANDBOX_PORT', d.port),
+    // With SANDBOX_PORT=0 (any free port) the TLS listener picks a free one too, unless told otherwise.
+    tlsPort: numberFrom(
+      env,
+      'SANDBOX_TLS_PORT',
+      numberFrom(env, 'SANDBOX_PORT', d.port) === 0 ? 0 : d.tlsPort,
+    ),
     host: text(env, 'SANDBOX_HOST') ?? d.host,
     timeScale: numberFrom(env, 'SANDBOX_TIME_SCALE', d.timeScale),
     closeMinAgeMs: numberFrom(env, 'SANDBOX_CLOSE_MIN_AGE_MS', d.closeMinAgeMs),
     unionId: booleanFrom(env, 'SANDBOX_UNIONID', d.unionId),
     extraAccounts: [],
+    refundDelayMs: numberFrom(env, 'SANDBOX_REFUND_DELAY_MS', d.refundDelayMs),
+    refundMinIntervalMs: numberFrom(env, 'SANDBOX_REFUND_MIN_INTERVAL_MS', d.refundMinIntervalMs),
+    refundNotifyUrl: text(env, 'SANDBOX_REFUND_NOTIFY_URL'),
   });
 }

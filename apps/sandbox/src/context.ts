@@ -21,6 +21,8 @@ export interface SandboxContext {
   keyModes: KeyModes;
   /** Aborted on close, so in-flight notification deliveries stop too. */
   shutdown: AbortController;
+  /** Where it listens, once it does: the HTTP base URL and the mutual-TLS one (refunds). */
+  endpoints: { url?: string; tlsUrl?: string };
 }
 
 export function createContext(config: SandboxConfig): SandboxContext {
@@ -34,5 +36,6 @@ export function createContext(config: SandboxConfig): SandboxContext {
     platform: new Platform(),
     keyModes: new KeyModes(config),
     shutdown: new AbortController(),
+    endpoints: {},
   };
 }

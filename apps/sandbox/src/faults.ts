@@ -48,6 +48,14 @@ export const faultSettingsSchema = z
      * Wechatpay-Serial, a tampered ciphertext (signature valid, GCM tag broken).
      */
     forgeNotification: z.enum(FORGERIES),
+    /**
+     * How the order's refunds end once their processing delay is over (read then, so it may be set after the
+     * refund was requested): success (default), abnormal (v2 CHANGE, v3 ABNORMAL: the money could not reach
+     * the buyer) or closed (v2 REFUNDCLOSE, v3 CLOSED: the money goes back to the merchant).
+     */
+    refundOutcome: z.enum(['success', 'abnormal', 'closed']),
+    /** The merchant's balance cannot cover refunds: v2 NOTENOUGH, v3 403 NOT_ENOUGH, nothing done. */
+    refundNotEnough: z.boolean(),
     /** Pay part of the order with a coupon, so notifications carry coupon_* fields (raw-map verification). */
     coupon: z.object({
       fee: z.number().int().positive(),

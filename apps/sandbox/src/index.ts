@@ -7,6 +7,7 @@ export {
   validateSandboxConfig,
   SandboxConfigError,
   SANDBOX_DEFAULTS,
+  SANDBOX_DEFAULT_TLS_PORT,
   V3_KEY_MODES,
   type V3KeyMode,
   type SandboxConfig,
@@ -14,4 +15,10 @@ export {
 } from './config.ts';
 export { RETRY_DELAYS_MS } from './notifier.ts';
 export type { FaultSettings } from './faults.ts';
-export type { TradeState, NotificationAttempt } from './state.ts';
+export type {
+  TradeState,
+  ReportedTradeState,
+  NotificationAttempt,
+  RefundRecord,
+  RefundStatus,
+} from './state.ts';

@@ -43,7 +43,8 @@ console.log(`mp-pay sandbox (local WeChat login + Pay v2 and v3) listening on ${
   app ${config.appId}, merchant ${config.mchId}, time scale ${config.timeScale}, APIv3 ${config.v3KeyMode} mode
   Point clients at it:
     WECHAT_API_BASE=${sandbox.url}      (jscode2session)
-    WECHATPAY_API_BASE=${sandbox.url}   (unifiedorder, orderquery, closeorder; /v3/pay/transactions/…)
+    WECHATPAY_API_BASE=${sandbox.url}   (unifiedorder, orderquery, closeorder, refundquery; /v3/pay/transactions/…, /v3/refund/…)
+  Refunds (mutual TLS, demo client certificate: GET ${sandbox.url}/sandbox/tls): POST ${sandbox.tlsUrl}/secapi/pay/refund
   WeChat Pay public key: GET ${sandbox.url}/sandbox/v3/public-key
   Buyer side: POST ${sandbox.url}/sandbox/login-codes and ${sandbox.url}/sandbox/pay
   Inspect:    GET  ${sandbox.url}/sandbox/orders/<out_trade_no>`);

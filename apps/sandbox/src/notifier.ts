@@ -1,12 +1,12 @@
 import { signedPaymentNotification } from '@mp-pay/shared/testing';
 import { parseXml, readCapped } from '@mp-pay/shared/wechatpay';
 import type { SandboxContext } from './context.ts';
-import { V3_ONLY_FORGERIES, type FaultSettings } from './faults.ts';
+import { FORGERIES, V3_ONLY_FORGERIES, type FaultSettings, type Forgery } from './faults.ts';
 import type { NotificationAttempt, OrderRecord } from './state.ts';
 import { isV3Acknowledgement, v3Notification } from './v3/notification.ts';
 
 /**
- * Payment notifications, as WeChat sends them: a signed XML POST to the order's notify_url (v2 orders) or a
+ * Payment (and refund) notifications, as WeChat sends them: a signed XML POST to the order's notify_url (v2 orders) or a
  * signed JSON POST with an encrypted resource (v3 orders), repeated on the documented schedule until the
  * merchant answers the SUCCESS XML (v2) or HTTP 200/204 (v3). The first attempt goes out right after
  * payment; these are the waits after each failed one (24h4m in total), divided by the time scale.
@@ -16,45 +16,96 @@ export const RETRY_DELAYS_MS: readonly number[] = [
 ].map((s) => s * 1000);
 
 const MAX_RECORDED_ATTEMPTS = 500;
+/** The forgeries a v2 payment notification can carry (the others exist in APIv3 only). */
+const V2_FORGERIES: readonly Forgery[] = FORGERIES.filter((f) => !V3_ONLY_FORGERIES.includes(f));
 const REPLY_EXCERPT = 200;
 const MAX_REPLY_BYTES = 16 * 1024;
 
 type Kind = NotificationAttempt['kind'];
+
+/** What a notification is about (a paid order, a finished refund): where attempts are recorded. */
+export interface NotificationSubject {
+  mchId: string;
+  /** Faults are looked up by the merchant and this order. */
+  outTradeNo: string;
+  notifications: NotificationAttempt[];
+  nextNotificationAt?: number;
+}
+
+/** One notification, ready to POST. */
+export interface RenderedNotification {
+  headers: Record<string, string>;
+  body: string;
+  /** v3: the Wechatpay-Serial it is signed under. */
+  serial?: string;
+  /** Acknowledged the v3 way (200/204) rather than by the SUCCESS XML. */
+  v3: boolean;
+}
+
+/** How one kind of notification is built, and which forgeries it knows. */
+export interface NotificationPlan {
+  url: string;
+  render: (kind: Kind) => RenderedNotification;
+  forgeries: readonly Forgery[];
+}
+
+const V2_HEADERS = { 'content-type': 'text/xml; charset=utf-8', 'user-agent': 'Mozilla/4.0 mp-pay-sandbox' };
 
 export class Notifier {
   constructor(private readonly sandbox: SandboxContext) {}
 
   /** Starts delivery for a freshly paid order (honouring the delay fault). */
   start(order: OrderRecord): void {
-    const faults = this.faults(order);
-    this.schedule(order, 1, faults.notifyDelayMs ?? 0);
-  }
-
-  private faults(order: OrderRecord): FaultSettings {
-    return this.sandbox.faults.for(order.mchId, order.outTradeNo);
-  }
-
-  private schedule(order: OrderRecord, attempt: number, delayMs: number): void {
-    order.nextNotificationAt = this.sandbox.clock.now() + delayMs;
-    this.sandbox.timers.after(delayMs, () => {
-      void this.attempt(order, attempt);
+    this.begin(order, {
+      url: order.notifyUrl,
+      render: (kind) => {
+        if (order.api === 'v3') return { ...v3Notification(this.sandbox, order, kind), v3: true };
+        return { headers: V2_HEADERS, body: this.body(order, kind), v3: false };
+      },
+      forgeries: order.api === 'v3' ? FORGERIES : V2_FORGERIES,
     });
   }
 
-  private async attempt(order: OrderRecord, attempt: number): Promise<void> {
-    order.nextNotificationAt = undefined;
+  /** Starts delivery for any subject (refunds use it with their own plan). */
+  begin(subject: NotificationSubject, plan: NotificationPlan): void {
+    const faults = this.faults(subject);
+    this.schedule(subject, plan, 1, faults.notifyDelayMs ?? 0);
+  }
+
+  private faults(subject: NotificationSubject): FaultSettings {
+    return this.sandbox.faults.for(subject.mchId, subject.outTradeNo);
+  }
+
+  private schedule(
+    subject: NotificationSubject,
+    plan: NotificationPlan,
+    attempt: number,
+    delayMs: number,
+  ): void {
+    subject.nextNotificationAt = this.sandbox.clock.now() + delayMs;
+    this.sandbox.timers.after(delayMs, () => {
+      void this.attempt(subject, plan, attempt);
+    });
+  }
+
+  private async attempt(
+    subject: NotificationSubject,
+    plan: NotificationPlan,
+    attempt: number,
+  ): Promise<void> {
+    subject.nextNotificationAt = undefined;
     if (this.sandbox.timers.closed) return;
     // Faults are read at each attempt, so a test can stop dropping notifications half-way through.
-    const faults = this.faults(order);
+    const faults = this.faults(subject);
     const forgery = faults.forgeNotification;
-    if (attempt === 1 && forgery && (order.api === 'v3' || !V3_ONLY_FORGERIES.includes(forgery))) {
-      await this.deliver(order, attempt, `forged-${forgery}`, 0);
+    if (attempt === 1 && forgery && plan.forgeries.includes(forgery)) {
+      await this.deliver(subject, plan, attempt, `forged-${forgery}`, 0);
     }
 
     let acknowledged = false;
     const drop = faults.dropNotifications;
     if (drop === true || (typeof drop === 'number' && attempt <= drop)) {
-      this.record(order, {
+      this.record(subject, {
         at: new Date(this.sandbox.clock.now()).toISOString(),
         attempt,
         kind: 'genuine',
@@ -64,7 +115,7 @@ export class Notifier {
     } else {
       const copies = faults.concurrentNotifications ?? 1;
       const results = await Promise.all(
-        Array.from({ length: copies }, (_, copy) => this.deliver(order, attempt, 'genuine', copy)),
+        Array.from({ length: copies }, (_, copy) => this.deliver(subject, plan, attempt, 'genuine', copy)),
       );
       acknowledged = results.some(Boolean);
     }
@@ -72,16 +123,22 @@ export class Notifier {
 
     if (acknowledged) {
       for (let i = 0; i < (faults.duplicateNotifications ?? 0) && !this.sandbox.timers.closed; i++) {
-        await this.deliver(order, attempt, 'duplicate', i);
+        await this.deliver(subject, plan, attempt, 'duplicate', i);
       }
       return;
     }
     const wait = RETRY_DELAYS_MS[attempt - 1];
-    if (wait !== undefined) this.schedule(order, attempt + 1, this.sandbox.clock.scaled(wait));
+    if (wait !== undefined) this.schedule(subject, plan, attempt + 1, this.sandbox.clock.scaled(wait));
   }
 
-  /** One POST; true when the merchant answered the SUCCESS XML. */
-  private async deliver(order: OrderRecord, attempt: number, kind: Kind, copy: number): Promise<boolean> {
+  /** One POST; true when the merchant acknowledged a genuine notification. */
+  private async deliver(
+    subject: NotificationSubject,
+    plan: NotificationPlan,
+    attempt: number,
+    kind: Kind,
+    copy: number,
+  ): Promise<boolean> {
     const started = Date.now();
     const entry: NotificationAttempt = {
       at: new Date(this.sandbox.clock.now()).toISOString(),
@@ -91,15 +148,12 @@ export class Notifier {
       outcome: 'error',
     };
     try {
-      const v3 = order.api === 'v3' ? v3Notification(this.sandbox, order, kind) : undefined;
-      if (v3) entry.serial = v3.serial;
-      const res = await fetch(order.notifyUrl, {
+      const rendered = plan.render(kind);
+      if (rendered.serial !== undefined) entry.serial = rendered.serial;
+      const res = await fetch(plan.url, {
         method: 'POST',
-        headers: v3?.headers ?? {
-          'content-type': 'text/xml; charset=utf-8',
-          'user-agent': 'Mozilla/4.0 mp-pay-sandbox',
-        },
-        body: v3?.body ?? this.body(order, kind),
+        headers: rendered.headers,
+        body: rendered.body,
         signal: AbortSignal.any([
           AbortSignal.timeout(this.sandbox.config.notifyTimeoutMs),
           this.sandbox.shutdown.signal,
@@ -108,7 +162,7 @@ export class Notifier {
       const reply = await readCapped(res, MAX_REPLY_BYTES);
       entry.httpStatus = res.status;
       entry.reply = reply.slice(0, REPLY_EXCERPT);
-      const accepted = v3
+      const accepted = rendered.v3
         ? isV3Acknowledgement(res.status, reply)
         : res.status === 200 && isSuccessReply(reply);
       entry.outcome = accepted ? 'acknowledged' : 'rejected';
@@ -116,7 +170,7 @@ export class Notifier {
       entry.error = describe(err);
     }
     entry.durationMs = Date.now() - started;
-    this.record(order, entry);
+    this.record(subject, entry);
     return entry.outcome === 'acknowledged' && !kind.startsWith('forged-');
   }
 
@@ -149,9 +203,9 @@ export class Notifier {
     }).xml;
   }
 
-  private record(order: OrderRecord, entry: NotificationAttempt): void {
-    order.notifications.push(entry);
-    if (order.notifications.length > MAX_RECORDED_ATTEMPTS) order.notifications.shift();
+  private record(subject: NotificationSubject, entry: NotificationAttempt): void {
+    subject.notifications.push(entry);
+    if (subject.notifications.length > MAX_RECORDED_ATTEMPTS) subject.notifications.shift();
   }
 }
 

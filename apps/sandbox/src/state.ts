@@ -32,6 +32,8 @@ export type PaySignType = SignType | 'RSA';
 
 /** WeChat's trade states that a JSAPI order can reach in the sandbox. */
 export type TradeState = 'NOTPAY' | 'SUCCESS' | 'CLOSED' | 'PAYERROR';
+/** What orderquery and the v3 query report: a paid order reads REFUND once one of its refunds succeeded. */
+export type ReportedTradeState = TradeState | 'REFUND';
 
 export interface PrepayRecord {
   prepayId: string;
@@ -116,6 +118,51 @@ export interface OrderRecord {
   v3Notification?: { id: string; createTime: string };
   /** Epoch ms of the next scheduled notification attempt, when one is pending. */
   nextNotificationAt?: number;
+  /** Its refunds, oldest first (at most 50 per order, as at WeChat). */
+  refunds: RefundRecord[];
+}
+
+/**
+ * A refund's status in v2 words (refundquery's refund_status_$n); v3 says SUCCESS, PROCESSING, ABNORMAL
+ * (CHANGE) and CLOSED (REFUNDCLOSE).
+ */
+export type RefundStatus = 'PROCESSING' | 'SUCCESS' | 'CHANGE' | 'REFUNDCLOSE';
+
+export interface RefundRecord {
+  /** `${mchId}:${outRefundNo}`: out_refund_no is unique per merchant. */
+  key: string;
+  /** The API that requested it: its notification goes out in that API's format. */
+  api: 'v2' | 'v3';
+  orderKey: string;
+  appId: string;
+  mchId: string;
+  outTradeNo: string;
+  transactionId: string;
+  outRefundNo: string;
+  /** 29 digits, `50…`, like WeChat's. */
+  refundId: string;
+  /** What makes a re-submission "the same refund": the order and the amounts. */
+  fingerprint: string;
+  totalFee: number;
+  refundFee: number;
+  settlementRefundFee: number;
+  cashRefundFee: number;
+  feeType: string;
+  reason: string | undefined;
+  /** Where its notification goes: the request's notify_url, else the merchant's default, else nowhere. */
+  notifyUrl: string | undefined;
+  status: RefundStatus;
+  createdAt: number;
+  /** Sandbox-clock time at which it stops PROCESSING (the outcome is read from the faults then). */
+  dueAt: number;
+  /** When it reached SUCCESS. */
+  successAt?: number;
+  recvAccount: string;
+  refundAccount: string;
+  requestSource: string;
+  notifications: NotificationAttempt[];
+  v3Notification?: { id: string; createTime: string };
+  nextNotificationAt?: number;
 }
 
 export interface LoginCode {
@@ -136,6 +183,10 @@ export interface SandboxState {
   codes: BoundedMap<string, LoginCode>;
   /** `${appId}:${openid}` of every openid the sandbox issued, so unifiedorder can refuse invented ones. */
   openids: BoundedMap<string, string>;
+  /** Refunds by `${mchId}:${outRefundNo}`; evicted with their order. */
+  refunds: Map<string, RefundRecord>;
+  /** refund_id → `${mchId}:${outRefundNo}`. */
+  refundIds: Map<string, string>;
 }
 
 export function orderKey(mchId: string, outTradeNo: string): string {
@@ -145,9 +196,16 @@ export function orderKey(mchId: string, outTradeNo: string): string {
 export function createState(limits: { maxOrders: number; maxCodes: number }): SandboxState {
   const prepays = new BoundedMap<string, PrepayRecord>(limits.maxOrders * 4);
   const transactions = new BoundedMap<string, string>(limits.maxOrders);
+  // Bounded through their orders: at most 50 refunds per order, dropped when the order is evicted.
+  const refunds = new Map<string, RefundRecord>();
+  const refundIds = new Map<string, string>();
   const orders = new BoundedMap<string, OrderRecord>(limits.maxOrders, (_key, order) => {
     for (const id of order.prepayIds) prepays.delete(id);
     if (order.transactionId) transactions.delete(order.transactionId);
+    for (const refund of order.refunds) {
+      refunds.delete(refund.key);
+      refundIds.delete(refund.refundId);
+    }
   });
   return {
     orders,
@@ -155,5 +213,7 @@ export function createState(limits: { maxOrders: number; maxCodes: number }): Sa
     transactions,
     codes: new BoundedMap(limits.maxCodes),
     openids: new BoundedMap(limits.maxCodes),
+    refunds,
+    refundIds,
   };
 }

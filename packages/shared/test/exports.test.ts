@@ -114,7 +114,13 @@ describe('package subpaths', () => {
       Object.keys(wechatpay)
         .filter((name) => !covered.has(name))
         .sort(),
-    ).toEqual(['SANDBOX_DEFAULT_PORT', 'SANDBOX_DEMO', 'SANDBOX_DEMO_V3']);
+    ).toEqual([
+      'SANDBOX_DEFAULT_PORT',
+      'SANDBOX_DEMO',
+      'SANDBOX_DEMO_TLS',
+      'SANDBOX_DEMO_V3',
+      'isSandboxDemoTls',
+    ]);
   });
 
   it('keeps the families apart: core knows no protocol, login no v2', () => {

@@ -2,6 +2,8 @@ import type { Context } from 'koa';
 import type { SandboxContext } from '../context.ts';
 import { sendJsonError } from '../http/json.ts';
 import { findOrder, TRADE_STATE_DESC } from '../pay/orders.ts';
+import type { Refunds } from '../refunds/core.ts';
+import { committedFee, reportedState, V3_REFUND_STATUS } from '../refunds/status.ts';
 
 /** GET /sandbox/orders[?limit=20] → the most recent orders, newest first, in brief. */
 export function orderListRoute(sandbox: SandboxContext) {
@@ -13,8 +15,9 @@ export function orderListRoute(sandbox: SandboxContext) {
         out_trade_no: order.outTradeNo,
         api: order.api,
         mch_id: order.mchId,
-        state: order.state,
+        state: reportedState(order),
         total_fee: order.totalFee,
+        refunds: order.refunds.length,
         created_at: new Date(order.createdAt).toISOString(),
         notifications: order.notifications.length,
         acknowledged: order.notifications.some((n) => n.outcome === 'acknowledged'),
@@ -27,7 +30,7 @@ export function orderListRoute(sandbox: SandboxContext) {
  * GET /sandbox/orders/:out_trade_no[?mch_id=] → the order as the sandbox sees it, with every payment and
  * notification attempt. Defaults to the main merchant. For tests and for "why did my server not get paid?".
  */
-export function orderInspectionRoute(sandbox: SandboxContext) {
+export function orderInspectionRoute(sandbox: SandboxContext, refunds: Refunds) {
   return (ctx: Context): void => {
     const mchId = typeof ctx.query.mch_id === 'string' ? ctx.query.mch_id : sandbox.config.mchId;
     const outTradeNo = String(ctx.params.out_trade_no ?? '');
@@ -35,13 +38,15 @@ export function orderInspectionRoute(sandbox: SandboxContext) {
     if (!order)
       return sendJsonError(ctx, 404, 'ORDERNOTEXIST', `no order ${outTradeNo} for merchant ${mchId}`);
     const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
+    refunds.settleOrder(order);
+    const state = reportedState(order);
     ctx.body = {
       api: order.api,
       appid: order.appId,
       mch_id: order.mchId,
       out_trade_no: order.outTradeNo,
-      state: order.state,
-      state_desc: TRADE_STATE_DESC[order.state],
+      state,
+      state_desc: TRADE_STATE_DESC[state],
       closed_by: order.closedBy,
       body: order.body,
       total_fee: order.totalFee,
@@ -65,6 +70,25 @@ export function orderInspectionRoute(sandbox: SandboxContext) {
       payments: order.payments,
       notifications: order.notifications,
       next_notification_at: iso(order.nextNotificationAt),
+      refunded_fee: committedFee(order),
+      refunds: order.refunds.map((refund) => ({
+        api: refund.api,
+        out_refund_no: refund.outRefundNo,
+        refund_id: refund.refundId,
+        status: refund.status,
+        v3_status: V3_REFUND_STATUS[refund.status],
+        total_fee: refund.totalFee,
+        refund_fee: refund.refundFee,
+        settlement_refund_fee: refund.settlementRefundFee,
+        cash_refund_fee: refund.cashRefundFee,
+        reason: refund.reason,
+        notify_url: refund.notifyUrl,
+        created_at: iso(refund.createdAt),
+        due_at: iso(refund.dueAt),
+        success_at: iso(refund.successAt),
+        notifications: refund.notifications,
+        next_notification_at: iso(refund.nextNotificationAt),
+      })),
     };
   };
 }

@@ -2,10 +2,19 @@ import { returnFailXml } from '@mp-pay/shared/wechatpay';
 import type { SandboxContext } from '../context.ts';
 import { resultFailXml, signedXml } from '../http/xml-reply.ts';
 import { findOrder, paidFields, TRADE_STATE_DESC } from './orders.ts';
+import { reportedState } from '../refunds/status.ts';
+import type { OrderRecord } from '../state.ts';
 import type { PayRequest } from './request.ts';
 
-/** POST /pay/orderquery by transaction_id (preferred, as WeChat documents) or out_trade_no. */
-export function orderQuery(req: PayRequest, sandbox: SandboxContext): string {
+/**
+ * POST /pay/orderquery by transaction_id (preferred, as WeChat documents) or out_trade_no. A paid order reads
+ * REFUND once one of its refunds succeeded; `settle` first brings its refunds up to date with the clock.
+ */
+export function orderQuery(
+  req: PayRequest,
+  sandbox: SandboxContext,
+  settle: (order: OrderRecord) => void = () => {},
+): string {
   const { raw, account, signType, appid } = req;
   let outTradeNo = raw.out_trade_no;
   if (raw.transaction_id) {
@@ -18,12 +27,14 @@ export function orderQuery(req: PayRequest, sandbox: SandboxContext): string {
 
   const order = findOrder(sandbox, account.mchId, outTradeNo);
   if (!order) return resultFailXml(account, signType, appid, 'ORDERNOTEXIST', '订单不存在');
+  settle(order);
   const paid = order.state === 'SUCCESS';
+  const state = reportedState(order);
   return signedXml(account, signType, {
     appid,
     result_code: 'SUCCESS',
     ...(paid ? paidFields(order) : { out_trade_no: order.outTradeNo, attach: order.attach }),
-    trade_state: order.state,
-    trade_state_desc: TRADE_STATE_DESC[order.state],
+    trade_state: state,
+    trade_state_desc: TRADE_STATE_DESC[state],
   });
 }

@@ -1,12 +1,13 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { formatWechatTime } from '@mp-pay/shared/wechatpay';
 import type { SandboxContext } from '../context.ts';
-import { orderKey, type OrderRecord, type PrepayRecord, type TradeState } from '../state.ts';
+import { orderKey, type OrderRecord, type PrepayRecord, type ReportedTradeState } from '../state.ts';
 
 /** trade_state_desc as orderquery words it. */
-export const TRADE_STATE_DESC: Record<TradeState, string> = {
+export const TRADE_STATE_DESC: Record<ReportedTradeState, string> = {
   NOTPAY: '订单未支付',
   SUCCESS: '支付成功',
+  REFUND: '订单发生过退款，退款详情请查询退款单',
   CLOSED: '订单已关闭',
   PAYERROR: '支付失败，请重新下单支付',
 };

@@ -61,7 +61,7 @@ export function checkUnifiedOrder(raw: XmlMap, now: number): RuleViolation | und
   return undefined;
 }
 
-function checkNotifyUrl(value: string): string | undefined {
+export function checkNotifyUrl(value: string): string | undefined {
   let url: URL;
   try {
     url = new URL(value);

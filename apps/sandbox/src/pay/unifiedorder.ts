@@ -84,6 +84,7 @@ export function unifiedOrder(req: PayRequest, sandbox: SandboxContext): string {
       paidExtras: {},
       payments: [],
       notifications: [],
+      refunds: [],
     };
     sandbox.state.orders.set(order.key, order);
   }

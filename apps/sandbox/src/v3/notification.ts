@@ -22,32 +22,64 @@ const STALE_BY_S = 600;
  * like a reply under the merchant's key mode. The forged kinds break exactly one thing each.
  */
 export function v3Notification(sandbox: SandboxContext, order: OrderRecord, kind: Kind): V3Delivery {
-  const merchant = sandbox.accounts.merchantV3(order.mchId);
-  if (!merchant) throw new Error(`merchant ${order.mchId} is no longer configured`);
   const forgedTotal = kind === 'forged-wrong-amount' ? (order.totalFee === 1 ? 2 : 1) : undefined;
-  const resource = encryptV3Resource(JSON.stringify(transactionJson(order, forgedTotal)), merchant.apiV3Key, {
-    associatedData: 'transaction',
-    originalType: 'transaction',
+  // Retries and duplicates repeat the notification's id (merchants may deduplicate on it); forgeries do not.
+  order.v3Notification ??= { id: randomUUID(), createTime: beijingRfc3339(sandbox.clock.now()) };
+  return v3Envelope(
+    sandbox,
+    {
+      mchId: order.mchId,
+      resource: transactionJson(order, forgedTotal),
+      type: 'transaction',
+      eventType: 'TRANSACTION.SUCCESS',
+      summary: '支付成功',
+      identity: order.v3Notification,
+    },
+    kind,
+  );
+}
+
+export interface V3EnvelopeInput {
+  mchId: string;
+  /** The plaintext resource (the transaction, the refund). */
+  resource: Record<string, unknown>;
+  /** associated_data and original_type: `transaction`, `refund`. */
+  type: string;
+  eventType: string;
+  summary: string;
+  /** The id and create_time every retry and duplicate repeats. */
+  identity: { id: string; createTime: string };
+}
+
+/**
+ * Any APIv3 notification: the resource encrypted with the merchant's APIv3 key (AAD = its type) inside the
+ * `encrypt-resource` envelope, signed like a reply under the merchant's key mode. The forged kinds break
+ * exactly one thing each.
+ */
+export function v3Envelope(sandbox: SandboxContext, input: V3EnvelopeInput, kind: Kind): V3Delivery {
+  const merchant = sandbox.accounts.merchantV3(input.mchId);
+  if (!merchant) throw new Error(`merchant ${input.mchId} is no longer configured`);
+  const resource = encryptV3Resource(JSON.stringify(input.resource), merchant.apiV3Key, {
+    associatedData: input.type,
+    originalType: input.type,
   });
   if (kind === 'forged-tampered-ciphertext') {
     const sealed = Buffer.from(resource.ciphertext, 'base64');
     sealed[0] = (sealed[0] ?? 0) ^ 0x01; // one flipped bit: only the GCM tag check notices
     resource.ciphertext = sealed.toString('base64');
   }
-  // Retries and duplicates repeat the notification's id (merchants may deduplicate on it); forgeries do not.
-  order.v3Notification ??= { id: randomUUID(), createTime: beijingRfc3339(sandbox.clock.now()) };
   const forged = kind.startsWith('forged-');
   const body = JSON.stringify({
-    id: forged ? randomUUID() : order.v3Notification.id,
-    create_time: order.v3Notification.createTime,
+    id: forged ? randomUUID() : input.identity.id,
+    create_time: input.identity.createTime,
     resource_type: 'encrypt-resource',
-    event_type: 'TRANSACTION.SUCCESS',
-    summary: '支付成功',
+    event_type: input.eventType,
+    summary: input.summary,
     resource,
   });
 
   const { platform } = sandbox;
-  const setting = sandbox.keyModes.for(order.mchId);
+  const setting = sandbox.keyModes.for(input.mchId);
   const genuineSerial = platform.notificationSerial(setting.mode, setting.publicKeyShare);
   const serial = kind === 'forged-unknown-serial' ? platform.unknownSerial(genuineSerial) : genuineSerial;
   const timestamp = unixSeconds() - (kind === 'forged-stale-timestamp' ? STALE_BY_S : 0);

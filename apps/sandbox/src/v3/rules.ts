@@ -121,7 +121,7 @@ export function checkJsapi(
 }
 
 /** https at WeChat; the sandbox also accepts http, since it runs next to a local server. */
-function checkNotifyUrl(value: string): string | undefined {
+export function checkNotifyUrl(value: string): string | undefined {
   if (bytes(value) > 255) return 'at most 255 bytes';
   let url: URL;
   try {

@@ -1,6 +1,7 @@
 import type { SandboxContext } from '../context.ts';
 import { findOrder, issuePrepayId, TRADE_STATE_DESC } from '../pay/orders.ts';
-import { orderKey, type OrderRecord } from '../state.ts';
+import { reportedState } from '../refunds/status.ts';
+import { orderKey, type OrderRecord, type ReportedTradeState } from '../state.ts';
 import { paramError, v3Error, type V3Reply } from './reply.ts';
 import type { V3Request } from './request.ts';
 import { checkJsapi, type JsapiOrder } from './rules.ts';
@@ -103,6 +104,7 @@ export function jsapi(req: V3Request, sandbox: SandboxContext): V3Reply {
       paidExtras: {},
       payments: [],
       notifications: [],
+      refunds: [],
     };
     sandbox.state.orders.set(order.key, order);
   }
@@ -123,23 +125,34 @@ function queryMchid(req: V3Request): V3Reply | undefined {
   return mchidMismatch(req, mchid, 'query');
 }
 
+type Settle = (order: OrderRecord) => void;
+
+/** A query's answer: trade_state REFUND once a refund succeeded (`settle` first updates the refunds). */
+function queried(order: OrderRecord | undefined, settle: Settle): V3Reply {
+  if (!order) return ORDER_NOT_EXIST;
+  settle(order);
+  return { status: 200, body: transactionJson(order, undefined, reportedState(order)) };
+}
+
 /** GET /v3/pay/transactions/out-trade-no/{out_trade_no}?mchid= → the transaction. */
-export function queryByOutTradeNo(req: V3Request, sandbox: SandboxContext): V3Reply {
+export function queryByOutTradeNo(
+  req: V3Request,
+  sandbox: SandboxContext,
+  settle: Settle = () => {},
+): V3Reply {
   const bad = queryMchid(req);
   if (bad) return bad;
-  const order = findOrder(sandbox, req.account.mchId, String(req.ctx.params.out_trade_no ?? ''));
-  return order ? { status: 200, body: transactionJson(order) } : ORDER_NOT_EXIST;
+  return queried(findOrder(sandbox, req.account.mchId, String(req.ctx.params.out_trade_no ?? '')), settle);
 }
 
 /** GET /v3/pay/transactions/id/{transaction_id}?mchid=: only paid orders have one. */
-export function queryById(req: V3Request, sandbox: SandboxContext): V3Reply {
+export function queryById(req: V3Request, sandbox: SandboxContext, settle: Settle = () => {}): V3Reply {
   const bad = queryMchid(req);
   if (bad) return bad;
   const key = sandbox.state.transactions.get(String(req.ctx.params.transaction_id ?? ''));
   const prefix = `${req.account.mchId}:`;
   if (!key?.startsWith(prefix)) return ORDER_NOT_EXIST;
-  const order = findOrder(sandbox, req.account.mchId, key.slice(prefix.length));
-  return order ? { status: 200, body: transactionJson(order) } : ORDER_NOT_EXIST;
+  return queried(findOrder(sandbox, req.account.mchId, key.slice(prefix.length)), settle);
 }
 
 /**
@@ -171,9 +184,14 @@ export function close(req: V3Request, sandbox: SandboxContext): V3Reply {
 
 /**
  * The transaction as APIv3 shows it (query replies and the decrypted notification resource). An unpaid order
- * has no transaction_id, payer, bank_type or success_time yet.
+ * has no transaction_id, payer, bank_type or success_time yet. `state` is what to report: queries pass REFUND
+ * once a refund succeeded; notifications report the payment as it was.
  */
-export function transactionJson(order: OrderRecord, totalOverride?: number): Record<string, unknown> {
+export function transactionJson(
+  order: OrderRecord,
+  totalOverride?: number,
+  state: ReportedTradeState = order.state,
+): Record<string, unknown> {
   const paid = order.state === 'SUCCESS';
   const total = totalOverride ?? order.totalFee;
   return {
@@ -182,8 +200,8 @@ export function transactionJson(order: OrderRecord, totalOverride?: number): Rec
     out_trade_no: order.outTradeNo,
     ...(paid ? { transaction_id: order.transactionId } : {}),
     trade_type: order.tradeType,
-    trade_state: order.state,
-    trade_state_desc: TRADE_STATE_DESC[order.state],
+    trade_state: state,
+    trade_state_desc: TRADE_STATE_DESC[state],
     ...(paid ? { bank_type: order.bankType } : {}),
     ...(order.attach === undefined ? {} : { attach: order.attach }),
     ...(paid && order.timeEnd ? { success_time: fromWechatTime(order.timeEnd) } : {}),

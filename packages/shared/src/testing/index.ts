@@ -3,3 +3,4 @@
  * (which sends its real notifications with them). Pure functions, no test framework needed.
  */
 export * from './notification.ts';
+export * from './refund-notification.ts';

@@ -9,6 +9,7 @@ export * from './xml.ts';
 export * from './paysign.ts';
 export * from './fail-reply.ts';
 export * from './notify.ts';
+export * from './refund-notify.ts';
 export * from './read-capped.ts';
 export * from './client.ts';
 // The typed calls themselves are methods of WechatPayV2Client; only their types (and the out_refund_no rule) are public.

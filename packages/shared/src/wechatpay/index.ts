@@ -9,3 +9,4 @@ export * from '../v3/index.ts';
 export * from '../login/index.ts';
 export * from './demo.ts';
 export * from './demo-v3.ts';
+export * from './demo-refund.ts';
