@@ -14,7 +14,13 @@
  */
 import { createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { SANDBOX_DEFAULT_PORT, SANDBOX_DEMO, SANDBOX_DEMO_V3, SIGN_TYPES } from '@mp-pay/shared/wechatpay';
+import {
+  SANDBOX_DEFAULT_PORT,
+  SANDBOX_DEMO,
+  SANDBOX_DEMO_TLS,
+  SANDBOX_DEMO_V3,
+  SIGN_TYPES,
+} from '@mp-pay/shared/wechatpay';
 import {
   APIV2_KEY_RULE,
   APP_SECRET_RULE,
@@ -175,6 +181,19 @@ const v3Vars = z.object({
     .optional(),
 });
 
+/**
+ * APIv2 refunds go over mutual TLS with the merchant's API certificate (docs/protocol.md §8): WeChat's
+ * apiclient_cert.p12 (passphrase: the mch_id unless set) or a PEM certificate and key. In sandbox mode the
+ * sandbox's published demo certificate and its TLS port (SANDBOX_TLS_PORT) are used.
+ */
+const refundTlsVars = z.object({
+  WECHATPAY_CERT_P12: z.string().min(1).optional(),
+  WECHATPAY_CERT_PASSPHRASE: z.string().min(1).optional(),
+  WECHATPAY_CLIENT_CERT: z.string().min(1).optional(),
+  WECHATPAY_CLIENT_KEY: z.string().min(1).optional(),
+  SANDBOX_TLS_PORT: int(1, 65535, 'the port of the sandbox TLS listener, default 4011').default(4011),
+});
+
 /** Where the clients point: WeChat, another simulator, or (both bases unset) the local sandbox. */
 const upstreamVars = z.object({
   /** Default: live for WeChat Pay's own hosts, else sandbox. */
@@ -272,6 +291,7 @@ const envSchema = z.object({
   ...merchantVars.shape,
   ...v3Vars.shape,
   ...upstreamVars.shape,
+  ...refundTlsVars.shape,
   ...storeVars.shape,
   ...orderVars.shape,
   ...adminVars.shape,
@@ -357,6 +377,7 @@ function crossFieldProblems(e: ParsedEnv, invalid: ReadonlySet<Variable>): strin
     }
   }
   problems.push(...v3Problems(e, invalid, mode, production));
+  problems.push(...refundTlsProblems(e, invalid));
   if (mode === 'live' && !isSet('PUBLIC_BASE_URL')) {
     problems.push('PUBLIC_BASE_URL is required outside sandbox mode: notify_url must be reachable by WeChat');
   }
@@ -495,6 +516,64 @@ function certificateProblems(e: ParsedEnv, invalid: ReadonlySet<Variable>): stri
   return problems;
 }
 
+/** The client certificate files must exist and come as a .p12 or as a PEM pair. */
+function refundTlsProblems(e: ParsedEnv, invalid: ReadonlySet<Variable>): string[] {
+  const problems: string[] = [];
+  const isSet = (name: Variable) => invalid.has(name) || e[name] !== undefined;
+  if (isSet('WECHATPAY_CLIENT_CERT') !== isSet('WECHATPAY_CLIENT_KEY')) {
+    problems.push(
+      'set WECHATPAY_CLIENT_CERT and WECHATPAY_CLIENT_KEY together (or WECHATPAY_CERT_P12 alone)',
+    );
+  }
+  if (isSet('WECHATPAY_CERT_P12') && isSet('WECHATPAY_CLIENT_CERT')) {
+    problems.push('set WECHATPAY_CERT_P12 or WECHATPAY_CLIENT_CERT/WECHATPAY_CLIENT_KEY, not both');
+  }
+  for (const name of ['WECHATPAY_CERT_P12', 'WECHATPAY_CLIENT_CERT', 'WECHATPAY_CLIENT_KEY'] as const) {
+    const path = e[name];
+    if (invalid.has(name) || path === undefined) continue;
+    try {
+      readFileSync(path);
+    } catch (err) {
+      problems.push(
+        `${name} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}): give the path of the file`,
+      );
+    }
+  }
+  return problems;
+}
+
+/** The client certificate for v2 refunds, and where they go; the sandbox's demo ones in sandbox mode. */
+function refundTlsConfig(e: ParsedEnv, mode: Mode, payApiBase: string) {
+  const file = (path: string) => readFileSync(path);
+  if (e.WECHATPAY_CERT_P12 !== undefined) {
+    return {
+      clientCertificate: {
+        pfx: file(e.WECHATPAY_CERT_P12),
+        passphrase: e.WECHATPAY_CERT_PASSPHRASE ?? e.WECHATPAY_MCHID ?? '',
+      },
+      ca: undefined,
+      secureBaseUrl: payApiBase,
+    };
+  }
+  if (e.WECHATPAY_CLIENT_CERT !== undefined && e.WECHATPAY_CLIENT_KEY !== undefined) {
+    return {
+      clientCertificate: { cert: file(e.WECHATPAY_CLIENT_CERT), key: file(e.WECHATPAY_CLIENT_KEY) },
+      ca: undefined,
+      secureBaseUrl: payApiBase,
+    };
+  }
+  if (mode === 'sandbox' && e.WECHATPAY_API_BASE === undefined) {
+    return {
+      clientCertificate: { cert: SANDBOX_DEMO_TLS.clientCertPem, key: SANDBOX_DEMO_TLS.clientKeyPem },
+      /** The sandbox's own CA signs its TLS listener: trusted for that listener only. */
+      ca: SANDBOX_DEMO_TLS.caCert,
+      secureBaseUrl: `https://127.0.0.1:${e.SANDBOX_TLS_PORT}`,
+    };
+  }
+  // No certificate: payments work; a v2 refund is refused with what to configure.
+  return { clientCertificate: undefined, ca: undefined, secureBaseUrl: payApiBase };
+}
+
 /** The APIv3 settings with the demo keys filled in (sandbox mode only: step 2 requires them otherwise). */
 function v3Config(e: ParsedEnv) {
   const pem = (path: string | undefined) => (path === undefined ? undefined : readFileSync(path, 'utf8'));
@@ -557,6 +636,8 @@ function toServerConfig(e: ParsedEnv) {
       /** Which protocol pays new orders (docs/architecture.md, the gateway boundary). */
       apiVersion: e.WECHATPAY_API_VERSION,
       v3: v3Config(e),
+      /** v2 refunds (mutual TLS). The key material is never logged. */
+      refundTls: refundTlsConfig(e, mode, payApiBase),
     },
     /** Sandbox mode only: where the sandbox (payer, login codes) lives, reported to the mini-program. */
     sandboxUrl: mode === 'sandbox' ? payApiBase : undefined,

@@ -17,6 +17,8 @@ export interface AppContext {
   log: Logger;
   /** notify_url for placing trades; known only once the server listens when PUBLIC_BASE_URL is unset. */
   notifyUrl(): string;
+  /** notify_url for refunds. */
+  refundNotifyUrl(): string;
   now(): number;
   /** Limits GET /api/orders/:id refreshes to one orderquery per order per ORDER_REFRESH_AFTER_MS. */
   queryThrottle: QueryThrottle;

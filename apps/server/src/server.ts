@@ -75,6 +75,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       baseUrl: config.wechat.apiBase,
     }),
     notifyUrl: () => (config.publicBaseUrl ?? baseUrl) + pay.notifyPath,
+    refundNotifyUrl: () => (config.publicBaseUrl ?? baseUrl) + pay.refundNotifyPath,
     now,
     queryThrottle: new QueryThrottle(Math.max(config.orders.refreshAfterMs, 1000)),
   };

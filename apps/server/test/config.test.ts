@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseEnv } from 'node:util';
-import { SANDBOX_DEMO, SANDBOX_DEMO_V3 } from '@mp-pay/shared/wechatpay';
+import { SANDBOX_DEMO, SANDBOX_DEMO_TLS, SANDBOX_DEMO_V3 } from '@mp-pay/shared/wechatpay';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CONFIG_VARIABLES, ConfigError, loadConfig, type ServerConfig } from '../src/config.ts';
 
@@ -78,6 +78,11 @@ describe('loadConfig', () => {
           certSerial: SANDBOX_DEMO_V3.mchCertSerial,
           publicKey: { id: SANDBOX_DEMO_V3.platformPublicKeyId, pem: SANDBOX_DEMO_V3.platformPublicKey },
           platformCertificates: false,
+        },
+        refundTls: {
+          clientCertificate: { cert: SANDBOX_DEMO_TLS.clientCertPem, key: SANDBOX_DEMO_TLS.clientKeyPem },
+          ca: SANDBOX_DEMO_TLS.caCert,
+          secureBaseUrl: 'https://127.0.0.1:4011',
         },
       },
       sandboxUrl: sandbox,

@@ -30,6 +30,7 @@ export function createGateway(config: ServerConfig, now: () => number): PaymentG
     appIds: config.wechatpay.appIds,
     baseUrl: config.wechatpay.apiBase,
     timeoutMs: config.wechatpay.timeoutMs,
+    refundTls: config.wechatpay.refundTls,
     notifyLimitBytes: config.http.notifyLimitBytes,
     now,
   });

@@ -116,6 +116,8 @@ export interface PaymentGateway {
   readonly apiVersion: ApiVersion;
   /** Where this protocol's notifications arrive (the path of notify_url). */
   readonly notifyPath: string;
+  /** Where its refund notifications arrive. */
+  readonly refundNotifyPath: string;
   /** Work before the first request (certificate mode downloads WeChat's certificates); throws when impossible. */
   start?(): Promise<void>;
   /** The sign type new attempts are placed with (the process's setting; an attempt keeps its own). */
@@ -130,5 +132,7 @@ export interface PaymentGateway {
   queryRefund(ref: TradeRef & { outRefundNo: string }): Promise<RefundStatus>;
   /** Verifies and reads a notification; throws NotificationRejectedError when it cannot be trusted. */
   parseNotification(raw: RawNotification): NotificationFact;
+  /** Verifies and reads a refund notification; throws NotificationRejectedError when it cannot be trusted. */
+  parseRefundNotification(raw: RawNotification): RefundStatus;
   renderNotificationReply(answer: NotificationAnswer): NotificationReply;
 }

@@ -103,6 +103,7 @@ export async function sendRefund(ctx: AppContext, refund: RefundRecord, log: Log
       totalFen: refund.totalFen,
       refundFen: refund.refundFen,
       reason: refund.reason,
+      notifyUrl: ctx.refundNotifyUrl(),
     });
   } catch (err) {
     if (err instanceof GatewayError && err.retryable) {

@@ -46,6 +46,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
           env: {
             NODE_ENV: 'test',
             SANDBOX_PORT: new URL(sandbox.url).port,
+            SANDBOX_TLS_PORT: new URL(sandbox.tlsUrl).port,
             ...(redis === false ? {} : { REDIS_URL: redis, REDIS_PREFIX: prefix }),
             WORKER_INTERVAL_MS: '50',
             ORDER_QUERY_DELAY_MS: '60000',

@@ -50,6 +50,11 @@ export interface WechatPayV2ClientOptions {
   clientCertificate?: ClientCertificate;
   /** Trust roots replacing Node's, for a local HTTPS stand-in only (see TlsOptions.ca). */
   ca?: TlsOptions['ca'];
+  /**
+   * Where the mutual-TLS calls (`/secapi/…`) go, when not to `baseUrl`: WeChat serves both on one host, a local
+   * stand-in such as the mp-pay sandbox serves its TLS endpoint on a port of its own.
+   */
+  secureBaseUrl?: string;
 }
 
 /**
@@ -83,6 +88,7 @@ export class WechatPayV2Client implements V2Caller {
   readonly mchId: string;
   readonly signType: SignType;
   readonly baseUrl: string;
+  readonly secureBaseUrl: string;
   readonly timeoutMs: number;
   readonly #key: string;
   readonly #transport: HttpTransport;
@@ -96,6 +102,7 @@ export class WechatPayV2Client implements V2Caller {
     this.#key = options.key;
     this.signType = options.signType ?? 'MD5';
     this.baseUrl = (options.baseUrl ?? WECHATPAY_API_BASE).replace(/\/+$/, '');
+    this.secureBaseUrl = (options.secureBaseUrl ?? this.baseUrl).replace(/\/+$/, '');
     this.timeoutMs = options.timeoutMs ?? 10_000;
     const cert = options.clientCertificate;
     this.#transport = new HttpTransport({
@@ -151,7 +158,7 @@ export class WechatPayV2Client implements V2Caller {
       ...fields,
     };
     params.sign = signV2(params, this.#key, signType);
-    const reply = await this.post(path, buildXml(params));
+    const reply = await this.post(path, buildXml(params), options.clientCertificate === true);
     const details: WechatErrorOptions = {
       httpStatus: reply.status,
       rawBody: reply.text,
@@ -193,12 +200,12 @@ export class WechatPayV2Client implements V2Caller {
     this.#transport.close();
   }
 
-  private async post(path: string, body: string): Promise<HttpReply> {
+  private async post(path: string, body: string, secure = false): Promise<HttpReply> {
     let reply: HttpReply;
     try {
       reply = await this.#transport.request({
         method: 'POST',
-        url: this.baseUrl + path,
+        url: (secure ? this.secureBaseUrl : this.baseUrl) + path,
         headers: { 'content-type': 'text/xml; charset=utf-8', accept: 'text/xml' },
         body,
         timeoutMs: this.timeoutMs,

@@ -4,7 +4,9 @@
  */
 import type { PaymentLaunch } from '@mp-pay/shared/api';
 import {
+  decryptRefundNotification,
   isSignType,
+  parseXml,
   miniProgramPayParams,
   NOTIFY_SUCCESS_XML,
   notifyFailXml,
@@ -12,6 +14,7 @@ import {
   formatWechatTime,
   verifyPaymentNotification,
   WechatPayV2Client,
+  type ClientCertificate,
   type OrderQueryResult,
   type SignType,
 } from '@mp-pay/shared/wechatpay';
@@ -30,6 +33,7 @@ import type {
   TradeRef,
   TradeStatus,
 } from '../types.ts';
+import { NotificationRejectedError } from '../errors.ts';
 import { gatewayError, notificationError } from './errors.ts';
 
 export interface V2GatewayOptions {
@@ -41,6 +45,12 @@ export interface V2GatewayOptions {
   appIds: readonly string[];
   baseUrl: string;
   timeoutMs: number;
+  /** v2 refunds: the merchant's client certificate, and where the mutual-TLS calls go. */
+  refundTls: {
+    clientCertificate: ClientCertificate | undefined;
+    ca: string | undefined;
+    secureBaseUrl: string;
+  };
   /** Largest notification body read (bytes). */
   notifyLimitBytes: number;
   now: () => number;
@@ -49,6 +59,7 @@ export interface V2GatewayOptions {
 export class V2Gateway implements PaymentGateway {
   readonly apiVersion = 'v2' as const;
   readonly notifyPath = '/wechatpay/notify';
+  readonly refundNotifyPath = '/wechatpay/refund-notify';
   readonly defaultSignType: SignType;
   readonly #client: WechatPayV2Client;
   readonly #key: string;
@@ -73,6 +84,11 @@ export class V2Gateway implements PaymentGateway {
       signType: options.signType,
       baseUrl: options.baseUrl,
       timeoutMs: options.timeoutMs,
+      secureBaseUrl: options.refundTls.secureBaseUrl,
+      ...(options.refundTls.clientCertificate === undefined
+        ? {}
+        : { clientCertificate: options.refundTls.clientCertificate }),
+      ...(options.refundTls.ca === undefined ? {} : { ca: options.refundTls.ca }),
     });
   }
 
@@ -232,6 +248,53 @@ export class V2Gateway implements PaymentGateway {
         paidAt: this.#paidAt(n.timeEnd),
         payerOpenid: n.openid || undefined,
       },
+    };
+  }
+
+  /**
+   * v2 refund notifications carry no sign: `req_info` is encrypted (AES-256-ECB, keyed by the MD5 of the API key),
+   * and only the holder of the key could have made it decrypt (docs/protocol.md §8).
+   */
+  parseRefundNotification(raw: RawNotification): RefundStatus {
+    let map;
+    try {
+      map = parseXml(raw.body, { maxBytes: this.#notifyLimitBytes });
+    } catch (err) {
+      throw notificationError(err);
+    }
+    if (map.return_code !== 'SUCCESS' || !map.req_info) {
+      throw new NotificationRejectedError(
+        'fields',
+        'refund notification without return_code SUCCESS and req_info',
+      );
+    }
+    if (map.mch_id !== this.#mchId || (map.appid !== undefined && !this.#appIds.has(map.appid))) {
+      throw new NotificationRejectedError(
+        'merchant',
+        'refund notification for another mch_id or an unbound appid',
+      );
+    }
+    let info: Record<string, string>;
+    try {
+      info = decryptRefundNotification(map.req_info, this.#key);
+    } catch (err) {
+      throw new NotificationRejectedError('signature', (err as Error).message);
+    }
+    const outRefundNo = info.out_refund_no;
+    const state = REFUND_STATES[info.refund_status ?? ''];
+    if (!outRefundNo || state === undefined) {
+      throw new NotificationRejectedError(
+        'fields',
+        'refund notification lacks out_refund_no or refund_status',
+      );
+    }
+    const fee = info.refund_fee === undefined ? undefined : Number(info.refund_fee);
+    return {
+      outRefundNo,
+      refundId: info.refund_id,
+      state,
+      refundFen: fee !== undefined && Number.isSafeInteger(fee) ? fee : undefined,
+      succeededAt: info.success_time === undefined ? undefined : this.#refundTime(info.success_time),
     };
   }
 

@@ -71,6 +71,7 @@ export class V3Gateway implements PaymentGateway {
   readonly apiVersion = 'v3' as const;
   readonly defaultSignType = 'RSA' as const;
   readonly notifyPath = '/wechatpay/v3/notify';
+  readonly refundNotifyPath = '/wechatpay/v3/refund-notify';
   readonly #client: WechatPayV3Client;
   readonly #keys: V3KeySet;
   readonly #certificates: PlatformCertificates | undefined;
@@ -265,6 +266,40 @@ export class V3Gateway implements PaymentGateway {
         paidAt: this.#time(typeof r.success_time === 'string' ? r.success_time : undefined),
         payerOpenid: typeof payer?.openid === 'string' ? payer.openid : undefined,
       },
+    };
+  }
+
+  /** REFUND.SUCCESS / REFUND.ABNORMAL / REFUND.CLOSED, verified and decrypted like payment notifications. */
+  parseRefundNotification(raw: RawNotification): RefundStatus {
+    let event;
+    try {
+      event = verifyV3Notification(raw.body, raw.headers, {
+        apiV3Key: this.#apiV3Key,
+        keys: this.#keys,
+        now: this.#now(),
+      });
+    } catch (err) {
+      throw notificationErrorV3(err);
+    }
+    const r = event.resource as Record<string, unknown>;
+    if (r.mchid !== this.#mchId) {
+      throw new NotificationRejectedError('merchant', 'refund notification for another mchid');
+    }
+    const outRefundNo = typeof r.out_refund_no === 'string' ? r.out_refund_no : undefined;
+    const state = REFUND_STATES[String(r.refund_status)];
+    if (outRefundNo === undefined || state === undefined || !event.eventType.startsWith('REFUND.')) {
+      throw new NotificationRejectedError(
+        'fields',
+        'refund notification lacks out_refund_no or refund_status',
+      );
+    }
+    const amount = r.amount as { refund?: unknown } | undefined;
+    return {
+      outRefundNo,
+      refundId: typeof r.refund_id === 'string' ? r.refund_id : undefined,
+      state,
+      refundFen: typeof amount?.refund === 'number' ? amount.refund : undefined,
+      succeededAt: typeof r.success_time === 'string' ? this.#time(r.success_time) : undefined,
     };
   }
 

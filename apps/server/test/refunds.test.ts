@@ -1,0 +1,93 @@
+/**
+ * Refunds end to end, v2 and v3, against the real sandbox over HTTP (v2 over mutual TLS with the sandbox's demo
+ * client certificate) and real Redis: staff refund part of a paid order, then the rest a minute later; each goes
+ * to WeChat once with its own out_refund_no, comes back through a refund notification, and the order ends
+ * REFUNDED with one event per refund. A forged refund notification changes nothing.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import type { RefundResponse } from '@mp-pay/shared/api';
+import { waitFor } from './helpers/redis.ts';
+import {
+  bearer,
+  createdOrder,
+  json,
+  payInSandbox,
+  post,
+  sandboxOrder,
+  signIn,
+  startStack,
+  waitForStatus,
+  type Stack,
+} from './helpers/stack.ts';
+
+const TOKEN = 'refund-staff-0123456789abcdefghijklmnopqrstu';
+const stacks: Stack[] = [];
+afterAll(async () => {
+  await Promise.all(stacks.map((s) => s.close()));
+});
+
+async function refundFlow(version: 'v2' | 'v3') {
+  const stack = await startStack({
+    label: `refunds-${version}`,
+    env: { WECHATPAY_API_VERSION: version, ADMIN_TOKENS: `staff:${TOKEN}` },
+  });
+  stacks.push(stack);
+  const token = await signIn(stack, `refund-buyer-${version}`);
+  const { order, payment } = await createdOrder(stack.server, token);
+  expect(await payInSandbox(stack, payment)).toBe('requestPayment:ok');
+  await waitForStatus(stack.server, order.id, 'PAID');
+
+  const ask = async (body: object) => {
+    const res = await fetch(
+      `${stack.server.url}/admin/orders/${order.id}/refunds`,
+      post(body, bearer(TOKEN)),
+    );
+    expect(res.status).toBe(202);
+    return (await json<RefundResponse>(res)).refund;
+  };
+  const settled = (outRefundNo: string) =>
+    waitFor(
+      async () => (await stack.server.store.refunds.getRefund(outRefundNo))?.state === 'SUCCESS',
+      `refund ${outRefundNo} to succeed`,
+      15_000,
+    );
+
+  const first = await ask({ refundFen: 1000, reason: 'one cup broken' });
+  await settled(first.outRefundNo);
+  await waitForStatus(stack.server, order.id, 'PARTIALLY_REFUNDED');
+  // The rest, asked at once: queued a minute after the first (WeChat's spacing), sent when its time comes.
+  const rest = await ask({ reason: 'returned' });
+  expect(rest.refundFen).toBe(order.totalFen - 1000);
+  await stack.advanceClock(61_000);
+  await settled(rest.outRefundNo);
+  await waitForStatus(stack.server, order.id, 'REFUNDED');
+
+  const events = (await stack.server.store.events.readEvents()).filter((e) => e.orderId === order.id);
+  expect(events.map((e) => [e.type, e.outRefundNo ?? null, e.refundFen ?? null])).toEqual([
+    ['order.paid', null, null],
+    ['refund.succeeded', first.outRefundNo, 1000],
+    ['refund.succeeded', rest.outRefundNo, order.totalFen - 1000],
+  ]);
+  // WeChat saw each refund once, under the number minted for it.
+  const atWechat = (await sandboxOrder(stack, order.outTradeNo)) as { refunds?: { out_refund_no: string }[] };
+  expect((atWechat.refunds ?? []).map((r) => r.out_refund_no)).toEqual([first.outRefundNo, rest.outRefundNo]);
+  return { stack, order };
+}
+
+describe('refunds', () => {
+  it('v2: partial, then the rest, over mutual TLS, settled by refund notifications', async () => {
+    const { stack } = await refundFlow('v2');
+    // A refund notification encrypted with another key (forged) is refused and changes nothing.
+    const forged = await fetch(`${stack.server.url}/wechatpay/refund-notify`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/xml' },
+      body: '<xml><return_code>SUCCESS</return_code><mch_id>1900000109</mch_id><req_info>AAAAAAAAAAAAAAAAAAAAAA==</req_info></xml>',
+    });
+    expect(forged.status).toBe(400);
+    expect(await forged.text()).toMatch(/FAIL/);
+  });
+
+  it('v3: partial, then the rest, settled by encrypted REFUND.SUCCESS notifications', async () => {
+    await refundFlow('v3');
+  });
+});
