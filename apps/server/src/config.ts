@@ -17,7 +17,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import {
   SANDBOX_DEFAULT_PORT,
   SANDBOX_DEMO,
+  SANDBOX_DEMO_ADMIN_TOKEN,
   SANDBOX_DEMO_TLS,
+  isSandboxDemoTls,
   SANDBOX_DEMO_V3,
   SIGN_TYPES,
 } from '@mp-pay/shared/wechatpay';
@@ -378,6 +380,7 @@ function crossFieldProblems(e: ParsedEnv, invalid: ReadonlySet<Variable>): strin
   }
   problems.push(...v3Problems(e, invalid, mode, production));
   problems.push(...refundTlsProblems(e, invalid));
+  if (production) problems.push(...productionRefusals(e, invalid));
   if (mode === 'live' && !isSet('PUBLIC_BASE_URL')) {
     problems.push('PUBLIC_BASE_URL is required outside sandbox mode: notify_url must be reachable by WeChat');
   }
@@ -516,6 +519,26 @@ function certificateProblems(e: ParsedEnv, invalid: ReadonlySet<Variable>): stri
   return problems;
 }
 
+/** The published demo material that a production server must not run with. */
+function productionRefusals(e: ParsedEnv, invalid: ReadonlySet<Variable>): string[] {
+  const problems: string[] = [];
+  if (!invalid.has('ADMIN_TOKENS') && e.ADMIN_TOKENS.some((a) => a.token === SANDBOX_DEMO_ADMIN_TOKEN)) {
+    problems.push('ADMIN_TOKENS holds the sandbox demo token; set your own tokens for NODE_ENV=production');
+  }
+  for (const name of ['WECHATPAY_CERT_P12', 'WECHATPAY_CLIENT_CERT'] as const) {
+    const path = e[name];
+    if (invalid.has(name) || path === undefined) continue;
+    try {
+      if (isSandboxDemoTls(readFileSync(path))) {
+        problems.push(`${name} is the sandbox demo certificate; use your merchant's own for NODE_ENV=production`);
+      }
+    } catch {
+      // Unreadable: reported by refundTlsProblems.
+    }
+  }
+  return problems;
+}
+
 /** The client certificate files must exist and come as a .p12 or as a PEM pair. */
 function refundTlsProblems(e: ParsedEnv, invalid: ReadonlySet<Variable>): string[] {
   const problems: string[] = [];
@@ -644,7 +667,10 @@ function toServerConfig(e: ParsedEnv) {
     redis: { url: e.REDIS_URL, prefix: e.REDIS_PREFIX, commandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS },
     sessions: { ttlSeconds: e.SESSION_TTL_SECONDS },
     /** Staff allowed on /admin: their names (for the audit log) and bearer tokens. Never logged. */
-    admins: e.ADMIN_TOKENS,
+    admins:
+      e.ADMIN_TOKENS.length === 0 && mode === 'sandbox'
+        ? [{ name: 'demo', token: SANDBOX_DEMO_ADMIN_TOKEN }]
+        : e.ADMIN_TOKENS,
     orders: {
       /** Lifetime of an unpaid order; sent to WeChat as time_expire. */
       ttlSeconds: e.ORDER_TTL_SECONDS,

@@ -3,7 +3,12 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseEnv } from 'node:util';
-import { SANDBOX_DEMO, SANDBOX_DEMO_TLS, SANDBOX_DEMO_V3 } from '@mp-pay/shared/wechatpay';
+import {
+  SANDBOX_DEMO,
+  SANDBOX_DEMO_ADMIN_TOKEN,
+  SANDBOX_DEMO_TLS,
+  SANDBOX_DEMO_V3,
+} from '@mp-pay/shared/wechatpay';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CONFIG_VARIABLES, ConfigError, loadConfig, type ServerConfig } from '../src/config.ts';
 
@@ -88,7 +93,7 @@ describe('loadConfig', () => {
       sandboxUrl: sandbox,
       redis: { url: undefined, prefix: 'mp-pay:', commandTimeoutMs: 2000 },
       sessions: { ttlSeconds: 7200 },
-      admins: [],
+      admins: [{ name: 'demo', token: SANDBOX_DEMO_ADMIN_TOKEN }],
       orders: { ttlSeconds: 1800, refreshAfterMs: 5000, idempotencyTtlSeconds: 86_400 },
       worker: {
         enabled: true,
@@ -449,7 +454,8 @@ describe('ADMIN_TOKENS', () => {
       { name: 'alice', token },
       { name: 'bob', token: `${token}y` },
     ]);
-    expect(loadConfig({}).admins).toEqual([]);
+    // Sandbox mode without ADMIN_TOKENS: the published demo token, so `pnpm demo --refund` works out of the box.
+    expect(loadConfig({}).admins).toEqual([{ name: 'demo', token: SANDBOX_DEMO_ADMIN_TOKEN }]);
     for (const bad of ['alice:short', token, 'alice bob:' + token]) {
       let problems: string[] = [];
       try {
@@ -459,6 +465,34 @@ describe('ADMIN_TOKENS', () => {
       }
       expect(problems.join('\n')).toMatch(/ADMIN_TOKENS/);
       expect(problems.join('\n')).not.toContain(bad);
+    }
+  });
+});
+
+describe('production refuses the published demo material of refunds and the admin API', () => {
+  it('refuses the demo admin token and the demo client certificate', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mp-pay-config-tls-'));
+    const p12 = join(dir, 'apiclient_cert.p12');
+    writeFileSync(p12, Buffer.from(SANDBOX_DEMO_TLS.clientP12Base64, 'base64'));
+    try {
+      let problems: string[] = [];
+      try {
+        loadConfig({
+          NODE_ENV: 'production',
+          ADMIN_TOKENS: `ops:${SANDBOX_DEMO_ADMIN_TOKEN}`,
+          WECHATPAY_CERT_P12: p12,
+        });
+      } catch (err) {
+        problems = (err as ConfigError).problems;
+      }
+      expect(problems).toContain(
+        'ADMIN_TOKENS holds the sandbox demo token; set your own tokens for NODE_ENV=production',
+      );
+      expect(problems).toContain(
+        "WECHATPAY_CERT_P12 is the sandbox demo certificate; use your merchant's own for NODE_ENV=production",
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

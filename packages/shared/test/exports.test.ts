@@ -117,6 +117,7 @@ describe('package subpaths', () => {
     ).toEqual([
       'SANDBOX_DEFAULT_PORT',
       'SANDBOX_DEMO',
+      'SANDBOX_DEMO_ADMIN_TOKEN',
       'SANDBOX_DEMO_TLS',
       'SANDBOX_DEMO_V3',
       'isSandboxDemoTls',

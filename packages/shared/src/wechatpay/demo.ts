@@ -10,3 +10,9 @@ export const SANDBOX_DEMO = Object.freeze({
   key: 'mppaySandboxDemoKey0000000000000',
 });
 export const SANDBOX_DEFAULT_PORT = 4010;
+
+/**
+ * The staff token the server accepts in sandbox mode when ADMIN_TOKENS is unset (as `demo`), so `pnpm demo --refund`
+ * works on a fresh machine. Published, hence worthless: a server with NODE_ENV=production refuses it.
+ */
+export const SANDBOX_DEMO_ADMIN_TOKEN = 'mppay-sandbox-demo-admin-token-0000000000';
