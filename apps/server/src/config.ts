@@ -257,6 +257,12 @@ const adminVars = z.object({
     .default([]),
 });
 
+/** Buyers' refund requests: `auto` refunds in full at once within the window; `review` waits for staff. */
+const refundPolicyVars = z.object({
+  REFUND_POLICY: z.enum(['auto', 'review'], { error: 'must be auto or review' }).default('review'),
+  REFUND_WINDOW_DAYS: int(1, 365, 'days after payment a buyer gets an automatic refund, e.g. 7').default(7),
+});
+
 const orderVars = z.object({
   // WeChat refuses a JSAPI time_expire less than 5 minutes ahead when the order reaches it (6 leaves room for
   // clock skew and latency), and a prepay_id lives 2 h, which must cover the whole order.
@@ -297,6 +303,7 @@ const envSchema = z.object({
   ...storeVars.shape,
   ...orderVars.shape,
   ...adminVars.shape,
+  ...refundPolicyVars.shape,
   ...httpVars.shape,
 });
 type ParsedEnv = z.output<typeof envSchema>;
@@ -530,7 +537,9 @@ function productionRefusals(e: ParsedEnv, invalid: ReadonlySet<Variable>): strin
     if (invalid.has(name) || path === undefined) continue;
     try {
       if (isSandboxDemoTls(readFileSync(path))) {
-        problems.push(`${name} is the sandbox demo certificate; use your merchant's own for NODE_ENV=production`);
+        problems.push(
+          `${name} is the sandbox demo certificate; use your merchant's own for NODE_ENV=production`,
+        );
       }
     } catch {
       // Unreadable: reported by refundTlsProblems.
@@ -666,6 +675,8 @@ function toServerConfig(e: ParsedEnv) {
     sandboxUrl: mode === 'sandbox' ? payApiBase : undefined,
     redis: { url: e.REDIS_URL, prefix: e.REDIS_PREFIX, commandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS },
     sessions: { ttlSeconds: e.SESSION_TTL_SECONDS },
+    /** Buyers' refund requests (docs: apps/server/README.md, Refunds). */
+    refunds: { policy: e.REFUND_POLICY, windowMs: e.REFUND_WINDOW_DAYS * 86_400_000 },
     /** Staff allowed on /admin: their names (for the audit log) and bearer tokens. Never logged. */
     admins:
       e.ADMIN_TOKENS.length === 0 && mode === 'sandbox'

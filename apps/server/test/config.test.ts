@@ -93,6 +93,7 @@ describe('loadConfig', () => {
       sandboxUrl: sandbox,
       redis: { url: undefined, prefix: 'mp-pay:', commandTimeoutMs: 2000 },
       sessions: { ttlSeconds: 7200 },
+      refunds: { policy: 'review', windowMs: 7 * 86_400_000 },
       admins: [{ name: 'demo', token: SANDBOX_DEMO_ADMIN_TOKEN }],
       orders: { ttlSeconds: 1800, refreshAfterMs: 5000, idempotencyTtlSeconds: 86_400 },
       worker: {

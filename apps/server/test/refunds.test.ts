@@ -5,7 +5,7 @@
  * REFUNDED with one event per refund. A forged refund notification changes nothing.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import type { RefundResponse } from '@mp-pay/shared/api';
+import type { OrderResponse, RefundResponse } from '@mp-pay/shared/api';
 import { waitFor } from './helpers/redis.ts';
 import {
   bearer,
@@ -89,5 +89,86 @@ describe('refunds', () => {
 
   it('v3: partial, then the rest, settled by encrypted REFUND.SUCCESS notifications', async () => {
     await refundFlow('v3');
+  });
+});
+
+describe('buyers asking for refunds', () => {
+  async function paidOrderOn(stack: Stack, buyer: string) {
+    const token = await signIn(stack, buyer);
+    const { order, payment } = await createdOrder(stack.server, token);
+    expect(await payInSandbox(stack, payment)).toBe('requestPayment:ok');
+    await waitForStatus(stack.server, order.id, 'PAID');
+    return { token, order };
+  }
+  const askRefund = (stack: Stack, token: string, id: string, reason = 'wrong size') =>
+    fetch(`${stack.server.url}/api/orders/${id}/refund-requests`, post({ reason }, bearer(token)));
+
+  it('review (the default): the request waits; staff approve once, the buyer sees the refund', async () => {
+    const stack = await startStack({ label: 'refund-review', env: { ADMIN_TOKENS: `staff:${TOKEN}` } });
+    stacks.push(stack);
+    const { token, order } = await paidOrderOn(stack, 'asks-review');
+    const asked = await askRefund(stack, token, order.id);
+    expect(asked.status).toBe(201);
+    expect((await json<OrderResponse>(asked)).order).toMatchObject({
+      status: 'PAID',
+      refundRequest: { state: 'REQUESTED', reason: 'wrong size' },
+      refunds: [],
+    });
+    // Asking again while it is open changes nothing; someone else cannot ask on this order.
+    expect(
+      (await json<OrderResponse>(await askRefund(stack, token, order.id, 'again'))).order.refundRequest
+        ?.reason,
+    ).toBe('wrong size');
+    expect((await askRefund(stack, await signIn(stack, 'asks-stranger'), order.id)).status).toBe(404);
+
+    const decide = (what: 'approve' | 'reject') =>
+      fetch(`${stack.server.url}/admin/orders/${order.id}/refund-request/${what}`, {
+        method: 'POST',
+        headers: bearer(TOKEN),
+      });
+    const approvals = await Promise.all([decide('approve'), decide('approve')]);
+    expect(approvals.map((r) => r.status).sort()).toEqual([200, 409]);
+    await waitForStatus(stack.server, order.id, 'REFUNDED');
+    const seen = await json<OrderResponse>(
+      await fetch(`${stack.server.url}/api/orders/${order.id}`, { headers: bearer(token) }),
+    );
+    expect(seen.order).toMatchObject({
+      status: 'REFUNDED',
+      refundRequest: { state: 'APPROVED' },
+      refunds: [{ outRefundNo: `${order.outTradeNo}R01`, refundFen: order.totalFen, state: 'SUCCESS' }],
+    });
+  });
+
+  it('review: a rejected request refunds nothing; an unpaid order cannot be asked about', async () => {
+    const stack = await startStack({ label: 'refund-reject', env: { ADMIN_TOKENS: `staff:${TOKEN}` } });
+    stacks.push(stack);
+    const { token, order } = await paidOrderOn(stack, 'asks-reject');
+    await askRefund(stack, token, order.id);
+    const rejected = await fetch(`${stack.server.url}/admin/orders/${order.id}/refund-request/reject`, {
+      method: 'POST',
+      headers: bearer(TOKEN),
+    });
+    expect((await json<OrderResponse>(rejected)).order).toMatchObject({
+      status: 'PAID',
+      refundRequest: { state: 'REJECTED' },
+    });
+    expect(await stack.server.store.refunds.listRefunds(order.id)).toEqual([]);
+    const unpaid = (await createdOrder(stack.server, token)).order;
+    const refused = await askRefund(stack, token, unpaid.id);
+    expect(refused.status).toBe(409);
+    expect(await json(refused)).toMatchObject({ error: 'refund_not_allowed' });
+  });
+
+  it('REFUND_POLICY=auto refunds in full at once within the window', async () => {
+    const stack = await startStack({
+      label: 'refund-auto',
+      env: { REFUND_POLICY: 'auto', REFUND_WINDOW_DAYS: '7' },
+    });
+    stacks.push(stack);
+    const { token, order } = await paidOrderOn(stack, 'asks-auto');
+    const asked = await json<OrderResponse>(await askRefund(stack, token, order.id));
+    expect(asked.order.refundRequest).toMatchObject({ state: 'APPROVED' });
+    expect(asked.order.refunds?.[0]).toMatchObject({ refundFen: order.totalFen });
+    await waitForStatus(stack.server, order.id, 'REFUNDED');
   });
 });

@@ -668,6 +668,39 @@ function contract(name: string, open: () => Promise<{ store: Store; cleanup: () 
         ).toBe('already_paid');
       });
 
+      it('keeps one open refund request per order and records one decision', async () => {
+        const unpaid = newOrder(user());
+        await create(unpaid);
+        expect(await orders.askRefund(unpaid.id, { reason: 'x', at: 1 })).toEqual({ kind: 'not_paid' });
+        const order = await paidOrder();
+        expect(await orders.askRefund(order.id, { reason: 'too big', at: 1 })).toEqual({ kind: 'asked' });
+        expect(await orders.askRefund(order.id, { reason: 'again', at: 2 })).toEqual({ kind: 'open' });
+        expect((await orders.getOrder(order.id))?.refundRequest).toEqual({
+          state: 'REQUESTED',
+          reason: 'too big',
+          requestedAt: 1,
+        });
+        const decisions = await Promise.all([
+          orders.decideRefund(order.id, { approve: true, at: 3, by: 'staff:a', refund: `${no(order)}R01` }),
+          orders.decideRefund(order.id, { approve: false, at: 3, by: 'staff:b', refund: undefined }),
+        ]);
+        expect(decisions.filter((d) => d.kind === 'decided')).toHaveLength(1);
+        const decided = (await orders.getOrder(order.id))?.refundRequest;
+        expect(decided?.state === 'APPROVED' ? decided.refund : 'rejected').toBe(
+          decided?.state === 'APPROVED' ? `${no(order)}R01` : 'rejected',
+        );
+        // Once decided, the buyer may ask again (a new request).
+        expect(await orders.askRefund(order.id, { reason: 'later', at: 4 })).toEqual({ kind: 'asked' });
+        expect((await orders.getOrder(order.id))?.refundRequest).toEqual({
+          state: 'REQUESTED',
+          reason: 'later',
+          requestedAt: 4,
+        });
+        expect(await orders.askRefund(newOrderId(Date.now()), { reason: 'x', at: 1 })).toEqual({
+          kind: 'not_found',
+        });
+      });
+
       it('queues PENDING refunds at their due time and leaves the queue once settled', async () => {
         const base = Date.now() + 50 * 86_400_000;
         const order = newOrder(user(), { createdAt: base - 1000 });

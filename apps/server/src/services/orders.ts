@@ -20,6 +20,7 @@ import { decodeCursor, encodeCursor } from '../store/codec.ts';
 import type { AttemptRecord, NewAttempt, OrderRecord } from '../store/index.ts';
 import { payerFor } from './channels.ts';
 import { CLOSE_MIN_AGE_MS, closeOrderAtWechat, reconcileAttempt, refreshOrder } from './payments.ts';
+import { toRefundSummary } from './refunds.ts';
 import type { Session } from './sessions.ts';
 
 /** The client's view: no openid, no prepay_id, no internal bookkeeping. */
@@ -37,6 +38,15 @@ export function toApiOrder(order: OrderRecord): Order {
   if (order.paidAt !== undefined) out.paidAt = new Date(order.paidAt).toISOString();
   if (order.closedAt !== undefined) out.closedAt = new Date(order.closedAt).toISOString();
   if (order.transactionId !== undefined) out.transactionId = order.transactionId;
+  const request = order.refundRequest;
+  if (request !== undefined) {
+    out.refundRequest = {
+      state: request.state,
+      reason: request.reason,
+      requestedAt: new Date(request.requestedAt).toISOString(),
+      ...(request.decidedAt === undefined ? {} : { decidedAt: new Date(request.decidedAt).toISOString() }),
+    };
+  }
   return out;
 }
 
@@ -294,6 +304,11 @@ export async function getOwnOrder(ctx: AppContext, userId: string, id: string): 
 export async function readOrder(ctx: AppContext, userId: string, id: string, log: Logger): Promise<Order> {
   const order = await getOwnOrder(ctx, userId, id);
   const now = ctx.now();
+  if (order.paidAttempt !== undefined) {
+    // A paid order shows its refunds (each is the buyer's money on its way back).
+    const refunds = await ctx.store.refunds.listRefunds(order.id);
+    return { ...toApiOrder(order), refunds: refunds.map(toRefundSummary) };
+  }
   if (
     order.status !== 'PENDING' ||
     now - order.createdAt < ctx.config.orders.refreshAfterMs ||

@@ -3,7 +3,7 @@
  * the refund queue with the out_refund_no minted once (so a retry after a timeout or SYSTEMERROR can never refund
  * twice), and settled by WeChat's answer: a refund notification or a refund query, whichever comes first.
  */
-import type { Refund } from '@mp-pay/shared/api';
+import type { Refund, RefundSummary } from '@mp-pay/shared/api';
 import type { AppContext } from '../context.ts';
 import { MAX_REFUNDS_PER_PAYMENT } from '../domain/ids.ts';
 import { AppError } from '../errors.ts';
@@ -145,7 +145,19 @@ export async function reconcileRefund(ctx: AppContext, refund: RefundRecord, log
   return result !== undefined;
 }
 
-/** The client's view of a refund. */
+/** What a buyer sees of a refund. */
+export function toRefundSummary(refund: RefundRecord): RefundSummary {
+  const out: RefundSummary = {
+    outRefundNo: refund.outRefundNo,
+    refundFen: refund.refundFen,
+    state: refund.state,
+    createdAt: new Date(refund.createdAt).toISOString(),
+  };
+  if (refund.settledAt !== undefined) out.settledAt = new Date(refund.settledAt).toISOString();
+  return out;
+}
+
+/** The staff's view of a refund. */
 export function toApiRefund(refund: RefundRecord): Refund {
   const out: Refund = {
     outRefundNo: refund.outRefundNo,
@@ -169,7 +181,7 @@ export function toApiRefund(refund: RefundRecord): Refund {
  */
 export async function staffRefund(
   ctx: AppContext,
-  input: { orderId: string; refundFen: number | undefined; reason: string; admin: string },
+  input: { orderId: string; refundFen: number | undefined; reason: string; by: string },
   log: Logger,
 ): Promise<Refund> {
   const order = await ctx.store.orders.getOrder(input.orderId);
@@ -187,7 +199,7 @@ export async function staffRefund(
   }
   const result = await requestRefund(
     ctx,
-    { outTradeNo: order.paidAttempt, refundFen, reason: input.reason, requestedBy: `staff:${input.admin}` },
+    { outTradeNo: order.paidAttempt, refundFen, reason: input.reason, requestedBy: input.by },
     log,
   );
   switch (result.kind) {

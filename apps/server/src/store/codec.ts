@@ -17,6 +17,8 @@ import type {
   OrderRecord,
   RefundRecord,
   RefundRecordState,
+  RefundRequestRecord,
+  RefundRequestState,
 } from './types.ts';
 
 interface OrderDoc {
@@ -50,6 +52,17 @@ export function orderFromHash(hash: Record<string, string>): OrderRecord | undef
   if (hash.paidVia) order.paidVia = hash.paidVia;
   if (hash.closedAt) order.closedAt = Number(hash.closedAt);
   if (hash.closeReason) order.closeReason = hash.closeReason;
+  if (hash['rr.state']) {
+    const request: RefundRequestRecord = {
+      state: hash['rr.state'] as RefundRequestState,
+      reason: hash['rr.reason'] ?? '',
+      requestedAt: Number(hash['rr.at']),
+    };
+    if (hash['rr.decidedAt']) request.decidedAt = Number(hash['rr.decidedAt']);
+    if (hash['rr.decidedBy']) request.decidedBy = hash['rr.decidedBy'];
+    if (hash['rr.refund']) request.refund = hash['rr.refund'];
+    order.refundRequest = request;
+  }
   return order;
 }
 

@@ -81,7 +81,27 @@ export interface OrderRecord {
   paidVia?: string;
   closedAt?: number;
   closeReason?: string;
+  /** The buyer's latest refund request, if any. */
+  refundRequest?: RefundRequestRecord;
 }
+
+export type RefundRequestState = 'REQUESTED' | 'APPROVED' | 'REJECTED';
+
+export interface RefundRequestRecord {
+  state: RefundRequestState;
+  reason: string;
+  requestedAt: number;
+  decidedAt?: number;
+  /** `staff:<name>` or `policy:auto`. */
+  decidedBy?: string;
+  /** The refund an approval requested. */
+  refund?: string;
+}
+
+export type AskRefundResult =
+  { kind: 'asked' } | { kind: 'open' } | { kind: 'not_paid' } | { kind: 'not_found' };
+export type DecideRefundResult =
+  { kind: 'decided' } | { kind: 'not_open'; state: string } | { kind: 'not_found' };
 
 export type NewOrder = Pick<
   OrderRecord,
@@ -140,6 +160,13 @@ export interface OrderStore {
     id: string,
     closing: { closedAt: number; reason: string; closedAttempt: string | undefined },
   ): Promise<MarkClosedResult>;
+  /** The buyer asks for a refund of a paid order: one open request at a time. */
+  askRefund(id: string, ask: { reason: string; at: number }): Promise<AskRefundResult>;
+  /** The one decision on an open request (two staff members at once: one wins). */
+  decideRefund(
+    id: string,
+    decision: { approve: boolean; at: number; by: string; refund: string | undefined },
+  ): Promise<DecideRefundResult>;
 }
 
 // ---- payment attempts -------------------------------------------------------------------------------------

@@ -95,6 +95,32 @@ export interface Order {
   paidAt?: string;
   closedAt?: string;
   transactionId?: string;
+  /** The buyer's latest refund request (POST /api/orders/:id/refund-requests). */
+  refundRequest?: RefundRequestView;
+  /** The order's refunds (GET /api/orders/:id and refund-request answers only). */
+  refunds?: RefundSummary[];
+}
+
+export interface RefundRequestView {
+  /** REQUESTED: waiting for the shop; APPROVED: a refund was made (see `refunds`); REJECTED: declined. */
+  state: 'REQUESTED' | 'APPROVED' | 'REJECTED';
+  reason: string;
+  /** ISO 8601. */
+  requestedAt: string;
+  decidedAt?: string;
+}
+
+export interface RefundSummary {
+  outRefundNo: string;
+  refundFen: number;
+  state: RefundState;
+  createdAt: string;
+  settledAt?: string;
+}
+
+/** POST /api/orders/:id/refund-requests */
+export interface RefundRequestBody {
+  reason: string;
 }
 
 /** Exactly the five fields wx.requestPayment takes (and WeixinJSBridge's getBrandWCPayRequest, with appId). */

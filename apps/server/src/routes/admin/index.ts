@@ -1,11 +1,12 @@
 import { Router } from '@koa/router';
-import type { RefundListResponse, RefundResponse } from '@mp-pay/shared/api';
+import type { OrderResponse, RefundListResponse, RefundResponse } from '@mp-pay/shared/api';
 import type { AppContext } from '../../context.ts';
 import { AppError } from '../../errors.ts';
 import { adminOf, requireAdmin } from '../../http/admin-auth.ts';
 import { jsonBody } from '../../http/body.ts';
 import type { AppState } from '../../http/state.ts';
 import { inputOf, validate } from '../../http/validate.ts';
+import { decideRefundRequest } from '../../services/refund-requests.ts';
 import { staffRefund, toApiRefund } from '../../services/refunds.ts';
 import { orderRefundsSchema, refundOrderSchema, refundSchema } from './schemas.ts';
 
@@ -35,7 +36,7 @@ export function adminRoutes(app: AppContext): Router<AppState> {
     const response: RefundResponse = {
       refund: await staffRefund(
         app,
-        { orderId: params.id, refundFen: body.refundFen, reason: body.reason, admin: who },
+        { orderId: params.id, refundFen: body.refundFen, reason: body.reason, by: `staff:${who}` },
         ctx.state.log,
       ),
     };
@@ -66,6 +67,31 @@ export function adminRoutes(app: AppContext): Router<AppState> {
     const response: RefundResponse = { refund: toApiRefund(refund) };
     ctx.body = response;
   });
+
+  // POST /admin/orders/:id/refund-request/approve | reject → the buyer's open request decided, once
+  for (const decision of ['approve', 'reject'] as const) {
+    router.post(
+      `/orders/:id/refund-request/${decision}`,
+      admin,
+      validate(orderRefundsSchema),
+      async (ctx) => {
+        const { params } = inputOf(ctx, orderRefundsSchema);
+        const who = adminOf(ctx);
+        ctx.state.log.info(
+          { admin: who, action: `refund_request_${decision}`, orderId: params.id },
+          'admin action',
+        );
+        const response: OrderResponse = {
+          order: await decideRefundRequest(
+            app,
+            { orderId: params.id, approve: decision === 'approve', by: `staff:${who}` },
+            ctx.state.log,
+          ),
+        };
+        ctx.body = response;
+      },
+    );
+  }
 
   return router;
 }

@@ -7,7 +7,8 @@ import { clientIp } from '../../http/client-ip.ts';
 import type { AppState } from '../../http/state.ts';
 import { inputOf, validate } from '../../http/validate.ts';
 import { closeOrder, createOrder, listOrders, paymentForOrder, readOrder } from '../../services/orders.ts';
-import { createOrderSchema, listOrdersSchema, orderIdSchema } from './schemas.ts';
+import { askForRefund } from '../../services/refund-requests.ts';
+import { createOrderSchema, listOrdersSchema, orderIdSchema, refundRequestSchema } from './schemas.ts';
 
 /** Each route is a declared pipeline: auth → body → validate → one service call. */
 export function orderRoutes(app: AppContext): Router<AppState> {
@@ -69,6 +70,22 @@ export function orderRoutes(app: AppContext): Router<AppState> {
     const response: OrderResponse = {
       order: await closeOrder(app, sessionOf(ctx).userId, params.id, ctx.state.log),
     };
+    ctx.body = response;
+  });
+
+  // POST /api/orders/:id/refund-requests {reason} → 201 {order}: refunded at once (REFUND_POLICY=auto, within
+  // the window) or waiting for the shop; asking again while a request is open changes nothing
+  router.post('/:id/refund-requests', auth, json, validate(refundRequestSchema), async (ctx) => {
+    const { params, body } = inputOf(ctx, refundRequestSchema);
+    const response: OrderResponse = {
+      order: await askForRefund(
+        app,
+        sessionOf(ctx),
+        { orderId: params.id, reason: body.reason },
+        ctx.state.log,
+      ),
+    };
+    ctx.status = 201;
     ctx.body = response;
   });
 

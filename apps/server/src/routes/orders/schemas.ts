@@ -30,6 +30,11 @@ export const createOrderSchema = z.object({
 
 export const orderIdSchema = z.object({ params: z.object({ id: orderId }) });
 
+export const refundRequestSchema = z.object({
+  params: z.object({ id: orderId }),
+  body: z.object({ reason: z.string().trim().min(1, 'say why').max(80, 'at most 80 characters') }),
+});
+
 export const listOrdersSchema = z.object({
   query: z.object({
     limit: z.coerce.number().int().min(1).max(50).default(20),

@@ -10,8 +10,10 @@ import type { Prepared, TradeState } from '../../gateway/types.ts';
 import { isAfterCursor } from '../codec.ts';
 import { DOUBLE_PAYMENT_BY, DOUBLE_PAYMENT_REASON } from '../types.ts';
 import type {
+  AskRefundResult,
   AttemptEndReason,
   AttemptRecord,
+  DecideRefundResult,
   AttemptStore,
   ClaimRelease,
   CloseAttemptResult,
@@ -219,6 +221,32 @@ export class MemoryOrderStore implements OrderStore {
       at: closing.closedAt,
     });
     return { kind: 'closed' };
+  }
+
+  async askRefund(id: string, ask: { reason: string; at: number }): Promise<AskRefundResult> {
+    const order = this.d.orders.get(id);
+    if (!order) return { kind: 'not_found' };
+    if (order.status !== 'PAID' && order.status !== 'PARTIALLY_REFUNDED') return { kind: 'not_paid' };
+    if (order.refundRequest?.state === 'REQUESTED') return { kind: 'open' };
+    order.refundRequest = { state: 'REQUESTED', reason: ask.reason, requestedAt: ask.at };
+    return { kind: 'asked' };
+  }
+
+  async decideRefund(
+    id: string,
+    decision: { approve: boolean; at: number; by: string; refund: string | undefined },
+  ): Promise<DecideRefundResult> {
+    const order = this.d.orders.get(id);
+    if (!order) return { kind: 'not_found' };
+    const request = order.refundRequest;
+    if (request?.state !== 'REQUESTED') return { kind: 'not_open', state: request?.state ?? '' };
+    Object.assign(request, {
+      state: decision.approve ? 'APPROVED' : 'REJECTED',
+      decidedAt: decision.at,
+      decidedBy: decision.by,
+    });
+    if (decision.refund !== undefined && decision.refund !== '') request.refund = decision.refund;
+    return { kind: 'decided' };
   }
 
   /** Forgets expired idempotency keys, at most once a minute (Redis expires them by TTL). */

@@ -19,6 +19,8 @@ import {
   DOUBLE_PAYMENT_BY,
   DOUBLE_PAYMENT_REASON,
   SCHEMA_VERSION,
+  type AskRefundResult,
+  type DecideRefundResult,
   type AttemptEndReason,
   type AttemptRecord,
   type AttemptStore,
@@ -68,6 +70,8 @@ import {
   endAttemptResult,
   markClosedResult,
   markPaidResult,
+  askRefundResult,
+  decideRefundResult,
   markRefundSentResult,
   openAttemptResult,
   requestRefundResult,
@@ -194,6 +198,29 @@ export class RedisOrderStore implements OrderStore {
       ),
     );
     return markClosedResult(reply);
+  }
+
+  async askRefund(id: string, ask: { reason: string; at: number }): Promise<AskRefundResult> {
+    return askRefundResult(
+      await guard(this.b.scripts.refundRequest(this.b.keys.order(id), 'ask', ask.at, ask.reason, '')),
+    );
+  }
+
+  async decideRefund(
+    id: string,
+    decision: { approve: boolean; at: number; by: string; refund: string | undefined },
+  ): Promise<DecideRefundResult> {
+    return decideRefundResult(
+      await guard(
+        this.b.scripts.refundRequest(
+          this.b.keys.order(id),
+          decision.approve ? 'approve' : 'reject',
+          decision.at,
+          decision.by,
+          decision.refund ?? '',
+        ),
+      ),
+    );
   }
 }
 

@@ -4,6 +4,8 @@
  */
 import type { OrderStatus } from '@mp-pay/shared/api';
 import type {
+  AskRefundResult,
+  DecideRefundResult,
   AttemptState,
   MarkRefundSentResult,
   RefundRecordState,
@@ -157,6 +159,36 @@ export function markClosedResult(value: unknown): MarkClosedResult {
       return { kind: 'attempt_open', outTradeNo: detail as string };
     default:
       return unexpected('mark-closed', code);
+  }
+}
+
+export function askRefundResult(value: unknown): AskRefundResult {
+  const [code] = asReply(value, 'refund-request') as [number];
+  switch (code) {
+    case 1:
+      return { kind: 'asked' };
+    case 2:
+      return { kind: 'open' };
+    case 0:
+      return { kind: 'not_paid' };
+    case -1:
+      return { kind: 'not_found' };
+    default:
+      return unexpected('refund-request', code);
+  }
+}
+
+export function decideRefundResult(value: unknown): DecideRefundResult {
+  const [code, state] = asReply(value, 'refund-request') as [number, string | undefined];
+  switch (code) {
+    case 1:
+      return { kind: 'decided' };
+    case 2:
+      return { kind: 'not_open', state: state ?? '' };
+    case -1:
+      return { kind: 'not_found' };
+    default:
+      return unexpected('refund-request', code);
   }
 }
 

@@ -19,6 +19,7 @@ const SCRIPTS = {
   requestRefund: { file: 'request-refund.lua', keys: 6 },
   markRefundSent: { file: 'mark-refund-sent.lua', keys: 6 },
   settleRefund: { file: 'settle-refund.lua', keys: 6 },
+  refundRequest: { file: 'refund-request.lua', keys: 1 },
   claimDue: { file: 'claim-due.lua', keys: 2 },
   releaseClaim: { file: 'release-claim.lua', keys: 2 },
 } as const;
