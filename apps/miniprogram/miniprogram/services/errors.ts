@@ -79,3 +79,8 @@ export function describeError(err: unknown): string {
 export function isOrderStateError(err: unknown): boolean {
   return err instanceof ApiError && (err.id === 'order_already_paid' || err.id === 'order_closed');
 }
+
+/** The server refused a refund request because of the order's state: re-reading the order shows it. */
+export function isRefundStateError(err: unknown): boolean {
+  return err instanceof ApiError && err.id === 'refund_not_allowed';
+}

@@ -15,6 +15,8 @@ import type {
   PaymentParams,
   Product,
   ProductListResponse,
+  RefundRequestView,
+  RefundSummary,
   SessionResponse,
 } from '../generated/api';
 
@@ -61,6 +63,45 @@ function isOrderLine(v: unknown): v is OrderLine {
     isFen(v.subtotalFen)
   );
 }
+
+/** The buyer's refund request on an order. */
+export function isRefundRequestView(v: unknown): v is RefundRequestView {
+  return (
+    isObj(v) &&
+    (v.state === 'REQUESTED' || v.state === 'APPROVED' || v.state === 'REJECTED') &&
+    isStr(v.reason) &&
+    isStr(v.requestedAt) &&
+    isOptStr(v.decidedAt)
+  );
+}
+
+/** One refund of an order's payment, as the buyer sees it. */
+export function isRefundSummary(v: unknown): v is RefundSummary {
+  return (
+    isObj(v) &&
+    isNonEmptyStr(v.outRefundNo) &&
+    isFen(v.refundFen) &&
+    v.refundFen > 0 &&
+    (v.state === 'PENDING' ||
+      v.state === 'PROCESSING' ||
+      v.state === 'SUCCESS' ||
+      v.state === 'CLOSED' ||
+      v.state === 'ABNORMAL') &&
+    isStr(v.createdAt) &&
+    isOptStr(v.settledAt)
+  );
+}
+
+/** Both are optional: only some replies carry them (the order list never carries refunds). */
+function hasValidRefunds(v: Obj): boolean {
+  return (
+    (v.refundRequest === undefined || v.refundRequest === null || isRefundRequestView(v.refundRequest)) &&
+    (v.refunds === undefined ||
+      v.refunds === null ||
+      (Array.isArray(v.refunds) && v.refunds.every(isRefundSummary)))
+  );
+}
+
 export function isOrder(v: unknown): v is Order {
   return (
     isObj(v) &&
@@ -78,7 +119,8 @@ export function isOrder(v: unknown): v is Order {
     isStr(v.createdAt) &&
     isStr(v.expiresAt) &&
     isOptStr(v.paidAt) &&
-    isOptStr(v.closedAt)
+    isOptStr(v.closedAt) &&
+    hasValidRefunds(v)
   );
 }
 export function isOrderResponse(v: unknown): v is OrderResponse {

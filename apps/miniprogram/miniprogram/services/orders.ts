@@ -7,6 +7,7 @@ import type {
   OrderItemInput,
   OrderListResponse,
   Product,
+  RefundRequestBody,
 } from '../generated/api';
 import { API_ROUTES } from '../generated/api';
 import { apiRequest, publicRequest } from './api';
@@ -49,6 +50,27 @@ export async function closeOrder(orderId: string): Promise<Order> {
   const body = await apiRequest({
     method: 'POST',
     path: API_ROUTES.orderClose(orderId),
+    guard: isOrderResponse,
+  });
+  return body.order;
+}
+
+/** The contract names no route constant for it: the order's path plus `/refund-requests`. */
+function refundRequestsPath(orderId: string): string {
+  return `${API_ROUTES.order(orderId)}/refund-requests`;
+}
+
+/**
+ * Asks the shop to refund a paid order. The reply is the order with its refund request and refunds: REQUESTED
+ * while the shop reviews it, or already APPROVED with a refund under way when the server refunds at once.
+ * Asking again while a request is open changes nothing and returns the order as it stands.
+ */
+export async function askRefund(orderId: string, reason: string): Promise<Order> {
+  const data: RefundRequestBody = { reason };
+  const body = await apiRequest({
+    method: 'POST',
+    path: refundRequestsPath(orderId),
+    data,
     guard: isOrderResponse,
   });
   return body.order;

@@ -1,5 +1,12 @@
 /** Server objects turned into what the templates print: amounts as yuan, times in Beijing time. */
-import type { Order, OrderStatus, Product } from '../generated/api';
+import type {
+  Order,
+  OrderStatus,
+  Product,
+  RefundRequestView,
+  RefundState,
+  RefundSummary,
+} from '../generated/api';
 import { formatYuan } from './money';
 import { formatBeijingTime } from './time';
 
@@ -9,6 +16,22 @@ export const STATUS_TEXT: Record<OrderStatus, string> = {
   CLOSED: '已关闭',
   PARTIALLY_REFUNDED: '部分退款',
   REFUNDED: '已退款',
+};
+
+/** The buyer's refund request, as the order page states it. */
+export const REFUND_REQUEST_TEXT: Record<RefundRequestView['state'], string> = {
+  REQUESTED: '退款申请审核中',
+  APPROVED: '已同意退款',
+  REJECTED: '退款申请未通过',
+};
+
+/** One refund: PENDING (not yet at WeChat) and PROCESSING are the same to the buyer, money on its way. */
+export const REFUND_STATE_TEXT: Record<RefundState, string> = {
+  PENDING: '退款中',
+  PROCESSING: '退款中',
+  SUCCESS: '已退款',
+  CLOSED: '退款关闭',
+  ABNORMAL: '退款异常，请联系客服',
 };
 
 export interface ProductView {
@@ -37,12 +60,33 @@ export interface OrderLineView {
   subtotal: string;
 }
 
+export interface RefundRequestInfo {
+  state: RefundRequestView['state'];
+  stateText: string;
+  /** CSS modifier: refund-request-requested / -approved / -rejected. */
+  stateClass: string;
+  reason: string;
+  requestedAt: string;
+  decidedAt: string;
+}
+
+export interface RefundLineView {
+  outRefundNo: string;
+  amount: string;
+  state: RefundState;
+  stateText: string;
+  /** CSS modifier: refund-pending / refund-processing / refund-success / refund-closed / refund-abnormal. */
+  stateClass: string;
+  createdAt: string;
+  settledAt: string;
+}
+
 export interface OrderView {
   id: string;
   outTradeNo: string;
   status: OrderStatus;
   statusText: string;
-  /** CSS modifier: status-pending / status-paid / status-closed. */
+  /** CSS modifier: status-pending / -paid / -closed / -partially_refunded / -refunded. */
   statusClass: string;
   pending: boolean;
   description: string;
@@ -51,6 +95,48 @@ export interface OrderView {
   paidAt: string;
   closedAt: string;
   items: OrderLineView[];
+  /** The buyer may ask for a refund: paid, no request waiting for the shop, no refund on its way. */
+  refundable: boolean;
+  refundRequest: RefundRequestInfo | null;
+  /** Empty when the reply carries none (the order list never does). */
+  refunds: RefundLineView[];
+}
+
+function toRefundRequestInfo(r: RefundRequestView): RefundRequestInfo {
+  return {
+    state: r.state,
+    stateText: REFUND_REQUEST_TEXT[r.state],
+    stateClass: `refund-request-${r.state.toLowerCase()}`,
+    reason: r.reason,
+    requestedAt: formatBeijingTime(r.requestedAt),
+    decidedAt: r.decidedAt ? formatBeijingTime(r.decidedAt) : '',
+  };
+}
+
+function toRefundLineView(r: RefundSummary): RefundLineView {
+  return {
+    outRefundNo: r.outRefundNo,
+    amount: formatYuan(r.refundFen),
+    state: r.state,
+    stateText: REFUND_STATE_TEXT[r.state],
+    stateClass: `refund-${r.state.toLowerCase()}`,
+    createdAt: formatBeijingTime(r.createdAt),
+    settledAt: r.settledAt ? formatBeijingTime(r.settledAt) : '',
+  };
+}
+
+/**
+ * Whether to offer "申请退款". The server takes a request for any PAID or PARTIALLY_REFUNDED order without an
+ * open one; while a refund is still on its way the whole remaining amount may already be in it, so the page
+ * waits for it to settle rather than invite a request the shop could not fulfil.
+ */
+export function canAskRefund(o: Order): boolean {
+  const refunds = o.refunds ?? [];
+  return (
+    (o.status === 'PAID' || o.status === 'PARTIALLY_REFUNDED') &&
+    o.refundRequest?.state !== 'REQUESTED' &&
+    !refunds.some((r) => r.state === 'PENDING' || r.state === 'PROCESSING')
+  );
 }
 
 export function toOrderView(o: Order): OrderView {
@@ -73,5 +159,8 @@ export function toOrderView(o: Order): OrderView {
       unitPrice: formatYuan(line.unitPriceFen),
       subtotal: formatYuan(line.subtotalFen),
     })),
+    refundable: canAskRefund(o),
+    refundRequest: o.refundRequest ? toRefundRequestInfo(o.refundRequest) : null,
+    refunds: (o.refunds ?? []).map(toRefundLineView),
   };
 }

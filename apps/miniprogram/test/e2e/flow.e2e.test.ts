@@ -152,7 +152,7 @@ afterAll(async () => {
   uninstallDom();
 });
 
-test('sandbox mode: order, cancel, pay again, a dropped notification, and cancelling an order', async () => {
+test('sandbox mode: order, cancel, pay again, a refund request, a dropped notification, and cancelling an order', async () => {
   const server = await serverOnSandbox('sandbox-mode');
   const wx = launch(server, 'unused');
 
@@ -193,6 +193,25 @@ test('sandbox mode: order, cancel, pay again, a dropped notification, and cancel
   expect(exists(orders, '.load-more')).toBe(false);
   expect(textIn(orders.querySelectorAll('.order')[0]!, '.order-status')).toBe('已支付');
   expect(textIn(orders.querySelectorAll('.order')[0]!, '.order-total')).toBe('¥76.00');
+
+  // 4b. From the list to the paid order, and a refund request: the server's default policy (review) leaves it
+  //     waiting for the shop, and the order stays paid with no refund yet.
+  await tapElement(orders.querySelectorAll('.order')[0]!);
+  const paidDetail = follow(wx);
+  await waitFor(() => expect(exists(paidDetail, '.ask-refund')).toBe(true), 10_000);
+  expect(exists(paidDetail, '.refund-request')).toBe(false);
+  wx.modalAnswers.push('  茶叶受潮了  ');
+  await tap(paidDetail, '.ask-refund');
+  await waitFor(() => expect(text(paidDetail, '.refund-request-state')).toBe('退款申请审核中'), 10_000);
+  expect(text(paidDetail, '.refund-reason')).toBe('茶叶受潮了');
+  expect(text(paidDetail, '.order-status')).toBe('已支付');
+  expect(exists(paidDetail, '.ask-refund')).toBe(false);
+  expect(exists(paidDetail, '.refunds')).toBe(false);
+  expect(wx.toasts).toContain('退款申请已提交');
+  // Opened again, the server says the same.
+  const reopened = renderPage(built, 'pages/order-detail/index', { id: firstId });
+  await waitFor(() => expect(text(reopened, '.refund-request-state')).toBe('退款申请审核中'), 10_000);
+  expect(exists(reopened, '.ask-refund')).toBe(false);
 
   // 5. A payment whose notifications are all lost: the result page keeps confirming until the server has
   //    asked WeChat (orderquery) itself, then shows it paid.

@@ -24,8 +24,8 @@ export interface RealWx extends FakeWx {
   sheetChoices: number[];
   /** Outcomes of the next wx.requestPayment calls ('success' | 'cancel' | 'fail'). */
   cashierOutcomes: string[];
-  /** What the next confirmation dialogs answer. */
-  modalAnswers: boolean[];
+  /** What the next dialogs answer: confirm or not, or (for one with an input) the text typed, confirmed. */
+  modalAnswers: (boolean | string)[];
   paymentsRequested: Record<string, unknown>[];
 }
 
@@ -92,7 +92,7 @@ export function installRealWx(options: RealWxOptions): RealWx {
   const toasts: string[] = [];
   const sheetChoices: number[] = [];
   const cashierOutcomes: string[] = [];
-  const modalAnswers: boolean[] = [];
+  const modalAnswers: (boolean | string)[] = [];
   const paymentsRequested: Record<string, unknown>[] = [];
   const navigate = (api: string) =>
     ((opts: { url: string; success?: () => void }) => {
@@ -175,8 +175,10 @@ export function installRealWx(options: RealWxOptions): RealWx {
     }) as never,
 
     showModal: ((opts: WechatMiniprogram.ShowModalOption) => {
-      const confirm = modalAnswers.shift() ?? false;
-      setTimeout(() => opts.success?.({ confirm, cancel: !confirm, content: '', errMsg: 'showModal:ok' }), 0);
+      const answer = modalAnswers.shift() ?? false;
+      const confirm = answer !== false;
+      const content = typeof answer === 'string' ? answer : '';
+      setTimeout(() => opts.success?.({ confirm, cancel: !confirm, content, errMsg: 'showModal:ok' }), 0);
     }) as never,
 
     showToast: ((opts: { title: string }) => {

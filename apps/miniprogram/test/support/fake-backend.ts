@@ -1,8 +1,8 @@
 /**
  * An in-memory merchant server behind a fake wx.request, for page and service tests: it follows the HTTP
  * contract in @mp-pay/shared/api (sessions, 401 for unknown tokens, server-side pricing, cursor pages,
- * payment channels and launches, the server's order id format, pay-again and close rules), and lets a test
- * hold, fail or rewrite any reply through `intercept`.
+ * payment channels and launches, the server's order id format, pay-again and close rules, refund requests and
+ * the refunds of paid orders), and lets a test hold, fail or rewrite any reply through `intercept`.
  * The end-to-end test replaces all of this with the real server.
  */
 import { PAYMENT_CHANNELS } from '@mp-pay/shared/api';
@@ -14,6 +14,8 @@ import type {
   OrderStatus,
   PaymentLaunch,
   Product,
+  RefundState,
+  RefundSummary,
 } from '@mp-pay/shared/api';
 import type { WxStubs } from './fake-wx.ts';
 
@@ -76,6 +78,13 @@ export function makeOrder(overrides: Partial<Order> & { id: string }): Order {
   };
 }
 
+/** The n-th refund of a payment: its out_trade_no, then R and two digits, as the server mints them. */
+export function outRefundNoOf(outTradeNo: string, n: number): string {
+  return `${outTradeNo}R${String(n).padStart(2, '0')}`;
+}
+
+const PAID_STATUSES: readonly OrderStatus[] = ['PAID', 'PARTIALLY_REFUNDED', 'REFUNDED'];
+
 export class FakeBackend {
   mode: ClientConfigResponse = { mode: 'live' };
   products: Product[] = PRODUCTS.map((p) => ({ ...p }));
@@ -83,6 +92,13 @@ export class FakeBackend {
   orders: Order[] = [];
   requests: FakeRequest[] = [];
   tokens = new Set<string>();
+  /**
+   * What the server does with a buyer's refund request (REFUND_POLICY): `review` (its default) leaves it
+   * REQUESTED for staff; `auto` approves it at once and refunds what remains, as a PENDING refund.
+   */
+  refundPolicy: 'review' | 'auto' = 'review';
+  /** Each order's refunds, oldest first. The server keeps them apart from the order: lists never show them. */
+  refunds = new Map<string, RefundSummary[]>();
   loginCodes: string[] = [];
   private seq = 0;
   private interceptors: Interceptor[] = [];
@@ -98,6 +114,73 @@ export class FakeBackend {
     order.status = status;
     if (status === 'PAID') order.paidAt = '2026-11-25T06:31:00.000Z';
     if (status === 'CLOSED') order.closedAt = '2026-11-25T06:40:00.000Z';
+  }
+
+  private order(id: string): Order {
+    const order = this.orders.find((o) => o.id === id);
+    if (!order) throw new Error(`no order ${id}`);
+    return order;
+  }
+
+  /** Staff decide the open request; approving refunds whatever remains of the payment (a PENDING refund). */
+  decideRefundRequest(
+    id: string,
+    approve: boolean,
+    at = '2026-11-26T02:00:00.000Z',
+  ): RefundSummary | undefined {
+    const order = this.order(id);
+    const request = order.refundRequest;
+    if (request?.state !== 'REQUESTED') throw new Error(`no open refund request on ${id}`);
+    request.state = approve ? 'APPROVED' : 'REJECTED';
+    request.decidedAt = at;
+    if (!approve) return undefined;
+    const refunded = (this.refunds.get(id) ?? [])
+      .filter((r) => r.state !== 'CLOSED' && r.state !== 'ABNORMAL')
+      .reduce((sum, r) => sum + r.refundFen, 0);
+    return this.addRefund(id, { refundFen: order.totalFen - refunded, createdAt: at });
+  }
+
+  /** A refund of the order's payment (staff may refund in part), PENDING unless told otherwise. */
+  addRefund(id: string, refund: Partial<RefundSummary> & { refundFen: number }): RefundSummary {
+    const order = this.order(id);
+    const list = this.refunds.get(id) ?? [];
+    const made: RefundSummary = {
+      outRefundNo: outRefundNoOf(order.outTradeNo, list.length + 1),
+      state: 'PENDING',
+      createdAt: '2026-11-26T02:00:00.000Z',
+      ...refund,
+    };
+    list.push(made);
+    this.refunds.set(id, list);
+    if (made.state === 'SUCCESS') this.updateRefundedStatus(order);
+    return made;
+  }
+
+  /** WeChat settles a refund: SUCCESS moves the order to PARTIALLY_REFUNDED or REFUNDED. */
+  settleRefund(outRefundNo: string, state: RefundState, at = '2026-11-26T02:05:00.000Z'): void {
+    for (const [id, list] of this.refunds) {
+      const refund = list.find((r) => r.outRefundNo === outRefundNo);
+      if (!refund) continue;
+      refund.state = state;
+      if (state === 'SUCCESS' || state === 'CLOSED' || state === 'ABNORMAL') refund.settledAt = at;
+      this.updateRefundedStatus(this.order(id));
+      return;
+    }
+    throw new Error(`no refund ${outRefundNo}`);
+  }
+
+  private updateRefundedStatus(order: Order): void {
+    const refunded = (this.refunds.get(order.id) ?? [])
+      .filter((r) => r.state === 'SUCCESS')
+      .reduce((sum, r) => sum + r.refundFen, 0);
+    if (refunded > 0) order.status = refunded >= order.totalFen ? 'REFUNDED' : 'PARTIALLY_REFUNDED';
+  }
+
+  /** A paid order as GET /api/orders/:id and refund-request answers show it: with its refunds. */
+  private withRefunds(order: Order): Order {
+    return PAID_STATUSES.includes(order.status)
+      ? { ...order, refunds: (this.refunds.get(order.id) ?? []).map((r) => ({ ...r })) }
+      : order;
   }
 
   /** What the mini-program channel launches: a jsapi payment (the five fields, kind and appId). */
@@ -190,14 +273,14 @@ export class FakeBackend {
       const next = start + limit < this.orders.length ? String(start + limit) : null;
       return { status: 200, body: { orders: page, nextCursor: next } };
     }
-    const m = /^\/api\/orders\/([^/]+)(\/payment|\/close)?$/.exec(path);
+    const m = /^\/api\/orders\/([^/]+)(\/payment|\/close|\/refund-requests)?$/.exec(path);
     if (m) {
       const id = decodeURIComponent(m[1] ?? '');
       // Like the real server, a malformed id is a bad request, not an unknown order.
       if (!ORDER_ID_RE.test(id)) return error(400, 'invalid_request', 'not an order id');
       const order = this.orders.find((o) => o.id === id);
       if (!order) return error(404, 'order_not_found', 'no such order');
-      if (method === 'GET' && !m[2]) return { status: 200, body: { order } };
+      if (method === 'GET' && !m[2]) return { status: 200, body: { order: this.withRefunds(order) } };
       if (method === 'POST' && m[2] === '/payment') {
         if (order.status === 'PAID') return error(409, 'order_already_paid', 'paid');
         if (order.status === 'CLOSED') return error(409, 'order_closed', 'closed');
@@ -208,8 +291,28 @@ export class FakeBackend {
         this.setStatus(order.id, 'CLOSED');
         return { status: 200, body: { order } };
       }
+      if (method === 'POST' && m[2] === '/refund-requests') return this.askRefund(order, req.data);
     }
     return error(404, 'not_found', `${method} ${path}`);
+  }
+
+  /** POST /api/orders/:id/refund-requests {reason}: 201 {order}, the same order while a request is open. */
+  private askRefund(order: Order, data: unknown): FakeReply {
+    const reason = (data as { reason?: unknown } | undefined)?.reason;
+    // The server trims the reason, then wants 1 to 80 characters.
+    if (typeof reason !== 'string' || reason.trim().length === 0 || reason.trim().length > 80)
+      return error(400, 'invalid_request', 'reason: 1-80 characters');
+    if (order.status !== 'PAID' && order.status !== 'PARTIALLY_REFUNDED')
+      return error(409, 'refund_not_allowed', 'order not paid');
+    if (order.refundRequest?.state !== 'REQUESTED') {
+      order.refundRequest = {
+        state: 'REQUESTED',
+        reason: reason.trim(),
+        requestedAt: '2026-11-26T01:00:00.000Z',
+      };
+      if (this.refundPolicy === 'auto') this.decideRefundRequest(order.id, true, '2026-11-26T01:00:00.000Z');
+    }
+    return { status: 201, body: { order: this.withRefunds(order) } };
   }
 
   private create(req: FakeRequest): FakeReply {

@@ -1,5 +1,12 @@
 import { describe, expect, test } from 'vitest';
-import { isCreateOrderResponse, isOrder, isPaymentLaunch } from '../../miniprogram/services/guards.ts';
+import {
+  isCreateOrderResponse,
+  isOrder,
+  isOrderResponse,
+  isPaymentLaunch,
+  isRefundRequestView,
+  isRefundSummary,
+} from '../../miniprogram/services/guards.ts';
 import { makeOrder, orderId, ORDER_ID_RE, OUT_TRADE_NO_RE, outTradeNoOf } from '../support/fake-backend.ts';
 
 const FIVE = {
@@ -103,5 +110,65 @@ describe('order ids', () => {
 
   test('an unknown status is refused', () => {
     expect(isOrder({ ...makeOrder({ id: orderId(3) }), status: 'REVERSED' })).toBe(false);
+  });
+});
+
+describe('refunds on an order', () => {
+  const order = makeOrder({
+    id: orderId(5),
+    status: 'PARTIALLY_REFUNDED',
+    paidAt: '2026-11-25T06:31:00.000Z',
+  });
+  const REQUEST = { state: 'APPROVED', reason: '不想要了', requestedAt: '2026-11-26T01:00:00.000Z' };
+  const REFUND = {
+    outRefundNo: `${outTradeNoOf(orderId(5))}R01`,
+    refundFen: 1990,
+    state: 'SUCCESS',
+    createdAt: '2026-11-26T02:00:00.000Z',
+    settledAt: '2026-11-26T02:05:00.000Z',
+  };
+
+  test('both are optional: an order without them passes, as the order list sends it', () => {
+    expect(isOrder(order)).toBe(true);
+  });
+
+  test('a request in each state and refunds in each state pass', () => {
+    for (const state of ['REQUESTED', 'APPROVED', 'REJECTED'])
+      expect(isRefundRequestView({ ...REQUEST, state, decidedAt: '2026-11-26T02:00:00.000Z' })).toBe(true);
+    for (const state of ['PENDING', 'PROCESSING', 'SUCCESS', 'CLOSED', 'ABNORMAL'])
+      expect(isRefundSummary({ ...REFUND, state })).toBe(true);
+    expect(isRefundSummary(without(REFUND, 'settledAt'))).toBe(true);
+    expect(
+      isOrder({ ...order, refundRequest: REQUEST, refunds: [REFUND, { ...REFUND, state: 'PENDING' }] }),
+    ).toBe(true);
+    expect(isOrderResponse({ order: { ...order, refundRequest: REQUEST, refunds: [] } })).toBe(true);
+  });
+
+  test.each([
+    ['an unknown state', { ...REQUEST, state: 'CANCELLED' }],
+    ['no reason', without(REQUEST, 'reason')],
+    ['no requestedAt', without(REQUEST, 'requestedAt')],
+    ['a numeric decidedAt', { ...REQUEST, decidedAt: 1764122400000 }],
+    ['an array', [REQUEST]],
+  ])('a request with %s is refused, and so is the order carrying it', (_what, request) => {
+    expect(isRefundRequestView(request)).toBe(false);
+    expect(isOrder({ ...order, refundRequest: request })).toBe(false);
+  });
+
+  test.each([
+    ['an unknown state', { ...REFUND, state: 'REFUNDED' }],
+    ['yuan instead of fen', { ...REFUND, refundFen: 19.9 }],
+    ['an amount as a string', { ...REFUND, refundFen: '1990' }],
+    ['a zero amount', { ...REFUND, refundFen: 0 }],
+    ['an empty outRefundNo', { ...REFUND, outRefundNo: '' }],
+    ['no createdAt', without(REFUND, 'createdAt')],
+  ])('a refund with %s is refused, and so is the order carrying it', (_what, refund) => {
+    expect(isRefundSummary(refund)).toBe(false);
+    expect(isOrder({ ...order, refunds: [REFUND, refund] })).toBe(false);
+  });
+
+  test('refunds that are not a list are refused', () => {
+    expect(isOrder({ ...order, refunds: REFUND })).toBe(false);
+    expect(isOrder({ ...order, refunds: 'none' })).toBe(false);
   });
 });

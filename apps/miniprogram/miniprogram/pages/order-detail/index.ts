@@ -1,6 +1,9 @@
-/** One order as the server has it; a pending order can be paid again or cancelled. */
-import { describeError, isOrderStateError } from '../../services/errors';
-import { closeOrder, getOrder } from '../../services/orders';
+/**
+ * One order as the server has it; a pending order can be paid again or cancelled, a paid one can be refunded
+ * on request (the shop decides), and its refunds are listed.
+ */
+import { describeError, isOrderStateError, isRefundStateError } from '../../services/errors';
+import { askRefund, closeOrder, getOrder } from '../../services/orders';
 import { payAgain } from '../../services/payment';
 import { redirectTo } from '../../utils/nav';
 import { resultUrl } from '../../utils/routes';
@@ -8,7 +11,10 @@ import type { OrderView } from '../../utils/view';
 import { toOrderView } from '../../utils/view';
 
 type LoadState = 'loading' | 'error' | 'ready';
-type Action = '' | 'pay' | 'close';
+type Action = '' | 'pay' | 'close' | 'refund';
+
+/** The server's limit on a refund reason (after trimming), in JavaScript string length as it counts it. */
+const REFUND_REASON_MAX = 80;
 
 function confirmCancel(): Promise<boolean> {
   return new Promise((resolve) => {
@@ -23,13 +29,35 @@ function confirmCancel(): Promise<boolean> {
   });
 }
 
+/** The buyer's reason for a refund, or null when they backed out of the dialog. */
+function promptRefundReason(): Promise<string | null> {
+  return new Promise((resolve) => {
+    wx.showModal({
+      title: '申请退款',
+      editable: true,
+      placeholderText: `请填写退款原因（${REFUND_REASON_MAX} 字以内）`,
+      confirmText: '提交申请',
+      cancelText: '再想想',
+      success: (res) => resolve(res.confirm ? (res.content ?? '') : null),
+      fail: () => resolve(null),
+    });
+  });
+}
+
+/** What is wrong with a (trimmed) reason, or '' when the server will take it. */
+function refundReasonProblem(reason: string): string {
+  if (reason.length === 0) return '请填写退款原因';
+  if (reason.length > REFUND_REASON_MAX) return `退款原因不能超过 ${REFUND_REASON_MAX} 个字`;
+  return '';
+}
+
 Component({
   data: {
     orderId: '',
     state: 'loading' as LoadState,
     error: '',
     order: null as OrderView | null,
-    /** The action in flight: both buttons are disabled while either runs. */
+    /** The action in flight: every button is disabled while one runs. */
     acting: '' as Action,
     actionError: '',
   },
@@ -79,6 +107,27 @@ Component({
       } catch (err) {
         this.setData({ acting: '', actionError: describeError(err) });
         if (isOrderStateError(err)) await this.load(true);
+      }
+    },
+    async onAskRefund() {
+      if (this.data.acting) return;
+      const answer = await promptRefundReason();
+      if (answer === null) return;
+      const reason = answer.trim();
+      const problem = refundReasonProblem(reason);
+      if (problem) {
+        this.setData({ actionError: problem });
+        return;
+      }
+      this.setData({ acting: 'refund', actionError: '' });
+      try {
+        const order = await askRefund(this.data.orderId, reason);
+        this.setData({ acting: '', order: toOrderView(order) });
+        wx.showToast({ title: '退款申请已提交', icon: 'success' });
+      } catch (err) {
+        this.setData({ acting: '', actionError: describeError(err) });
+        // Not refundable (any more): the order as it stands shows why and drops the button.
+        if (isRefundStateError(err)) await this.load(true);
       }
     },
   },
