@@ -1,33 +1,64 @@
 /**
  * `pnpm demo`: one buyer through the whole flow against a running sandbox + server (`pnpm start`), printing
  * each step: login code → session → order (JSAPI unified order, re-signed parameters) → payment through the
- * sandbox payer → the notification → PAID.
+ * sandbox payer → the notification → PAID. With `--refund`, staff then refund it through the admin API: part of
+ * it, then the rest a minute later (WeChat's spacing), each settled by a refund notification → REFUNDED.
  *
  *   pnpm demo                      against http://127.0.0.1:$PORT (3000; the repository's .env is read, as by
  *                                  `pnpm start`), or MP_PAY_SERVER_URL
- *   pnpm demo --standalone         starts its own sandbox and server (memory store) on free ports first
+ *   pnpm demo --refund             the same, then the refunds (about a minute and a half: the second refund
+ *                                  waits for its minute on the server's clock)
+ *   pnpm demo --standalone         starts its own sandbox and server (memory store) on free ports first, with
+ *                                  WECHATPAY_API_VERSION passed on; with --refund it moves that server's clock
+ *                                  instead of waiting the minute
+ *
+ * The refunds use the staff token the server accepts in sandbox mode when ADMIN_TOKENS is unset
+ * (SANDBOX_DEMO_ADMIN_TOKEN), or MP_PAY_ADMIN_TOKEN.
  */
 import type {
   ClientConfigResponse,
   CreateOrderResponse,
   ErrorBody,
+  Order,
   OrderResponse,
   ProductListResponse,
+  Refund,
+  RefundListResponse,
+  RefundResponse,
   SessionResponse,
 } from '@mp-pay/shared/api';
+import { SANDBOX_DEMO_ADMIN_TOKEN } from '@mp-pay/shared/wechatpay';
 import { fileURLToPath } from 'node:url';
 import { processEnv } from '../src/config.ts';
+import type { OrderEvent } from '../src/index.ts';
 
 // `pnpm start` listens on the PORT of the repository's .env; read the same file, or a PORT changed there sends
 // the demo to a port nothing listens on.
 const env = processEnv(fileURLToPath(new URL('../../../.env', import.meta.url)));
 const standalone = process.argv.includes('--standalone');
+const withRefunds = process.argv.includes('--refund');
+const adminToken = env.MP_PAY_ADMIN_TOKEN || SANDBOX_DEMO_ADMIN_TOKEN;
 let serverUrl = (env.MP_PAY_SERVER_URL ?? `http://127.0.0.1:${env.PORT || 3000}`).replace(/\/+$/, '');
 const closers: (() => Promise<void>)[] = [];
+/** Standalone only: the server's clock, which the demo may move forward, and its event stream. */
+let serverClockOffsetMs = 0;
+let readServerEvents: (() => Promise<OrderEvent[]>) | undefined;
+const serverNow = () => Date.now() + serverClockOffsetMs;
 
 const step = (n: number, text: string) => console.log(`\n${n}. ${text}`);
 const show = (label: string, value: unknown) =>
   console.log(`   ${label.padEnd(14)} ${typeof value === 'string' ? value : JSON.stringify(value)}`);
+const cny = (fen: number) => `${(fen / 100).toFixed(2)} CNY`;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+class HttpError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+  ) {
+    super(message);
+  }
+}
 
 async function call<T>(url: string, init?: RequestInit & { json?: unknown }): Promise<T> {
   const { json, ...rest } = init ?? {};
@@ -43,10 +74,30 @@ async function call<T>(url: string, init?: RequestInit & { json?: unknown }): Pr
   });
   const body = (await res.json().catch(() => ({}))) as T & Partial<ErrorBody>;
   if (!res.ok)
-    throw new Error(
+    throw new HttpError(
       `${init?.method ?? (json ? 'POST' : 'GET')} ${url} → HTTP ${res.status} ${JSON.stringify(body)}`,
+      res.status,
     );
   return body;
+}
+
+/** Calls `read` every `everyMs` until `done` says so; `what` names the wait in the timeout error. */
+async function poll<T>(
+  read: () => Promise<T>,
+  done: (value: T) => boolean,
+  what: string,
+  timeoutMs: number,
+  onTick?: (value: T) => void,
+  everyMs = 300,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (done(value)) return value;
+    if (Date.now() >= deadline) throw new Error(`${what}: still not done after ${timeoutMs / 1000} s`);
+    onTick?.(value);
+    await sleep(everyMs);
+  }
 }
 
 async function main(): Promise<void> {
@@ -56,14 +107,25 @@ async function main(): Promise<void> {
     const sandbox = await startSandbox({ port: 0 });
     const server = await startServer({
       port: 0,
-      env: { SANDBOX_PORT: new URL(sandbox.url).port, LOG_LEVEL: 'warn' },
+      env: {
+        SANDBOX_PORT: new URL(sandbox.url).port,
+        // v2 refunds go over mutual TLS, to the sandbox's own HTTPS listener.
+        SANDBOX_TLS_PORT: new URL(sandbox.tlsUrl).port,
+        LOG_LEVEL: 'warn',
+        ...(env.WECHATPAY_API_VERSION ? { WECHATPAY_API_VERSION: env.WECHATPAY_API_VERSION } : {}),
+      },
+      now: serverNow,
     });
     closers.push(
       () => server.close(),
       () => sandbox.close(),
     );
     serverUrl = server.url;
-    console.log(`Started a sandbox at ${sandbox.url} and a server at ${server.url} (memory store).`);
+    readServerEvents = () => server.store.events.readEvents();
+    console.log(
+      `Started a sandbox at ${sandbox.url} and a server at ${server.url} (memory store, ` +
+        `WeChat Pay ${server.config.wechatpay.apiVersion}).`,
+    );
   }
 
   step(1, `Server ${serverUrl}: GET /api/config`);
@@ -137,11 +199,184 @@ async function main(): Promise<void> {
   show('status', order.status);
   if (order.status !== 'PAID') throw new Error(`the order is still ${order.status} after 30 s`);
   show('transaction', order.transactionId ?? '');
-  console.log('\nDone: the order is PAID, and one order.paid event was appended for fulfilment.');
+  if (!withRefunds) {
+    console.log('\nDone: the order is PAID, and one order.paid event was appended for fulfilment.');
+    return;
+  }
+  console.log('   (one order.paid event was appended for fulfilment)');
+
+  const line = products[0];
+  await refundDemo({
+    sandboxUrl,
+    order,
+    buyer: auth,
+    part: line ? { fen: line.priceFen, reason: `returned: ${line.name}` } : { fen: 1, reason: 'returned' },
+  });
+}
+
+interface SandboxRefundView {
+  api: 'v2' | 'v3';
+  out_refund_no: string;
+  status: string;
+  due_at: string;
+  notify_url?: string;
+  notifications: { attempt: number; outcome: string; httpStatus?: number }[];
+}
+
+/** Staff refund part of the payment, then the rest a minute later, through /admin (docs: apps/server/README.md). */
+async function refundDemo(input: {
+  sandboxUrl: string;
+  order: Order;
+  buyer: Record<string, string>;
+  part: { fen: number; reason: string };
+}): Promise<void> {
+  const { sandboxUrl, buyer } = input;
+  let order = input.order;
+  const staff = { authorization: `Bearer ${adminToken}` };
+  const admin = `${serverUrl}/admin`;
+  const refundNo = (r: Refund) => `${r.outRefundNo} ${r.state} ${cny(r.refundFen)} (${r.requestedBy})`;
+
+  const ask = async (body: { refundFen?: number; reason: string }): Promise<Refund> => {
+    try {
+      return (
+        await call<RefundResponse>(`${admin}/orders/${order.id}/refunds`, { json: body, headers: staff })
+      ).refund;
+    } catch (err) {
+      if (err instanceof HttpError && err.status === 401) {
+        throw new Error(
+          'the admin API refused the staff token. The server accepts SANDBOX_DEMO_ADMIN_TOKEN only in sandbox ' +
+            'mode with ADMIN_TOKENS unset; otherwise run the demo with MP_PAY_ADMIN_TOKEN=<one of its tokens>.',
+        );
+      }
+      throw err;
+    }
+  };
+  const read = async (r: Refund) =>
+    (await call<RefundResponse>(`${admin}/refunds/${r.outRefundNo}`, { headers: staff })).refund;
+  const readOrder = async () =>
+    (await call<OrderResponse>(`${serverUrl}/api/orders/${order.id}`, { headers: buyer })).order;
+  const atWechat = async (r: Refund) => {
+    const view = await call<{ refunds?: SandboxRefundView[] }>(
+      `${sandboxUrl}/sandbox/orders/${r.outTradeNo}`,
+    );
+    const found = view.refunds?.find((x) => x.out_refund_no === r.outRefundNo);
+    if (!found) throw new Error(`the sandbox has no refund ${r.outRefundNo}`);
+    return found;
+  };
+
+  /**
+   * WeChat accepted the refund (PROCESSING) and finishes it later. The sandbox does so after
+   * SANDBOX_REFUND_DELAY_MS (10 s) on its own clock: move that clock to the refund's due time instead of waiting,
+   * and read the order there, which finishes the refund and starts its notification to the server.
+   */
+  const settle = async (r: Refund): Promise<Refund> => {
+    show('sent', `${r.state}, refund_id ${r.refundId ?? '-'}`);
+    const before = await atWechat(r);
+    const clock = await call<{ now: string }>(`${sandboxUrl}/sandbox/clock`);
+    const ahead = Date.parse(before.due_at) - Date.parse(clock.now);
+    if (before.status === 'PROCESSING' && ahead > 0) {
+      await call(`${sandboxUrl}/sandbox/clock`, { json: { advance_ms: ahead } });
+      show('sandbox', `clock moved ${Math.ceil(ahead / 1000)} s on: WeChat finishes the refund now`);
+    }
+    await atWechat(r);
+    const done = await poll(
+      () => read(r),
+      (x) => x.state !== 'PENDING' && x.state !== 'PROCESSING',
+      `refund ${r.outRefundNo} to settle`,
+      30_000,
+    );
+    const view = await atWechat(r);
+    const path = view.notify_url ? new URL(view.notify_url).pathname : '-';
+    for (const n of view.notifications) {
+      show(`notify #${n.attempt}`, `${n.outcome} (HTTP ${n.httpStatus ?? '-'}) at ${path}`);
+    }
+    show('refund', refundNo(done));
+    if (done.state !== 'SUCCESS') throw new Error(`refund ${done.outRefundNo} ended ${done.state}`);
+    return done;
+  };
+
+  step(7, `POST /admin/orders/:id/refunds {refundFen: ${input.part.fen}, reason}: staff refund part of it`);
+  let first = await ask({ refundFen: input.part.fen, reason: input.part.reason });
+  show('queued', refundNo(first));
+  first = await poll(
+    () => read(first),
+    (x) => x.state !== 'PENDING',
+    'the worker to send the refund',
+    30_000,
+  );
+  show(
+    'protocol',
+    (await atWechat(first)).api === 'v3'
+      ? 'v3: POST /v3/refund/domestic/refunds'
+      : 'v2: /secapi/pay/refund over mutual TLS (the demo client certificate)',
+  );
+  first = await settle(first);
+  order = await poll(readOrder, (o) => o.status !== 'PAID', 'the order to show the refund', 10_000);
+  show('status', `${order.status} (GET /api/orders/:id, the buyer's view)`);
+
+  step(8, 'POST /admin/orders/:id/refunds {reason}: staff refund the rest (no refundFen)');
+  let rest = await ask({ reason: 'customer returned the rest' });
+  show('queued', refundNo(rest));
+  const dueAt = Date.parse(rest.dueAt);
+  const local = (ms: number) => new Date(ms).toLocaleTimeString('en-GB');
+  const inS = Math.max(0, Math.ceil((dueAt - serverNow()) / 1000));
+  show('due', `queued for ${local(dueAt)} (in ${inS} s), WeChat takes one refund of a payment per minute`);
+  if (readServerEvents !== undefined) {
+    // Standalone: this process owns the server's clock, so move it (and the sandbox's) to the due time.
+    const skip = Math.max(0, dueAt - serverNow());
+    serverClockOffsetMs += skip;
+    await call(`${sandboxUrl}/sandbox/clock`, { json: { advance_ms: skip } });
+    show('clocks', `server and sandbox moved ${Math.ceil(skip / 1000)} s on (standalone) instead of waiting`);
+  }
+  const tty = process.stdout.isTTY;
+  let lastPrinted = 0;
+  rest = await poll(
+    () => read(rest),
+    (x) => x.state !== 'PENDING',
+    'the queued refund to be sent (WeChat: one refund of a payment per minute)',
+    90_000,
+    () => {
+      const left = Math.max(0, Math.ceil((dueAt - serverNow()) / 1000));
+      const text = `   ${'waiting'.padEnd(14)} ${left > 0 ? `${left} s until it is sent` : 'due: sending…'}`;
+      if (tty) process.stdout.write(`\r${text}\x1b[K`);
+      else if (Date.now() - lastPrinted >= 10_000) {
+        console.log(text);
+        lastPrinted = Date.now();
+      }
+    },
+    500,
+  );
+  if (tty) process.stdout.write('\r\x1b[K');
+  rest = await settle(rest);
+
+  step(9, 'The buyer polls GET /api/orders/:id');
+  order = await poll(readOrder, (o) => o.status === 'REFUNDED', 'the order to be REFUNDED', 10_000);
+  show(
+    'status',
+    `${order.status} (${cny(first.refundFen)} + ${cny(rest.refundFen)} = ${cny(order.totalFen)})`,
+  );
+
+  step(10, 'GET /admin/orders/:id/refunds: every refund of the order, and the events');
+  const { refunds } = await call<RefundListResponse>(`${admin}/orders/${order.id}/refunds`, {
+    headers: staff,
+  });
+  for (const r of refunds) show(r.outRefundNo.slice(-3), `${r.state} ${cny(r.refundFen)} "${r.reason}"`);
+  if (readServerEvents !== undefined) {
+    const events = (await readServerEvents()).filter((e) => e.orderId === order.id);
+    for (const e of events) {
+      show('event', `${e.type} ${e.outRefundNo ?? e.outTradeNo}${e.refundFen ? ` ${cny(e.refundFen)}` : ''}`);
+    }
+  }
+  const succeeded = refunds.filter((r) => r.state === 'SUCCESS').length;
+  console.log(
+    `\nDone: the order is REFUNDED; ${succeeded} refund.succeeded event${succeeded === 1 ? ' was' : 's were'} ` +
+      'appended (one per refund), after its order.paid.',
+  );
 }
 
 main()
   .catch((err: unknown) => {
+    if (process.stdout.isTTY) process.stdout.write('\n');
     console.error(`\ndemo failed: ${(err as Error).message}`);
     process.exitCode = 1;
   })

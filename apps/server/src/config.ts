@@ -602,7 +602,7 @@ function refundTlsConfig(e: ParsedEnv, mode: Mode, payApiBase: string) {
       secureBaseUrl: `https://127.0.0.1:${e.SANDBOX_TLS_PORT}`,
     };
   }
-  // No certificate: payments work; a v2 refund is refused with what to configure.
+  // No certificate: payments work; a v2 refund is refused (logged with what to configure) until one is set.
   return { clientCertificate: undefined, ca: undefined, secureBaseUrl: payApiBase };
 }
 

@@ -58,7 +58,7 @@ async function refundFlow(version: 'v2' | 'v3') {
   // The rest, asked at once: queued a minute after the first (WeChat's spacing), sent when its time comes.
   const rest = await ask({ reason: 'returned' });
   expect(rest.refundFen).toBe(order.totalFen - 1000);
-  await stack.advanceClock(61_000);
+  await stack.advanceClock(66_000);
   await settled(rest.outRefundNo);
   await waitForStatus(stack.server, order.id, 'REFUNDED');
 

@@ -11,9 +11,13 @@ import { GatewayError, type RefundStatus } from '../gateway/index.ts';
 import type { Logger } from '../logger.ts';
 import type { RefundRecord, RefundRules, RequestRefundResult, SettleRefundResult } from '../store/index.ts';
 
-/** WeChat's limits (docs/protocol.md §8): 50 refunds per payment, a minute apart, within a year. */
+/**
+ * WeChat's limits (docs/protocol.md §8): 50 refunds per payment, a minute apart, within a year. The spacing has a
+ * few seconds to spare: a refund goes out up to one worker poll after its due time, and one sent a hair under a
+ * minute after the previous would come back FREQUENCY_LIMITED.
+ */
 export const REFUND_RULES: RefundRules = {
-  minSpacingMs: 60_000,
+  minSpacingMs: 65_000,
   maxCount: MAX_REFUNDS_PER_PAYMENT,
   maxAgeMs: 365 * 86_400_000,
 };

@@ -65,7 +65,7 @@ describe('fault: concurrent partial refunds from two processes', () => {
         `refund ${refund.outRefundNo} to succeed`,
         15_000,
       );
-      await stack.advanceClock(61_000);
+      await stack.advanceClock(66_000);
     }
     const atWechat = (await sandboxOrder(stack, order.outTradeNo)) as {
       refunds?: { out_refund_no: string }[];

@@ -33,7 +33,7 @@ import type {
   TradeRef,
   TradeStatus,
 } from '../types.ts';
-import { NotificationRejectedError } from '../errors.ts';
+import { GatewayError, NotificationRejectedError } from '../errors.ts';
 import { gatewayError, notificationError } from './errors.ts';
 
 export interface V2GatewayOptions {
@@ -66,6 +66,7 @@ export class V2Gateway implements PaymentGateway {
   readonly #mchId: string;
   readonly #appIds: ReadonlySet<string>;
   readonly #notifyLimitBytes: number;
+  readonly #canRefund: boolean;
   readonly #now: () => number;
 
   constructor(options: V2GatewayOptions) {
@@ -76,6 +77,7 @@ export class V2Gateway implements PaymentGateway {
     this.#mchId = options.mchId;
     this.#appIds = new Set(options.appIds);
     this.#notifyLimitBytes = options.notifyLimitBytes;
+    this.#canRefund = options.refundTls.clientCertificate !== undefined;
     this.#now = options.now;
     this.#client = new WechatPayV2Client({
       appId: primary,
@@ -178,6 +180,14 @@ export class V2Gateway implements PaymentGateway {
   }
 
   async refund(request: RefundRequest): Promise<RefundStatus> {
+    if (!this.#canRefund) {
+      // Refused before any request, with what to configure: retrying cannot help until someone does.
+      throw new GatewayError(
+        'refused',
+        'APIv2 refunds need the merchant API client certificate: set WECHATPAY_CERT_P12 ' +
+          '(or WECHATPAY_CLIENT_CERT and WECHATPAY_CLIENT_KEY)',
+      );
+    }
     try {
       const reply = await this.#client.refund({
         appId: request.appId,
