@@ -103,6 +103,27 @@ describe('/admin', () => {
     expect(logs.join('\n')).not.toContain(ALICE);
   });
 
+  it('lists orders by status, page by page', async () => {
+    const paid = await paidOrder('admin-list');
+    const list = async (query: string) =>
+      json<{ orders: { id: string; status: string }[]; nextCursor: string | null }>(
+        await fetch(`${stack.server.url}/admin/orders?${query}`, { headers: bearer(ALICE) }),
+      );
+    const all: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page = await list(`status=PAID&limit=1${cursor ? `&cursor=${cursor}` : ''}`);
+      expect(page.orders.every((o) => o.status === 'PAID')).toBe(true);
+      all.push(...page.orders.map((o) => o.id));
+      cursor = page.nextCursor;
+    } while (cursor);
+    expect(all).toContain(paid.id);
+    expect((await fetch(`${stack.server.url}/admin/orders?status=PAID`)).status).toBe(401);
+    expect(
+      (await fetch(`${stack.server.url}/admin/orders?status=NOPE`, { headers: bearer(ALICE) })).status,
+    ).toBe(400);
+  });
+
   it('refuses what cannot be refunded, with a clear error, changing nothing', async () => {
     const token = await signIn(stack, 'admin-unpaid');
     const { order } = await createdOrder(stack.server, token);

@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
+import type { OrderStatus } from '@mp-pay/shared/api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { attemptOutTradeNo, newOrderId, newUserId } from '../src/domain/ids.ts';
 import { createMemoryStore } from '../src/store/memory/memory-store.ts';
@@ -729,6 +730,44 @@ function contract(name: string, open: () => Promise<{ store: Store; cleanup: () 
         });
         expect(await mine(base + 99_999)).toEqual([]);
       });
+    });
+
+    it('lists orders by status, following every transition', async () => {
+      const inStatus = async (status: OrderStatus, ids: string[]) => {
+        const found: string[] = [];
+        let after: { createdAt: number; id: string } | undefined;
+        for (;;) {
+          const page = await orders.listByStatus(status, { limit: 50, after });
+          found.push(...page.orders.map((o) => o.id));
+          const last = page.orders.at(-1);
+          if (!page.hasMore || !last) break;
+          after = { createdAt: last.createdAt, id: last.id };
+        }
+        return ids.filter((id) => found.includes(id));
+      };
+      const a = newOrder(user());
+      const b = newOrder(user());
+      await create(a);
+      await create(b);
+      expect(await inStatus('PENDING', [a.id, b.id])).toEqual([a.id, b.id]);
+      await attempts.markPaid(no(a), paid());
+      await orders.markClosed(b.id, { closedAt: 1, reason: 'buyer', closedAttempt: no(b) });
+      expect(await inStatus('PENDING', [a.id, b.id])).toEqual([]);
+      expect(await inStatus('PAID', [a.id, b.id])).toEqual([a.id]);
+      expect(await inStatus('CLOSED', [a.id, b.id])).toEqual([b.id]);
+      const r = await store.refunds.requestRefund(
+        { outTradeNo: no(a), refundFen: 100, reason: 'x', requestedBy: 'staff:x', createdAt: Date.now() },
+        { minSpacingMs: 0, maxCount: 50, maxAgeMs: 86_400_000 },
+      );
+      if (r.kind !== 'requested') throw new Error(r.kind);
+      await store.refunds.settleRefund(r.refund.outRefundNo, {
+        state: 'SUCCESS',
+        refundId: 'x',
+        at: 1,
+        source: 'query',
+      });
+      expect(await inStatus('PAID', [a.id])).toEqual([]);
+      expect(await inStatus('PARTIALLY_REFUNDED', [a.id])).toEqual([a.id]);
     });
 
     it('maps an identity to one user, even when first sign-ins race', async () => {

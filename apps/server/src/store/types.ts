@@ -152,6 +152,11 @@ export interface OrderStore {
   getOrder(id: string): Promise<OrderRecord | undefined>;
   /** A buyer's orders, newest first, starting after `after` (the last order of the previous page). */
   listOrders(userId: string, page: { limit: number; after?: ListPosition | undefined }): Promise<OrderPage>;
+  /** Every order in a status, newest first (the staff's lists). */
+  listByStatus(
+    status: OrderStatus,
+    page: { limit: number; after?: ListPosition | undefined },
+  ): Promise<OrderPage>;
   /**
    * PENDING → CLOSED once WeChat confirmed that `closedAttempt` (the open attempt, if any) cannot be paid.
    * Attempts still waiting to be closed at WeChat keep the order in the close queue.

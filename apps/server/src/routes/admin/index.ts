@@ -1,5 +1,10 @@
 import { Router } from '@koa/router';
-import type { OrderResponse, RefundListResponse, RefundResponse } from '@mp-pay/shared/api';
+import type {
+  OrderListResponse,
+  OrderResponse,
+  RefundListResponse,
+  RefundResponse,
+} from '@mp-pay/shared/api';
 import type { AppContext } from '../../context.ts';
 import { AppError } from '../../errors.ts';
 import { adminOf, requireAdmin } from '../../http/admin-auth.ts';
@@ -7,8 +12,10 @@ import { jsonBody } from '../../http/body.ts';
 import type { AppState } from '../../http/state.ts';
 import { inputOf, validate } from '../../http/validate.ts';
 import { decideRefundRequest } from '../../services/refund-requests.ts';
+import { toApiOrder } from '../../services/orders.ts';
 import { staffRefund, toApiRefund } from '../../services/refunds.ts';
-import { orderRefundsSchema, refundOrderSchema, refundSchema } from './schemas.ts';
+import { decodeCursor, encodeCursor } from '../../store/codec.ts';
+import { orderRefundsSchema, ordersByStatusSchema, refundOrderSchema, refundSchema } from './schemas.ts';
 
 /**
  * The staff API (bearer tokens from ADMIN_TOKENS). Every action is logged with who did what (`admin`, `action`),
@@ -41,6 +48,22 @@ export function adminRoutes(app: AppContext): Router<AppState> {
       ),
     };
     ctx.status = 202;
+    ctx.body = response;
+  });
+
+  // GET /admin/orders?status=&limit=&cursor= → orders in a status, newest first
+  router.get('/orders', admin, validate(ordersByStatusSchema), async (ctx) => {
+    const { query } = inputOf(ctx, ordersByStatusSchema);
+    ctx.state.log.info({ admin: adminOf(ctx), action: 'list_orders', status: query.status }, 'admin action');
+    const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+    if (query.cursor !== undefined && after === undefined)
+      throw new AppError('invalid_request', 'Unknown cursor.');
+    const page = await app.store.orders.listByStatus(query.status, { limit: query.limit, after });
+    const last = page.orders.at(-1);
+    const response: OrderListResponse = {
+      orders: page.orders.map(toApiOrder),
+      nextCursor: page.hasMore && last ? encodeCursor({ createdAt: last.createdAt, id: last.id }) : null,
+    };
     ctx.body = response;
   });
 

@@ -11,6 +11,14 @@ export const refundOrderSchema = z.object({
   }),
 });
 
+export const ordersByStatusSchema = z.object({
+  query: z.object({
+    status: z.enum(['PENDING', 'PAID', 'CLOSED', 'PARTIALLY_REFUNDED', 'REFUNDED']),
+    limit: z.coerce.number().int().min(1).max(100).default(20),
+    cursor: z.string().min(1).max(200).optional(),
+  }),
+});
+
 export const orderRefundsSchema = z.object({ params: z.object({ id: orderId }) });
 
 export const refundSchema = z.object({

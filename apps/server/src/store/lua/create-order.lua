@@ -4,6 +4,7 @@
 --
 -- KEYS[1..7] as in lib/transition.lua
 -- KEYS[8] idempotency key           <prefix>idem:{<userId>}:<sha256(key)>  (ignored when ARGV[8] is '')
+-- KEYS[10..14] the status index (lib/transition.lua index_status)
 -- KEYS[9] the buyer's order index   <prefix>user:{<userId>}:orders        (sorted set, score = createdAt)
 -- ARGV[1] order id        ARGV[2] userId         ARGV[3] totalFen       ARGV[4] createdAt (ms)
 -- ARGV[5] expiresAt (ms)  ARGV[6] doc (JSON: description, items)
@@ -37,6 +38,7 @@ redis.call('HSET', KEYS[1],
   'createdAt', ARGV[4], 'expiresAt', ARGV[5], 'doc', ARGV[6], 'current', no, 'attemptCount', 1)
 redis.call('HSET', KEYS[2], no, ARGV[11], no .. '.state', 'OPEN')
 redis.call('ZADD', KEYS[9], ARGV[4], id)
+index_status(id, nil, 'PENDING')
 redis.call('ZADD', KEYS[Q_QUERY], ARGV[7], id)
 redis.call('ZADD', KEYS[Q_CLOSE], ARGV[5], id)
 if hasKey then

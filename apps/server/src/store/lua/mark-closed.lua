@@ -3,7 +3,7 @@
 -- orderquery says CLOSED, or WeChat never knew it). Appends exactly one order.closed event, atomically. A PAID
 -- order stays PAID. Ended attempts not yet closed at WeChat keep the order in the close queue.
 --
--- KEYS[1..7] as in lib/transition.lua
+-- KEYS[1..7] as in lib/transition.lua   KEYS[8..12] the status index (lib/transition.lua index_status)
 -- ARGV[1] id   ARGV[2] closedAt (ms)   ARGV[3] reason (expired | buyer | wechat_closed | ...)
 -- ARGV[4] out_trade_no of the attempt WeChat confirmed closed ('' when none was open)
 --
@@ -27,6 +27,7 @@ if closedState and closedState ~= 'PAID' then
   attempt_set(no, 'state', 'CLOSED', 'closedAt', ARGV[2], 'trade', 'closed')
 end
 redis.call('HSET', KEYS[1], 'status', 'CLOSED', 'closedAt', ARGV[2], 'closeReason', ARGV[3])
+index_status(id, status, 'CLOSED')
 dequeue(Q_QUERY, id)
 settle_close_queue(id, ARGV[2])
 local total = redis.call('HGET', KEYS[1], 'totalFen')

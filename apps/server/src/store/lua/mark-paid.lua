@@ -12,6 +12,7 @@
 --
 -- KEYS[1..7] as in lib/transition.lua
 -- KEYS[8] refund queue <prefix>due:refund   KEYS[9] refunds <prefix>order:{<id>}:refunds
+-- KEYS[10..14] the status index (lib/transition.lua index_status)
 -- ARGV[1] order id   ARGV[2] out_trade_no   ARGV[3] total reported by WeChat (fen)   ARGV[4] transaction_id
 -- ARGV[5] paidAt (ms)   ARGV[6] source (notify | query | close)   ARGV[7] now (ms)
 -- ARGV[8] the refund's doc for a double payment (JSON: reason, requestedBy, createdAt)
@@ -50,6 +51,7 @@ if is_paid(status) then
   return { 4, paidAttempt, emit('payment.duplicate', id, no, total, ARGV[6], ARGV[5], tx), refundNo }
 end
 
+index_status(id, status, 'PAID')
 redis.call('HSET', KEYS[1], 'status', 'PAID', 'paidAttempt', no, 'transactionId', tx,
   'paidAt', ARGV[5], 'paidVia', ARGV[6])
 local current = redis.call('HGET', KEYS[1], 'current')

@@ -8,7 +8,7 @@
 -- SUCCESS and CLOSED are final.
 --
 -- KEYS[1] order hash   KEYS[2] attempts hash   KEYS[3] event stream   KEYS[4] refund queue   KEYS[5] refunds hash
--- KEYS[6] refund claim counts
+-- KEYS[6] refund claim counts   KEYS[7..11] the status index (lib/transition.lua index_status)
 -- ARGV[1] order id   ARGV[2] out_refund_no   ARGV[3] SUCCESS | CLOSED | ABNORMAL   ARGV[4] refund_id ('' = none)
 -- ARGV[5] at (ms)   ARGV[6] source (notify | query | ...)
 --
@@ -33,8 +33,10 @@ if outcome == 'SUCCESS' then
   attempt_set(trade, 'refundedFen', refunded)
   if redis.call('HGET', KEYS[1], 'paidAttempt') == trade then
     local total = tonumber(redis.call('HGET', KEYS[1], 'totalFen'))
+    local before = status
     status = refunded >= total and 'REFUNDED' or 'PARTIALLY_REFUNDED'
     redis.call('HSET', KEYS[1], 'status', status)
+    if status ~= before then index_status(id, before, status) end
   end
 elseif outcome == 'CLOSED' then
   attempt_set(trade, 'refundReserved', tonumber(attempt_get(trade, 'refundReserved') or '0') - fen)

@@ -5,6 +5,7 @@
  * gives in Redis within one process. Nothing survives a restart, and several processes do not share it:
  * NODE_ENV=production refuses it.
  */
+import type { OrderStatus } from '@mp-pay/shared/api';
 import { MAX_ATTEMPTS_PER_ORDER, orderIdOf, orderIdOfRefund } from '../../domain/ids.ts';
 import type { Prepared, TradeState } from '../../gateway/types.ts';
 import { isAfterCursor } from '../codec.ts';
@@ -181,6 +182,24 @@ export class MemoryOrderStore implements OrderStore {
   ): Promise<OrderPage> {
     const after = page.after;
     const sorted = [...(this.d.byUser.get(userId) ?? [])]
+      .sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0))
+      .filter((e) => after === undefined || isAfterCursor(e, after));
+    const orders = sorted
+      .slice(0, page.limit)
+      .map((e) => this.d.orders.get(e.id))
+      .filter((o): o is OrderRecord => o !== undefined)
+      .map(clone);
+    return { orders, hasMore: sorted.length > page.limit };
+  }
+
+  async listByStatus(
+    status: OrderStatus,
+    page: { limit: number; after?: ListPosition | undefined },
+  ): Promise<OrderPage> {
+    const after = page.after;
+    const sorted = [...this.d.orders.values()]
+      .filter((o) => o.status === status)
+      .map((o) => ({ createdAt: o.createdAt, id: o.id }))
       .sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0))
       .filter((e) => after === undefined || isAfterCursor(e, after));
     const orders = sorted

@@ -17,6 +17,8 @@ export function redisKeys(prefix: string) {
     identity: (appId: string, openid: string) => `${prefix}identity:{${appId}:${openid}}`,
     user: (userId: string) => `${prefix}user:{${userId}}`,
     userOrders: (userId: string) => `${prefix}user:{${userId}}:orders`,
+    /** Orders by status (sorted set, score = createdAt): the staff's lists. */
+    status: (status: string) => `${prefix}status:${status}`,
     idempotency: (userId: string, key: string) =>
       `${prefix}idem:{${userId}}:${createHash('sha256').update(key).digest('hex')}`,
     due: (queue: DueQueue) => `${prefix}due:${queue}`,
@@ -26,6 +28,14 @@ export function redisKeys(prefix: string) {
   };
 }
 export type RedisKeys = ReturnType<typeof redisKeys>;
+
+/** The order statuses in the slot order of lib/transition.lua's index_status. */
+export const INDEXED_STATUSES = ['PENDING', 'PAID', 'CLOSED', 'PARTIALLY_REFUNDED', 'REFUNDED'] as const;
+
+/** The status index: the last five KEYS of every script that changes an order's status. */
+export function statusKeys(k: RedisKeys): string[] {
+  return INDEXED_STATUSES.map((status) => k.status(status));
+}
 
 /** The six keys of the refund scripts (src/store/lua/*-refund*.lua headers). */
 export function refundKeys(k: RedisKeys, orderId: string): string[] {

@@ -1,3 +1,4 @@
+import type { OrderStatus } from '@mp-pay/shared/api';
 import type { Redis } from 'ioredis';
 import { MAX_ATTEMPTS_PER_ORDER, orderIdOf, orderIdOfRefund } from '../../domain/ids.ts';
 import { StoreUnavailableError } from '../../errors.ts';
@@ -63,7 +64,7 @@ import {
 } from '../types.ts';
 import type { TradeState } from '../../gateway/types.ts';
 import { connectRedis, guard, type RedisStoreOptions } from './connect.ts';
-import { redisKeys, refundKeys, transitionKeys, type RedisKeys } from './keys.ts';
+import { redisKeys, refundKeys, statusKeys, transitionKeys, type RedisKeys } from './keys.ts';
 import {
   closeAttemptResult,
   createOrderResult,
@@ -109,6 +110,7 @@ export class RedisOrderStore implements OrderStore {
         ...transitionKeys(k, order.id),
         idem === undefined ? k.order(order.id) : k.idempotency(order.userId, idem),
         k.userOrders(order.userId),
+        ...statusKeys(k),
         order.id,
         order.userId,
         order.totalFen,
@@ -150,8 +152,22 @@ export class RedisOrderStore implements OrderStore {
     userId: string,
     page: { limit: number; after?: ListPosition | undefined },
   ): Promise<OrderPage> {
+    return this.#listIndex(this.b.keys.userOrders(userId), page);
+  }
+
+  async listByStatus(
+    status: OrderStatus,
+    page: { limit: number; after?: ListPosition | undefined },
+  ): Promise<OrderPage> {
+    return this.#listIndex(this.b.keys.status(status), page);
+  }
+
+  /** A page of an order index (sorted set scored by createdAt), newest first. */
+  async #listIndex(
+    key: string,
+    page: { limit: number; after?: ListPosition | undefined },
+  ): Promise<OrderPage> {
     const { redis, keys } = this.b;
-    const key = keys.userOrders(userId);
     const after = page.after;
     const max = after === undefined ? '+inf' : String(after.createdAt);
     // Orders created in the same millisecond share a score; fetch a little more than a page and drop those
@@ -191,6 +207,7 @@ export class RedisOrderStore implements OrderStore {
     const reply = await guard(
       this.b.scripts.markClosed(
         ...transitionKeys(this.b.keys, id),
+        ...statusKeys(this.b.keys),
         id,
         closing.closedAt,
         closing.reason,
@@ -307,6 +324,7 @@ export class RedisAttemptStore implements AttemptStore {
         ...transitionKeys(this.b.keys, orderId),
         this.b.keys.due('refund'),
         this.b.keys.refunds(orderId),
+        ...statusKeys(this.b.keys),
         orderId,
         outTradeNo,
         String(facts.totalFen),
@@ -431,6 +449,7 @@ export class RedisRefundStore implements RefundStore {
     const reply = await guard(
       this.b.scripts.settleRefund(
         ...refundKeys(this.b.keys, orderId),
+        ...statusKeys(this.b.keys),
         orderId,
         outRefundNo,
         outcome.state,

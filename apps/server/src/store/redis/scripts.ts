@@ -8,17 +8,17 @@ import type { Redis } from 'ioredis';
  * whose first line is `-- uses: lib/<file>` gets that library in front of it (shared steps written once).
  */
 const SCRIPTS = {
-  createOrder: { file: 'create-order.lua', keys: 9 },
+  createOrder: { file: 'create-order.lua', keys: 14 },
   openAttempt: { file: 'open-attempt.lua', keys: 7 },
   setPrepared: { file: 'set-prepared.lua', keys: 2 },
-  markPaid: { file: 'mark-paid.lua', keys: 9 },
+  markPaid: { file: 'mark-paid.lua', keys: 14 },
   endAttempt: { file: 'end-attempt.lua', keys: 7 },
   closeAttempt: { file: 'close-attempt.lua', keys: 7 },
-  markClosed: { file: 'mark-closed.lua', keys: 7 },
+  markClosed: { file: 'mark-closed.lua', keys: 12 },
   resolveIdentity: { file: 'resolve-identity.lua', keys: 2 },
   requestRefund: { file: 'request-refund.lua', keys: 6 },
   markRefundSent: { file: 'mark-refund-sent.lua', keys: 6 },
-  settleRefund: { file: 'settle-refund.lua', keys: 6 },
+  settleRefund: { file: 'settle-refund.lua', keys: 11 },
   refundRequest: { file: 'refund-request.lua', keys: 1 },
   claimDue: { file: 'claim-due.lua', keys: 2 },
   releaseClaim: { file: 'release-claim.lua', keys: 2 },

@@ -15,6 +15,20 @@ local function is_paid(status)
   return status == 'PAID' or status == 'PARTIALLY_REFUNDED' or status == 'REFUNDED'
 end
 
+-- The status index: one sorted set per order status (score = createdAt), given as the LAST five KEYS of every
+-- script that changes an order's status, in this order (src/store/redis/keys.ts statusKeys).
+local STATUS_SLOTS = { PENDING = 1, PAID = 2, CLOSED = 3, PARTIALLY_REFUNDED = 4, REFUNDED = 5 }
+local function index_status(id, from, to)
+  local base = #KEYS - 5
+  local score = redis.call('HGET', KEYS[1], 'createdAt')
+  if from then
+    local old = base + STATUS_SLOTS[from]
+    redis.call('ZREM', KEYS[old], id)
+  end
+  local slot = base + STATUS_SLOTS[to]
+  redis.call('ZADD', KEYS[slot], score, id)
+end
+
 -- The order leaves one background queue (nothing left to do there), with its claim count.
 local function dequeue(queue, id)
   redis.call('ZREM', KEYS[queue], id)
