@@ -13,23 +13,13 @@ import { openStore } from '../../src/index.ts';
 import { freePort } from '../helpers/free-port.ts';
 import { dropPrefix, TEST_REDIS_URL, uniquePrefix, waitFor } from '../helpers/redis.ts';
 import type { SandboxOrderView } from '../helpers/stack.ts';
+import { postJson } from './support/http-json.ts';
 import { printCounts } from './support/report.ts';
 import { ServerProcess } from './support/server-process.ts';
 import { signInBuyer } from './support/sign-in.ts';
 
 const ORDERS = 12;
 const TOKEN = 'sigkill-staff-0123456789abcdefghijklmnopqrstu';
-
-async function postJson<T>(url: string, body: unknown, headers: Record<string, string> = {}): Promise<T> {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
-    body: JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`POST ${url} → HTTP ${res.status}: ${text.slice(0, 300)}`);
-  return JSON.parse(text) as T;
-}
 
 describe('fault: the server killed with SIGKILL during a refund burst', () => {
   const prefix = uniquePrefix('fault-refund-sigkill');

@@ -19,6 +19,7 @@ import { freePort } from '../helpers/free-port.ts';
 import { dropPrefix, TEST_REDIS_URL, uniquePrefix, waitFor } from '../helpers/redis.ts';
 import type { SandboxOrderView } from '../helpers/stack.ts';
 import { paidEventsByOrder, statuses } from './support/events.ts';
+import { postJson } from './support/http-json.ts';
 import { printCounts } from './support/report.ts';
 import { signInBuyer } from './support/sign-in.ts';
 import { ServerProcess } from './support/server-process.ts';
@@ -26,17 +27,6 @@ import { ServerProcess } from './support/server-process.ts';
 const ORDERS = 48;
 const BUYERS = 6;
 const COPIES = 4;
-
-async function postJson<T>(url: string, body: unknown, headers: Record<string, string> = {}): Promise<T> {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
-    body: JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`POST ${url} → HTTP ${res.status}: ${text.slice(0, 300)}`);
-  return JSON.parse(text) as T;
-}
 
 describe('fault: server processes killed with SIGKILL during a notification burst', () => {
   const prefix = uniquePrefix('fault-sigkill');

@@ -180,26 +180,23 @@ export class MemoryOrderStore implements OrderStore {
     userId: string,
     page: { limit: number; after?: ListPosition | undefined },
   ): Promise<OrderPage> {
-    const after = page.after;
-    const sorted = [...(this.d.byUser.get(userId) ?? [])]
-      .sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0))
-      .filter((e) => after === undefined || isAfterCursor(e, after));
-    const orders = sorted
-      .slice(0, page.limit)
-      .map((e) => this.d.orders.get(e.id))
-      .filter((o): o is OrderRecord => o !== undefined)
-      .map(clone);
-    return { orders, hasMore: sorted.length > page.limit };
+    return this.#page(this.d.byUser.get(userId) ?? [], page);
   }
 
   async listByStatus(
     status: OrderStatus,
     page: { limit: number; after?: ListPosition | undefined },
   ): Promise<OrderPage> {
-    const after = page.after;
-    const sorted = [...this.d.orders.values()]
+    const positions = [...this.d.orders.values()]
       .filter((o) => o.status === status)
-      .map((o) => ({ createdAt: o.createdAt, id: o.id }))
+      .map((o) => ({ createdAt: o.createdAt, id: o.id }));
+    return this.#page(positions, page);
+  }
+
+  /** A page of an order index, newest first, as the Redis store reads its sorted sets. */
+  #page(positions: ListPosition[], page: { limit: number; after?: ListPosition | undefined }): OrderPage {
+    const after = page.after;
+    const sorted = [...positions]
       .sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0))
       .filter((e) => after === undefined || isAfterCursor(e, after));
     const orders = sorted
