@@ -7,6 +7,7 @@
 import type { PaymentLaunch } from '@mp-pay/shared/api';
 import {
   miniProgramPayParamsV3,
+  parseV3Transaction,
   PlatformCertificates,
   V3KeySet,
   verifyV3Notification,
@@ -222,58 +223,41 @@ export class V3Gateway implements PaymentGateway {
   }
 
   parseNotification(raw: RawNotification): NotificationFact {
-    let event;
+    const event = this.#verified(raw);
+    // The shared parser validates the transaction resource (amount in fen, RFC 3339 time, ids present).
+    let trade;
     try {
-      event = verifyV3Notification(raw.body, raw.headers, {
-        apiV3Key: this.#apiV3Key,
-        keys: this.#keys,
-        now: this.#now(),
-      });
+      trade = parseV3Transaction(event.resource);
     } catch (err) {
-      throw notificationErrorV3(err);
+      throw new NotificationRejectedError('fields', (err as Error).message);
     }
-    const r = event.resource as Record<string, unknown>;
-    const outTradeNo = typeof r.out_trade_no === 'string' ? r.out_trade_no : undefined;
-    if (r.mchid !== this.#mchId || typeof r.appid !== 'string' || !this.#appIds.has(r.appid)) {
+    if (trade.mchid !== this.#mchId || !this.#appIds.has(trade.appid)) {
       throw new NotificationRejectedError(
         'merchant',
         'notification is for another mchid or an unbound appid',
-        outTradeNo,
+        trade.outTradeNo,
       );
     }
-    if (outTradeNo === undefined)
-      throw new NotificationRejectedError('fields', 'notification lacks out_trade_no');
-    if (event.eventType !== 'TRANSACTION.SUCCESS' || r.trade_state !== 'SUCCESS') {
-      return { kind: 'payment_failed', outTradeNo };
+    if (event.eventType !== 'TRANSACTION.SUCCESS' || trade.tradeState !== 'SUCCESS') {
+      return { kind: 'payment_failed', outTradeNo: trade.outTradeNo };
     }
-    const amount = r.amount as { total?: unknown } | undefined;
-    const total = amount?.total;
-    if (typeof r.transaction_id !== 'string' || !r.transaction_id || !Number.isSafeInteger(total)) {
-      throw new NotificationRejectedError(
-        'fields',
-        'notification lacks transaction_id or amount.total',
-        outTradeNo,
-      );
-    }
-    const payer = r.payer as { openid?: unknown } | undefined;
     return {
       kind: 'payment',
       payment: {
-        outTradeNo,
-        appId: r.appid,
-        transactionId: r.transaction_id,
-        totalFen: total as number,
-        paidAt: this.#time(typeof r.success_time === 'string' ? r.success_time : undefined),
-        payerOpenid: typeof payer?.openid === 'string' ? payer.openid : undefined,
+        outTradeNo: trade.outTradeNo,
+        appId: trade.appid,
+        transactionId: trade.transactionId,
+        totalFen: trade.amount.total,
+        paidAt: this.#time(trade.successTime),
+        payerOpenid: trade.payer?.openid,
       },
     };
   }
 
-  /** REFUND.SUCCESS / REFUND.ABNORMAL / REFUND.CLOSED, verified and decrypted like payment notifications. */
-  parseRefundNotification(raw: RawNotification): RefundStatus {
-    let event;
+  /** Signature, time window and GCM tag over the raw notification; any failure is an untrusted notification. */
+  #verified(raw: RawNotification) {
     try {
-      event = verifyV3Notification(raw.body, raw.headers, {
+      return verifyV3Notification(raw.body, raw.headers, {
         apiV3Key: this.#apiV3Key,
         keys: this.#keys,
         now: this.#now(),
@@ -281,6 +265,11 @@ export class V3Gateway implements PaymentGateway {
     } catch (err) {
       throw notificationErrorV3(err);
     }
+  }
+
+  /** REFUND.SUCCESS / REFUND.ABNORMAL / REFUND.CLOSED, verified and decrypted like payment notifications. */
+  parseRefundNotification(raw: RawNotification): RefundStatus {
+    const event = this.#verified(raw);
     const r = event.resource as Record<string, unknown>;
     if (r.mchid !== this.#mchId) {
       throw new NotificationRejectedError('merchant', 'refund notification for another mchid');
