@@ -6,6 +6,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import type { OrderResponse, RefundResponse } from '@mp-pay/shared/api';
+import { encryptV3Resource, SANDBOX_DEMO_V3, signResponseV3 } from '@mp-pay/shared/wechatpay';
 import { waitFor } from './helpers/redis.ts';
 import {
   bearer,
@@ -14,6 +15,7 @@ import {
   payInSandbox,
   post,
   sandboxOrder,
+  setFaults,
   signIn,
   startStack,
   waitForStatus,
@@ -170,5 +172,93 @@ describe('buyers asking for refunds', () => {
     expect(asked.order.refundRequest).toMatchObject({ state: 'APPROVED' });
     expect(asked.order.refunds?.[0]).toMatchObject({ refundFen: order.totalFen });
     await waitForStatus(stack.server, order.id, 'REFUNDED');
+  });
+});
+
+describe('refunds without their notifications', () => {
+  it('a PROCESSING refund whose notifications are all lost is settled by the worker’s refund query', async () => {
+    const stack = await startStack({ label: 'refund-query', env: { ADMIN_TOKENS: `staff:${TOKEN}` } });
+    stacks.push(stack);
+    const token = await signIn(stack, 'refund-query-buyer');
+    const { order, payment } = await createdOrder(stack.server, token);
+    expect(await payInSandbox(stack, payment)).toBe('requestPayment:ok');
+    await waitForStatus(stack.server, order.id, 'PAID');
+    await setFaults(stack, { mch_id: stack.server.config.wechatpay.mchId }, { dropNotifications: true });
+    const res = await fetch(
+      `${stack.server.url}/admin/orders/${order.id}/refunds`,
+      post({ reason: 'lost' }, bearer(TOKEN)),
+    );
+    const { refund } = await json<RefundResponse>(res);
+    await waitFor(
+      async () => (await stack.server.store.refunds.getRefund(refund.outRefundNo))?.state === 'PROCESSING',
+      'the refund to be accepted by WeChat',
+    );
+    // No notification will come: the refund queue asks WeChat (ORDER_QUERY_DELAY_MS after sending).
+    await stack.advanceClock(61_000);
+    await waitForStatus(stack.server, order.id, 'REFUNDED');
+    const events = (await stack.server.store.events.readEvents()).filter(
+      (e) => e.type === 'refund.succeeded',
+    );
+    expect(events.filter((e) => e.orderId === order.id).map((e) => e.source)).toEqual(['query']);
+  });
+
+  it('v3: a refund notification with a tampered ciphertext is refused and changes nothing', async () => {
+    const stack = await startStack({
+      label: 'refund-v3-tamper',
+      env: { WECHATPAY_API_VERSION: 'v3', ADMIN_TOKENS: `staff:${TOKEN}`, WORKER_ENABLED: 'false' },
+    });
+    stacks.push(stack);
+    const token = await signIn(stack, 'refund-tamper-buyer');
+    const { order, payment } = await createdOrder(stack.server, token);
+    expect(await payInSandbox(stack, payment)).toBe('requestPayment:ok');
+    await waitForStatus(stack.server, order.id, 'PAID');
+    const res = await fetch(
+      `${stack.server.url}/admin/orders/${order.id}/refunds`,
+      post({ reason: 'x' }, bearer(TOKEN)),
+    );
+    const { refund } = await json<RefundResponse>(res);
+    const resource = encryptV3Resource(
+      JSON.stringify({
+        mchid: stack.server.config.wechatpay.mchId,
+        out_trade_no: order.outTradeNo,
+        out_refund_no: refund.outRefundNo,
+        refund_id: '50300000000000000000000000001',
+        refund_status: 'SUCCESS',
+        success_time: new Date().toISOString(),
+        amount: {
+          total: order.totalFen,
+          refund: order.totalFen,
+          payer_total: order.totalFen,
+          payer_refund: order.totalFen,
+        },
+      }),
+      SANDBOX_DEMO_V3.apiV3Key,
+      { associatedData: 'refund' },
+    );
+    const bytes = Buffer.from(resource.ciphertext, 'base64');
+    bytes[0] = (bytes[0] ?? 0) ^ 1;
+    resource.ciphertext = bytes.toString('base64');
+    const body = JSON.stringify({
+      id: 'tampered',
+      create_time: new Date().toISOString(),
+      resource_type: 'encrypt-resource',
+      event_type: 'REFUND.SUCCESS',
+      summary: '退款成功',
+      resource,
+    });
+    const headers = signResponseV3(body, {
+      privateKey: SANDBOX_DEMO_V3.platformPrivateKey,
+      serial: SANDBOX_DEMO_V3.platformPublicKeyId,
+    });
+    const reply = await fetch(`${stack.server.url}/wechatpay/v3/refund-notify`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body,
+    });
+    expect(reply.status).toBe(400);
+    expect(await stack.server.store.refunds.getRefund(refund.outRefundNo)).toMatchObject({
+      state: 'PENDING',
+    });
+    expect((await stack.server.store.orders.getOrder(order.id))?.status).toBe('PAID');
   });
 });
