@@ -17,6 +17,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import {
   SANDBOX_DEFAULT_PORT,
   SANDBOX_DEMO,
+  SANDBOX_DEMO_CHANNELS,
   SANDBOX_DEMO_ADMIN_TOKEN,
   SANDBOX_DEMO_TLS,
   isSandboxDemoTls,
@@ -196,6 +197,29 @@ const refundTlsVars = z.object({
   SANDBOX_TLS_PORT: int(1, 65535, 'the port of the sandbox TLS listener, default 4011').default(4011),
 });
 
+/**
+ * The payment channels besides the mini-program (docs/channels.md): an official account (OAuth + JSAPI in
+ * WeChat's browser), a mobile app (OpenSDK), H5 in other mobile browsers, Native QR codes on desktops. In sandbox
+ * mode the official account and the app default to the sandbox's demo ones; live, a channel whose AppID is unset
+ * answers channel_not_available.
+ */
+const channelVars = z.object({
+  WECHAT_OA_APPID: credential(APPID_RULE).optional(),
+  WECHAT_OA_SECRET: credential(APP_SECRET_RULE).optional(),
+  WECHAT_APP_APPID: credential(APPID_RULE).optional(),
+  /** Default: https://open.weixin.qq.com live, the sandbox in sandbox mode (its OAuth page). */
+  WECHAT_OAUTH_BASE: httpUrl('e.g. WECHAT_OAUTH_BASE=https://open.weixin.qq.com').optional(),
+  /** Default: PUBLIC_BASE_URL + /shop/ (the web checkout). */
+  H5_WAP_URL: httpUrl('e.g. H5_WAP_URL=https://shop.example.com/shop/').optional(),
+  H5_WAP_NAME: z.string().min(1).max(64).default('mp-pay shop'),
+  /** Default: true live, false in sandbox mode (a local browser has a loopback address). */
+  H5_REQUIRE_PUBLIC_IP: bool('H5_REQUIRE_PUBLIC_IP=false lets private buyer addresses reach MWEB').optional(),
+  WECHATPAY_NATIVE_MODE: z
+    .enum(['1', '2'], { error: 'must be 2 (code_url) or 1 (signed long link, APIv2 only)' })
+    .transform(Number)
+    .default(2),
+});
+
 /** Where the clients point: WeChat, another simulator, or (both bases unset) the local sandbox. */
 const upstreamVars = z.object({
   /** Default: live for WeChat Pay's own hosts, else sandbox. */
@@ -297,6 +321,7 @@ const httpVars = z.object({
 const envSchema = z.object({
   ...processVars.shape,
   ...merchantVars.shape,
+  ...channelVars.shape,
   ...v3Vars.shape,
   ...upstreamVars.shape,
   ...refundTlsVars.shape,
@@ -385,6 +410,7 @@ function crossFieldProblems(e: ParsedEnv, invalid: ReadonlySet<Variable>): strin
       );
     }
   }
+  problems.push(...channelProblems(e, invalid, production));
   problems.push(...v3Problems(e, invalid, mode, production));
   problems.push(...refundTlsProblems(e, invalid));
   if (production) problems.push(...productionRefusals(e, invalid));
@@ -548,6 +574,74 @@ function productionRefusals(e: ParsedEnv, invalid: ReadonlySet<Variable>): strin
   return problems;
 }
 
+/** An official account needs its secret (OAuth), mode-1 Native links exist only in APIv2, demo values never live. */
+function channelProblems(
+  e: ParsedEnv,
+  invalid: ReadonlySet<Variable>,
+  production: boolean | undefined,
+): string[] {
+  const problems: string[] = [];
+  const isSet = (name: Variable) => invalid.has(name) || e[name] !== undefined;
+  if (isSet('WECHAT_OA_APPID') !== isSet('WECHAT_OA_SECRET')) {
+    problems.push(
+      'set WECHAT_OA_APPID and WECHAT_OA_SECRET together (the official account signs buyers in by OAuth)',
+    );
+  }
+  if (
+    !invalid.has('WECHATPAY_NATIVE_MODE') &&
+    e.WECHATPAY_NATIVE_MODE === 1 &&
+    e.WECHATPAY_API_VERSION === 'v3'
+  ) {
+    problems.push(
+      'WECHATPAY_NATIVE_MODE=1 (signed long links) exists only in APIv2: use 2 with WECHATPAY_API_VERSION=v3',
+    );
+  }
+  if (production) {
+    const demo = SANDBOX_DEMO_CHANNELS;
+    const values: [Variable, string][] = [
+      ['WECHAT_OA_APPID', demo.officialAccount.appId],
+      ['WECHAT_OA_SECRET', demo.officialAccount.secret],
+      ['WECHAT_APP_APPID', demo.app.appId],
+    ];
+    for (const [name, value] of values) {
+      if (!invalid.has(name) && e[name] === value) {
+        problems.push(`${name} is the sandbox demo value; set your real one for NODE_ENV=production`);
+      }
+    }
+  }
+  return problems;
+}
+
+/** The channels this process serves and with which AppIDs (docs/channels.md). */
+function channelConfig(e: ParsedEnv, mode: Mode, miniProgramAppId: string, wechatApiBase: string) {
+  const sandbox = mode === 'sandbox';
+  const oa =
+    e.WECHAT_OA_APPID !== undefined && e.WECHAT_OA_SECRET !== undefined
+      ? { appId: e.WECHAT_OA_APPID, secret: e.WECHAT_OA_SECRET }
+      : sandbox
+        ? { ...SANDBOX_DEMO_CHANNELS.officialAccount }
+        : undefined;
+  const appAppId = e.WECHAT_APP_APPID ?? (sandbox ? SANDBOX_DEMO_CHANNELS.app.appId : undefined);
+  return {
+    miniprogram: { appId: miniProgramAppId },
+    /** Official-account pages: OAuth snsapi_base for the openid, then JSAPI with this AppID. Secret never logged. */
+    officialAccount: oa,
+    /** The mobile app's own (open platform) AppID. */
+    app: appAppId === undefined ? undefined : { appId: appAppId },
+    /** Where the buyer's browser is sent to authorise (the sandbox's OAuth page in sandbox mode). */
+    oauthBase: e.WECHAT_OAUTH_BASE ?? (sandbox ? wechatApiBase : 'https://open.weixin.qq.com'),
+    h5: {
+      /** Undefined: PUBLIC_BASE_URL (or the listening address) + /shop/. */
+      wapUrl: e.H5_WAP_URL,
+      wapName: e.H5_WAP_NAME,
+      /** Refuse MWEB for a missing, private or loopback buyer address before WeChat sees it. */
+      requirePublicIp: e.H5_REQUIRE_PUBLIC_IP ?? !sandbox,
+    },
+    /** 2: code_url from unifiedorder / v3 native; 1: a signed long link and the scan callback (APIv2). */
+    native: { mode: e.WECHATPAY_NATIVE_MODE as 1 | 2 },
+  };
+}
+
 /** The client certificate files must exist and come as a .p12 or as a PEM pair. */
 function refundTlsProblems(e: ParsedEnv, invalid: ReadonlySet<Variable>): string[] {
   const problems: string[] = [];
@@ -639,6 +733,7 @@ function toServerConfig(e: ParsedEnv) {
   const payApiBase = e.WECHATPAY_API_BASE ?? localSandbox;
   // Step 2 requires every credential outside sandbox mode: the demo merchant only ever fills in sandbox mode.
   const appId = e.WECHAT_APPID ?? SANDBOX_DEMO.appId;
+  const channels = channelConfig(e, mode, appId, wechatApiBase);
   const logLevel: LogLevel = e.LOG_LEVEL ?? (e.NODE_ENV === 'test' ? 'silent' : 'info');
   return {
     nodeEnv: e.NODE_ENV,
@@ -662,7 +757,14 @@ function toServerConfig(e: ParsedEnv) {
       key: e.WECHATPAY_KEY ?? (mode === 'sandbox' ? SANDBOX_DEMO.key : ''),
       signType: e.WECHATPAY_SIGN_TYPE,
       /** Every AppID bound to the merchant: the mini-program's first, then WECHATPAY_APPIDS, without repeats. */
-      appIds: [...new Set([appId, ...e.WECHATPAY_APPIDS])],
+      appIds: [
+        ...new Set([
+          appId,
+          ...(channels.officialAccount ? [channels.officialAccount.appId] : []),
+          ...(channels.app ? [channels.app.appId] : []),
+          ...e.WECHATPAY_APPIDS,
+        ]),
+      ],
       apiBase: payApiBase,
       timeoutMs: e.WECHATPAY_TIMEOUT_MS,
       /** Which protocol pays new orders (docs/architecture.md, the gateway boundary). */
@@ -671,6 +773,7 @@ function toServerConfig(e: ParsedEnv) {
       /** v2 refunds (mutual TLS). The key material is never logged. */
       refundTls: refundTlsConfig(e, mode, payApiBase),
     },
+    channels,
     /** Sandbox mode only: where the sandbox (payer, login codes) lives, reported to the mini-program. */
     sandboxUrl: mode === 'sandbox' ? payApiBase : undefined,
     redis: { url: e.REDIS_URL, prefix: e.REDIS_PREFIX, commandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS },

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { parseEnv } from 'node:util';
 import {
   SANDBOX_DEMO,
+  SANDBOX_DEMO_CHANNELS,
   SANDBOX_DEMO_ADMIN_TOKEN,
   SANDBOX_DEMO_TLS,
   SANDBOX_DEMO_V3,
@@ -73,7 +74,11 @@ describe('loadConfig', () => {
         mchId: SANDBOX_DEMO.mchId,
         key: SANDBOX_DEMO.key,
         signType: 'MD5',
-        appIds: [SANDBOX_DEMO.appId],
+        appIds: [
+          SANDBOX_DEMO.appId,
+          SANDBOX_DEMO_CHANNELS.officialAccount.appId,
+          SANDBOX_DEMO_CHANNELS.app.appId,
+        ],
         apiBase: sandbox,
         timeoutMs: 10_000,
         apiVersion: 'v2',
@@ -89,6 +94,14 @@ describe('loadConfig', () => {
           ca: SANDBOX_DEMO_TLS.caCert,
           secureBaseUrl: 'https://127.0.0.1:4011',
         },
+      },
+      channels: {
+        miniprogram: { appId: SANDBOX_DEMO.appId },
+        officialAccount: { ...SANDBOX_DEMO_CHANNELS.officialAccount },
+        app: { appId: SANDBOX_DEMO_CHANNELS.app.appId },
+        oauthBase: sandbox,
+        h5: { wapUrl: undefined, wapName: 'mp-pay shop', requirePublicIp: false },
+        native: { mode: 2 },
       },
       sandboxUrl: sandbox,
       redis: { url: undefined, prefix: 'mp-pay:', commandTimeoutMs: 2000 },
@@ -138,7 +151,12 @@ describe('loadConfig', () => {
   });
 
   it('takes the extra AppIDs of WECHATPAY_APPIDS: the mini-program first, trimmed, without repeats', () => {
-    expect(loadConfig({}).wechatpay.appIds).toEqual([SANDBOX_DEMO.appId]);
+    const demoAppIds = [
+      SANDBOX_DEMO.appId,
+      SANDBOX_DEMO_CHANNELS.officialAccount.appId,
+      SANDBOX_DEMO_CHANNELS.app.appId,
+    ];
+    expect(loadConfig({}).wechatpay.appIds).toEqual(demoAppIds);
     const config = loadConfig({
       ...live,
       WECHATPAY_APPIDS: ` wx1111111111111111,wx0123456789abcdef, ,wx2222222222222222,wx1111111111111111,`,
@@ -149,7 +167,44 @@ describe('loadConfig', () => {
       'wx2222222222222222',
     ]);
     expect(config.wechat.appId).toBe('wx0123456789abcdef');
-    expect(loadConfig({ WECHATPAY_APPIDS: '' }).wechatpay.appIds).toEqual([SANDBOX_DEMO.appId]);
+    expect(loadConfig({ WECHATPAY_APPIDS: '' }).wechatpay.appIds).toEqual(demoAppIds);
+    // The official account's and the app's AppIDs are the merchant's too: their notifications are accepted.
+    const channels = loadConfig({
+      ...live,
+      WECHAT_OA_APPID: 'wx3333333333333333',
+      WECHAT_OA_SECRET: 'o'.repeat(32),
+      WECHAT_APP_APPID: 'wx4444444444444444',
+    });
+    expect(channels.wechatpay.appIds).toEqual([
+      'wx0123456789abcdef',
+      'wx3333333333333333',
+      'wx4444444444444444',
+    ]);
+    expect(channels.channels.officialAccount).toEqual({
+      appId: 'wx3333333333333333',
+      secret: 'o'.repeat(32),
+    });
+    expect(channels.channels.h5.requirePublicIp).toBe(true);
+    expect(loadConfig(live).channels).toMatchObject({ officialAccount: undefined, app: undefined });
+  });
+
+  it('refuses half an official account, mode-1 Native links with APIv3 and demo channel AppIDs in production', () => {
+    expect(problems({ WECHAT_OA_APPID: 'wx3333333333333333' })).toEqual([
+      expect.stringMatching(/^set WECHAT_OA_APPID and WECHAT_OA_SECRET together/),
+    ]);
+    expect(problems({ WECHATPAY_NATIVE_MODE: '1', WECHATPAY_API_VERSION: 'v3' })).toEqual([
+      expect.stringMatching(/^WECHATPAY_NATIVE_MODE=1 .* exists only in APIv2/),
+    ]);
+    expect(problems({ WECHATPAY_NATIVE_MODE: '3' })).toEqual([
+      expect.stringMatching(/^WECHATPAY_NATIVE_MODE must be 2/),
+    ]);
+    expect(loadConfig({ WECHATPAY_NATIVE_MODE: '1' }).channels.native.mode).toBe(1);
+    const production = problems({
+      ...live,
+      NODE_ENV: 'production',
+      WECHAT_APP_APPID: SANDBOX_DEMO_CHANNELS.app.appId,
+    });
+    expect(production).toContainEqual(expect.stringMatching(/^WECHAT_APP_APPID is the sandbox demo value/));
   });
 
   it('names each wrong WECHATPAY_APPIDS entry by its position, by the shared AppID rule, without echoing it', () => {
