@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
+  h5SceneInfo,
   buildXml,
   parseXml,
   verifyV2,
@@ -455,9 +456,44 @@ describe('unifiedOrder trade types', () => {
     await expect(
       client().unifiedOrder({ ...noOpenid, tradeType: 'NATIVE', productId: 'p' }),
     ).rejects.toMatchObject({ code: 'BAD_REPLY' });
-    await expect(client().unifiedOrder({ ...noOpenid, tradeType: 'MWEB' })).rejects.toMatchObject({
-      code: 'BAD_REPLY',
+    await expect(
+      client().unifiedOrder({
+        ...noOpenid,
+        tradeType: 'MWEB',
+        sceneInfo: h5SceneInfo({ wapUrl: 'https://shop.example.com', wapName: 'shop' }),
+      }),
+    ).rejects.toMatchObject({ code: 'BAD_REPLY' });
+  });
+
+  it('refuses, before calling WeChat, MWEB without scene_info.h5_info and APP with an openid', async () => {
+    await expect(client().unifiedOrder({ ...noOpenid, tradeType: 'MWEB' })).rejects.toThrow(/sceneInfo/);
+    for (const sceneInfo of ['not json', '{"store_info":{}}', { h5_info: 'Wap' }, '{"h5_info":{}}']) {
+      await expect(client().unifiedOrder({ ...noOpenid, tradeType: 'MWEB', sceneInfo })).rejects.toThrow(
+        TypeError,
+      );
+    }
+    await expect(client().unifiedOrder({ ...ORDER, tradeType: 'APP' })).rejects.toThrow(
+      /APP takes no openid/,
+    );
+    expect(fake.received).toHaveLength(0);
+  });
+
+  it('MWEB takes scene_info as a JSON string too; h5SceneInfo builds the Wap shape', async () => {
+    expect(h5SceneInfo({ wapUrl: 'https://shop.example.com/shop/', wapName: '商店' })).toEqual({
+      h5_info: { type: 'Wap', wap_url: 'https://shop.example.com/shop/', wap_name: '商店' },
     });
+    expect(() => h5SceneInfo({ wapUrl: 'shop.example.com', wapName: 'x' })).toThrow(TypeError);
+    expect(() => h5SceneInfo({ wapUrl: 'https://shop.example.com', wapName: '' })).toThrow(TypeError);
+    fake.setHandler((req, res) =>
+      res.end(
+        signedReply(req, { trade_type: 'MWEB', prepay_id: 'wx6', mweb_url: 'https://wx.tenpay.com/y' }),
+      ),
+    );
+    const sceneInfo = '{"h5_info":{"type":"Wap","wap_url":"https://shop.example.com","wap_name":"shop"}}';
+    await client().unifiedOrder({ ...noOpenid, tradeType: 'MWEB', sceneInfo, spbillCreateIp: '203.0.113.7' });
+    const sent = parseXml(fake.received[0]!.body);
+    expect(sent.scene_info).toBe(sceneInfo);
+    expect(sent.spbill_create_ip).toBe('203.0.113.7');
   });
 });
 

@@ -118,6 +118,7 @@ describe('package subpaths', () => {
       'SANDBOX_DEFAULT_PORT',
       'SANDBOX_DEMO',
       'SANDBOX_DEMO_ADMIN_TOKEN',
+      'SANDBOX_DEMO_CHANNELS',
       'SANDBOX_DEMO_TLS',
       'SANDBOX_DEMO_V3',
       'isSandboxDemoTls',

@@ -1,5 +1,7 @@
 /**
- * @mp-pay/shared/login: mini-program login (code2Session) and its typed errors. Node only.
+ * @mp-pay/shared/login: mini-program login (code2Session), official-account OAuth2 (authorize URL and code
+ * exchange) and their typed errors. Node only.
  */
 export * from './errors.ts';
 export * from './code2session.ts';
+export * from './oauth.ts';

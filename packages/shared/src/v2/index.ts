@@ -7,6 +7,7 @@ export * from './errors.ts';
 export * from './sign.ts';
 export * from './xml.ts';
 export * from './paysign.ts';
+export * from './native.ts';
 export * from './fail-reply.ts';
 export * from './notify.ts';
 export * from './refund-notify.ts';
@@ -22,6 +23,7 @@ export type {
   UnifiedOrderRequest,
   UnifiedOrderResult,
 } from './orders.ts';
+export { h5SceneInfo, type H5SceneInfo } from './orders.ts';
 export { OUT_REFUND_NO_RE } from './refunds.ts';
 export type {
   RefundEntry,

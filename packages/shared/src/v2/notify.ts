@@ -1,3 +1,4 @@
+import { isExpectedAppId } from './appid.ts';
 import { WechatPayError, WechatPayInvalidRequestError, WechatPaySignatureError } from './errors.ts';
 import { returnFailXml } from './fail-reply.ts';
 import { verifyV2 } from './sign.ts';
@@ -109,10 +110,4 @@ export function verifyPaymentNotification(
     attach: raw.attach,
     raw,
   };
-}
-
-function isExpectedAppId(expected: VerifyNotificationOptions['appId'], appid: string | undefined): boolean {
-  if (appid === undefined) return false;
-  if (typeof expected === 'string') return appid === expected;
-  return 'has' in expected ? expected.has(appid) : expected.includes(appid);
 }

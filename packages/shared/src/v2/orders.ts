@@ -92,6 +92,9 @@ export async function unifiedOrder(client: V2Caller, req: UnifiedOrderRequest): 
     throw new TypeError("unifiedOrder: JSAPI needs the buyer's openid (for the call's appId)");
   }
   if (tradeType === 'NATIVE' && !req.productId) throw new TypeError('unifiedOrder: NATIVE needs a productId');
+  // An openid belongs to an official account or mini-program AppID; the app's Open Platform AppID has none here.
+  if (tradeType === 'APP' && req.openid) throw new TypeError('unifiedOrder: APP takes no openid');
+  if (tradeType === 'MWEB') checkH5SceneInfo(req.sceneInfo);
   const raw = await client.request(
     '/pay/unifiedorder',
     {
@@ -163,4 +166,37 @@ export async function orderQuery(client: V2Caller, ref: OrderRef): Promise<Order
 
 export async function closeOrder(client: V2Caller, ref: CloseOrderRef): Promise<void> {
   await client.request('/pay/closeorder', { out_trade_no: ref.outTradeNo }, callOptions(ref));
+}
+
+/** The MWEB `scene_info` of a mobile web site (docs/protocol.md §9 "H5"); serialised as JSON by unifiedOrder. */
+export type H5SceneInfo = {
+  h5_info: { type: 'Wap'; wap_url: string; wap_name: string };
+};
+
+/**
+ * `{h5_info: {type: 'Wap', wap_url, wap_name}}` for an H5 (MWEB) order placed from a web site: the URL and
+ * name of the site the buyer pays from (its domain must be the H5 domain registered with WeChat Pay).
+ */
+export function h5SceneInfo(input: { wapUrl: string; wapName: string }): H5SceneInfo {
+  if (!/^https?:\/\/[^\s]+$/.test(input.wapUrl))
+    throw new TypeError('h5SceneInfo: wapUrl must be an http(s) URL');
+  if (!input.wapName) throw new TypeError('h5SceneInfo: wapName is required');
+  return { h5_info: { type: 'Wap', wap_url: input.wapUrl, wap_name: input.wapName } };
+}
+
+/** MWEB without scene_info.h5_info is refused by WeChat; say so before sending. */
+function checkH5SceneInfo(sceneInfo: UnifiedOrderRequest['sceneInfo']): void {
+  let value: unknown = sceneInfo;
+  if (typeof sceneInfo === 'string') {
+    try {
+      value = JSON.parse(sceneInfo);
+    } catch {
+      value = undefined;
+    }
+  }
+  const h5 =
+    typeof value === 'object' && value !== null ? (value as { h5_info?: unknown }).h5_info : undefined;
+  if (typeof h5 !== 'object' || h5 === null || typeof (h5 as { type?: unknown }).type !== 'string') {
+    throw new TypeError('unifiedOrder: MWEB needs sceneInfo {"h5_info":{"type":…}} (see h5SceneInfo)');
+  }
 }

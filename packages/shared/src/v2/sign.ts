@@ -81,3 +81,17 @@ export function verifyV2(params: Readonly<Record<string, string | undefined>>, k
   const actual = Buffer.from(received, 'hex');
   return actual.length === expected.length && timingSafeEqual(actual, expected);
 }
+
+/**
+ * Whether `received` is the signature of `params` under a sign type the caller already knows (APP pay
+ * parameters, the Native mode-1 link: bodies that carry no `sign_type`). Constant-time, hex of the exact
+ * length first, never throws.
+ */
+export function matchesSignV2(params: V2Params, received: unknown, key: string, signType: SignType): boolean {
+  if (typeof received !== 'string' || !key || !isSignType(signType) || !SIGN_RE[signType].test(received)) {
+    return false;
+  }
+  const expected = Buffer.from(signV2(params, key, signType), 'hex');
+  const actual = Buffer.from(received, 'hex');
+  return actual.length === expected.length && timingSafeEqual(actual, expected);
+}

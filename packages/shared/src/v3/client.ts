@@ -1,4 +1,5 @@
 import type { KeyObject } from 'node:crypto';
+import { isIP } from 'node:net';
 import { WechatTransportError } from '../core/errors.ts';
 import { OUT_TRADE_NO_RE } from '../core/nonce.ts';
 import { HttpTransport, type HttpReply, type HttpRequest } from '../core/transport.ts';
@@ -54,18 +55,43 @@ export interface V3Reply {
   requestId: string | undefined;
 }
 
-export interface JsapiPrepayV3Request {
+/** What every prepay call (JSAPI, APP, H5, Native) sends (docs/protocol.md §7, §9). */
+export interface PrepayV3Request {
   appid: string;
   /** What the buyer sees in the payment sheet and the bill (≤ 127 characters). */
   description: string;
   outTradeNo: string;
   notifyUrl: string;
   amountFen: number;
-  payerOpenid: string;
   /** After this the order can no longer be paid; sent in Beijing time (RFC 3339, +08:00). */
   timeExpire?: Date;
   /** Echoed back in the query reply and the notification (≤ 128 characters). */
   attach?: string;
+}
+
+export interface JsapiPrepayV3Request extends PrepayV3Request {
+  payerOpenid: string;
+}
+
+/** APP: `appid` is the mobile app's Open Platform AppID; no payer. */
+export type AppPrepayV3Request = PrepayV3Request;
+
+/** Native (QR code, mode 2): no payer; the reply's code_url is the QR code. */
+export type NativePrepayV3Request = PrepayV3Request;
+
+/** `scene_info.h5_info` of an H5 order: where the buyer pays from. */
+export interface H5InfoV3 {
+  type: 'Wap' | 'iOS' | 'Android';
+  appName?: string;
+  appUrl?: string;
+  bundleId?: string;
+  packageName?: string;
+}
+
+export interface H5PrepayV3Request extends PrepayV3Request {
+  /** The buyer's public IP, as seen by us: WeChat compares it with the IP that opens h5_url. */
+  payerClientIp: string;
+  h5Info: H5InfoV3;
 }
 
 /** One entry of `GET /v3/certificates` (docs/protocol.md §7 "Platform certificates and the public key"). */
@@ -126,8 +152,62 @@ export class WechatPayV3Client {
 
   /** POST /v3/pay/transactions/jsapi (mini-program and JSAPI pages) → prepay_id, valid for two hours. */
   async jsapiPrepay(req: JsapiPrepayV3Request): Promise<{ prepayId: string }> {
-    checkPrepay(req);
+    checkPrepay(req, 'jsapiPrepay');
+    if (!req.payerOpenid) throw new TypeError('jsapiPrepay: payerOpenid is required');
     const reply = await this.requestReply('POST', '/v3/pay/transactions/jsapi', {
+      ...this.#prepayBody(req),
+      payer: { openid: req.payerOpenid },
+    });
+    return { prepayId: replyString(reply, 'prepay_id', 'jsapi') };
+  }
+
+  /**
+   * POST /v3/pay/transactions/app (mobile app, OpenSDK) → prepay_id; the app is launched with appPayParamsV3
+   * (docs/protocol.md §9 "APP").
+   */
+  async appPrepay(req: AppPrepayV3Request): Promise<{ prepayId: string }> {
+    checkPrepay(req, 'appPrepay');
+    const reply = await this.requestReply('POST', '/v3/pay/transactions/app', this.#prepayBody(req));
+    return { prepayId: replyString(reply, 'prepay_id', 'app') };
+  }
+
+  /**
+   * POST /v3/pay/transactions/h5 (mobile browser outside WeChat) → h5_url, valid 5 minutes; append
+   * `&redirect_url=<encoded>` to come back after paying (docs/protocol.md §9 "H5").
+   */
+  async h5Prepay(req: H5PrepayV3Request): Promise<{ h5Url: string }> {
+    checkPrepay(req, 'h5Prepay');
+    if (isIP(req.payerClientIp) === 0) throw new TypeError('h5Prepay: payerClientIp must be an IP address');
+    const info = req.h5Info;
+    if (!info || !['Wap', 'iOS', 'Android'].includes(info.type)) {
+      throw new TypeError('h5Prepay: h5Info.type must be Wap, iOS or Android');
+    }
+    const reply = await this.requestReply('POST', '/v3/pay/transactions/h5', {
+      ...this.#prepayBody(req),
+      scene_info: {
+        payer_client_ip: req.payerClientIp,
+        h5_info: {
+          type: info.type,
+          ...(info.appName === undefined ? {} : { app_name: info.appName }),
+          ...(info.appUrl === undefined ? {} : { app_url: info.appUrl }),
+          ...(info.bundleId === undefined ? {} : { bundle_id: info.bundleId }),
+          ...(info.packageName === undefined ? {} : { package_name: info.packageName }),
+        },
+      },
+    });
+    return { h5Url: replyString(reply, 'h5_url', 'h5') };
+  }
+
+  /** POST /v3/pay/transactions/native (QR code) → code_url (`weixin://wxpay/bizpayurl?pr=…`), valid 2 hours. */
+  async nativePrepay(req: NativePrepayV3Request): Promise<{ codeUrl: string }> {
+    checkPrepay(req, 'nativePrepay');
+    const reply = await this.requestReply('POST', '/v3/pay/transactions/native', this.#prepayBody(req));
+    return { codeUrl: replyString(reply, 'code_url', 'native') };
+  }
+
+  /** The fields every prepay call shares, in WeChat's documented order. */
+  #prepayBody(req: PrepayV3Request): Record<string, unknown> {
+    return {
       appid: req.appid,
       mchid: this.mchId,
       description: req.description,
@@ -136,13 +216,7 @@ export class WechatPayV3Client {
       ...(req.attach === undefined ? {} : { attach: req.attach }),
       notify_url: req.notifyUrl,
       amount: { total: req.amountFen, currency: 'CNY' },
-      payer: { openid: req.payerOpenid },
-    });
-    const prepayId = isRecord(reply.data) ? reply.data.prepay_id : undefined;
-    if (typeof prepayId !== 'string' || !prepayId) {
-      throw new WechatPayV3BadMessageError('jsapi reply lacks prepay_id', details(reply));
-    }
-    return { prepayId };
+    };
   }
 
   /** GET /v3/pay/transactions/out-trade-no/{no}?mchid=… Unknown orders throw WechatPayV3OrderNotExistError. */
@@ -338,8 +412,17 @@ function transportFailure(err: unknown, path: string): unknown {
   });
 }
 
-function checkPrepay(req: JsapiPrepayV3Request): void {
-  const bad = (why: string) => new TypeError(`jsapiPrepay: ${why}`);
+/** A 2xx prepay reply must carry its one result; without it the buyer could not pay at all. */
+function replyString(reply: V3Reply, field: string, call: string): string {
+  const value = isRecord(reply.data) ? reply.data[field] : undefined;
+  if (typeof value !== 'string' || !value) {
+    throw new WechatPayV3BadMessageError(`${call} reply lacks ${field}`, details(reply));
+  }
+  return value;
+}
+
+function checkPrepay(req: PrepayV3Request, call: string): void {
+  const bad = (why: string) => new TypeError(`${call}: ${why}`);
   if (!req.appid) throw bad('appid is required');
   if (!req.description || [...req.description].length > 127)
     throw bad('description must be 1–127 characters');
@@ -351,6 +434,7 @@ function checkPrepay(req: JsapiPrepayV3Request): void {
     throw bad('notifyUrl must be an http(s) URL without a query');
   if (!Number.isSafeInteger(req.amountFen) || req.amountFen < 1)
     throw bad('amountFen must be a whole number ≥ 1');
-  if (!req.payerOpenid) throw bad('payerOpenid is required');
+  if (req.timeExpire !== undefined && Number.isNaN(req.timeExpire.getTime()))
+    throw bad('timeExpire is invalid');
   if (req.attach !== undefined && [...req.attach].length > 128) throw bad('attach must be ≤ 128 characters');
 }

@@ -1,6 +1,7 @@
 import type { KeyObject } from 'node:crypto';
+import { appPayShape } from '../core/app-pay.ts';
 import { createNonce } from '../core/nonce.ts';
-import { signV3 } from './sign.ts';
+import { isBase64, signV3, verifySignatureV3 } from './sign.ts';
 
 export interface MiniProgramPayV3Input {
   appId: string;
@@ -45,7 +46,7 @@ export interface AppPayV3Input {
 }
 
 /** The fields of the APP SDK's PayReq, lower-case as that SDK spells them. */
-export interface AppPayV3Params {
+export type AppPayV3Params = {
   appid: string;
   partnerid: string;
   prepayid: string;
@@ -53,7 +54,7 @@ export interface AppPayV3Params {
   noncestr: string;
   timestamp: string;
   sign: string;
-}
+};
 
 /**
  * APP payment call (docs/protocol.md §9 "APP"): SHA256withRSA over `appid\ntimestamp\nnoncestr\nprepayid\n`;
@@ -65,7 +66,7 @@ export function appPayParamsV3(input: AppPayV3Input): AppPayV3Params {
   }
   const timestamp = seconds(input.timestamp, 'appPayParamsV3');
   const noncestr = input.nonceStr ?? createNonce();
-  const sign = signV3(`${input.appId}\n${timestamp}\n${noncestr}\n${input.prepayId}\n`, input.privateKey);
+  const sign = signV3(appPayMessageV3(input.appId, timestamp, noncestr, input.prepayId), input.privateKey);
   return {
     appid: input.appId,
     partnerid: input.partnerId,
@@ -75,6 +76,41 @@ export function appPayParamsV3(input: AppPayV3Input): AppPayV3Params {
     timestamp,
     sign,
   };
+}
+
+/** The text an APP payment's v3 sign covers: four lines, each ending with `\n`. */
+export function appPayMessageV3(
+  appid: string,
+  timestamp: string,
+  noncestr: string,
+  prepayid: string,
+): string {
+  return `${appid}\n${timestamp}\n${noncestr}\n${prepayid}\n`;
+}
+
+/**
+ * What the OpenSDK and WeChat would refuse in v3 APP pay parameters, or undefined when they are good: the
+ * shape (lower-case names, `package` Sign=WXPay, timestamp in seconds), then the SHA256withRSA `sign` over
+ * `appid\ntimestamp\nnoncestr\nprepayid\n`, checked with the merchant's public key (the public half of
+ * apiclient_key.pem, i.e. of apiclient_cert.pem). Names the classic mistake of signing wx.requestPayment's
+ * `prepay_id=…` package line instead of the bare prepayid.
+ */
+export function verifyAppPayParamsV3(params: unknown, publicKey: string | KeyObject): string | undefined {
+  const shape = appPayShape(params);
+  if ('problem' in shape) return shape.problem;
+  const { appid, timestamp, noncestr, prepayid, sign } = shape.fields;
+  if (!isBase64(sign)) return 'sign must be base64 (SHA256withRSA)';
+  if (verifySignatureV3(appPayMessageV3(appid, timestamp, noncestr, prepayid), sign, publicKey))
+    return undefined;
+  if (
+    verifySignatureV3(appPayMessageV3(appid, timestamp, noncestr, `prepay_id=${prepayid}`), sign, publicKey)
+  ) {
+    return 'sign does not match: it covers prepay_id=…, the mini-program package; APP signs the bare prepayid';
+  }
+  return (
+    'sign does not match: expected SHA256withRSA over appid\\ntimestamp\\nnoncestr\\nprepayid\\n with the ' +
+    'merchant private key'
+  );
 }
 
 function seconds(value: string | number | undefined, who: string): string {

@@ -88,6 +88,8 @@ describe('@mp-pay/shared/v3 exports', () => {
       'encryptV3Resource',
       'miniProgramPayParamsV3',
       'appPayParamsV3',
+      'appPayMessageV3',
+      'verifyAppPayParamsV3',
       'V3KeySet',
       'PlatformCertificates',
       'openCertificateDownloadV3',
