@@ -1,5 +1,5 @@
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
-import type { SandboxAccount, SandboxConfig } from './config.ts';
+import type { AppKind, SandboxAccount, SandboxConfig } from './config.ts';
 
 /** What WeChat knows about a merchant's APIv3 identity: its certificate's public key and serial, its APIv3 key. */
 export interface MerchantV3 {
@@ -19,6 +19,7 @@ export class Accounts {
   readonly #byMchId = new Map<string, SandboxAccount>();
   readonly #v3 = new Map<string, MerchantV3>();
   readonly #bindings = new Set<string>();
+  readonly #kinds = new Map<string, AppKind>();
 
   constructor(config: SandboxConfig) {
     const publicKeys = new Map<string, KeyObject>();
@@ -30,14 +31,22 @@ export class Accounts {
       }
       return key;
     };
-    for (const account of [config, ...config.extraAccounts]) {
+    // The official account and the mobile app of docs/channels.md: more AppIDs of the main merchant.
+    const channelApps: SandboxAccount[] = [
+      { ...config.officialAccount, mchId: config.mchId, key: config.key, kind: 'official_account' },
+      { ...config.app, mchId: config.mchId, key: config.key, kind: 'app' },
+    ];
+    for (const account of [config, ...channelApps, ...config.extraAccounts]) {
       const copy: SandboxAccount = {
         appId: account.appId,
         secret: account.secret,
         mchId: account.mchId,
         key: account.key,
       };
-      if (!this.#byAppId.has(copy.appId)) this.#byAppId.set(copy.appId, copy);
+      if (!this.#byAppId.has(copy.appId)) {
+        this.#byAppId.set(copy.appId, copy);
+        this.#kinds.set(copy.appId, account === config ? 'miniprogram' : (account.kind ?? 'miniprogram'));
+      }
       if (!this.#byMchId.has(copy.mchId)) {
         this.#byMchId.set(copy.mchId, copy);
         this.#v3.set(copy.mchId, {
@@ -60,6 +69,11 @@ export class Accounts {
 
   merchantV3(mchId: string | undefined): MerchantV3 | undefined {
     return mchId === undefined ? undefined : this.#v3.get(mchId);
+  }
+
+  /** What the AppID belongs to (undefined when unknown). */
+  kind(appId: string | undefined): AppKind | undefined {
+    return appId === undefined ? undefined : this.#kinds.get(appId);
   }
 
   bound(appId: string, mchId: string): boolean {

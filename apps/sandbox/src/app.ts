@@ -20,7 +20,13 @@ import { payerRoute } from './payer.ts';
 import { v3ControlRoutes } from './control/v3.ts';
 import { certificates } from './v3/certificates.ts';
 import { v3Endpoint } from './v3/request.ts';
-import { close, jsapi, queryById, queryByOutTradeNo } from './v3/transactions.ts';
+import { app as appV3, close, h5, jsapi, native, queryById, queryByOutTradeNo } from './v3/transactions.ts';
+import { appPayerRoute } from './channels/app-payer.ts';
+import { cashierPageRoute, cashierPayRoute } from './channels/cashier.ts';
+import { allowAnyOrigin, jsbridgeScriptRoute, prepaySummaryRoute } from './channels/jsbridge.ts';
+import { authorizeRoute, oauthAccessTokenRoute } from './channels/oauth.ts';
+import { scanPageRoute, scanRoute } from './channels/scan.ts';
+import { nativeCallbackRoutes } from './control/native-callback.ts';
 import { tlsRoute } from './control/tls.ts';
 import { Refunds } from './refunds/core.ts';
 import { REFUND_REQUIRED, refundHandler, refundQueryHandler } from './refunds/v2.ts';
@@ -76,6 +82,9 @@ export function createApp(sandbox: SandboxContext, notifier: Notifier): Koa {
 
   // APIv3: JSON in and out, RSA-signed both ways (v3/request.ts).
   router.post('/v3/pay/transactions/jsapi', v3Endpoint(sandbox, jsapi));
+  router.post('/v3/pay/transactions/app', v3Endpoint(sandbox, appV3));
+  router.post('/v3/pay/transactions/h5', v3Endpoint(sandbox, h5));
+  router.post('/v3/pay/transactions/native', v3Endpoint(sandbox, native));
   router.get(
     '/v3/pay/transactions/out-trade-no/:out_trade_no',
     v3Endpoint(sandbox, (req, sb) => queryByOutTradeNo(req, sb, settle)),
@@ -90,7 +99,24 @@ export function createApp(sandbox: SandboxContext, notifier: Notifier): Koa {
   router.get('/v3/refund/domestic/refunds/:out_refund_no', v3Endpoint(sandbox, queryRefund(refunds)));
 
   router.post('/sandbox/login-codes', loginCodesRoute(sandbox));
-  router.post('/sandbox/pay', payerRoute(sandbox, notifier));
+  // The WeixinJSBridge stand-in calls /sandbox/pay from the merchant's page: CORS, any origin.
+  router.options('/sandbox/pay', allowAnyOrigin);
+  router.post('/sandbox/pay', allowAnyOrigin, payerRoute(sandbox, notifier));
+
+  // What stands in for the buyer's WeChat in the other channels (docs/channels.md, channels/*).
+  router.get('/connect/oauth2/authorize', authorizeRoute(sandbox));
+  router.get('/sns/oauth2/access_token', oauthAccessTokenRoute(sandbox));
+  router.get('/sandbox/jsbridge.js', jsbridgeScriptRoute());
+  router.options('/sandbox/prepays/:prepay_id', allowAnyOrigin);
+  router.get('/sandbox/prepays/:prepay_id', allowAnyOrigin, prepaySummaryRoute(sandbox));
+  router.get('/cgi-bin/mmpayweb-bin/checkmweb', cashierPageRoute(sandbox));
+  router.post('/sandbox/h5/pay', cashierPayRoute(sandbox, notifier));
+  router.get('/sandbox/scan', scanPageRoute(sandbox));
+  router.post('/sandbox/scan', scanRoute(sandbox, notifier));
+  router.post('/sandbox/app/pay', appPayerRoute(sandbox, notifier));
+  const nativeCallback = nativeCallbackRoutes(sandbox);
+  router.get('/sandbox/native-callback', nativeCallback.show);
+  router.post('/sandbox/native-callback', nativeCallback.set);
   const faults = faultRoutes(sandbox);
   router.post('/sandbox/faults', faults.set);
   router.get('/sandbox/faults', faults.list);

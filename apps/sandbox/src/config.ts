@@ -10,6 +10,7 @@ import {
   MCH_ID_RULE,
   SANDBOX_DEFAULT_PORT,
   SANDBOX_DEMO,
+  SANDBOX_DEMO_CHANNELS,
   SANDBOX_DEMO_V3,
   type CredentialRule,
 } from '@mp-pay/shared/wechatpay';
@@ -37,6 +38,20 @@ export interface SandboxAccount {
   privateKey?: string;
   /** Serial of the merchant API certificate (40 hex digits): the Authorization header's serial_no. */
   certSerial?: string;
+  /**
+   * What the AppID belongs to: a mini-program (default), an official account (OAuth, JSAPI in WeChat's
+   * browser) or a mobile app (open platform, trade_type APP). docs/channels.md.
+   */
+  kind?: AppKind;
+}
+
+export const APP_KINDS = ['miniprogram', 'official_account', 'app'] as const;
+export type AppKind = (typeof APP_KINDS)[number];
+
+/** An AppID of another kind than the main mini-program, bound to the main merchant. */
+export interface ChannelApp {
+  appId: string;
+  secret: string;
 }
 
 /**
@@ -90,6 +105,21 @@ export interface SandboxConfig extends SandboxAccount {
   refundMinIntervalMs: number;
   /** The refund notify URL set in the merchant console: used when a refund request names none. */
   refundNotifyUrl?: string | undefined;
+  /** The official account bound to the main merchant (OAuth, JSAPI in WeChat's browser). */
+  officialAccount: ChannelApp;
+  /** The mobile app (open platform AppID) bound to the main merchant: trade_type APP. */
+  app: ChannelApp;
+  /** Hosts registered as H5 payment domains: the cashier refuses a Referer from any other host. */
+  h5Domains: string[];
+  /** Hosts registered as OAuth web-authorisation domains: redirect_uri must be on one of them. */
+  oauthDomains: string[];
+  /** The merchant's Native mode-1 scan callback URL (set in the merchant platform at WeChat). */
+  nativeCallbackUrl: string;
+  /**
+   * The sandbox's address as browsers reach it (mweb_url, h5_url, pages); when unset, the Host the merchant
+   * called it by (SANDBOX_PUBLIC_URL).
+   */
+  publicUrl?: string | undefined;
 }
 
 /** The HTTPS listener's default port (refunds over mutual TLS): the HTTP port's neighbour. */
@@ -116,6 +146,12 @@ export const SANDBOX_DEFAULTS: Readonly<SandboxConfig> = Object.freeze({
   refundDelayMs: 10_000,
   refundMinIntervalMs: 60_000,
   refundNotifyUrl: undefined,
+  officialAccount: { ...SANDBOX_DEMO_CHANNELS.officialAccount },
+  app: { ...SANDBOX_DEMO_CHANNELS.app },
+  h5Domains: [...SANDBOX_DEMO_CHANNELS.h5Domains],
+  oauthDomains: [...SANDBOX_DEMO_CHANNELS.h5Domains],
+  nativeCallbackUrl: 'http://127.0.0.1:3000/wechatpay/native-scan',
+  publicUrl: undefined,
 });
 
 /** The credential rules are shared with the server, which reads the same .env: both accept the same values. */
@@ -166,7 +202,21 @@ const accountSchema = z.object({
   apiV3Key: v3Fields.apiV3Key.optional(),
   privateKey: v3Fields.privateKey.optional(),
   certSerial: v3Fields.certSerial.optional(),
+  kind: z.enum(APP_KINDS).optional(),
 });
+
+const channelAppSchema = z.object({
+  appId: credential(APPID_RULE),
+  secret: credential(APP_SECRET_RULE),
+});
+
+/** A bare host name or address (what a Referer or redirect_uri host is compared with), no scheme or path. */
+const hostSchema = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9.-]+$|^\[[0-9A-Fa-f:.]+\]$/,
+    'must be host names, e.g. shop.example.com,127.0.0.1 (no scheme, port or path)',
+  );
 
 const configSchema = accountSchema
   .extend({
@@ -188,6 +238,17 @@ const configSchema = accountSchema
     refundMinIntervalMs: z.number().int().min(0),
     refundNotifyUrl: z
       .url({ protocol: /^https?$/, error: 'must be an absolute http(s) URL (the refund notify URL)' })
+      .optional(),
+    officialAccount: channelAppSchema,
+    app: channelAppSchema,
+    h5Domains: z.array(hostSchema),
+    oauthDomains: z.array(hostSchema),
+    nativeCallbackUrl: z.url({
+      protocol: /^https?$/,
+      error: "must be an absolute http(s) URL (the merchant server's POST /wechatpay/native-scan)",
+    }),
+    publicUrl: z
+      .url({ protocol: /^https?$/, error: 'must be an absolute http(s) URL, e.g. http://192.168.1.20:4010' })
       .optional(),
   })
   .refine((c) => c.tlsPort === 0 || c.tlsPort !== c.port, {
@@ -214,6 +275,12 @@ const ENV_NAMES: Partial<Record<keyof SandboxConfig, string>> = {
   timeScale: 'SANDBOX_TIME_SCALE',
   closeMinAgeMs: 'SANDBOX_CLOSE_MIN_AGE_MS',
   unionId: 'SANDBOX_UNIONID',
+  officialAccount: 'WECHAT_OA_APPID / WECHAT_OA_SECRET',
+  app: 'WECHAT_APP_APPID',
+  h5Domains: 'SANDBOX_H5_DOMAINS',
+  oauthDomains: 'SANDBOX_OAUTH_DOMAINS',
+  nativeCallbackUrl: 'SANDBOX_NATIVE_CALLBACK_URL',
+  publicUrl: 'SANDBOX_PUBLIC_URL',
 };
 
 export class SandboxConfigError extends Error {
@@ -334,5 +401,27 @@ export function loadSandboxConfig(env: Env = process.env, baseDir: string = REPO
     refundDelayMs: numberFrom(env, 'SANDBOX_REFUND_DELAY_MS', d.refundDelayMs),
     refundMinIntervalMs: numberFrom(env, 'SANDBOX_REFUND_MIN_INTERVAL_MS', d.refundMinIntervalMs),
     refundNotifyUrl: text(env, 'SANDBOX_REFUND_NOTIFY_URL'),
+    officialAccount: {
+      appId: text(env, 'WECHAT_OA_APPID') ?? d.officialAccount.appId,
+      secret: text(env, 'WECHAT_OA_SECRET') ?? d.officialAccount.secret,
+    },
+    app: {
+      appId: text(env, 'WECHAT_APP_APPID') ?? d.app.appId,
+      secret: d.app.secret, // never checked: the sandbox has no app login
+    },
+    h5Domains: listFrom(env, 'SANDBOX_H5_DOMAINS') ?? d.h5Domains,
+    oauthDomains: listFrom(env, 'SANDBOX_OAUTH_DOMAINS') ?? d.oauthDomains,
+    nativeCallbackUrl: text(env, 'SANDBOX_NATIVE_CALLBACK_URL') ?? d.nativeCallbackUrl,
+    publicUrl: text(env, 'SANDBOX_PUBLIC_URL')?.replace(/\/+$/, ''),
   });
+}
+
+/** A comma-separated list of hosts (spaces allowed). */
+function listFrom(env: Env, name: string): string[] | undefined {
+  const raw = text(env, name);
+  if (raw === undefined) return undefined;
+  return raw
+    .split(',')
+    .map((item) => item.trim().toLowerCase())
+    .filter((item) => item !== '');
 }

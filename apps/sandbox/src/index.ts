@@ -12,10 +12,13 @@ export {
   type V3KeyMode,
   type SandboxConfig,
   type SandboxAccount,
+  type AppKind,
+  type ChannelApp,
 } from './config.ts';
 export { RETRY_DELAYS_MS } from './notifier.ts';
 export type { FaultSettings } from './faults.ts';
 export type {
+  TradeType,
   TradeState,
   ReportedTradeState,
   NotificationAttempt,

@@ -47,6 +47,9 @@ console.log(`mp-pay sandbox (local WeChat login + Pay v2 and v3) listening on ${
   Refunds (mutual TLS, demo client certificate: GET ${sandbox.url}/sandbox/tls): POST ${sandbox.tlsUrl}/secapi/pay/refund
   WeChat Pay public key: GET ${sandbox.url}/sandbox/v3/public-key
   Buyer side: POST ${sandbox.url}/sandbox/login-codes and ${sandbox.url}/sandbox/pay
+  Channels:   official account ${config.officialAccount.appId} (OAuth: WECHAT_OAUTH_BASE=${sandbox.url}; JSBridge: ${sandbox.url}/sandbox/jsbridge.js),
+              app ${config.app.appId} (POST /sandbox/app/pay), H5 cashier (Referer hosts: ${config.h5Domains.join(', ')}),
+              scanner ${sandbox.url}/sandbox/scan?url=… (mode-1 scans go to ${config.nativeCallbackUrl})
   Inspect:    GET  ${sandbox.url}/sandbox/orders/<out_trade_no>`);
 
 let stopping = false;

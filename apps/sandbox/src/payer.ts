@@ -1,10 +1,10 @@
 import type { Context } from 'koa';
-import { formatWechatTime, isSignType, signV2, type SignType } from '@mp-pay/shared/wechatpay';
+import { isSignType, signV2, type SignType } from '@mp-pay/shared/wechatpay';
 import type { SandboxContext } from './context.ts';
 import { readJsonObject } from './http/body.ts';
 import type { Notifier } from './notifier.ts';
-import { applyExpiry, newTransactionId } from './pay/orders.ts';
-import type { OrderRecord, PaymentAttempt, PaySignType, PrepayRecord } from './state.ts';
+import { OUTCOMES, recordAttempt, settlePayment, type Outcome } from './pay/settle.ts';
+import type { PaySignType, PrepayRecord } from './state.ts';
 import { rsaPaySignProblem } from './v3/paysign.ts';
 
 /**
@@ -24,8 +24,6 @@ import { rsaPaySignProblem } from './v3/paysign.ts';
  * does: the buyer can try again with the same prepay_id. Outcome `payerror` simulates the rarer bank-side
  * failure after which orderquery reports PAYERROR and the order needs a new out_trade_no.
  */
-const OUTCOMES = ['success', 'cancel', 'fail', 'payerror'] as const;
-type Outcome = (typeof OUTCOMES)[number];
 
 interface PayReply {
   status: number;
@@ -100,6 +98,12 @@ function pay(sandbox: SandboxContext, notifier: Notifier, body: Record<string, u
     recordAttempt(order, { at: new Date(now).toISOString(), outcome: 'refused', errMsg: reply.errMsg, hint });
     return reply;
   };
+  if (order.tradeType !== 'JSAPI') {
+    return refuse(
+      400,
+      `prepay_id不是JSAPI订单: a ${order.tradeType} trade is paid ${order.tradeType === 'APP' ? 'in the app (POST /sandbox/app/pay)' : order.tradeType === 'MWEB' ? 'on the mweb_url cashier' : 'by scanning its code_url (POST /sandbox/scan)'}`,
+    );
+  }
   if (appId !== order.appId) {
     return refuse(400, '调用支付的appid与下单appid不一致', 'the order was placed for another mini-program');
   }
@@ -118,58 +122,18 @@ function pay(sandbox: SandboxContext, notifier: Notifier, body: Record<string, u
     }
   }
 
-  applyExpiry(order, now);
-  if (order.state === 'SUCCESS') return refuse(409, '该订单已支付');
-  if (order.state === 'CLOSED') return refuse(409, '订单已关闭');
-  if (order.state === 'PAYERROR') return refuse(409, '支付失败，请重新下单支付');
-  if (now >= prepay.expiresAt) {
-    return refuse(409, 'prepay_id已过期', 'prepay_id lives 2 hours: call unifiedorder again');
-  }
-
-  recordAttempt(order, { at: new Date(now).toISOString(), outcome });
+  const settled = settlePayment(sandbox, notifier, order, prepay, outcome);
+  if (!settled.ok) return reject(settled.status, settled.reason, settled.hint);
   switch (outcome) {
     case 'cancel':
       return { status: 200, errMsg: 'requestPayment:fail cancel' };
     case 'fail':
       return { status: 200, errMsg: 'requestPayment:fail 支付失败，请稍后再试' };
     case 'payerror':
-      order.state = 'PAYERROR';
       return { status: 200, errMsg: 'requestPayment:fail 支付失败，请重新下单支付' };
     case 'success':
-      markPaid(sandbox, order, now);
-      notifier.start(order);
       return { status: 200, errMsg: 'requestPayment:ok' };
   }
-}
-
-const MAX_RECORDED_PAYMENTS = 100;
-
-function recordAttempt(order: OrderRecord, attempt: PaymentAttempt): void {
-  order.payments.push(attempt);
-  if (order.payments.length > MAX_RECORDED_PAYMENTS) order.payments.shift();
-}
-
-function markPaid(sandbox: SandboxContext, order: OrderRecord, now: number): void {
-  order.state = 'SUCCESS';
-  order.transactionId = newTransactionId(now);
-  order.timeEnd = formatWechatTime(new Date(now));
-  order.bankType = 'OTHERS';
-  order.cashFee = order.totalFee;
-  const coupon = sandbox.faults.for(order.mchId, order.outTradeNo).coupon;
-  const couponFee = coupon ? Math.min(coupon.fee, order.totalFee - 1) : 0;
-  if (coupon && couponFee > 0) {
-    order.cashFee = order.totalFee - couponFee;
-    order.paidExtras = {
-      coupon_fee: String(couponFee),
-      coupon_count: '1',
-      coupon_type_0: coupon.type,
-      coupon_id_0: coupon.id,
-      coupon_fee_0: String(couponFee),
-      // 免充值 (NO_CASH) coupons are funded by the merchant: it settles less than the order total.
-      ...(coupon.type === 'NO_CASH' ? { settlement_total_fee: String(order.totalFee - couponFee) } : {}),
-    };
-  }
-  sandbox.state.transactions.set(order.transactionId, order.key);
 }
 
 /** Recognises the usual paySign mistakes by recomputing what the merchant probably signed. */

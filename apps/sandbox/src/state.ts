@@ -30,6 +30,9 @@ export class BoundedMap<K, V> extends Map<K, V> {
 /** How a wx.requestPayment call is signed: the v2 order's sign type, or RSA for an order placed with APIv3. */
 export type PaySignType = SignType | 'RSA';
 
+export const TRADE_TYPES = ['JSAPI', 'APP', 'MWEB', 'NATIVE'] as const;
+export type TradeType = (typeof TRADE_TYPES)[number];
+
 /** WeChat's trade states that a JSAPI order can reach in the sandbox. */
 export type TradeState = 'NOTPAY' | 'SUCCESS' | 'CLOSED' | 'PAYERROR';
 /** What orderquery and the v3 query report: a paid order reads REFUND once one of its refunds succeeded. */
@@ -40,7 +43,13 @@ export interface PrepayRecord {
   /** The order it pays, as `${mchId}:${outTradeNo}`. */
   orderKey: string;
   signType: PaySignType;
+  /** When it was minted: an mweb_url / h5_url lives 5 minutes from here. */
+  issuedAt: number;
   expiresAt: number;
+  /** MWEB / h5: the `package` of its mweb_url (the cashier refuses another). */
+  h5Package?: string;
+  /** NATIVE: the code_url issued with it. */
+  codeUrl?: string;
   /**
    * The signatures of the call that minted it (unifiedorder request and reply, or the v3 request's
    * Authorization signature): reused as paySign, they are a classic bug.
@@ -98,7 +107,14 @@ export interface OrderRecord {
   openid: string;
   attach: string | undefined;
   notifyUrl: string;
-  tradeType: string;
+  /** JSAPI, APP, MWEB or NATIVE (v3: the endpoint that placed it). */
+  tradeType: TradeType;
+  /** NATIVE (v2): the merchant's product_id. */
+  productId?: string;
+  /** v2 spbill_create_ip, v3 scene_info.payer_client_ip: the H5 cashier compares the visitor's IP with it. */
+  clientIp?: string;
+  /** The scene_info as sent (v2: the JSON string; v3: the object, serialised). */
+  sceneInfo?: string;
   signType: PaySignType;
   createdAt: number;
   /** time_expire as epoch ms, when the merchant sent one. */
@@ -176,6 +192,18 @@ export interface LoginCode {
   blocked?: boolean;
 }
 
+/** An OAuth code of an official account: one-time, 5 minutes (docs/channels.md, the sandbox's stand-ins). */
+export interface OAuthCode {
+  code: string;
+  appId: string;
+  openid: string;
+  /** The sandbox user (browser cookie) it identifies. */
+  user: string;
+  scope: string;
+  expiresAt: number;
+  usedAt?: number;
+}
+
 export interface SandboxState {
   orders: BoundedMap<string, OrderRecord>;
   prepays: BoundedMap<string, PrepayRecord>;
@@ -187,6 +215,9 @@ export interface SandboxState {
   refunds: Map<string, RefundRecord>;
   /** refund_id → `${mchId}:${outRefundNo}`. */
   refundIds: Map<string, string>;
+  /** Native code_url `pr` value → prepay_id. */
+  codeUrls: BoundedMap<string, string>;
+  oauthCodes: BoundedMap<string, OAuthCode>;
 }
 
 export function orderKey(mchId: string, outTradeNo: string): string {
@@ -215,5 +246,7 @@ export function createState(limits: { maxOrders: number; maxCodes: number }): Sa
     openids: new BoundedMap(limits.maxCodes),
     refunds,
     refundIds,
+    codeUrls: new BoundedMap(limits.maxOrders * 4),
+    oauthCodes: new BoundedMap(limits.maxCodes),
   };
 }

@@ -85,7 +85,7 @@ describe('unifiedorder JSAPI rules', () => {
     ['notify_url', `https://merchant.example/${'n'.repeat(250)}`],
     ['fee_type', 'USD'],
     ['limit_pay', 'credit'],
-    ['trade_type', 'NATIVE'],
+    ['trade_type', 'MICROPAY'],
     ['time_start', '2024-01-01 10:00:00'],
     ['time_expire', '20240230120000'],
   ])('refuses %s = %s with PARAM_ERROR naming the field', async (field, value) => {

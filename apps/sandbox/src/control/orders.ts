@@ -15,6 +15,7 @@ export function orderListRoute(sandbox: SandboxContext) {
         out_trade_no: order.outTradeNo,
         api: order.api,
         mch_id: order.mchId,
+        trade_type: order.tradeType,
         state: reportedState(order),
         total_fee: order.totalFee,
         refunds: order.refunds.length,
@@ -56,6 +57,9 @@ export function orderInspectionRoute(sandbox: SandboxContext, refunds: Refunds) 
       attach: order.attach,
       notify_url: order.notifyUrl,
       trade_type: order.tradeType,
+      product_id: order.productId,
+      spbill_create_ip: order.clientIp,
+      scene_info: order.sceneInfo,
       sign_type: order.signType,
       created_at: iso(order.createdAt),
       expires_at: iso(order.expiresAt),
@@ -63,10 +67,15 @@ export function orderInspectionRoute(sandbox: SandboxContext, refunds: Refunds) 
       time_end: order.timeEnd,
       bank_type: order.bankType,
       extras: order.paidExtras,
-      prepay_ids: order.prepayIds.map((id) => ({
-        prepay_id: id,
-        expires_at: iso(sandbox.state.prepays.get(id)?.expiresAt),
-      })),
+      prepay_ids: order.prepayIds.map((id) => {
+        const prepay = sandbox.state.prepays.get(id);
+        return {
+          prepay_id: id,
+          expires_at: iso(prepay?.expiresAt),
+          ...(prepay?.codeUrl ? { code_url: prepay.codeUrl } : {}),
+          ...(prepay?.h5Package ? { h5_package: prepay.h5Package } : {}),
+        };
+      }),
       payments: order.payments,
       notifications: order.notifications,
       next_notification_at: iso(order.nextNotificationAt),

@@ -5,7 +5,7 @@ import { unionidFor } from './codes.ts';
 import type { LoginRateLimiter } from './rate-limit.ts';
 
 /** WeChat appends a request id to every errmsg; merchants sometimes log it for support tickets. */
-function errmsg(text: string): string {
+export function errmsg(text: string): string {
   return `${text}, rid: ${randomBytes(4).toString('hex')}-${randomBytes(4).toString('hex')}`;
 }
 

@@ -51,6 +51,7 @@ export function issuePrepayId(
     prepayId,
     orderKey: order.key,
     signType: order.signType,
+    issuedAt: sandbox.clock.now(),
     expiresAt: sandbox.clock.now() + sandbox.config.prepayTtlMs,
     orderSigns: [requestSign],
   };
@@ -85,4 +86,29 @@ export function paidFields(order: OrderRecord): Record<string, string | number |
     time_end: order.timeEnd,
     ...order.paidExtras,
   };
+}
+
+/** An mweb_url / h5_url lives 5 minutes (docs/protocol.md §9). */
+export const H5_URL_TTL_MS = 5 * 60_000;
+
+/**
+ * NATIVE mode 2: `weixin://wxpay/bizpayurl?pr=<7+ characters>`, valid as long as its prepay_id (2 hours). The
+ * `pr` value is what the sandbox scanner resolves back to the prepay_id.
+ */
+export function issueCodeUrl(sandbox: SandboxContext, prepay: PrepayRecord): string {
+  const pr = randomBytes(8).toString('base64url').replace(/[-_]/g, '').slice(0, 9).padEnd(7, 'x');
+  const codeUrl = `weixin://wxpay/bizpayurl?pr=${pr}`;
+  sandbox.state.codeUrls.set(pr, prepay.prepayId);
+  prepay.codeUrl = codeUrl;
+  return codeUrl;
+}
+
+/**
+ * MWEB / h5: the cashier URL `<sandbox>/cgi-bin/mmpayweb-bin/checkmweb?prepay_id=…&package=…`, WeChat's path on
+ * the sandbox's host (channels/cashier.ts serves it). `package` is a random number, as in WeChat's.
+ */
+export function issueMwebUrl(prepay: PrepayRecord, baseUrl: string): string {
+  prepay.h5Package = String(randomInt(1_000_000_000, 9_999_999_999));
+  const query = new URLSearchParams({ prepay_id: prepay.prepayId, package: prepay.h5Package });
+  return `${baseUrl}/cgi-bin/mmpayweb-bin/checkmweb?${query.toString()}`;
 }

@@ -11,6 +11,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { SandboxAccount } from '../config.ts';
 import type { SandboxContext } from '../context.ts';
 import { BodyTooLargeError, readRawBody } from '../http/body.ts';
+import { sandboxBaseUrl } from '../http/base-url.ts';
 import { resultFailXml, sendXml } from '../http/xml-reply.ts';
 
 /** A request that passed WeChat's transport checks: readable, complete, signed by a known merchant. */
@@ -19,6 +20,8 @@ export interface PayRequest {
   account: SandboxAccount;
   signType: SignType;
   appid: string;
+  /** The sandbox's address for browsers (mweb_url): http/base-url.ts. */
+  baseUrl: string;
 }
 
 export type PayHandler = (req: PayRequest, sandbox: SandboxContext) => string;
@@ -95,7 +98,8 @@ async function screen(
   if (faults.systemErrorRate !== undefined && Math.random() < faults.systemErrorRate) {
     return { reply: resultFailXml(account, declared, appid, 'SYSTEMERROR', '系统错误'), delayMs };
   }
-  return { reply: handle({ raw, account, signType: declared, appid }, sandbox), delayMs };
+  const baseUrl = sandboxBaseUrl(sandbox, ctx);
+  return { reply: handle({ raw, account, signType: declared, appid, baseUrl }, sandbox), delayMs };
 }
 
 /** WeChat checks the signature with the declared sign type (MD5 when absent), never by guessing from length. */

@@ -1,8 +1,8 @@
 import { buildXml, parseWechatTime, returnFailXml, type XmlMap } from '@mp-pay/shared/wechatpay';
 import type { SandboxContext } from '../context.ts';
 import { resultFailXml, signedFields } from '../http/xml-reply.ts';
-import { orderKey, type OrderRecord } from '../state.ts';
-import { findOrder, issuePrepayId } from './orders.ts';
+import { orderKey, type OrderRecord, type TradeType } from '../state.ts';
+import { findOrder, issueCodeUrl, issueMwebUrl, issuePrepayId } from './orders.ts';
 import type { PayRequest } from './request.ts';
 import { checkUnifiedOrder } from './rules.ts';
 
@@ -28,7 +28,7 @@ function fingerprint(raw: XmlMap): string {
 }
 
 /**
- * POST /pay/unifiedorder (JSAPI). A new out_trade_no creates the order; the same one again answers as WeChat
+ * POST /pay/unifiedorder (JSAPI, NATIVE with code_url, APP, MWEB with mweb_url). A new out_trade_no creates the order; the same one again answers as WeChat
  * does: unchanged and unpaid → a fresh prepay_id (how a buyer pays again), changed → 201 商户订单号重复,
  * paid → ORDERPAID, closed or expired → ORDERCLOSED.
  */
@@ -44,12 +44,14 @@ export function unifiedOrder(req: PayRequest, sandbox: SandboxContext): string {
     return resultFailXml(account, signType, appid, 'ORDERCLOSED', '该订单已关闭');
   }
 
-  const violation = checkUnifiedOrder(raw, now);
+  const violation = checkUnifiedOrder(raw, now, sandbox.accounts.kind(appid));
   if (violation?.kind === 'return') return returnFailXml(violation.msg);
   if (violation) return resultFailXml(account, signType, appid, violation.errCode, violation.des);
 
-  const openid = raw.openid as string;
-  if (!sandbox.state.openids.has(`${appid}:${openid}`)) {
+  const tradeType = raw.trade_type as TradeType;
+  // Only JSAPI names the buyer; the others learn it when the buyer pays (cashier, scanner, app).
+  const openid = tradeType === 'JSAPI' ? (raw.openid as string) : '';
+  if (tradeType === 'JSAPI' && !sandbox.state.openids.has(`${appid}:${openid}`)) {
     return resultFailXml(account, signType, appid, 'PARAM_ERROR', 'appid和openid不匹配');
   }
 
@@ -75,7 +77,10 @@ export function unifiedOrder(req: PayRequest, sandbox: SandboxContext): string {
       openid,
       attach: raw.attach,
       notifyUrl: raw.notify_url as string,
-      tradeType: 'JSAPI',
+      tradeType,
+      ...(raw.product_id === undefined ? {} : { productId: raw.product_id }),
+      clientIp: raw.spbill_create_ip,
+      ...(raw.scene_info === undefined ? {} : { sceneInfo: raw.scene_info }),
       signType,
       createdAt: now,
       expiresAt: raw.time_expire === undefined ? undefined : parseWechatTime(raw.time_expire)?.getTime(),
@@ -95,6 +100,8 @@ export function unifiedOrder(req: PayRequest, sandbox: SandboxContext): string {
     result_code: 'SUCCESS',
     trade_type: order.tradeType,
     prepay_id: prepay.prepayId,
+    ...(tradeType === 'NATIVE' ? { code_url: issueCodeUrl(sandbox, prepay) } : {}),
+    ...(tradeType === 'MWEB' ? { mweb_url: issueMwebUrl(prepay, req.baseUrl) } : {}),
   });
   prepay.orderSigns.push(reply.sign);
   return buildXml(reply);

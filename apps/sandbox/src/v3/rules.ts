@@ -1,12 +1,16 @@
-import { TIME_EXPIRE_TOO_SHORT } from '../pay/rules.ts';
+import { isIP } from 'node:net';
+import { H5_SCENE_TYPES, TIME_EXPIRE_TOO_SHORT } from '../pay/rules.ts';
 import { missingField, paramError, type V3Reply } from './reply.ts';
 import { parseRfc3339 } from './time.ts';
 
 /** APIv3's out_trade_no: 6 to 32 of digits, letters, `_-|*`. */
 export const V3_OUT_TRADE_NO_RE = /^[0-9A-Za-z_\-|*]{6,32}$/;
 
-/** The JSAPI order body, once it passed the rules. */
-export interface JsapiOrder {
+/** The v3 order endpoints: /v3/pay/transactions/{jsapi,app,h5,native}. */
+export type V3OrderKind = 'jsapi' | 'app' | 'h5' | 'native';
+
+/** An order body, once it passed the rules of its endpoint. */
+export interface V3Order {
   appid: string;
   mchid: string;
   description: string;
@@ -15,7 +19,9 @@ export interface JsapiOrder {
   time_expire?: string;
   attach?: string;
   amount: { total: number; currency: string };
-  payer: { openid: string };
+  payer?: { openid: string };
+  /** h5 (required there) and native/app (optional): kept as sent, compared on re-submission. */
+  scene_info?: Record<string, unknown>;
 }
 
 /** Required fields and the Chinese labels WeChat's messages use for them. */
@@ -27,9 +33,23 @@ const REQUIRED: Array<[string, string]> = [
   ['notify_url', '通知地址'],
   ['amount', '订单金额'],
   ['amount.total', '总金额'],
-  ['payer', '支付者'],
-  ['payer.openid', '用户标识'],
 ];
+
+/** What each endpoint requires on top (WeChat's labels). */
+const REQUIRED_BY_KIND: Record<V3OrderKind, Array<[string, string]>> = {
+  jsapi: [
+    ['payer', '支付者'],
+    ['payer.openid', '用户标识'],
+  ],
+  app: [],
+  native: [],
+  h5: [
+    ['scene_info', '场景信息'],
+    ['scene_info.payer_client_ip', '用户终端IP'],
+    ['scene_info.h5_info', 'H5场景信息'],
+    ['scene_info.h5_info.type', '场景类型'],
+  ],
+};
 
 const MIN_EXPIRE_LEAD_MS = 5 * 60_000;
 
@@ -51,24 +71,52 @@ const bytes = (text: string) => Buffer.byteLength(text, 'utf8');
 export function checkJsapi(
   body: Record<string, unknown>,
   now: number,
-): { order: JsapiOrder } | { reply: V3Reply } {
-  for (const [path, label] of REQUIRED) {
+): { order: V3Order } | { reply: V3Reply } {
+  return checkV3Order(body, now, 'jsapi');
+}
+
+/** The rules of /v3/pay/transactions/{kind}: the common ones plus the endpoint's own (docs/protocol.md §9). */
+export function checkV3Order(
+  body: Record<string, unknown>,
+  now: number,
+  kind: V3OrderKind,
+): { order: V3Order } | { reply: V3Reply } {
+  for (const [path, label] of [...REQUIRED, ...REQUIRED_BY_KIND[kind]]) {
     const value = at(body, path);
     if (value === undefined || value === null || value === '') return { reply: missingField(path, label) };
   }
   const fail = (field: string, why: string, value?: unknown) => ({
     reply: paramError(field, `${field}参数格式错误: ${why}`, 'body', value),
   });
-  for (const field of ['appid', 'mchid', 'description', 'out_trade_no', 'notify_url', 'payer.openid']) {
+  for (const field of ['appid', 'mchid', 'description', 'out_trade_no', 'notify_url']) {
     if (typeof at(body, field) !== 'string') return fail(field, 'must be a string', at(body, field));
+  }
+  if (kind === 'jsapi' && typeof at(body, 'payer.openid') !== 'string') {
+    return fail('payer.openid', 'must be a string', at(body, 'payer.openid'));
   }
   for (const field of ['attach', 'time_expire', 'amount.currency']) {
     const value = at(body, field);
     if (value !== undefined && typeof value !== 'string') return fail(field, 'must be a string', value);
   }
-  for (const field of ['amount', 'payer']) {
+  for (const field of ['amount', ...(kind === 'jsapi' ? ['payer'] : [])]) {
     const value = at(body, field);
     if (typeof value !== 'object' || Array.isArray(value)) return fail(field, 'must be an object');
+  }
+  const scene = body.scene_info;
+  if (scene !== undefined && (scene === null || typeof scene !== 'object' || Array.isArray(scene))) {
+    return fail('scene_info', 'must be an object', scene);
+  }
+  if (kind === 'h5') {
+    const ip = at(body, 'scene_info.payer_client_ip');
+    if (typeof ip !== 'string' || isIP(ip) === 0) {
+      return fail('scene_info.payer_client_ip', "the buyer's IPv4 or IPv6 address", ip);
+    }
+    const h5 = at(body, 'scene_info.h5_info');
+    if (typeof h5 !== 'object' || Array.isArray(h5)) return fail('scene_info.h5_info', 'must be an object');
+    const type = at(body, 'scene_info.h5_info.type');
+    if (!H5_SCENE_TYPES.includes(type as (typeof H5_SCENE_TYPES)[number])) {
+      return fail('scene_info.h5_info.type', `one of ${H5_SCENE_TYPES.join(', ')}`, type);
+    }
   }
 
   const total = at(body, 'amount.total');
@@ -90,8 +138,8 @@ export function checkJsapi(
     return fail('description', 'at most 127 bytes (UTF-8: 42 Chinese characters)');
   const attach = body.attach as string | undefined;
   if (attach !== undefined && bytes(attach) > 128) return fail('attach', 'at most 128 bytes (UTF-8)');
-  const openid = at(body, 'payer.openid') as string;
-  if (bytes(openid) > 128) return fail('payer.openid', 'at most 128 bytes');
+  const openid = at(body, 'payer.openid') as string | undefined;
+  if (kind === 'jsapi' && bytes(openid ?? '') > 128) return fail('payer.openid', 'at most 128 bytes');
   const notify = checkNotifyUrl(body.notify_url as string);
   if (notify) return fail('notify_url', notify, body.notify_url);
 
@@ -115,7 +163,8 @@ export function checkJsapi(
       ...(timeExpire === undefined ? {} : { time_expire: timeExpire }),
       ...(attach === undefined ? {} : { attach }),
       amount: { total, currency },
-      payer: { openid },
+      ...(kind === 'jsapi' ? { payer: { openid: openid as string } } : {}),
+      ...(scene === undefined ? {} : { scene_info: scene as Record<string, unknown> }),
     },
   };
 }

@@ -1,16 +1,17 @@
 import type { SandboxContext } from '../context.ts';
-import { findOrder, issuePrepayId, TRADE_STATE_DESC } from '../pay/orders.ts';
+import { sandboxBaseUrl } from '../http/base-url.ts';
+import { findOrder, issueCodeUrl, issueMwebUrl, issuePrepayId, TRADE_STATE_DESC } from '../pay/orders.ts';
 import { reportedState } from '../refunds/status.ts';
-import { orderKey, type OrderRecord, type ReportedTradeState } from '../state.ts';
+import { orderKey, type OrderRecord, type ReportedTradeState, type TradeType } from '../state.ts';
 import { paramError, v3Error, type V3Reply } from './reply.ts';
 import type { V3Request } from './request.ts';
-import { checkJsapi, type JsapiOrder } from './rules.ts';
+import { checkV3Order, type V3Order, type V3OrderKind } from './rules.ts';
 import { fromWechatTime, parseRfc3339 } from './time.ts';
 
 const ORDER_NOT_EXIST = v3Error(404, 'ORDER_NOT_EXIST', '订单不存在');
 
 /** What makes two v3 submissions the same order: every business field, in a canonical form. */
-function fingerprint(order: JsapiOrder): string {
+function fingerprint(order: V3Order): string {
   const canonical = (value: unknown): unknown =>
     value !== null && typeof value === 'object'
       ? Object.fromEntries(
@@ -33,12 +34,27 @@ function mchidMismatch(req: V3Request, mchid: string, location: 'body' | 'query'
   );
 }
 
+const TRADE_TYPE: Record<V3OrderKind, TradeType> = {
+  jsapi: 'JSAPI',
+  app: 'APP',
+  h5: 'MWEB',
+  native: 'NATIVE',
+};
+
 /**
  * POST /v3/pay/transactions/jsapi → 200 {prepay_id}. The same out_trade_no again: unchanged and unpaid → a
  * fresh prepay_id, changed → 403 OUT_TRADE_NO_USED, paid → 403 ORDER_PAID, closed or expired → 400 ORDER_CLOSED.
  * Orders share the one trade store with v2: an out_trade_no placed with unifiedorder is "changed" here.
  */
-export function jsapi(req: V3Request, sandbox: SandboxContext): V3Reply {
+export const jsapi = (req: V3Request, sandbox: SandboxContext): V3Reply => place(req, sandbox, 'jsapi');
+/** POST /v3/pay/transactions/app → 200 {prepay_id}; the appid must be a mobile app's. */
+export const app = (req: V3Request, sandbox: SandboxContext): V3Reply => place(req, sandbox, 'app');
+/** POST /v3/pay/transactions/h5 → 200 {h5_url} (5 minutes); scene_info.payer_client_ip and h5_info.type required. */
+export const h5 = (req: V3Request, sandbox: SandboxContext): V3Reply => place(req, sandbox, 'h5');
+/** POST /v3/pay/transactions/native → 200 {code_url} (2 hours). */
+export const native = (req: V3Request, sandbox: SandboxContext): V3Reply => place(req, sandbox, 'native');
+
+function place(req: V3Request, sandbox: SandboxContext, kind: V3OrderKind): V3Reply {
   const now = sandbox.clock.now();
   const body = req.json;
   const mchid = typeof body.mchid === 'string' ? body.mchid : undefined;
@@ -51,7 +67,7 @@ export function jsapi(req: V3Request, sandbox: SandboxContext): V3Reply {
   if (existing?.state === 'SUCCESS') return v3Error(403, 'ORDER_PAID', '该订单已支付');
   if (existing && existing.state !== 'NOTPAY') return v3Error(400, 'ORDER_CLOSED', '订单已关闭');
 
-  const checked = checkJsapi(body, now);
+  const checked = checkV3Order(body, now, kind);
   if ('reply' in checked) return checked.reply;
   const placed = checked.order;
   if (!sandbox.accounts.app(placed.appid) || !sandbox.accounts.bound(placed.appid, req.account.mchId)) {
@@ -61,12 +77,21 @@ export function jsapi(req: V3Request, sandbox: SandboxContext): V3Reply {
       value: placed.appid,
     });
   }
-  if (!sandbox.state.openids.has(`${placed.appid}:${placed.payer.openid}`)) {
+  if (kind === 'app' && sandbox.accounts.kind(placed.appid) !== 'app') {
+    return paramError(
+      'appid',
+      'trade_type与appid不匹配: APP支付须使用移动应用(开放平台)的AppID',
+      'body',
+      placed.appid,
+    );
+  }
+  const openid = placed.payer?.openid ?? '';
+  if (kind === 'jsapi' && !sandbox.state.openids.has(`${placed.appid}:${openid}`)) {
     return paramError(
       'payer.openid',
-      'appid和openid不匹配: the openid was not issued for this appid (jscode2session of that mini-program)',
+      'appid和openid不匹配: the openid was not issued for this appid (jscode2session or OAuth of that app)',
       'body',
-      placed.payer.openid,
+      openid,
     );
   }
 
@@ -92,10 +117,12 @@ export function jsapi(req: V3Request, sandbox: SandboxContext): V3Reply {
       body: placed.description,
       totalFee: placed.amount.total,
       feeType: placed.amount.currency,
-      openid: placed.payer.openid,
+      openid,
       attach: placed.attach,
       notifyUrl: placed.notify_url,
-      tradeType: 'JSAPI',
+      tradeType: TRADE_TYPE[kind],
+      ...(placed.scene_info === undefined ? {} : { sceneInfo: JSON.stringify(placed.scene_info) }),
+      ...(kind === 'h5' ? { clientIp: String(placed.scene_info?.payer_client_ip) } : {}),
       signType: 'RSA',
       createdAt: now,
       expiresAt: placed.time_expire === undefined ? undefined : parseRfc3339(placed.time_expire),
@@ -109,6 +136,10 @@ export function jsapi(req: V3Request, sandbox: SandboxContext): V3Reply {
     sandbox.state.orders.set(order.key, order);
   }
   const prepay = issuePrepayId(sandbox, order, req.auth.signature);
+  if (kind === 'h5') {
+    return { status: 200, body: { h5_url: issueMwebUrl(prepay, sandboxBaseUrl(sandbox, req.ctx)) } };
+  }
+  if (kind === 'native') return { status: 200, body: { code_url: issueCodeUrl(sandbox, prepay) } };
   return { status: 200, body: { prepay_id: prepay.prepayId } };
 }
 

@@ -1,0 +1,246 @@
+import type { Context } from 'koa';
+import {
+  buildNativeScanXml,
+  parseNativeLongLink,
+  parseNativeScanReply,
+  verifyNativeLongLink,
+  WechatPayError,
+  type NativeLink,
+} from '@mp-pay/shared/wechatpay';
+import type { SandboxContext } from '../context.ts';
+import { readJsonObject } from '../http/body.ts';
+import type { Notifier } from '../notifier.ts';
+import { OUTCOMES, settlePayment, type Outcome } from '../pay/settle.ts';
+import type { OrderRecord, PrepayRecord } from '../state.ts';
+import { browserUser, buyerOpenid, knownUser } from './buyer.ts';
+import { errorPage, escapeHtml, renderPage, scriptJson, sendHtml, yuan } from './html.ts';
+
+/**
+ * The buyer's WeChat scanning a Native QR code (docs/protocol.md §9 "Native", docs/channels.md).
+ * Mode 2, `weixin://wxpay/bizpayurl?pr=…`: the code_url of a NATIVE trade; paying it pays that trade.
+ * Mode 1, the signed long link: WeChat verifies its sign with the merchant key, posts the signed scan XML
+ * (appid, openid, mch_id, is_subscribe, nonce_str, product_id, sign) to the merchant's scan callback
+ * (SANDBOX_NATIVE_CALLBACK_URL), verifies the signed reply, and pays the prepay_id it carries (a NATIVE
+ * unifiedorder of that merchant); a reply with result_code FAIL shows the buyer its err_code_des.
+ *
+ * `POST /sandbox/scan {url, openid?, outcome?}` does it for tests and demos (JSON); `GET /sandbox/scan?url=`
+ * is the page a person uses.
+ */
+class ScanError extends Error {
+  constructor(
+    readonly status: number,
+    readonly id: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+interface Resolved {
+  link: NativeLink;
+  /** Mode 2: the trade, known before paying. */
+  order?: OrderRecord;
+  prepay?: PrepayRecord;
+}
+
+/** Reads and checks a scanned link; mode 1's sign is verified here, before anything is sent. */
+function resolve(sandbox: SandboxContext, url: unknown): Resolved {
+  if (typeof url !== 'string' || url === '') {
+    throw new ScanError(400, 'BAD_LINK', 'url is required: the code_url or the mode-1 long link scanned');
+  }
+  let link: NativeLink;
+  try {
+    link = parseNativeLongLink(url);
+  } catch (err) {
+    if (err instanceof WechatPayError) throw new ScanError(400, 'BAD_LINK', err.message);
+    throw err;
+  }
+  if (link.mode === 2) {
+    const prepayId = sandbox.state.codeUrls.get(link.pr);
+    const prepay = prepayId === undefined ? undefined : sandbox.state.prepays.get(prepayId);
+    const order = prepay && sandbox.state.orders.get(prepay.orderKey);
+    if (!prepay || !order || order.tradeType !== 'NATIVE') {
+      throw new ScanError(
+        404,
+        'CODE_NOT_FOUND',
+        '二维码已失效或不存在: unknown code_url (or its trade was forgotten)',
+      );
+    }
+    return { link, order, prepay };
+  }
+  const merchant = sandbox.accounts.merchant(link.mchId);
+  if (!merchant) throw new ScanError(400, 'MCHID_NOT_EXIST', `商户号${link.mchId}不存在`);
+  const problem = verifyNativeLongLink(link, merchant.key);
+  if (problem) throw new ScanError(400, 'SIGN_ERROR', `签名错误: ${problem}`);
+  if (!sandbox.accounts.app(link.appId) || !sandbox.accounts.bound(link.appId, link.mchId)) {
+    throw new ScanError(400, 'APPID_MCHID_NOT_MATCH', 'appid和mch_id不匹配');
+  }
+  return { link };
+}
+
+/** The buyer's openid under `appId`: the one given (it must have been issued), else the browser's user's. */
+function payer(sandbox: SandboxContext, ctx: Context, appId: string, openid: unknown): string {
+  if (openid === undefined) return buyerOpenid(sandbox, appId, knownUser(ctx));
+  if (typeof openid !== 'string' || !sandbox.state.openids.has(`${appId}:${openid}`)) {
+    throw new ScanError(
+      400,
+      'OPENID_INVALID',
+      `openid was not issued for ${appId}: omit it to use the sandbox user`,
+    );
+  }
+  return openid;
+}
+
+/** Mode 1: the merchant's scan callback, then its signed reply's prepay_id. */
+async function askMerchant(
+  sandbox: SandboxContext,
+  link: Extract<NativeLink, { mode: 1 }>,
+  openid: string,
+): Promise<{ order: OrderRecord; prepay: PrepayRecord }> {
+  const merchant = sandbox.accounts.merchant(link.mchId);
+  if (!merchant) throw new ScanError(400, 'MCHID_NOT_EXIST', `商户号${link.mchId}不存在`);
+  const body = buildNativeScanXml({
+    appId: link.appId,
+    mchId: link.mchId,
+    key: merchant.key,
+    openid,
+    productId: link.productId,
+    isSubscribe: false,
+  });
+  const url = sandbox.config.nativeCallbackUrl;
+  let text: string;
+  try {
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'text/xml; charset=utf-8' },
+      body,
+      signal: AbortSignal.any([AbortSignal.timeout(sandbox.config.notifyTimeoutMs), sandbox.shutdown.signal]),
+    });
+    text = await res.text();
+    if (res.status !== 200) {
+      throw new ScanError(502, 'MERCHANT_ERROR', `the scan callback ${url} answered HTTP ${res.status}`);
+    }
+  } catch (err) {
+    if (err instanceof ScanError) throw err;
+    throw new ScanError(
+      502,
+      'MERCHANT_UNREACHABLE',
+      `the scan callback ${url} failed: ${(err as Error).message}`,
+    );
+  }
+  let reply;
+  try {
+    reply = parseNativeScanReply(text, merchant.key, { appId: link.appId, mchId: link.mchId });
+  } catch (err) {
+    if (err instanceof WechatPayError) {
+      throw new ScanError(502, 'BAD_REPLY', `the merchant's scan reply was refused: ${err.message}`);
+    }
+    throw err;
+  }
+  if (reply.resultCode === 'FAIL') {
+    throw new ScanError(409, 'MERCHANT_FAIL', reply.errCodeDes || '商户处理失败');
+  }
+  const prepay = sandbox.state.prepays.get(reply.prepayId);
+  const order = prepay && sandbox.state.orders.get(prepay.orderKey);
+  if (!prepay || !order || order.mchId !== link.mchId || order.tradeType !== 'NATIVE') {
+    throw new ScanError(
+      502,
+      'BAD_REPLY',
+      "the merchant's scan reply names a prepay_id that is not one of its NATIVE unifiedorder trades",
+    );
+  }
+  return { order, prepay };
+}
+
+const MESSAGES: Record<Outcome, string> = {
+  success: '支付成功 Paid',
+  cancel: '已取消 Cancelled',
+  fail: '支付失败 Declined',
+  payerror: '支付失败 Payment error',
+};
+
+/** POST /sandbox/scan {url, openid?, outcome?} → {mode, outcome, message, out_trade_no, total_fee, product_id?}. */
+export function scanRoute(sandbox: SandboxContext, notifier: Notifier) {
+  return async (ctx: Context): Promise<void> => {
+    const body = await readJsonObject(ctx);
+    try {
+      if (!body) throw new ScanError(400, 'BAD_REQUEST', 'send a JSON object {url, openid?, outcome?}');
+      const outcome = (body.outcome ?? 'success') as Outcome;
+      if (!OUTCOMES.includes(outcome)) {
+        throw new ScanError(400, 'BAD_REQUEST', `unknown outcome: use ${OUTCOMES.join(', ')}`);
+      }
+      const resolved = resolve(sandbox, body.url);
+      const appId = resolved.link.mode === 2 ? (resolved.order as OrderRecord).appId : resolved.link.appId;
+      const openid = payer(sandbox, ctx, appId, body.openid);
+      const { order, prepay } =
+        resolved.link.mode === 2
+          ? { order: resolved.order as OrderRecord, prepay: resolved.prepay as PrepayRecord }
+          : await askMerchant(sandbox, resolved.link, openid);
+      const settled = settlePayment(sandbox, notifier, order, prepay, outcome, openid);
+      if (!settled.ok) throw new ScanError(settled.status, 'NOT_PAYABLE', settled.reason);
+      ctx.status = 200;
+      ctx.body = {
+        mode: resolved.link.mode,
+        outcome,
+        message: MESSAGES[outcome],
+        out_trade_no: order.outTradeNo,
+        total_fee: order.totalFee,
+        openid,
+        ...(resolved.link.mode === 1 ? { product_id: resolved.link.productId } : {}),
+      };
+    } catch (err) {
+      if (!(err instanceof ScanError)) throw err;
+      ctx.status = err.status;
+      ctx.body = { error: { id: err.id, message: err.message } };
+    }
+  };
+}
+
+/** GET /sandbox/scan?url=: what the buyer sees after scanning, with a pay button. */
+export function scanPageRoute(sandbox: SandboxContext) {
+  return (ctx: Context): void => {
+    const url = typeof ctx.query.url === 'string' ? ctx.query.url : '';
+    let resolved: Resolved;
+    try {
+      resolved = resolve(sandbox, url);
+    } catch (err) {
+      if (!(err instanceof ScanError)) throw err;
+      return sendHtml(ctx, 200, errorPage('sandbox-scan-error', '无法识别此二维码', err.message));
+    }
+    browserUser(ctx);
+    const { link, order } = resolved;
+    const summary = order
+      ? `<div class="amount" id="sandbox-scan-amount">${escapeHtml(yuan(order.totalFee))}</div>
+<p id="sandbox-scan-body">${escapeHtml(order.body)}</p>
+<p class="muted">商户号 merchant <span id="sandbox-scan-merchant">${escapeHtml(order.mchId)}</span></p>`
+      : `<p id="sandbox-scan-body">商品 product <b>${escapeHtml(link.mode === 1 ? link.productId : '')}</b></p>
+<p class="muted">商户号 merchant <span id="sandbox-scan-merchant">${escapeHtml(link.mode === 1 ? link.mchId : '')}</span>
+· 金额由商户下单后确定 the merchant sets the amount when you pay (mode 1)</p>`;
+    const script = `(function(){
+var url=${scriptJson(url)};var result=document.getElementById('sandbox-scan-result');
+function go(outcome){var buttons=document.querySelectorAll('button');buttons.forEach(function(b){b.disabled=true;});
+result.textContent='…';
+fetch('/sandbox/scan',{method:'POST',credentials:'same-origin',headers:{'content-type':'application/json'},body:JSON.stringify({url:url,outcome:outcome})})
+.then(function(res){return res.json();}).then(function(reply){
+if(reply.error){result.textContent=reply.error.message;result.setAttribute('data-outcome','error');result.className='error';buttons.forEach(function(b){b.disabled=false;});return;}
+result.textContent=reply.message;result.setAttribute('data-outcome',reply.outcome);
+if(reply.total_fee!==undefined){var a=document.getElementById('sandbox-scan-amount');if(a)a.textContent='¥'+(reply.total_fee/100).toFixed(2);}
+},function(e){result.textContent=String(e);result.setAttribute('data-outcome','error');});}
+document.getElementById('sandbox-scan-pay').addEventListener('click',function(){go('success');});
+document.getElementById('sandbox-scan-cancel').addEventListener('click',function(){go('cancel');});
+})();`;
+    sendHtml(
+      ctx,
+      200,
+      renderPage(
+        '扫码支付 Scan to pay',
+        `<div class="card" id="sandbox-scan" data-mode="${link.mode}"><p class="muted">微信扫一扫 · WeChat scan (sandbox)</p>
+${summary}
+<button class="primary" id="sandbox-scan-pay" type="button">立即支付 Pay</button>
+<button class="secondary" id="sandbox-scan-cancel" type="button">取消 Cancel</button>
+<p id="sandbox-scan-result" aria-live="polite"></p></div>`,
+        script,
+      ),
+    );
+  };
+}
