@@ -20,6 +20,8 @@ export default tseslint.config(
       ],
     },
   },
+  // The web checkout's pages run in the browser, not in Node.
+  { files: ['apps/web/public/**/*.js'], languageOptions: { globals: { ...globals.browser } } },
   {
     files: [
       '**/src/config.ts',

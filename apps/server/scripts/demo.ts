@@ -11,6 +11,10 @@
  *   pnpm demo --standalone         starts its own sandbox and server (memory store) on free ports first, with
  *                                  WECHATPAY_API_VERSION passed on; with --refund it moves that server's clock
  *                                  instead of waiting the minute
+ *   pnpm demo --channel app        a mobile app's buyer instead (docs/channels.md): a guest session, an order
+ *                                  with channel `app` (APP trade for the app's AppID), and the six OpenSDK
+ *                                  PayReq fields and `sign` posted to the sandbox's APP payer; combines with
+ *                                  the options above, in APIv2 and APIv3
  *
  * The refunds use the staff token the server accepts in sandbox mode when ADMIN_TOKENS is unset
  * (SANDBOX_DEMO_ADMIN_TOKEN), or MP_PAY_ADMIN_TOKEN.
@@ -37,6 +41,22 @@ import type { OrderEvent } from '../src/index.ts';
 const env = processEnv(fileURLToPath(new URL('../../../.env', import.meta.url)));
 const standalone = process.argv.includes('--standalone');
 const withRefunds = process.argv.includes('--refund');
+/** `--channel <name>` (or `--channel=<name>`): who the buyer is and how they pay. */
+const DEMO_CHANNELS = ['miniprogram', 'app'] as const;
+type DemoChannel = (typeof DEMO_CHANNELS)[number];
+const channel = channelArg(process.argv.slice(2));
+
+function channelArg(args: string[]): DemoChannel {
+  const at = args.findIndex((a) => a === '--channel' || a.startsWith('--channel='));
+  if (at < 0) return 'miniprogram';
+  const arg = args[at] as string;
+  const value = arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : args[at + 1];
+  if (!DEMO_CHANNELS.includes(value as DemoChannel)) {
+    console.error(`demo: --channel must be one of ${DEMO_CHANNELS.join(', ')} (got ${value ?? 'nothing'})`);
+    process.exit(2);
+  }
+  return value as DemoChannel;
+}
 const adminToken = env.MP_PAY_ADMIN_TOKEN || SANDBOX_DEMO_ADMIN_TOKEN;
 let serverUrl = (env.MP_PAY_SERVER_URL ?? `http://127.0.0.1:${env.PORT || 3000}`).replace(/\/+$/, '');
 const closers: (() => Promise<void>)[] = [];
@@ -147,26 +167,23 @@ async function main(): Promise<void> {
   const sandboxUrl = config.sandboxUrl;
   show('sandbox', sandboxUrl);
 
-  step(2, 'wx.login: the sandbox issues a login code for buyer "demo-buyer"');
-  const login = await call<{ code: string; openid: string }>(`${sandboxUrl}/sandbox/login-codes`, {
-    json: { appid: config.appId, user: 'demo-buyer' },
-  });
-  show('code', login.code);
-
-  step(3, 'POST /api/session: the server exchanges it (code2Session) and keeps session_key to itself');
-  const session = await call<SessionResponse>(`${serverUrl}/api/session`, { json: { code: login.code } });
-  show('token', `${session.token.slice(0, 8)}… (expires after ${session.expiresIn}s idle)`);
-  const auth = { authorization: `Bearer ${session.token}` };
+  if (channel === 'app' && !config.channels?.includes('app')) {
+    throw new Error(
+      'the server does not offer the app channel: set WECHAT_APP_APPID (sandbox mode has a demo one)',
+    );
+  }
+  const auth = channel === 'app' ? await appBuyer() : await miniProgramBuyer(sandboxUrl, config.appId);
 
   step(
     4,
-    'GET /api/products, then POST /api/orders: the server prices the order and places the unified order',
+    `GET /api/products, then POST /api/orders${channel === 'app' ? ' {channel: "app"}' : ''}: the server prices ` +
+      `the order and places the ${channel === 'app' ? 'APP' : 'JSAPI'} unified order`,
   );
   const { products } = await call<ProductListResponse>(`${serverUrl}/api/products`);
   const items = products.slice(0, 2).map((p, i) => ({ productId: p.id, quantity: i + 1 }));
   show('items', items);
   const created = await call<CreateOrderResponse>(`${serverUrl}/api/orders`, {
-    json: { items },
+    json: channel === 'app' ? { items, channel } : { items },
     headers: { ...auth, 'idempotency-key': `demo-${Date.now()}` },
   });
   show(
@@ -175,12 +192,35 @@ async function main(): Promise<void> {
   );
   show('payment', created.payment);
 
-  step(5, 'wx.requestPayment: the sandbox payer checks paySign and charges the buyer');
-  const paid = await call<{ errMsg: string }>(`${sandboxUrl}/sandbox/pay`, {
-    json: { appId: config.appId, ...created.payment, outcome: 'success' },
-  });
-  show('errMsg', paid.errMsg);
-  console.log('   (the mini-program does not trust this: it asks the server, which trusts only WeChat)');
+  if (created.payment.kind === 'app') {
+    const p = created.payment;
+    step(
+      5,
+      "The app's OpenSDK (PayReq → WXApi.sendReq): the sandbox's APP payer checks the sign and charges",
+    );
+    // Exactly the six PayReq fields and sign, with the lower-case names the SDK uses.
+    const payReq = {
+      appid: p.appId,
+      partnerid: p.partnerId,
+      prepayid: p.prepayId,
+      package: p.package,
+      noncestr: p.nonceStr,
+      timestamp: p.timeStamp,
+      sign: p.sign,
+    };
+    const paid = await call<{ errCode: number; errStr: string }>(`${sandboxUrl}/sandbox/app/pay`, {
+      json: payReq,
+    });
+    show('errCode', `${paid.errCode}${paid.errStr ? ` ${paid.errStr}` : ''}`);
+    console.log('   (the app does not trust this: it asks the server, which trusts only WeChat)');
+  } else {
+    step(5, 'wx.requestPayment: the sandbox payer checks paySign and charges the buyer');
+    const paid = await call<{ errMsg: string }>(`${sandboxUrl}/sandbox/pay`, {
+      json: { appId: config.appId, ...created.payment, outcome: 'success' },
+    });
+    show('errMsg', paid.errMsg);
+    console.log('   (the mini-program does not trust this: it asks the server, which trusts only WeChat)');
+  }
 
   step(6, 'WeChat notifies the server (its notify_url); the buyer polls GET /api/orders/:id');
   const deadline = Date.now() + 30_000;
@@ -212,6 +252,30 @@ async function main(): Promise<void> {
     buyer: auth,
     part: line ? { fen: line.priceFen, reason: `returned: ${line.name}` } : { fen: 1, reason: 'returned' },
   });
+}
+
+/** Steps 2-3 for the mini-program: wx.login in the sandbox, then POST /api/session. */
+async function miniProgramBuyer(sandboxUrl: string, appId: string): Promise<Record<string, string>> {
+  step(2, 'wx.login: the sandbox issues a login code for buyer "demo-buyer"');
+  const login = await call<{ code: string; openid: string }>(`${sandboxUrl}/sandbox/login-codes`, {
+    json: { appid: appId, user: 'demo-buyer' },
+  });
+  show('code', login.code);
+
+  step(3, 'POST /api/session: the server exchanges it (code2Session) and keeps session_key to itself');
+  const session = await call<SessionResponse>(`${serverUrl}/api/session`, { json: { code: login.code } });
+  show('token', `${session.token.slice(0, 8)}… (expires after ${session.expiresIn}s idle)`);
+  return { authorization: `Bearer ${session.token}` };
+}
+
+/** Steps 2-3 for the app: no WeChat sign-in is needed to pay in an app, so the buyer is a guest. */
+async function appBuyer(): Promise<Record<string, string>> {
+  step(2, 'The app pays without a WeChat sign-in: no openid is needed for an APP trade');
+  show('channel', "app (the mobile app's own open-platform AppID)");
+  step(3, 'POST /api/session/guest: a session with no WeChat identity');
+  const session = await call<SessionResponse>(`${serverUrl}/api/session/guest`, { method: 'POST' });
+  show('token', `${session.token.slice(0, 8)}… (expires after ${session.expiresIn}s idle)`);
+  return { authorization: `Bearer ${session.token}` };
 }
 
 interface SandboxRefundView {

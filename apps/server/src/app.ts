@@ -7,10 +7,13 @@ import type { AppState } from './http/state.ts';
 import { adminRoutes } from './routes/admin/index.ts';
 import { clientConfigRoutes } from './routes/client-config/index.ts';
 import { healthRoutes } from './routes/health/index.ts';
+import { nativeScanRoutes } from './routes/native-scan/index.ts';
 import { notifyRoutes } from './routes/notify/index.ts';
+import { oauthRoutes } from './routes/oauth/index.ts';
 import { orderRoutes } from './routes/orders/index.ts';
 import { productRoutes } from './routes/products/index.ts';
 import { sessionRoutes } from './routes/session/index.ts';
+import { webRoutes } from './routes/web/index.ts';
 
 /** The Koa application: request context → error shaping → routes. No I/O happens here until a request comes. */
 export function buildApp(ctx: AppContext, options: { isShuttingDown: () => boolean }): Koa<AppState> {
@@ -32,12 +35,15 @@ export function buildApp(ctx: AppContext, options: { isShuttingDown: () => boole
   // each router in front of it costs a path match per request.
   const routers: Router<AppState>[] = [
     notifyRoutes(ctx),
+    nativeScanRoutes(ctx),
     healthRoutes(ctx, options.isShuttingDown),
     clientConfigRoutes(ctx),
     productRoutes(ctx),
     sessionRoutes(ctx),
+    oauthRoutes(ctx),
     orderRoutes(ctx),
     adminRoutes(ctx),
+    webRoutes(ctx),
   ];
   for (const router of routers) app.use(router.routes());
 

@@ -1,4 +1,4 @@
-import type { Code2SessionClient } from '@mp-pay/shared/login';
+import type { Code2SessionClient, OAuthClient } from '@mp-pay/shared/login';
 import type { ServerConfig } from './config.ts';
 import type { PaymentGateway } from './gateway/index.ts';
 import type { Logger } from './logger.ts';
@@ -13,8 +13,12 @@ export interface AppContext {
   /** WeChat Pay, through the gateway boundary: services never see the protocol (docs/architecture.md). */
   pay: PaymentGateway;
   login: Code2SessionClient;
+  /** The official account's OAuth code exchange; undefined when no official account is configured. */
+  oauth: OAuthClient | undefined;
   catalog: Catalog;
   log: Logger;
+  /** PUBLIC_BASE_URL, or the address the server listens on (known only once it listens); no trailing slash. */
+  publicBaseUrl(): string;
   /** notify_url for placing trades; known only once the server listens when PUBLIC_BASE_URL is unset. */
   notifyUrl(): string;
   /** notify_url for refunds. */

@@ -1,6 +1,6 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Code2SessionClient } from '@mp-pay/shared/login';
+import { Code2SessionClient, OAuthClient } from '@mp-pay/shared/login';
 import type { DestinationStream } from 'pino';
 import { buildApp } from './app.ts';
 import { loadConfig, type Env, type ServerConfig } from './config.ts';
@@ -57,6 +57,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   const now = options.now ?? (() => Date.now());
   let shuttingDown = false;
   const pay = createGateway(config, now);
+  const publicBase = () => config.publicBaseUrl ?? baseUrl;
   try {
     await pay.start?.();
   } catch (err) {
@@ -74,8 +75,17 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       secret: config.wechat.secret,
       baseUrl: config.wechat.apiBase,
     }),
-    notifyUrl: () => (config.publicBaseUrl ?? baseUrl) + pay.notifyPath,
-    refundNotifyUrl: () => (config.publicBaseUrl ?? baseUrl) + pay.refundNotifyPath,
+    oauth:
+      config.channels.officialAccount === undefined
+        ? undefined
+        : new OAuthClient({
+            appId: config.channels.officialAccount.appId,
+            secret: config.channels.officialAccount.secret,
+            baseUrl: config.wechat.apiBase,
+          }),
+    publicBaseUrl: () => publicBase(),
+    notifyUrl: () => publicBase() + pay.notifyPath,
+    refundNotifyUrl: () => publicBase() + pay.refundNotifyPath,
     now,
     queryThrottle: new QueryThrottle(Math.max(config.orders.refreshAfterMs, 1000)),
   };

@@ -45,6 +45,8 @@ describe('the payment flow', () => {
       mode: 'sandbox',
       sandboxUrl: stack.sandbox.url,
       appId: stack.server.config.wechat.appId,
+      // Sandbox mode serves every channel with the sandbox's demo official account and app.
+      channels: ['miniprogram', 'official_account', 'app', 'h5', 'native'],
     });
     const catalog = await json<ProductListResponse>(await fetch(`${stack.server.url}/api/products`));
     expect(catalog.products.find((p) => p.id === 'green-tea')?.priceFen).toBe(3800);

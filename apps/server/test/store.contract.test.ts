@@ -121,6 +121,40 @@ function contract(name: string, open: () => Promise<{ store: Store; cleanup: () 
       expect(await attempts.setPrepared(no(order, 2), { prepayId: 'x' })).toEqual({ kind: 'not_found' });
     });
 
+    it('records when it was prepared, and accepts a refresh while the attempt is OPEN (H5 mweb_url)', async () => {
+      const order = newOrder(user());
+      await create(order);
+      expect(await attempts.setPrepared(no(order), { redirectUrl: 'https://wx/mweb?1' }, 1_000)).toEqual({
+        kind: 'ok',
+      });
+      expect(await attempts.getAttempt(no(order))).toMatchObject({
+        prepared: { redirectUrl: 'https://wx/mweb?1' },
+        preparedAt: 1_000,
+      });
+      expect(await attempts.setPrepared(no(order), { redirectUrl: 'https://wx/mweb?2' }, 300_000)).toEqual({
+        kind: 'ok',
+      });
+      const refreshed = await attempts.getAttempt(no(order));
+      expect(refreshed?.prepared).toEqual({ redirectUrl: 'https://wx/mweb?2' });
+      expect(refreshed?.preparedAt).toBe(300_000);
+      expect((await attempts.listAttempts(order.id))[0]?.preparedAt).toBe(300_000);
+      // Without a time (callers from before it was kept), none is claimed.
+      await attempts.setPrepared(no(order), { redirectUrl: 'https://wx/mweb?3' });
+      expect((await attempts.getAttempt(no(order)))?.preparedAt).toBeUndefined();
+      // Once the attempt is no longer OPEN, neither changes.
+      await attempts.setPrepared(no(order), { redirectUrl: 'https://wx/mweb?4' }, 400_000);
+      await attempts.markPaid(no(order), paid());
+      expect(
+        await attempts.setPrepared(no(order), { redirectUrl: 'https://wx/mweb?5' }, 500_000),
+      ).toMatchObject({
+        kind: 'not_open',
+      });
+      expect(await attempts.getAttempt(no(order))).toMatchObject({
+        prepared: { redirectUrl: 'https://wx/mweb?4' },
+        preparedAt: 400_000,
+      });
+    });
+
     it('refuses a payment whose amount differs, changing nothing', async () => {
       const order = newOrder(user());
       await create(order);

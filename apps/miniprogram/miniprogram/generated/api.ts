@@ -10,12 +10,20 @@
 /** Route paths, relative to the server's base URL. */
 export const API_ROUTES = {
   session: '/api/session',
+  /** Browser buyers outside WeChat (H5, Native QR, APP): a session with no WeChat identity. */
+  guestSession: '/api/session/guest',
+  /** Official-account pages: starts OAuth snsapi_base (`?next=` a path of the web checkout). */
+  oauthStart: '/web/oauth/start',
+  /** Where WeChat sends the buyer back with `code` and `state`. */
+  oauthCallback: '/web/oauth/callback',
   clientConfig: '/api/config',
   products: '/api/products',
   orders: '/api/orders',
   order: (id: string) => `/api/orders/${encodeURIComponent(id)}`,
   orderPayment: (id: string) => `/api/orders/${encodeURIComponent(id)}/payment`,
   orderClose: (id: string) => `/api/orders/${encodeURIComponent(id)}/close`,
+  /** The open Native attempt's code URL as an SVG QR code (owner only). */
+  orderQr: (id: string) => `/api/orders/${encodeURIComponent(id)}/payment/qr.svg`,
 } as const;
 
 /** PARTIALLY_REFUNDED and REFUNDED follow PAID once refunds of the payment succeed. */
@@ -45,6 +53,8 @@ export interface ClientConfigResponse {
   sandboxUrl?: string;
   /** Sandbox only: the appid the sandbox expects from the payer. */
   appId?: string;
+  /** The channels this server offers (its configuration decides: docs/channels.md). */
+  channels?: PaymentChannel[];
 }
 
 // ---- catalogue -----------------------------------------------------------------------------------------
@@ -136,8 +146,8 @@ export interface PaymentParams {
 }
 
 /**
- * How a buyer pays an order. `miniprogram` is the only channel served today; the others are part of the
- * contract so that clients can be written against it (docs/protocol.md §9).
+ * How a buyer pays an order (docs/channels.md): `miniprogram` and `official_account` launch JSAPI (`jsapi`),
+ * `app` the OpenSDK (`app`), `h5` a redirect to WeChat's cashier (`h5`), `native` a QR code (`native`).
  */
 export const PAYMENT_CHANNELS = ['miniprogram', 'official_account', 'app', 'h5', 'native'] as const;
 export type PaymentChannel = (typeof PAYMENT_CHANNELS)[number];
@@ -159,12 +169,18 @@ export interface AppPayment {
   timeStamp: string;
   sign: string;
 }
-/** Desktop pages: show `codeUrl` as a QR code for the buyer to scan. */
+/**
+ * Desktop pages: show `codeUrl` as a QR code for the buyer to scan (`GET /api/orders/:id/payment/qr.svg` renders
+ * it), then poll the order. Mode 2 is WeChat's `weixin://wxpay/bizpayurl?pr=…`; mode 1 a signed long link.
+ */
 export interface NativePayment {
   kind: 'native';
   codeUrl: string;
 }
-/** Mobile browsers outside WeChat: send the buyer to `redirectUrl` (WeChat's mweb_url / h5_url). */
+/**
+ * Mobile browsers outside WeChat: send the buyer to `redirectUrl` (WeChat's mweb_url / h5_url with our
+ * `redirect_url` appended: WeChat brings the buyer back to the result page, which asks the server).
+ */
 export interface H5Payment {
   kind: 'h5';
   redirectUrl: string;
@@ -176,7 +192,13 @@ export interface CreateOrderResponse {
   order: Order;
   payment: PaymentLaunch;
 }
-/** POST /api/orders/:id/payment */
+/**
+ * POST /api/orders/:id/payment: the launch of the order's open attempt. A body naming another channel than the
+ * attempt's opens a new attempt for that channel (the old trade is closed at WeChat).
+ */
+export interface OrderPaymentRequest {
+  channel?: PaymentChannel;
+}
 export type OrderPaymentResponse = CreateOrderResponse;
 
 /** GET /api/orders?limit=&cursor= */

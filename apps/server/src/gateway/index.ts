@@ -32,6 +32,7 @@ export function createGateway(config: ServerConfig, now: () => number): PaymentG
     timeoutMs: config.wechatpay.timeoutMs,
     refundTls: config.wechatpay.refundTls,
     notifyLimitBytes: config.http.notifyLimitBytes,
+    nativeMode: config.channels.native.mode,
     now,
   });
 }

@@ -23,6 +23,11 @@ export interface PrepareRequest extends TradeRef {
   totalFen: number;
   /** Mini-program and official-account payers only. */
   payerOpenid: string | undefined;
+  /** What the trade sells: the order id (Native's product_id, and the mode-1 long link's). */
+  productId: string;
+  /** H5: the site WeChat shows and checks (scene_info / h5_info; docs/channels.md). */
+  h5: { wapUrl: string; wapName: string };
+  /** The buyer's address: spbill_create_ip / payer_client_ip. */
   clientIp: string;
   notifyUrl: string;
   /** Epoch ms. The adapter writes them in its protocol's format; the same values always give the same bytes. */
@@ -32,8 +37,11 @@ export interface PrepareRequest extends TradeRef {
 
 /** What WeChat answered when the trade was placed; kept on the attempt to re-issue launches. */
 export interface Prepared {
+  /** JSAPI, APP (and a Native trade placed from a mode-1 scan). */
   prepayId?: string;
+  /** Native: mode 2's code_url, or mode 1's signed long link (nothing placed yet). */
   codeUrl?: string;
+  /** H5: mweb_url / h5_url, valid 5 minutes. */
   redirectUrl?: string;
 }
 
@@ -42,7 +50,19 @@ export interface LaunchRequest extends TradeRef {
   channel: PaymentChannel;
   signType: LaunchSignType;
   prepared: Prepared;
+  /** H5: where WeChat's cashier sends the buyer back (the result page), appended as `redirect_url`. */
+  returnUrl?: string;
 }
+
+/** A verified Native mode-1 scan (docs/channels.md): who scanned the long link of which product (order id). */
+export interface NativeScan {
+  productId: string;
+  appId: string;
+  openid: string;
+}
+
+/** What the shop answers a scan: the trade placed for it, or why it cannot be paid (shown to the buyer). */
+export type NativeScanAnswer = { prepayId: string } | { refuse: string };
 
 export type TradeState =
   /** The buyer paid (REFUND: paid, then refunded at least in part: the payment happened). */
@@ -135,4 +155,21 @@ export interface PaymentGateway {
   /** Verifies and reads a refund notification; throws NotificationRejectedError when it cannot be trusted. */
   parseRefundNotification(raw: RawNotification): RefundStatus;
   renderNotificationReply(answer: NotificationAnswer): NotificationReply;
+  /**
+   * Native mode 1 (APIv2 only; the v3 gateway throws): where WeChat posts scans of our long links, undefined
+   * when this protocol has no scan callback.
+   */
+  readonly nativeScanPath: string | undefined;
+  /** Verifies and reads a scan; throws NotificationRejectedError when it cannot be trusted. */
+  parseNativeScan(raw: RawNotification): NativeScan;
+  /**
+   * Places the NATIVE trade a scan asks for (no openid: any buyer scanning again gets identical parameters, so
+   * WeChat answers with the same trade). Idempotent like `prepare`.
+   */
+  placeScanned(request: PrepareRequest): Promise<Prepared>;
+  /**
+   * The scan reply: signed for the scan's AppID (prepay_id, or result_code FAIL with the reason shown to the
+   * buyer), or the protocol's plain FAIL for a scan that could not be trusted (`ack: false`).
+   */
+  renderScanReply(answer: NativeScanAnswer | NotificationAnswer, appId?: string): NotificationReply;
 }

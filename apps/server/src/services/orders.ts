@@ -14,7 +14,8 @@ import type {
 import type { AppContext } from '../context.ts';
 import { attemptOutTradeNo, newOrderId } from '../domain/ids.ts';
 import { AppError } from '../errors.ts';
-import { GatewayError } from '../gateway/index.ts';
+import { isPublicIp } from '../domain/public-ip.ts';
+import { GatewayError, type PrepareRequest } from '../gateway/index.ts';
 import type { Logger } from '../logger.ts';
 import { decodeCursor, encodeCursor } from '../store/codec.ts';
 import type { AttemptRecord, NewAttempt, OrderRecord } from '../store/index.ts';
@@ -61,6 +62,7 @@ export interface CreateOrderInput {
 export async function createOrder(ctx: AppContext, input: CreateOrderInput, log: Logger) {
   const priced = ctx.catalog.price(input.items);
   const payer = payerFor(ctx, input.channel, input.session);
+  checkBuyerIp(ctx, input.channel, input.clientIp);
   const now = ctx.now();
   const id = newOrderId(now);
   // Whole seconds, so the stored expiry is exactly the time_expire WeChat gets.
@@ -146,18 +148,26 @@ export async function issuePayment(
   session: Session,
   clientIp: string,
   log: Logger,
+  channel?: PaymentChannel,
 ): Promise<{ order: OrderRecord; payment: PaymentLaunch }> {
   // Past time_expire WeChat refuses to pay: parameters issued now could only fail in the buyer's hands.
   if (ctx.now() >= order.expiresAt) throw new AppError('order_closed');
   let attempt = await ctx.store.attempts.getAttempt(order.currentAttempt);
   if (!attempt || attempt.state !== 'OPEN') {
-    ({ order, attempt } = await openNextAttempt(ctx, order, attempt, session, clientIp, log, false));
+    ({ order, attempt } = await openNextAttempt(ctx, order, attempt, session, clientIp, log, false, channel));
   } else if (attempt.apiVersion !== ctx.pay.apiVersion) {
     // Placed through the other API version (a v2 → v3 migration with open orders): its launch can only be
     // signed by that version's rules, so this process replaces it; the old trade is closed at WeChat.
-    ({ order, attempt } = await openNextAttempt(ctx, order, attempt, session, clientIp, log, true));
+    ({ order, attempt } = await openNextAttempt(ctx, order, attempt, session, clientIp, log, true, channel));
+  } else if (channel !== undefined && channel !== attempt.channel) {
+    // The buyer moved (desktop QR → phone, say): a new trade for the new channel; the old one is closed at
+    // WeChat later (docs/channels.md).
+    ({ order, attempt } = await openNextAttempt(ctx, order, attempt, session, clientIp, log, true, channel));
   }
-  const prepared = attempt.prepared ?? (await placeTrade(ctx, order, attempt, log));
+  const prepared =
+    attempt.prepared !== undefined && !isStale(ctx, attempt)
+      ? attempt.prepared
+      : await placeTrade(ctx, order, attempt, log);
   return {
     order,
     payment: ctx.pay.launch({
@@ -166,7 +176,58 @@ export async function issuePayment(
       channel: attempt.channel,
       signType: attempt.signType,
       prepared,
+      ...(attempt.channel === 'h5' ? { returnUrl: resultPageUrl(ctx, order.id) } : {}),
     }),
+  };
+}
+
+/** WeChat's mweb_url / h5_url lives 5 minutes; one older than this is re-placed for a fresh one. */
+export const H5_URL_REFRESH_MS = 270_000;
+
+/**
+ * An H5 attempt's redirect URL about to expire (or of unknown age) is re-placed: identical parameters, which
+ * WeChat answers with a fresh URL for the same trade (docs/channels.md "H5"). Other launches do not expire
+ * before the order does.
+ */
+function isStale(ctx: AppContext, attempt: AttemptRecord): boolean {
+  if (attempt.channel !== 'h5') return false;
+  return attempt.preparedAt === undefined || ctx.now() - attempt.preparedAt > H5_URL_REFRESH_MS;
+}
+
+/** Where WeChat's H5 cashier sends the buyer back: the web checkout's result page, which asks the server. */
+export function resultPageUrl(ctx: AppContext, orderId: string): string {
+  return `${ctx.publicBaseUrl()}/shop/result.html?order=${encodeURIComponent(orderId)}`;
+}
+
+/**
+ * H5 with H5_REQUIRE_PUBLIC_IP: WeChat compares the address the trade names with the one that opens the cashier,
+ * so a private or missing one can only fail there; say why here, before WeChat sees it.
+ */
+function checkBuyerIp(ctx: AppContext, channel: PaymentChannel, ip: string): void {
+  if (channel !== 'h5' || !ctx.config.channels.h5.requirePublicIp || isPublicIp(ip)) return;
+  throw new AppError(
+    'invalid_request',
+    "H5 payments need the buyer's public IP; behind a proxy set TRUST_PROXY.",
+  );
+}
+
+/** Everything WeChat is sent to place an attempt's trade, always the same for the same attempt. */
+export function prepareRequestOf(ctx: AppContext, attempt: AttemptRecord): PrepareRequest {
+  const h5 = ctx.config.channels.h5;
+  return {
+    outTradeNo: attempt.outTradeNo,
+    appId: attempt.appId,
+    channel: attempt.channel,
+    signType: attempt.signType,
+    description: attempt.description,
+    totalFen: attempt.totalFen,
+    payerOpenid: attempt.payerOpenid,
+    productId: attempt.orderId,
+    h5: { wapUrl: h5.wapUrl ?? `${ctx.publicBaseUrl()}/shop/`, wapName: h5.wapName },
+    clientIp: attempt.clientIp,
+    notifyUrl: attempt.notifyUrl,
+    createdAt: attempt.createdAt,
+    expiresAt: attempt.expiresAt,
   };
 }
 
@@ -178,10 +239,12 @@ async function openNextAttempt(
   clientIp: string,
   log: Logger,
   supersede: boolean,
+  requested?: PaymentChannel,
 ): Promise<{ order: OrderRecord; attempt: AttemptRecord }> {
   const now = ctx.now();
   if (order.expiresAt - now < MIN_EXPIRE_LEAD_MS) throw new AppError('order_closed');
-  const channel = previous?.channel ?? 'miniprogram';
+  const channel = requested ?? previous?.channel ?? 'miniprogram';
+  checkBuyerIp(ctx, channel, clientIp);
   const next = newAttempt(
     ctx,
     order,
@@ -227,25 +290,16 @@ async function placeTrade(ctx: AppContext, order: OrderRecord, attempt: AttemptR
   // A trade whose placing never went through, retried this late, cannot be placed any more: the order is as
   // good as closed (the close queue closes it at WeChat and here shortly).
   if (order.expiresAt - ctx.now() < MIN_EXPIRE_LEAD_MS) throw new AppError('order_closed');
+  // The attempt's address was checked when it opened; an attempt stored before the rule (or under another
+  // setting) is checked again before WeChat sees it.
+  checkBuyerIp(ctx, attempt.channel, attempt.clientIp);
   let prepared;
   try {
-    prepared = await ctx.pay.prepare({
-      outTradeNo: attempt.outTradeNo,
-      appId: attempt.appId,
-      channel: attempt.channel,
-      signType: attempt.signType,
-      description: attempt.description,
-      totalFen: attempt.totalFen,
-      payerOpenid: attempt.payerOpenid,
-      clientIp: attempt.clientIp,
-      notifyUrl: attempt.notifyUrl,
-      createdAt: attempt.createdAt,
-      expiresAt: attempt.expiresAt,
-    });
+    prepared = await ctx.pay.prepare(prepareRequestOf(ctx, attempt));
   } catch (err) {
     throw await placeTradeError(ctx, order, attempt, err, log);
   }
-  const recorded = await ctx.store.attempts.setPrepared(attempt.outTradeNo, prepared);
+  const recorded = await ctx.store.attempts.setPrepared(attempt.outTradeNo, prepared, ctx.now());
   if (recorded.kind === 'not_open') {
     if (recorded.orderStatus === 'PAID') throw new AppError('order_already_paid');
     if (recorded.orderStatus === 'CLOSED') throw new AppError('order_closed');
@@ -256,7 +310,7 @@ async function placeTrade(ctx: AppContext, order: OrderRecord, attempt: AttemptR
   return prepared;
 }
 
-async function placeTradeError(
+export async function placeTradeError(
   ctx: AppContext,
   order: OrderRecord,
   attempt: AttemptRecord,
@@ -352,6 +406,7 @@ export async function paymentForOrder(
   id: string,
   clientIp: string,
   log: Logger,
+  channel?: PaymentChannel,
 ) {
   let order = await getOwnOrder(ctx, session.userId, id);
   if (order.status === 'PENDING' && ctx.now() < order.expiresAt) {
@@ -368,7 +423,7 @@ export async function paymentForOrder(
   }
   if (order.status === 'PAID') throw new AppError('order_already_paid');
   if (order.status === 'CLOSED') throw new AppError('order_closed');
-  const issued = await issuePayment(ctx, order, session, clientIp, log);
+  const issued = await issuePayment(ctx, order, session, clientIp, log, channel);
   return { order: toApiOrder(issued.order), payment: issued.payment };
 }
 

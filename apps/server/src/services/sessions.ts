@@ -16,12 +16,16 @@ import {
 import type { AppContext } from '../context.ts';
 import { newUserId } from '../domain/ids.ts';
 import { AppError } from '../errors.ts';
+import type { SessionData } from '../store/index.ts';
 
-/** Who is asking: the user, and the identity (AppID, openid) they signed in with. */
+/**
+ * Who is asking: the user, and the identity (AppID, openid) they signed in with. A guest (a browser outside
+ * WeChat) has no identity: both are undefined, and only channels that need no openid serve them.
+ */
 export interface Session {
   userId: string;
-  appId: string;
-  openid: string;
+  appId: string | undefined;
+  openid: string | undefined;
 }
 
 const TOKEN_RE = /^[A-Za-z0-9_-]{43}$/;
@@ -41,13 +45,40 @@ export async function signIn(ctx: AppContext, code: string): Promise<SessionResp
     { appId, openid: wechat.openid },
     { userId: newUserId(), createdAt: now },
   );
+  return newSession(ctx, {
+    userId: user.userId,
+    appId,
+    openid: wechat.openid,
+    sessionKey: wechat.sessionKey,
+    createdAt: now,
+  });
+}
+
+/**
+ * POST /api/session/guest: a session for a buyer outside WeChat (H5, Native, APP). A fresh user with no WeChat
+ * identity; it can pay only through channels that need no openid (docs/channels.md "Who pays").
+ */
+export async function signInGuest(ctx: AppContext): Promise<SessionResponse> {
+  return newSession(ctx, { userId: newUserId(), createdAt: ctx.now() });
+}
+
+/**
+ * A session for an (AppID, openid) identity WeChat vouched for by some other way than code2Session (the
+ * official account's OAuth code exchange): the identity resolves to its user as a mini-program sign-in does.
+ */
+export async function signInIdentity(
+  ctx: AppContext,
+  identity: { appId: string; openid: string },
+): Promise<SessionResponse> {
+  const now = ctx.now();
+  const user = await ctx.store.users.resolveIdentity(identity, { userId: newUserId(), createdAt: now });
+  return newSession(ctx, { userId: user.userId, ...identity, createdAt: now });
+}
+
+async function newSession(ctx: AppContext, data: SessionData): Promise<SessionResponse> {
   const token = randomBytes(32).toString('base64url');
   const ttl = ctx.config.sessions.ttlSeconds;
-  await ctx.store.sessions.createSession(
-    sessionId(token),
-    { userId: user.userId, appId, openid: wechat.openid, sessionKey: wechat.sessionKey, createdAt: now },
-    ttl,
-  );
+  await ctx.store.sessions.createSession(sessionId(token), data, ttl);
   return { token, expiresIn: ttl };
 }
 
@@ -56,10 +87,16 @@ export async function authenticate(ctx: AppContext, token: string): Promise<Sess
   if (!TOKEN_RE.test(token)) throw new AppError('session_expired');
   const data = await ctx.store.sessions.touchSession(sessionId(token), ctx.config.sessions.ttlSeconds);
   if (!data) throw new AppError('session_expired');
+  // Sessions written before guests existed always carry both; a guest's carry neither.
   return { userId: data.userId, appId: data.appId, openid: data.openid };
 }
 
-function loginError(ctx: AppContext, err: unknown): AppError | unknown {
+/** A login failure (code2Session or the OAuth code exchange) as the buyer's error; `who` names our credentials. */
+export function loginError(
+  ctx: AppContext,
+  err: unknown,
+  who = 'code2Session refused our app credentials: check WECHAT_APPID/WECHAT_SECRET',
+): AppError | unknown {
   if (err instanceof WechatLoginInvalidCodeError)
     return new AppError('login_code_invalid', undefined, { cause: err });
   if (err instanceof WechatLoginCodeUsedError)
@@ -72,10 +109,7 @@ function loginError(ctx: AppContext, err: unknown): AppError | unknown {
   if (err instanceof WechatLoginError) {
     // 40013 (bad appid), 40125 (bad secret): our configuration, not the buyer's fault. Loud in the log, masked
     // as internal_error for the client.
-    ctx.log.error(
-      { code: err.code, err: err.message },
-      'code2Session refused our app credentials: check WECHAT_APPID/WECHAT_SECRET',
-    );
+    ctx.log.error({ code: err.code, err: err.message }, who);
   }
   return err;
 }

@@ -101,6 +101,8 @@ export function attemptFromHash(
   if (endedAt) attempt.endedAt = Number(endedAt);
   const prepared = f('prepared');
   if (prepared) attempt.prepared = JSON.parse(prepared) as Prepared;
+  const preparedAt = f('preparedAt');
+  if (preparedAt) attempt.preparedAt = Number(preparedAt);
   const tx = f('tx');
   if (tx) attempt.transactionId = tx;
   const paidAt = f('paidAt');
@@ -119,6 +121,7 @@ export const ATTEMPT_FIELDS = [
   'end',
   'endedAt',
   'prepared',
+  'preparedAt',
   'tx',
   'paidAt',
   'via',

@@ -41,11 +41,14 @@ export interface UserStore {
 
 export interface SessionData {
   userId: string;
-  /** The identity the buyer signed in with (the mini-program's appid and openid). */
-  appId: string;
-  openid: string;
-  /** Server-side only: never sent to a client, never logged. */
-  sessionKey: string;
+  /**
+   * The identity the buyer signed in with: the mini-program's or the official account's appid and openid.
+   * Both absent for a guest session (a browser outside WeChat: H5, Native, APP; docs/channels.md).
+   */
+  appId?: string;
+  openid?: string;
+  /** Mini-program sessions only. Server-side only: never sent to a client, never logged. */
+  sessionKey?: string;
   createdAt: number;
 }
 
@@ -213,6 +216,8 @@ export interface AttemptRecord {
   /** Epoch ms when it stopped being OPEN. */
   endedAt?: number;
   prepared?: Prepared;
+  /** Epoch ms when `prepared` was recorded (absent for attempts prepared before it was kept). */
+  preparedAt?: number;
   transactionId?: string;
   paidAt?: number;
   paidVia?: string;
@@ -288,8 +293,11 @@ export interface AttemptStore {
     attempt: NewAttempt,
     options: { supersede: boolean; queryDueAt: number; closeDueAt: number; now: number },
   ): Promise<OpenAttemptResult>;
-  /** Records what placing the trade returned, while the attempt is OPEN and the order PENDING. */
-  setPrepared(outTradeNo: string, prepared: Prepared): Promise<SetPreparedResult>;
+  /**
+   * Records what placing the trade returned, and when (epoch ms), while the attempt is OPEN and the order
+   * PENDING. Recording again replaces both: an H5 trade is re-placed for a fresh mweb_url (docs/channels.md).
+   */
+  setPrepared(outTradeNo: string, prepared: Prepared, preparedAt?: number): Promise<SetPreparedResult>;
   /** The one transition to paid, shared by notifications, orderquery and closeorder(ORDERPAID). */
   markPaid(outTradeNo: string, facts: PaymentFacts): Promise<MarkPaidResult>;
   /** OPEN → ENDED (WeChat says the payment failed); the attempt is closed at WeChat from `closeDueAt`. */

@@ -20,6 +20,8 @@ export interface StackOptions {
   sandbox?: StartSandboxOptions;
   /** Capture every server's log lines here. */
   logs?: string[];
+  /** Fixed ports per server (index = server number), for URLs the sandbox must know up front; default 0. */
+  serverPorts?: number[];
 }
 
 export interface Stack {
@@ -42,7 +44,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     for (let i = 0; i < (options.servers ?? 1); i++) {
       servers.push(
         await startServer({
-          port: 0,
+          port: options.serverPorts?.[i] ?? 0,
           env: {
             NODE_ENV: 'test',
             SANDBOX_PORT: new URL(sandbox.url).port,

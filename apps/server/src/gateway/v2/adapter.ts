@@ -4,8 +4,13 @@
  */
 import type { PaymentLaunch } from '@mp-pay/shared/api';
 import {
+  appPayParams,
   decryptRefundNotification,
+  h5SceneInfo,
   isSignType,
+  nativeLongLink,
+  nativeScanReplyXml,
+  verifyNativeScan,
   parseXml,
   miniProgramPayParams,
   NOTIFY_SUCCESS_XML,
@@ -17,10 +22,14 @@ import {
   type ClientCertificate,
   type OrderQueryResult,
   type SignType,
+  type UnifiedOrderRequest,
+  type UnifiedOrderResult,
 } from '@mp-pay/shared/wechatpay';
 import type {
   CloseResult,
   LaunchRequest,
+  NativeScan,
+  NativeScanAnswer,
   NotificationAnswer,
   NotificationFact,
   NotificationReply,
@@ -34,6 +43,7 @@ import type {
   TradeStatus,
 } from '../types.ts';
 import { GatewayError, NotificationRejectedError } from '../errors.ts';
+import { h5RedirectUrl } from '../h5.ts';
 import { gatewayError, notificationError } from './errors.ts';
 
 export interface V2GatewayOptions {
@@ -53,6 +63,8 @@ export interface V2GatewayOptions {
   };
   /** Largest notification body read (bytes). */
   notifyLimitBytes: number;
+  /** Native QR codes: 2 (code_url, default) or 1 (signed long link, trade placed on scan). */
+  nativeMode?: 1 | 2;
   now: () => number;
 }
 
@@ -68,6 +80,8 @@ export class V2Gateway implements PaymentGateway {
   readonly #notifyLimitBytes: number;
   readonly #canRefund: boolean;
   readonly #now: () => number;
+  readonly #nativeMode: 1 | 2;
+  readonly #primaryAppId: string;
 
   constructor(options: V2GatewayOptions) {
     const [primary] = options.appIds;
@@ -79,6 +93,8 @@ export class V2Gateway implements PaymentGateway {
     this.#notifyLimitBytes = options.notifyLimitBytes;
     this.#canRefund = options.refundTls.clientCertificate !== undefined;
     this.#now = options.now;
+    this.#nativeMode = options.nativeMode ?? 2;
+    this.#primaryAppId = primary;
     this.#client = new WechatPayV2Client({
       appId: primary,
       mchId: options.mchId,
@@ -94,13 +110,64 @@ export class V2Gateway implements PaymentGateway {
     });
   }
 
+  /**
+   * unifiedorder for the attempt's channel (docs/channels.md): JSAPI with the payer's openid, APP, MWEB with
+   * scene_info, NATIVE with product_id. Native mode 1 places nothing: the launch is a signed long link and the
+   * trade is placed when a buyer scans it (placeScanned).
+   */
   async prepare(request: PrepareRequest): Promise<Prepared> {
-    if (request.channel !== 'miniprogram') {
-      throw new TypeError(`V2Gateway: channel ${request.channel} is not served yet`);
+    switch (request.channel) {
+      case 'miniprogram':
+      case 'official_account': {
+        if (request.payerOpenid === undefined) throw new TypeError('V2Gateway: JSAPI needs the payer openid');
+        const reply = await this.#unifiedOrder(request, { tradeType: 'JSAPI', openid: request.payerOpenid });
+        return { prepayId: reply.prepayId };
+      }
+      case 'app': {
+        const reply = await this.#unifiedOrder(request, { tradeType: 'APP' });
+        return { prepayId: reply.prepayId };
+      }
+      case 'h5': {
+        const reply = await this.#unifiedOrder(request, {
+          tradeType: 'MWEB',
+          sceneInfo: JSON.stringify(h5SceneInfo({ wapUrl: request.h5.wapUrl, wapName: request.h5.wapName })),
+        });
+        if (reply.mwebUrl === undefined)
+          throw new GatewayError('bad_reply', 'unifiedorder: MWEB without mweb_url');
+        return { redirectUrl: reply.mwebUrl };
+      }
+      case 'native': {
+        if (this.#nativeMode === 1) {
+          return {
+            codeUrl: nativeLongLink({
+              appId: request.appId,
+              mchId: this.#mchId,
+              productId: request.productId,
+              key: this.#key,
+              signType: v2SignType(request.signType),
+              timeStamp: Math.floor(this.#now() / 1000),
+            }),
+          };
+        }
+        return this.placeScanned(request);
+      }
     }
-    if (request.payerOpenid === undefined) throw new TypeError('V2Gateway: JSAPI needs the payer openid');
+  }
+
+  async placeScanned(request: PrepareRequest): Promise<Prepared> {
+    const reply = await this.#unifiedOrder(request, { tradeType: 'NATIVE', productId: request.productId });
+    if (reply.codeUrl === undefined)
+      throw new GatewayError('bad_reply', 'unifiedorder: NATIVE without code_url');
+    return { prepayId: reply.prepayId, codeUrl: reply.codeUrl };
+  }
+
+  /** One unifiedorder with the parameters every channel shares: the same request always gives the same bytes. */
+  async #unifiedOrder(
+    request: PrepareRequest,
+    specific: Pick<UnifiedOrderRequest, 'tradeType' | 'openid' | 'productId' | 'sceneInfo'>,
+  ): Promise<UnifiedOrderResult> {
     try {
-      const reply = await this.#client.unifiedOrder({
+      return await this.#client.unifiedOrder({
         appId: request.appId,
         signType: v2SignType(request.signType),
         body: request.description,
@@ -108,27 +175,55 @@ export class V2Gateway implements PaymentGateway {
         totalFee: request.totalFen,
         spbillCreateIp: request.clientIp,
         notifyUrl: request.notifyUrl,
-        openid: request.payerOpenid,
-        tradeType: 'JSAPI',
+        ...specific,
         timeStart: formatWechatTime(new Date(request.createdAt)),
         timeExpire: formatWechatTime(new Date(request.expiresAt)),
       });
-      return { prepayId: reply.prepayId };
     } catch (err) {
       throw gatewayError(err, 'unifiedorder');
     }
   }
 
   launch(request: LaunchRequest): PaymentLaunch {
-    const prepayId = request.prepared.prepayId;
-    if (prepayId === undefined) throw new TypeError('V2Gateway: the attempt has no prepay_id to launch');
-    const params = miniProgramPayParams({
-      appId: request.appId,
-      prepayId,
-      key: this.#key,
-      signType: v2SignType(request.signType),
-    });
-    return { kind: 'jsapi', appId: request.appId, ...params };
+    const { prepared } = request;
+    switch (request.channel) {
+      case 'miniprogram':
+      case 'official_account': {
+        const params = miniProgramPayParams({
+          appId: request.appId,
+          prepayId: need(prepared.prepayId, 'prepay_id'),
+          key: this.#key,
+          signType: v2SignType(request.signType),
+        });
+        return { kind: 'jsapi', appId: request.appId, ...params };
+      }
+      case 'app': {
+        const p = appPayParams({
+          appId: request.appId,
+          mchId: this.#mchId,
+          prepayId: need(prepared.prepayId, 'prepay_id'),
+          key: this.#key,
+          signType: v2SignType(request.signType),
+        });
+        return {
+          kind: 'app',
+          appId: p.appid,
+          partnerId: p.partnerid,
+          prepayId: p.prepayid,
+          package: p.package,
+          nonceStr: p.noncestr,
+          timeStamp: p.timestamp,
+          sign: p.sign,
+        };
+      }
+      case 'h5':
+        return {
+          kind: 'h5',
+          redirectUrl: h5RedirectUrl(need(prepared.redirectUrl, 'mweb_url'), request.returnUrl),
+        };
+      case 'native':
+        return { kind: 'native', codeUrl: need(prepared.codeUrl, 'code_url') };
+    }
   }
 
   async query(ref: TradeRef): Promise<TradeStatus> {
@@ -308,6 +403,45 @@ export class V2Gateway implements PaymentGateway {
     };
   }
 
+  readonly nativeScanPath = '/wechatpay/native-scan';
+
+  parseNativeScan(raw: RawNotification): NativeScan {
+    try {
+      const scan = verifyNativeScan(raw.body, {
+        key: this.#key,
+        appId: this.#appIds,
+        mchId: this.#mchId,
+        maxBytes: this.#notifyLimitBytes,
+      });
+      return { productId: scan.productId, appId: scan.appId, openid: scan.openid };
+    } catch (err) {
+      throw notificationError(err);
+    }
+  }
+
+  /**
+   * The scan reply is signed with the process's sign type (the scan names none) for the scan's AppID; a
+   * rejected scan gets the plain FAIL XML (nothing signed for someone we cannot trust).
+   */
+  renderScanReply(answer: NativeScanAnswer | NotificationAnswer, appId?: string): NotificationReply {
+    if ('ack' in answer) {
+      return answer.ack
+        ? { status: 200, contentType: 'text/xml', body: NOTIFY_SUCCESS_XML }
+        : { status: answer.status, contentType: 'text/xml', body: notifyFailXml(answer.message) };
+    }
+    const signed = {
+      appId: appId ?? this.#primaryAppId,
+      mchId: this.#mchId,
+      key: this.#key,
+      signType: this.defaultSignType,
+    };
+    const body =
+      'prepayId' in answer
+        ? nativeScanReplyXml({ ...signed, prepayId: answer.prepayId })
+        : nativeScanReplyXml({ ...signed, errCodeDes: answer.refuse });
+    return { status: 200, contentType: 'text/xml', body };
+  }
+
   renderNotificationReply(answer: NotificationAnswer): NotificationReply {
     return answer.ack
       ? { status: 200, contentType: 'text/xml', body: NOTIFY_SUCCESS_XML }
@@ -331,6 +465,12 @@ const REFUND_STATES: Record<string, RefundStatus['state']> = {
   REFUNDCLOSE: 'closed',
   CHANGE: 'abnormal',
 };
+
+/** A prepared field the launch needs; its absence is a bug in the caller (the attempt was never placed). */
+function need(value: string | undefined, what: string): string {
+  if (value === undefined) throw new TypeError(`V2Gateway: the attempt has no ${what} to launch`);
+  return value;
+}
 
 function v2SignType(signType: string): SignType {
   if (!isSignType(signType)) throw new TypeError(`APIv2 cannot sign with ${signType}`);

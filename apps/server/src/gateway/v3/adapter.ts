@@ -6,6 +6,7 @@
  */
 import type { PaymentLaunch } from '@mp-pay/shared/api';
 import {
+  appPayParamsV3,
   miniProgramPayParamsV3,
   parseV3Transaction,
   PlatformCertificates,
@@ -29,7 +30,14 @@ import type {
   TradeRef,
   TradeStatus,
 } from '../types.ts';
+import { h5RedirectUrl } from '../h5.ts';
 import { gatewayErrorV3, notificationErrorV3 } from './errors.ts';
+
+/** A prepared field the launch needs; its absence is a bug in the caller (the attempt was never placed). */
+function need(value: string | undefined, what: string): string {
+  if (value === undefined) throw new TypeError(`V3Gateway: the attempt has no ${what} to launch`);
+  return value;
+}
 
 export interface V3GatewayOptions {
   mchId: string;
@@ -120,35 +128,116 @@ export class V3Gateway implements PaymentGateway {
     }
   }
 
+  /** The prepay endpoint of the attempt's channel (docs/channels.md): jsapi, app, h5 or native. */
   async prepare(request: PrepareRequest): Promise<Prepared> {
-    if (request.channel !== 'miniprogram') {
-      throw new TypeError(`V3Gateway: channel ${request.channel} is not served yet`);
-    }
-    if (request.payerOpenid === undefined) throw new TypeError('V3Gateway: JSAPI needs the payer openid');
     await this.#refreshCertificates();
+    const common = {
+      appid: request.appId,
+      description: request.description,
+      outTradeNo: request.outTradeNo,
+      notifyUrl: request.notifyUrl,
+      amountFen: request.totalFen,
+      timeExpire: new Date(request.expiresAt),
+    };
+    const call = `${request.channel === 'miniprogram' || request.channel === 'official_account' ? 'jsapi' : request.channel} prepay`;
     try {
-      const { prepayId } = await this.#client.jsapiPrepay({
-        appid: request.appId,
-        description: request.description,
-        outTradeNo: request.outTradeNo,
-        notifyUrl: request.notifyUrl,
-        amountFen: request.totalFen,
-        payerOpenid: request.payerOpenid,
-        timeExpire: new Date(request.expiresAt),
-      });
-      return { prepayId };
+      switch (request.channel) {
+        case 'miniprogram':
+        case 'official_account': {
+          if (request.payerOpenid === undefined)
+            throw new TypeError('V3Gateway: JSAPI needs the payer openid');
+          const { prepayId } = await this.#client.jsapiPrepay({
+            ...common,
+            payerOpenid: request.payerOpenid,
+          });
+          return { prepayId };
+        }
+        case 'app': {
+          const { prepayId } = await this.#client.appPrepay(common);
+          return { prepayId };
+        }
+        case 'h5': {
+          const { h5Url } = await this.#client.h5Prepay({
+            ...common,
+            payerClientIp: request.clientIp,
+            h5Info: { type: 'Wap', appName: request.h5.wapName, appUrl: request.h5.wapUrl },
+          });
+          return { redirectUrl: h5Url };
+        }
+        case 'native': {
+          const { codeUrl } = await this.#client.nativePrepay(common);
+          return { codeUrl };
+        }
+      }
     } catch (err) {
-      throw gatewayErrorV3(err, 'jsapi prepay');
+      if (err instanceof TypeError) throw err;
+      throw gatewayErrorV3(err, call);
     }
   }
 
   launch(request: LaunchRequest): PaymentLaunch {
-    const prepayId = request.prepared.prepayId;
-    if (prepayId === undefined) throw new TypeError('V3Gateway: the attempt has no prepay_id to launch');
     if (request.signType !== 'RSA')
       throw new TypeError(`APIv3 launches are signed with RSA, not ${request.signType}`);
-    const params = miniProgramPayParamsV3({ appId: request.appId, prepayId, privateKey: this.#privateKey });
-    return { kind: 'jsapi', appId: request.appId, ...params };
+    const { prepared } = request;
+    switch (request.channel) {
+      case 'miniprogram':
+      case 'official_account': {
+        const prepayId = need(prepared.prepayId, 'prepay_id');
+        const params = miniProgramPayParamsV3({
+          appId: request.appId,
+          prepayId,
+          privateKey: this.#privateKey,
+        });
+        return { kind: 'jsapi', appId: request.appId, ...params };
+      }
+      case 'app': {
+        const p = appPayParamsV3({
+          appId: request.appId,
+          partnerId: this.#mchId,
+          prepayId: need(prepared.prepayId, 'prepay_id'),
+          privateKey: this.#privateKey,
+          timestamp: Math.floor(this.#now() / 1000),
+        });
+        return {
+          kind: 'app',
+          appId: p.appid,
+          partnerId: p.partnerid,
+          prepayId: p.prepayid,
+          package: p.package,
+          nonceStr: p.noncestr,
+          timeStamp: p.timestamp,
+          sign: p.sign,
+        };
+      }
+      case 'h5':
+        return {
+          kind: 'h5',
+          redirectUrl: h5RedirectUrl(need(prepared.redirectUrl, 'h5_url'), request.returnUrl),
+        };
+      case 'native':
+        return { kind: 'native', codeUrl: need(prepared.codeUrl, 'code_url') };
+    }
+  }
+
+  /** Native mode 1 (signed long links, a scan callback) exists only in APIv2 (docs/channels.md). */
+  readonly nativeScanPath = undefined;
+
+  parseNativeScan(): never {
+    throw new TypeError(
+      'V3Gateway: Native mode 1 scan callbacks exist only in APIv2 (WECHATPAY_NATIVE_MODE=2)',
+    );
+  }
+
+  placeScanned(): never {
+    throw new TypeError(
+      'V3Gateway: Native mode 1 scan callbacks exist only in APIv2 (WECHATPAY_NATIVE_MODE=2)',
+    );
+  }
+
+  renderScanReply(): never {
+    throw new TypeError(
+      'V3Gateway: Native mode 1 scan callbacks exist only in APIv2 (WECHATPAY_NATIVE_MODE=2)',
+    );
   }
 
   async query(ref: TradeRef): Promise<TradeStatus> {

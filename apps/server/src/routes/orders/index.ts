@@ -8,7 +8,14 @@ import type { AppState } from '../../http/state.ts';
 import { inputOf, validate } from '../../http/validate.ts';
 import { closeOrder, createOrder, listOrders, paymentForOrder, readOrder } from '../../services/orders.ts';
 import { askForRefund } from '../../services/refund-requests.ts';
-import { createOrderSchema, listOrdersSchema, orderIdSchema, refundRequestSchema } from './schemas.ts';
+import { nativeQrSvg } from '../../services/native-qr.ts';
+import {
+  createOrderSchema,
+  listOrdersSchema,
+  orderIdSchema,
+  orderPaymentSchema,
+  refundRequestSchema,
+} from './schemas.ts';
 
 /** Each route is a declared pipeline: auth → body → validate → one service call. */
 export function orderRoutes(app: AppContext): Router<AppState> {
@@ -51,17 +58,28 @@ export function orderRoutes(app: AppContext): Router<AppState> {
     ctx.body = response;
   });
 
-  // POST /api/orders/:id/payment → a fresh launch (a new trade when the last payment failed at WeChat)
-  router.post('/:id/payment', auth, validate(orderIdSchema), async (ctx) => {
-    const { params } = inputOf(ctx, orderIdSchema);
+  // POST /api/orders/:id/payment [{channel}] → a fresh launch (a new trade when the last payment failed at
+  // WeChat, or for another channel than the open attempt's)
+  router.post('/:id/payment', auth, json, validate(orderPaymentSchema), async (ctx) => {
+    const { params, body } = inputOf(ctx, orderPaymentSchema);
     const response: OrderPaymentResponse = await paymentForOrder(
       app,
       sessionOf(ctx),
       params.id,
       clientIp(ctx.ip),
       ctx.state.log,
+      body?.channel,
     );
     ctx.body = response;
+  });
+
+  // GET /api/orders/:id/payment/qr.svg → the open Native attempt's code URL as a QR code (owner only)
+  router.get('/:id/payment/qr.svg', auth, validate(orderIdSchema), async (ctx) => {
+    const { params } = inputOf(ctx, orderIdSchema);
+    const svg = await nativeQrSvg(app, sessionOf(ctx).userId, params.id);
+    ctx.type = 'image/svg+xml';
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = svg;
   });
 
   // POST /api/orders/:id/close → closeorder at WeChat, then CLOSED

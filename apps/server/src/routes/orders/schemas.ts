@@ -30,6 +30,15 @@ export const createOrderSchema = z.object({
 
 export const orderIdSchema = z.object({ params: z.object({ id: orderId }) });
 
+/** POST /api/orders/:id/payment [{channel}]: no body (or no channel) keeps the open attempt's channel. */
+export const orderPaymentSchema = z.object({
+  params: z.object({ id: orderId }),
+  body: z
+    .object({ channel: z.enum(PAYMENT_CHANNELS).optional() })
+    .strict()
+    .optional(),
+});
+
 export const refundRequestSchema = z.object({
   params: z.object({ id: orderId }),
   body: z.object({ reason: z.string().trim().min(1, 'say why').max(80, 'at most 80 characters') }),

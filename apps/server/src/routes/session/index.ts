@@ -5,7 +5,7 @@ import type { AppContext } from '../../context.ts';
 import { jsonBody } from '../../http/body.ts';
 import type { AppState } from '../../http/state.ts';
 import { inputOf, validate } from '../../http/validate.ts';
-import { signIn } from '../../services/sessions.ts';
+import { signIn, signInGuest } from '../../services/sessions.ts';
 
 const signInSchema = z.object({
   body: z.object({ code: z.string().min(1).max(128) }),
@@ -24,5 +24,11 @@ export function sessionRoutes(app: AppContext): Router<AppState> {
       ctx.body = await signIn(app, body.code);
     },
   );
+
+  // POST /api/session/guest → 201 {token, expiresIn}: a browser buyer outside WeChat (H5, Native, APP)
+  router.post(API_ROUTES.guestSession, async (ctx) => {
+    ctx.status = 201;
+    ctx.body = await signInGuest(app);
+  });
   return router;
 }

@@ -314,7 +314,7 @@ export class MemoryAttemptStore implements AttemptStore {
     return { kind: 'opened', attempt: clone(record) };
   }
 
-  async setPrepared(outTradeNo: string, prepared: Prepared): Promise<SetPreparedResult> {
+  async setPrepared(outTradeNo: string, prepared: Prepared, preparedAt?: number): Promise<SetPreparedResult> {
     const attempt = this.d.attempt(outTradeNo);
     const order = attempt && this.d.orders.get(attempt.orderId);
     if (!attempt || !order) return { kind: 'not_found' };
@@ -322,6 +322,8 @@ export class MemoryAttemptStore implements AttemptStore {
       return { kind: 'not_open', orderStatus: order.status, state: attempt.state };
     }
     attempt.prepared = clone(prepared);
+    if (preparedAt === undefined) delete attempt.preparedAt;
+    else attempt.preparedAt = preparedAt;
     return { kind: 'ok' };
   }
 

@@ -300,7 +300,7 @@ export class RedisAttemptStore implements AttemptStore {
     }
   }
 
-  async setPrepared(outTradeNo: string, prepared: Prepared): Promise<SetPreparedResult> {
+  async setPrepared(outTradeNo: string, prepared: Prepared, preparedAt?: number): Promise<SetPreparedResult> {
     const orderId = ownerOf(outTradeNo);
     if (orderId === undefined) return { kind: 'not_found' };
     const k = this.b.keys;
@@ -311,6 +311,7 @@ export class RedisAttemptStore implements AttemptStore {
           k.attempts(orderId),
           outTradeNo,
           JSON.stringify(prepared),
+          preparedAt === undefined ? '' : String(preparedAt),
         ),
       ),
     );
