@@ -5,9 +5,9 @@
  */
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { appPayParams, appPayParamsV3, parseXml, signV3, type SignType } from '@mp-pay/shared/wechatpay';
-import { DEMO, eventually, inspect, postJson, useSandboxAndReceiver } from './helpers.ts';
-import { APP, placeV2Channel, placeV3Channel } from './channel-helpers.ts';
+import { appPayParams, appPayParamsV3, signV3, type SignType } from '@mp-pay/shared/wechatpay';
+import { DEMO, inspect, postJson, useSandboxAndReceiver } from './helpers.ts';
+import { APP, placeV2Channel, placeV3Channel, v2NotificationFor } from './channel-helpers.ts';
 import { V3 } from './v3-helpers.ts';
 
 const ctx = useSandboxAndReceiver();
@@ -31,9 +31,7 @@ describe('v2 APP trades', () => {
     async (signType) => {
       const order = await v2Order(signType);
       expect(await payApp(order.params)).toEqual({ status: 200, json: { errCode: 0, errStr: '' } });
-      const notification = await eventually(() =>
-        ctx.receiver.received.map((r) => parseXml(r.body)).find((n) => n.out_trade_no === order.outTradeNo),
-      );
+      const notification = await v2NotificationFor(ctx.receiver, order.outTradeNo);
       expect(notification).toMatchObject({ trade_type: 'APP', appid: APP.appId });
       expect(notification.sign).toHaveLength(signType === 'MD5' ? 32 : 64);
     },

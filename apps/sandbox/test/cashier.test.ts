@@ -3,12 +3,19 @@
  * WeChat's own browser, age, visitor IP, redirect_url), the pay form, and the return to redirect_url.
  */
 import { describe, expect, it } from 'vitest';
-import { parseXml } from '@mp-pay/shared/wechatpay';
-import { eventually, inspect, postJson, sandbox, useSandboxAndReceiver } from './helpers.ts';
-import { cashierLink, openCashier, placeV2Channel, submitCashier } from './channel-helpers.ts';
+import { inspect, postJson, sandbox, useSandboxAndReceiver } from './helpers.ts';
+import {
+  cashierLink,
+  openCashier,
+  payCashier,
+  placeV2Channel,
+  placeV3Channel,
+  submitCashier,
+  v2NotificationFor,
+} from './channel-helpers.ts';
 
 const ctx = useSandboxAndReceiver();
-const clocked = useSandboxAndReceiver();
+const clocked = useSandboxAndReceiver({ timeScale: 1 }); // moved only by /sandbox/clock
 const BACK = 'http://127.0.0.1:3000/shop/result.html?order=7';
 
 async function mweb(overrides: Record<string, string | number | undefined> = {}, sb = ctx.sb) {
@@ -76,6 +83,27 @@ describe('GET /cgi-bin/mmpayweb-bin/checkmweb', () => {
     );
   });
 
+  it.each([
+    ['an unregistered host', 'https://evil.example/steal?order=7'],
+    ['a registered host as a suffix only', 'http://127.0.0.1.evil.example/result.html'],
+    ['credentials before an unregistered host', 'http://127.0.0.1@evil.example/result.html'],
+  ])('refuses a redirect_url on %s with 商家存在未配置的参数', async (_what, redirectUrl) => {
+    const order = await mweb();
+    const page = await openCashier(order.url, { redirectUrl });
+    expectError(page.html, '商家存在未配置的参数，请联系商家解决');
+    expect(page.html).toContain('evil.example');
+    expect(page.html).not.toContain('name="redirect_url"');
+  });
+
+  it('takes a redirect_url on any registered H5 domain, whatever its port and scheme', async () => {
+    const order = await mweb();
+    for (const redirectUrl of ['https://localhost:8443/shop/result.html', 'http://LOCALHOST/r?a=1&b=2']) {
+      expect((await openCashier(order.url, { redirectUrl })).html, redirectUrl).toContain(
+        'id="sandbox-h5-pay"',
+      );
+    }
+  });
+
   it('refuses the mweb_url of a NATIVE trade', async () => {
     const native = await placeV2Channel(ctx.sb, 'NATIVE', ctx.receiver.url);
     const url = `${ctx.sb.url}/cgi-bin/mmpayweb-bin/checkmweb?prepay_id=${native.reply.prepay_id}&package=1`;
@@ -88,6 +116,15 @@ describe('GET /cgi-bin/mmpayweb-bin/checkmweb', () => {
     await postJson(`${clocked.sb.url}/sandbox/clock`, { advance_ms: 5 * 60_000 + 1 });
     expectError((await openCashier(order.url)).html, '支付请求已失效');
   });
+
+  it('a v3 h5_url expires the same way', async () => {
+    const placed = await placeV3Channel(clocked.sb, 'h5', clocked.receiver.url);
+    const url = String(placed.json.h5_url);
+    expect((await openCashier(url)).html).toContain('sandbox-h5-pay');
+    await postJson(`${clocked.sb.url}/sandbox/clock`, { advance_ms: 5 * 60_000 + 1 });
+    expectError((await openCashier(url)).html, '支付请求已失效');
+    expectError((await payCashier(clocked.sb, url)).html, '支付请求已失效');
+  });
 });
 
 describe('POST /sandbox/h5/pay', () => {
@@ -95,32 +132,21 @@ describe('POST /sandbox/h5/pay', () => {
     const order = await mweb();
     const page = await openCashier(order.url, { redirectUrl: BACK });
     expect(page.html).toContain(`name="redirect_url" value="${BACK.replace('&', '&amp;')}"`);
-    const done = await submitCashier(ctx.sb, {
-      prepay_id: order.link.prepayId,
-      package: order.link.pkg,
-      redirect_url: BACK,
-    });
+    const done = await payCashier(ctx.sb, order.url, { redirect_url: BACK });
     expect(done).toMatchObject({ status: 302, location: BACK });
-    const notification = await eventually(() =>
-      ctx.receiver.received.map((r) => parseXml(r.body)).find((n) => n.out_trade_no === order.outTradeNo),
-    );
+    const notification = await v2NotificationFor(ctx.receiver, order.outTradeNo);
     expect(notification).toMatchObject({ trade_type: 'MWEB', result_code: 'SUCCESS' });
     expect(notification.openid).toMatch(/^o.{27}$/);
     expectError((await openCashier(order.url)).html, '该订单已支付');
     // A second submission is refused and recorded; WeChat still returns to the merchant's page.
-    await submitCashier(ctx.sb, { prepay_id: order.link.prepayId, package: order.link.pkg });
+    await payCashier(ctx.sb, order.url);
     const seen = await inspect(ctx.sb, order.outTradeNo);
     expect(seen.payments.map((p) => p.outcome)).toEqual(['success', 'refused']);
   });
 
   it('cancel leaves the trade unpaid and still returns to redirect_url', async () => {
     const order = await mweb();
-    const done = await submitCashier(ctx.sb, {
-      prepay_id: order.link.prepayId,
-      package: order.link.pkg,
-      redirect_url: BACK,
-      outcome: 'cancel',
-    });
+    const done = await payCashier(ctx.sb, order.url, { redirect_url: BACK, outcome: 'cancel' });
     expect(done).toMatchObject({ status: 302, location: BACK });
     const seen = await inspect(ctx.sb, order.outTradeNo);
     expect(seen.state).toBe('NOTPAY');
@@ -129,14 +155,32 @@ describe('POST /sandbox/h5/pay', () => {
 
   it('without redirect_url shows a result page', async () => {
     const order = await mweb();
-    const done = await submitCashier(ctx.sb, { prepay_id: order.link.prepayId, package: order.link.pkg });
+    const done = await payCashier(ctx.sb, order.url);
     expect(done.status).toBe(200);
     expect(done.html).toContain('id="sandbox-h5-result" data-outcome="success"');
   });
 
+  it('never sends the buyer to an unregistered redirect_url, even from a forged form', async () => {
+    const order = await mweb();
+    const done = await payCashier(ctx.sb, order.url, { redirect_url: 'https://evil.example/' });
+    expect(done.status).toBe(200);
+    expect(done.location).toBeNull();
+    expectError(done.html, '商家存在未配置的参数');
+    expect((await inspect(ctx.sb, order.outTradeNo)).state).toBe('NOTPAY');
+  });
+
+  it('refuses to pay once the mweb_url is older than 5 minutes on the sandbox clock', async () => {
+    const order = await mweb({}, clocked.sb);
+    await postJson(`${clocked.sb.url}/sandbox/clock`, { advance_ms: 5 * 60_000 - 1_000 });
+    expect((await openCashier(order.url)).html).toContain('id="sandbox-h5-pay"');
+    await postJson(`${clocked.sb.url}/sandbox/clock`, { advance_ms: 2_000 });
+    expectError((await payCashier(clocked.sb, order.url)).html, '支付请求已失效');
+    expect((await inspect(clocked.sb, order.outTradeNo)).state).toBe('NOTPAY');
+  });
+
   it('checks the link and the IP again', async () => {
     const order = await mweb({ spbill_create_ip: '198.51.100.23' });
-    const done = await submitCashier(ctx.sb, { prepay_id: order.link.prepayId, package: order.link.pkg });
+    const done = await payCashier(ctx.sb, order.url);
     expectError(done.html, '网络环境未能通过安全验证');
     const forged = await submitCashier(ctx.sb, { prepay_id: order.link.prepayId, package: '1' });
     expectError(forged.html, '商家参数格式有误');

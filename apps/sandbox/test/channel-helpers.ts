@@ -1,16 +1,27 @@
 /**
  * Helpers for the channel tests (APP, official account, H5, Native): orders of each trade type placed over
- * HTTP, signed with @mp-pay/shared (the *-fidelity suites sign with wechatpay-axios-plugin instead).
+ * HTTP, signed with @mp-pay/shared; the buyer's side (cashier, scanner); the notifications that follow. The
+ * *-fidelity suites sign with wechatpay-axios-plugin instead, and read v3 notifications with
+ * `libraryReadsV3Notification`, which uses only that library.
  */
 import {
   createOutTradeNo,
+  parseXml,
   SANDBOX_DEMO_CHANNELS,
   type SignType,
   type XmlMap,
 } from '@mp-pay/shared/wechatpay';
+import { Aes, Formatter, Hash, Rsa, Transformer } from 'wechatpay-axios-plugin';
 import type { RunningSandbox } from '../src/index.ts';
-import { callV2, DEMO } from './helpers.ts';
-import { callV3 } from './v3-helpers.ts';
+import {
+  callV2,
+  DEMO,
+  eventually,
+  postJson,
+  type NotifyReceiver,
+  type ReceivedNotification,
+} from './helpers.ts';
+import { callV3, decrypt, V3 } from './v3-helpers.ts';
 
 export const OA = SANDBOX_DEMO_CHANNELS.officialAccount;
 export const APP = SANDBOX_DEMO_CHANNELS.app;
@@ -135,4 +146,98 @@ export async function submitCashier(
     redirect: 'manual',
   });
   return { status: res.status, html: await res.text(), location: res.headers.get('location') };
+}
+
+/** Submits the cashier form of an mweb_url / h5_url as WeChat issued it (prepay_id and package from the link). */
+export function payCashier(
+  sb: RunningSandbox,
+  url: string,
+  fields: { redirect_url?: string; outcome?: string } = {},
+) {
+  const link = cashierLink(url);
+  return submitCashier(sb, { prepay_id: link.prepayId, package: link.pkg, ...fields });
+}
+
+/** The scanner, as a test or a demo drives it: POST /sandbox/scan {url, openid?, outcome?}. */
+export function scanCode(sb: RunningSandbox, body: Record<string, unknown>) {
+  return postJson(`${sb.url}/sandbox/scan`, body);
+}
+
+/** The scanner's page for a scanned link (GET /sandbox/scan?url=), as HTML. */
+export async function scanPage(sb: RunningSandbox, url: unknown): Promise<string> {
+  return (await fetch(`${sb.url}/sandbox/scan?url=${encodeURIComponent(String(url))}`)).text();
+}
+
+/** Waits for the v2 payment notification of `outTradeNo` (XML bodies only: v3 ones may share the receiver). */
+export function v2NotificationFor(receiver: NotifyReceiver, outTradeNo: string): Promise<XmlMap> {
+  return eventually(() =>
+    receiver.received
+      .filter((r) => r.body.startsWith('<'))
+      .map((r) => parseXml(r.body))
+      .find((n) => n.out_trade_no === outTradeNo),
+  );
+}
+
+/** Waits for the v3 payment notification of `outTradeNo` and returns its decrypted transaction. */
+export function v3NotificationFor(
+  receiver: NotifyReceiver,
+  outTradeNo: string,
+): Promise<Record<string, unknown>> {
+  return eventually(() => {
+    for (const r of receiver.received) {
+      if (!r.body.startsWith('{')) continue;
+      const envelope = JSON.parse(r.body) as { resource: Parameters<typeof decrypt>[0] };
+      const tx = JSON.parse(decrypt(envelope.resource)) as Record<string, unknown>;
+      if (tx.out_trade_no === outTradeNo) return tx;
+    }
+    return undefined;
+  });
+}
+
+/**
+ * For the *-fidelity suites: whether wechatpay-axios-plugin's own Hash verifies a v2 map's `sign` with the demo
+ * key (MD5 or HMAC-SHA256, told apart by its length as our readers do).
+ */
+export function libraryV2SignOk(data: Readonly<Record<string, string>>, key: string = DEMO.key): boolean {
+  const type = data.sign?.length === 64 ? Hash.ALGO_HMAC_SHA256 : Hash.ALGO_MD5;
+  return Hash.equals(Hash.sign(type, data, Hash.keyObjectFrom(key)), data.sign);
+}
+
+/**
+ * For the *-fidelity suites: waits for the v2 notification naming `outTradeNo` among those received from index
+ * `from` on, and reads it with the library's Transformer (not @mp-pay/shared's XML parser).
+ */
+export async function libraryReadsV2Notification(
+  receiver: NotifyReceiver,
+  outTradeNo: string,
+  from = 0,
+): Promise<Record<string, string>> {
+  const body = await eventually(
+    () => receiver.received.slice(from).find((r) => r.body.includes(outTradeNo))?.body,
+  );
+  return Transformer.toObject(body) as Record<string, string>;
+}
+
+/**
+ * For the *-fidelity suites: a v3 notification read with wechatpay-axios-plugin's own primitives, nothing of
+ * @mp-pay/shared: whether its Wechatpay-Signature verifies with the platform public key, the serial it names,
+ * the envelope, and the resource decrypted with the library's AES-GCM and the APIv3 key.
+ */
+export function libraryReadsV3Notification(received: ReceivedNotification) {
+  const h = (name: string) => String(received.headers[name]);
+  const verified = Rsa.verify(
+    Formatter.response(h('wechatpay-timestamp'), h('wechatpay-nonce'), received.body),
+    h('wechatpay-signature'),
+    Rsa.from(V3.platformPublicKey, Rsa.KEY_TYPE_PUBLIC),
+  );
+  const envelope = JSON.parse(received.body) as {
+    event_type: string;
+    resource: { ciphertext: string; nonce: string; associated_data: string };
+  };
+  const { ciphertext, nonce, associated_data } = envelope.resource;
+  const tx = JSON.parse(Aes.AesGcm.decrypt(ciphertext, V3.apiV3Key, nonce, associated_data)) as Record<
+    string,
+    unknown
+  >;
+  return { verified, serial: h('wechatpay-serial'), envelope, tx };
 }

@@ -6,9 +6,16 @@
  */
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { Aes, Formatter, Hash, Rsa, Transformer, Wechatpay } from 'wechatpay-axios-plugin';
+import { Formatter, Hash, Rsa, Wechatpay } from 'wechatpay-axios-plugin';
 import { DEMO, eventually, postJson, useSandboxAndReceiver } from './helpers.ts';
-import { APP, openCashier } from './channel-helpers.ts';
+import {
+  APP,
+  libraryReadsV2Notification,
+  libraryReadsV3Notification,
+  libraryV2SignOk as libraryVerifies,
+  openCashier,
+  scanCode,
+} from './channel-helpers.ts';
 import { V3 } from './v3-helpers.ts';
 
 type Data = Record<string, string>;
@@ -56,12 +63,6 @@ function v3Library() {
 }
 
 const key = Hash.keyObjectFrom(DEMO.key);
-const libraryVerifies = (data: Data) =>
-  Hash.equals(
-    Hash.sign(data.sign?.length === 64 ? Hash.ALGO_HMAC_SHA256 : Hash.ALGO_MD5, data, key),
-    data.sign,
-  );
-
 function v2Order(tradeType: string, extra: Record<string, string | number> = {}) {
   return {
     appid: tradeType === 'APP' ? APP.appId : DEMO.appId,
@@ -85,11 +86,8 @@ describe('wechatpay-axios-plugin: v2 unifiedorder APP / MWEB / NATIVE', () => {
     expect(placed.data.code_url).toMatch(/^weixin:\/\/wxpay\/bizpayurl\?pr=\w{7,}$/);
     expect(libraryVerifies(placed.data)).toBe(true);
     const before = ctx.receiver.received.length;
-    expect((await postJson(`${ctx.sb.url}/sandbox/scan`, { url: placed.data.code_url })).status).toBe(200);
-    const body = await eventually(
-      () => ctx.receiver.received.slice(before).find((r) => r.body.includes(data.out_trade_no))?.body,
-    );
-    const notification = Transformer.toObject(body) as Data;
+    expect((await scanCode(ctx.sb, { url: placed.data.code_url })).status).toBe(200);
+    const notification = await libraryReadsV2Notification(ctx.receiver, data.out_trade_no, before);
     expect(libraryVerifies(notification)).toBe(true);
     expect(notification).toMatchObject({ trade_type: 'NATIVE', total_fee: '1500' });
     const queried = await pay.orderquery.post({
@@ -185,20 +183,8 @@ describe('wechatpay-axios-plugin: v3 app / h5 / native', () => {
     const received = await eventually(() =>
       ctx.receiver.received.slice(before).find((r) => r.body.startsWith('{')),
     );
-    const h = (name: string) => String(received.headers[name]);
-    expect(
-      Rsa.verify(
-        Formatter.response(h('wechatpay-timestamp'), h('wechatpay-nonce'), received.body),
-        h('wechatpay-signature'),
-        Rsa.from(V3.platformPublicKey, Rsa.KEY_TYPE_PUBLIC),
-      ),
-    ).toBe(true);
-    const { resource } = JSON.parse(received.body) as {
-      resource: { ciphertext: string; nonce: string; associated_data: string };
-    };
-    const tx = JSON.parse(
-      Aes.AesGcm.decrypt(resource.ciphertext, V3.apiV3Key, resource.nonce, resource.associated_data),
-    ) as Record<string, unknown>;
+    const { verified, tx } = libraryReadsV3Notification(received);
+    expect(verified).toBe(true);
     expect(tx).toMatchObject({ out_trade_no: order.out_trade_no, trade_type: 'APP', trade_state: 'SUCCESS' });
   });
 

@@ -4,16 +4,18 @@
  * stand-in of its channel, then queried, notified, closed and refunded like a JSAPI trade.
  */
 import { describe, expect, it } from 'vitest';
-import { parseXml, verifyV2, type XmlMap } from '@mp-pay/shared/wechatpay';
-import { callV2, DEMO, eventually, inspect, postJson, useSandboxAndReceiver } from './helpers.ts';
+import { verifyV2, type XmlMap } from '@mp-pay/shared/wechatpay';
+import { callV2, DEMO, inspect, postJson, useSandboxAndReceiver } from './helpers.ts';
 import {
   APP,
   cashierLink,
   channelFields,
   openCashier,
+  payCashier,
   placeV2Channel,
+  scanCode,
   SCENE_INFO,
-  submitCashier,
+  v2NotificationFor,
 } from './channel-helpers.ts';
 import { newOutRefundNo, refundV2 } from './refund-helpers.ts';
 import { appPayParams } from '@mp-pay/shared/wechatpay';
@@ -32,11 +34,7 @@ function expectParamError(reply: XmlMap, text: string) {
   expect(verifyV2(reply, DEMO.key)).toBe(true);
 }
 
-async function notificationFor(outTradeNo: string): Promise<XmlMap> {
-  return eventually(() =>
-    ctx.receiver.received.map((r) => parseXml(r.body)).find((n) => n.out_trade_no === outTradeNo),
-  );
-}
+const notificationFor = (outTradeNo: string) => v2NotificationFor(ctx.receiver, outTradeNo);
 
 describe('NATIVE', () => {
   it('answers a signed code_url weixin://wxpay/bizpayurl?pr=… next to the prepay_id', async () => {
@@ -79,7 +77,7 @@ describe('NATIVE', () => {
     const { reply, outTradeNo } = await placeV2Channel(ctx.sb, 'NATIVE', ctx.receiver.url, {}, 'HMAC-SHA256');
     const unpaid = await callV2(ctx.sb, '/pay/orderquery', { out_trade_no: outTradeNo });
     expect(unpaid).toMatchObject({ trade_state: 'NOTPAY' });
-    const scanned = await postJson(`${ctx.sb.url}/sandbox/scan`, { url: reply.code_url });
+    const scanned = await scanCode(ctx.sb, { url: reply.code_url });
     expect(scanned.status).toBe(200);
     expect(scanned.json).toMatchObject({
       mode: 2,
@@ -114,7 +112,7 @@ describe('NATIVE', () => {
     expect(await callV2(ctx.sb, '/pay/closeorder', { out_trade_no: outTradeNo })).toMatchObject({
       result_code: 'SUCCESS',
     });
-    const scanned = await postJson(`${ctx.sb.url}/sandbox/scan`, { url: reply.code_url });
+    const scanned = await scanCode(ctx.sb, { url: reply.code_url });
     expect(scanned.status).toBe(409);
     expect(scanned.json).toEqual({ error: { id: 'NOT_PAYABLE', message: '订单已关闭' } });
   });
@@ -182,13 +180,8 @@ describe('MWEB', () => {
     const { reply, outTradeNo } = await placeV2Channel(ctx.sb, 'MWEB', ctx.receiver.url);
     const page = await openCashier(reply.mweb_url as string);
     expect(page.html).toContain('id="sandbox-h5-pay"');
-    const link = cashierLink(reply.mweb_url as string);
     const back = 'http://127.0.0.1:3000/shop/result.html?order=42';
-    const done = await submitCashier(ctx.sb, {
-      prepay_id: link.prepayId,
-      package: link.pkg,
-      redirect_url: back,
-    });
+    const done = await payCashier(ctx.sb, reply.mweb_url as string, { redirect_url: back });
     expect(done.status).toBe(302);
     expect(done.location).toBe(back);
     expect(await notificationFor(outTradeNo)).toMatchObject({ trade_type: 'MWEB', result_code: 'SUCCESS' });

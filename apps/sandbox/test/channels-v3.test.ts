@@ -5,16 +5,18 @@
  */
 import { describe, expect, it } from 'vitest';
 import { appPayParamsV3 } from '@mp-pay/shared/wechatpay';
-import { DEMO, eventually, inspect, postJson, useSandboxAndReceiver } from './helpers.ts';
+import { DEMO, inspect, postJson, useSandboxAndReceiver } from './helpers.ts';
 import {
   APP,
   cashierLink,
   openCashier,
+  payCashier,
   placeV3Channel,
-  submitCashier,
+  scanCode,
   v3ChannelBody,
+  v3NotificationFor,
 } from './channel-helpers.ts';
-import { callV3, decrypt, queryPath, replySignatureOk, V3 } from './v3-helpers.ts';
+import { callV3, queryPath, replySignatureOk, V3 } from './v3-helpers.ts';
 
 const ctx = useSandboxAndReceiver();
 const ack = () => {
@@ -26,17 +28,7 @@ async function post(kind: string, body: unknown) {
 }
 
 /** The decrypted transaction of the order's v3 notification. */
-async function notified(outTradeNo: string): Promise<Record<string, unknown>> {
-  return eventually(() => {
-    for (const r of ctx.receiver.received) {
-      if (!r.body.startsWith('{')) continue;
-      const envelope = JSON.parse(r.body) as { resource: Parameters<typeof decrypt>[0] };
-      const tx = JSON.parse(decrypt(envelope.resource)) as Record<string, unknown>;
-      if (tx.out_trade_no === outTradeNo) return tx;
-    }
-    return undefined;
-  });
-}
+const notified = (outTradeNo: string) => v3NotificationFor(ctx.receiver, outTradeNo);
 
 describe('native', () => {
   it('answers a signed {code_url}; paid by scanning, the query and notification say NATIVE', async () => {
@@ -50,7 +42,7 @@ describe('native', () => {
 
     const unpaid = await callV3(ctx.sb, 'GET', queryPath(body.out_trade_no));
     expect(unpaid.json).toMatchObject({ trade_type: 'NATIVE', trade_state: 'NOTPAY' });
-    const scanned = await postJson(`${ctx.sb.url}/sandbox/scan`, { url: res.json.code_url });
+    const scanned = await scanCode(ctx.sb, { url: res.json.code_url });
     expect(scanned.json).toMatchObject({ outcome: 'success', out_trade_no: body.out_trade_no });
 
     const tx = await notified(body.out_trade_no);
@@ -83,7 +75,7 @@ describe('native', () => {
       },
     );
     expect(closed.status).toBe(204);
-    const scanned = await postJson(`${ctx.sb.url}/sandbox/scan`, { url: placed.json.code_url });
+    const scanned = await scanCode(ctx.sb, { url: placed.json.code_url });
     expect(scanned.status).toBe(409);
   });
 });
@@ -150,7 +142,7 @@ describe('h5', () => {
     expect(JSON.parse(String(seen.scene_info))).toEqual(placed.body.scene_info);
 
     expect((await openCashier(String(placed.json.h5_url))).html).toContain('sandbox-h5-pay');
-    const done = await submitCashier(ctx.sb, { prepay_id: link.prepayId, package: link.pkg });
+    const done = await payCashier(ctx.sb, String(placed.json.h5_url));
     expect(done.status).toBe(200);
     expect(done.html).toContain('id="sandbox-h5-done"');
     const tx = await notified(placed.outTradeNo);

@@ -6,8 +6,9 @@
  */
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { Formatter, Hash, Transformer, Wechatpay } from 'wechatpay-axios-plugin';
-import { DEMO, eventually, loginCode, postJson, SUCCESS_XML, useSandboxAndReceiver } from './helpers.ts';
+import { Formatter, Hash, Wechatpay } from 'wechatpay-axios-plugin';
+import { DEMO, loginCode, postJson, SUCCESS_XML, useSandboxAndReceiver } from './helpers.ts';
+import { libraryReadsV2Notification, libraryV2SignOk as librarySignatureOk } from './channel-helpers.ts';
 
 type Data = Record<string, string>;
 interface V2Reply {
@@ -50,11 +51,6 @@ function library(secret: string = DEMO.key) {
 const key = Hash.keyObjectFrom(DEMO.key);
 
 /** The library's own check of a received map: sign type from the signature length, as its verifier does. */
-function librarySignatureOk(data: Data): boolean {
-  const type = data.sign?.length === 64 ? Hash.ALGO_HMAC_SHA256 : Hash.ALGO_MD5;
-  return Hash.equals(Hash.sign(type, data, key), data.sign);
-}
-
 async function failure(promise: Promise<unknown>): Promise<{ code: string | undefined; data: Data }> {
   const err = (await promise.then(
     () => {
@@ -117,10 +113,7 @@ describe('wechatpay-axios-plugin against the sandbox', () => {
         json: { errMsg: 'requestPayment:ok' },
       });
 
-      const body = await eventually(
-        () => ctx.receiver.received.slice(before).find((r) => r.body.includes(data.out_trade_no))?.body,
-      );
-      const notification = Transformer.toObject(body) as Data;
+      const notification = await libraryReadsV2Notification(ctx.receiver, data.out_trade_no, before);
       expect(librarySignatureOk(notification)).toBe(true);
       expect(notification).toMatchObject({
         return_code: 'SUCCESS',
@@ -237,10 +230,7 @@ describe('wechatpay-axios-plugin against the sandbox', () => {
     params.paySign = Hash.sign('HMAC-SHA256', params, key);
     ctx.receiver.reply = () => ({ body: SUCCESS_XML });
     expect((await postJson(`${ctx.sb.url}/sandbox/pay`, params)).json.errMsg).toBe('requestPayment:ok');
-    const body = await eventually(
-      () => ctx.receiver.received.find((r) => r.body.includes(data.out_trade_no))?.body,
-    );
-    const notification = Transformer.toObject(body) as Data;
+    const notification = await libraryReadsV2Notification(ctx.receiver, data.out_trade_no);
     expect(notification).toMatchObject({
       coupon_count: '1',
       coupon_fee_0: '100',

@@ -7,25 +7,19 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  nativeLongLink,
-  nativeScanReplyXml,
-  parseXml,
-  verifyNativeScan,
-  type XmlMap,
-} from '@mp-pay/shared/wechatpay';
+import { nativeLongLink, nativeScanReplyXml, verifyNativeScan, type XmlMap } from '@mp-pay/shared/wechatpay';
 import type { RunningSandbox } from '../src/index.ts';
 import {
   callV2,
   DEMO,
-  eventually,
   inspect,
   loginCode,
   NotifyReceiver,
   postJson,
   sandbox,
+  useSandboxAndReceiver,
 } from './helpers.ts';
-import { placeV2Channel } from './channel-helpers.ts';
+import { placeV2Channel, placeV3Channel, scanCode, scanPage, v2NotificationFor } from './channel-helpers.ts';
 
 type MerchantMode = 'place' | 'fail' | 'bad-sign' | 'jsapi-prepay' | 'http-500';
 
@@ -102,7 +96,7 @@ afterAll(async () => {
   await new Promise((resolve) => merchant.close(resolve));
 });
 
-const scan = (body: Record<string, unknown>) => postJson(`${sb.url}/sandbox/scan`, body);
+const scan = (body: Record<string, unknown>) => scanCode(sb, body);
 const longLink = (productId: string, key: string = DEMO.key) =>
   nativeLongLink({ appId: DEMO.appId, mchId: DEMO.mchId, productId, key });
 
@@ -112,7 +106,7 @@ describe('mode 2: code_url', () => {
     const res = await fetch(
       `${sb.url}/sandbox/scan?url=${encodeURIComponent(String(placed.reply.code_url))}`,
     );
-    const html = await res.text();
+    const html = await res.text(); // fetched here, not with scanPage: the cookie header is checked too
     expect(html).toContain('id="sandbox-scan-amount">¥25.00<');
     expect(html).toContain('&lt;咖啡&gt;');
     expect(html).toContain(`id="sandbox-scan-merchant">${DEMO.mchId}<`);
@@ -157,9 +151,64 @@ describe('mode 2: code_url', () => {
   });
 
   it('the page explains a code it cannot read', async () => {
-    const html = await (await fetch(`${sb.url}/sandbox/scan?url=${encodeURIComponent('<x>')}`)).text();
+    const html = await scanPage(sb, '<x>');
     expect(html).toContain('id="sandbox-scan-error"');
     expect(html).not.toContain('<x>');
+  });
+});
+
+describe('mode 2: a code_url that can no longer be paid', () => {
+  const clocked = useSandboxAndReceiver({ timeScale: 1 }); // moved only by /sandbox/clock
+  const TWO_HOURS = 2 * 60 * 60_000;
+  const expectRefusedPage = (html: string, message: string) => {
+    expect(html).toContain('id="sandbox-scan-error"');
+    expect(html).toContain(message);
+    expect(html).not.toContain('id="sandbox-scan-pay"');
+  };
+
+  it('the page of a paid code says so instead of offering to pay again', async () => {
+    const placed = await placeV2Channel(sb, 'NATIVE', receiver.url);
+    expect((await scan({ url: placed.reply.code_url })).status).toBe(200);
+    expectRefusedPage(await scanPage(sb, placed.reply.code_url), '该订单已支付');
+  });
+
+  it('the page and the scan of a closed code answer 订单已关闭, and the refusal is recorded', async () => {
+    const placed = await placeV2Channel(sb, 'NATIVE', receiver.url);
+    await callV2(sb, '/pay/closeorder', { out_trade_no: placed.outTradeNo });
+    expectRefusedPage(await scanPage(sb, placed.reply.code_url), '订单已关闭');
+    expect(await scan({ url: placed.reply.code_url })).toMatchObject({
+      status: 409,
+      json: { error: { id: 'NOT_PAYABLE', message: '订单已关闭' } },
+    });
+    expect((await inspect(sb, placed.outTradeNo)).payments.map((p) => p.outcome)).toEqual(['refused']);
+  });
+
+  it('a code_url lives 2 hours on the sandbox clock', async () => {
+    const placed = await placeV2Channel(clocked.sb, 'NATIVE', clocked.receiver.url);
+    await postJson(`${clocked.sb.url}/sandbox/clock`, { advance_ms: TWO_HOURS - 60_000 });
+    expect(await scanPage(clocked.sb, placed.reply.code_url)).toContain('id="sandbox-scan-pay"');
+    await postJson(`${clocked.sb.url}/sandbox/clock`, { advance_ms: 60_000 });
+    expectRefusedPage(await scanPage(clocked.sb, placed.reply.code_url), '二维码已过期');
+    const res = await scanCode(clocked.sb, { url: placed.reply.code_url });
+    expect(res).toMatchObject({ status: 409, json: { error: { id: 'NOT_PAYABLE' } } });
+    expect((res.json as { error: { message: string } }).error.message).toMatch(/^二维码已过期/);
+    const seen = await inspect(clocked.sb, placed.outTradeNo);
+    expect(seen.state).toBe('NOTPAY');
+    expect(seen.payments.map((p) => p.outcome)).toEqual(['refused']);
+  });
+
+  it('a v3 native code_url lives 2 hours too', async () => {
+    const placed = await placeV3Channel(clocked.sb, 'native', clocked.receiver.url);
+    await postJson(`${clocked.sb.url}/sandbox/clock`, { advance_ms: TWO_HOURS });
+    expectRefusedPage(await scanPage(clocked.sb, placed.json.code_url), '二维码已过期');
+    expect((await scanCode(clocked.sb, { url: placed.json.code_url })).status).toBe(409);
+  });
+
+  it('a code scanned just in time still pays', async () => {
+    const placed = await placeV2Channel(clocked.sb, 'NATIVE', clocked.receiver.url);
+    await postJson(`${clocked.sb.url}/sandbox/clock`, { advance_ms: TWO_HOURS - 60_000 });
+    const res = await scanCode(clocked.sb, { url: placed.reply.code_url });
+    expect(res).toMatchObject({ status: 200, json: { mode: 2, outcome: 'success' } });
   });
 });
 
@@ -184,16 +233,12 @@ describe('mode 1: the signed long link and the merchant scan callback', () => {
     expect(received?.raw.openid).toBe(res.json.openid);
     const outTradeNo = String(placedFor.get(productId));
     expect(res.json.out_trade_no).toBe(outTradeNo);
-    const notification = await eventually(() =>
-      receiver.received.map((r) => parseXml(r.body)).find((n) => n.out_trade_no === outTradeNo),
-    );
+    const notification = await v2NotificationFor(receiver, outTradeNo);
     expect(notification).toMatchObject({ trade_type: 'NATIVE', openid: res.json.openid });
   });
 
   it('the page of a long link names the product and the merchant', async () => {
-    const html = await (
-      await fetch(`${sb.url}/sandbox/scan?url=${encodeURIComponent(longLink('SKU-9'))}`)
-    ).text();
+    const html = await scanPage(sb, longLink('SKU-9'));
     expect(html).toContain('data-mode="1"');
     expect(html).toContain('SKU-9');
   });
@@ -234,7 +279,7 @@ describe('mode 1: the signed long link and the merchant scan callback', () => {
       });
       // The merchant places its trade on `sb`, so the scan of `lonely` gets a prepay_id it does not know.
       merchantMode = 'place';
-      const res = await postJson(`${lonely.url}/sandbox/scan`, { url: longLink(`R${Date.now()}`) });
+      const res = await scanCode(lonely, { url: longLink(`R${Date.now()}`) });
       expect(res).toMatchObject({ status: 502, json: { error: { id: 'BAD_REPLY' } } });
     } finally {
       await lonely.close();
@@ -244,7 +289,7 @@ describe('mode 1: the signed long link and the merchant scan callback', () => {
   it('an unreachable scan callback is 502 MERCHANT_UNREACHABLE', async () => {
     const lonely = await sandbox({ nativeCallbackUrl: 'http://127.0.0.1:9/wechatpay/native-scan' });
     try {
-      const res = await postJson(`${lonely.url}/sandbox/scan`, { url: longLink('SKU-1') });
+      const res = await scanCode(lonely, { url: longLink('SKU-1') });
       expect(res).toMatchObject({ status: 502, json: { error: { id: 'MERCHANT_UNREACHABLE' } } });
     } finally {
       await lonely.close();

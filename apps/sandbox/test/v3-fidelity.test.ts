@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { Aes, Formatter, Rsa, Wechatpay } from 'wechatpay-axios-plugin';
 import type { RunningSandbox } from '../src/index.ts';
 import { DEMO, eventually, loginCode, postJson, sandbox, useSandboxAndReceiver } from './helpers.ts';
+import { libraryReadsV3Notification } from './channel-helpers.ts';
 import { V3 } from './v3-helpers.ts';
 
 interface Reply {
@@ -115,25 +116,10 @@ describe('wechatpay-axios-plugin (APIv3) against the sandbox', () => {
 
     // The notification, verified and decrypted with the library's primitives.
     const received = await eventually(() => ctx.receiver.received[before]);
-    const h = (name: string) => String(received.headers[name]);
-    expect(h('wechatpay-serial')).toBe(V3.platformPublicKeyId);
-    expect(
-      Rsa.verify(
-        Formatter.response(h('wechatpay-timestamp'), h('wechatpay-nonce'), received.body),
-        h('wechatpay-signature'),
-        Rsa.from(V3.platformPublicKey, Rsa.KEY_TYPE_PUBLIC),
-      ),
-    ).toBe(true);
-    const envelope = JSON.parse(received.body) as {
-      event_type: string;
-      resource: { ciphertext: string; nonce: string; associated_data: string };
-    };
+    const { verified, serial, envelope, tx } = libraryReadsV3Notification(received);
+    expect(serial).toBe(V3.platformPublicKeyId);
+    expect(verified).toBe(true);
     expect(envelope.event_type).toBe('TRANSACTION.SUCCESS');
-    const { ciphertext, nonce, associated_data } = envelope.resource;
-    const tx = JSON.parse(Aes.AesGcm.decrypt(ciphertext, V3.apiV3Key, nonce, associated_data)) as Record<
-      string,
-      unknown
-    >;
     expect(tx).toMatchObject({
       appid: DEMO.appId,
       mchid: DEMO.mchId,

@@ -1,5 +1,5 @@
 import { createHash, createHmac } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 import {
   APP_PAY_FIELDS,
   APP_PAY_PACKAGE,
@@ -8,8 +8,11 @@ import {
   miniProgramPayParams,
   signV2,
   verifyAppPayParams,
+  type AppPayParams,
   type SignType,
 } from '@mp-pay/shared/v2';
+import { appPayParamsV3, type AppPayV3Params } from '@mp-pay/shared/v3';
+import type * as wechatpayTypes from '@mp-pay/shared/wechatpay';
 import * as wechatpay from '@mp-pay/shared/wechatpay';
 
 const KEY = 'mppaySandboxDemoKey0000000000000';
@@ -81,6 +84,18 @@ describe('appPayParams (v2)', () => {
   it('is exported by the wechatpay barrel too', () => {
     expect(wechatpay.appPayParams).toBe(appPayParams);
     expect(wechatpay.verifyAppPayParams).toBe(verifyAppPayParams);
+  });
+
+  it('returns the one PayReq type, named AppPayParams in v2 and AppPayV3Params in v3 (and in the barrel)', () => {
+    expectTypeOf<AppPayParams>().toEqualTypeOf<AppPayV3Params>();
+    expectTypeOf<wechatpayTypes.AppPayParams>().toEqualTypeOf<wechatpayTypes.AppPayV3Params>();
+    expectTypeOf(appPayParams).returns.toEqualTypeOf<AppPayParams>();
+    expectTypeOf(appPayParamsV3).returns.toEqualTypeOf<AppPayV3Params>();
+    expectTypeOf<AppPayParams['package']>().toEqualTypeOf<'Sign=WXPay'>();
+    // The runtime object carries exactly the seven fields of the type, package the constant.
+    const p: AppPayParams = appPayParams(INPUT);
+    expect(Object.keys(p).sort()).toEqual([...APP_PAY_FIELDS, 'sign'].sort());
+    expect(p.package).toBe(APP_PAY_PACKAGE);
   });
 });
 

@@ -13,13 +13,16 @@ import { errorPage, escapeHtml, renderPage, sendHtml, yuan } from './html.ts';
  * (docs/protocol.md §9 "H5", docs/channels.md). `GET /cgi-bin/mmpayweb-bin/checkmweb?prepay_id&package
  * [&redirect_url]` checks, in this order: the link (prepay_id and package), WeChat's own browser (H5 is for
  * other browsers), the Referer (a registered H5 domain), the link's age (5 minutes), the visitor's IP (the
- * order's spbill_create_ip / payer_client_ip), redirect_url; then shows the amount and a pay button. Paying
- * (`POST /sandbox/h5/pay`, a form) settles like every channel and returns to redirect_url.
+ * order's spbill_create_ip / payer_client_ip), redirect_url (absolute http(s), on a registered H5 domain like the
+ * Referer: WeChat's H5 FAQ, https://pay.weixin.qq.com/doc/v2/merchant/4011936869, answers another host with
+ * 商家存在未配置的参数); then shows the amount and a pay button. Paying (`POST /sandbox/h5/pay`, a form) settles
+ * like every channel and returns to redirect_url.
  */
 const PARAM_ERROR = '商家参数格式有误，请联系商家解决';
 const NETWORK_ERROR = '网络环境未能通过安全验证，请稍后再试';
 const EXPIRED = '支付请求已失效，请用户重新发起支付';
 const IN_WECHAT = '请在微信外打开订单，进行支付';
+const NOT_CONFIGURED = '商家存在未配置的参数，请联系商家解决';
 
 type Checked =
   | { ok: true; order: OrderRecord; prepay: PrepayRecord; redirectUrl: string | undefined }
@@ -72,6 +75,14 @@ function checkLink(
     }
     if (!url || !['http:', 'https:'].includes(url.protocol)) {
       return fail(PARAM_ERROR, 'redirect_url must be an absolute http(s) URL, URL-encoded');
+    }
+    // An open redirect otherwise: WeChat only sends the buyer back to the merchant's registered H5 domains.
+    const host = url.hostname.toLowerCase();
+    if (!sandbox.config.h5Domains.includes(host)) {
+      return fail(
+        NOT_CONFIGURED,
+        `redirect_url's host ${host} is not a registered H5 payment domain (SANDBOX_H5_DOMAINS: ${sandbox.config.h5Domains.join(', ')})`,
+      );
     }
     redirectUrl = url.toString();
   }

@@ -10,6 +10,7 @@ import {
 import type { SandboxContext } from '../context.ts';
 import { readJsonObject } from '../http/body.ts';
 import type { Notifier } from '../notifier.ts';
+import { applyExpiry } from '../pay/orders.ts';
 import { OUTCOMES, settlePayment, type Outcome } from '../pay/settle.ts';
 import type { OrderRecord, PrepayRecord } from '../state.ts';
 import { browserUser, buyerOpenid, knownUser } from './buyer.ts';
@@ -41,6 +42,26 @@ interface Resolved {
   /** Mode 2: the trade, known before paying. */
   order?: OrderRecord;
   prepay?: PrepayRecord;
+}
+
+/** The sandbox's words for a code_url past its 2 hours (the prepay_id's life, docs/protocol.md §9 "Native"). */
+const CODE_EXPIRED = '二维码已过期，请刷新页面后重新扫码';
+
+/**
+ * Why a mode-2 code_url can no longer be paid, in the words the buyer's WeChat shows, or undefined while it can:
+ * its trade paid, closed (also by time_expire) or failed, or the code past its 2 hours on the sandbox clock.
+ */
+function codeUrlProblem(
+  sandbox: SandboxContext,
+  order: OrderRecord,
+  prepay: PrepayRecord,
+): string | undefined {
+  const now = sandbox.clock.now();
+  applyExpiry(order, now);
+  if (order.state === 'SUCCESS') return '该订单已支付';
+  if (order.state === 'CLOSED') return '订单已关闭';
+  if (order.state === 'PAYERROR') return '支付失败，请重新下单支付';
+  return now >= prepay.expiresAt ? CODE_EXPIRED : undefined;
 }
 
 /** Reads and checks a scanned link; mode 1's sign is verified here, before anything is sent. */
@@ -177,7 +198,11 @@ export function scanRoute(sandbox: SandboxContext, notifier: Notifier) {
           ? { order: resolved.order as OrderRecord, prepay: resolved.prepay as PrepayRecord }
           : await askMerchant(sandbox, resolved.link, openid);
       const settled = settlePayment(sandbox, notifier, order, prepay, outcome, openid);
-      if (!settled.ok) throw new ScanError(settled.status, 'NOT_PAYABLE', settled.reason);
+      if (!settled.ok) {
+        // settlePayment recorded the refusal; a code_url's buyer reads the scanner's words for it.
+        const reason = (resolved.link.mode === 2 && codeUrlProblem(sandbox, order, prepay)) || settled.reason;
+        throw new ScanError(settled.status, 'NOT_PAYABLE', reason);
+      }
       ctx.status = 200;
       ctx.body = {
         mode: resolved.link.mode,
@@ -207,8 +232,21 @@ export function scanPageRoute(sandbox: SandboxContext) {
       if (!(err instanceof ScanError)) throw err;
       return sendHtml(ctx, 200, errorPage('sandbox-scan-error', '无法识别此二维码', err.message));
     }
+    const { link, order, prepay } = resolved;
+    // A code that can no longer be paid shows why, not a pay button (mode 1 asks the merchant on paying).
+    const problem = order && prepay ? codeUrlProblem(sandbox, order, prepay) : undefined;
+    if (order && problem) {
+      return sendHtml(
+        ctx,
+        200,
+        errorPage(
+          'sandbox-scan-error',
+          problem,
+          `the code_url's trade ${order.outTradeNo} is ${order.state}; a code_url lives 2 hours: nothing to pay`,
+        ),
+      );
+    }
     browserUser(ctx);
-    const { link, order } = resolved;
     const summary = order
       ? `<div class="amount" id="sandbox-scan-amount">${escapeHtml(yuan(order.totalFee))}</div>
 <p id="sandbox-scan-body">${escapeHtml(order.body)}</p>

@@ -10,6 +10,22 @@ export const APP_PAY_FIELDS = ['appid', 'partnerid', 'prepayid', 'package', 'non
 
 export type AppPayFields = Record<(typeof APP_PAY_FIELDS)[number] | 'sign', string>;
 
+/**
+ * Exactly the six fields of the OpenSDK's PayReq and its `sign`, with the lower-case names the SDK sends; not
+ * wx.requestPayment's camelCase (the two are signed over different fields). One type for both protocols: v2
+ * exports it as `AppPayParams` (sign: MD5 / HMAC-SHA256 hex), v3 as `AppPayV3Params` (sign: base64 RSA).
+ */
+export type AppPayParams = {
+  appid: string;
+  partnerid: string;
+  prepayid: string;
+  package: typeof APP_PAY_PACKAGE;
+  noncestr: string;
+  /** Seconds, as a string (the iOS SDK wants a number: convert on the device). */
+  timestamp: string;
+  sign: string;
+};
+
 /** camelCase names a merchant might send by mistake (wx.requestPayment's spelling), with the PayReq name. */
 const CAMEL_CASE_NAMES: ReadonlyArray<readonly [string, string]> = [
   ['appId', 'appid'],

@@ -8,6 +8,7 @@ export * from './sign.ts';
 export * from './xml.ts';
 export * from './paysign.ts';
 export * from './native.ts';
+export * from './h5.ts';
 export * from './fail-reply.ts';
 export * from './notify.ts';
 export * from './refund-notify.ts';

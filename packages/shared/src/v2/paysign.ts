@@ -1,8 +1,10 @@
-import { APP_PAY_FIELDS, APP_PAY_PACKAGE, appPayShape } from '../core/app-pay.ts';
+import { APP_PAY_FIELDS, APP_PAY_PACKAGE, appPayShape, type AppPayParams } from '../core/app-pay.ts';
 import { createNonce } from '../core/nonce.ts';
 import { isSignType, matchesSignV2, signV2, type SignType } from './sign.ts';
 
 export { APP_PAY_FIELDS, APP_PAY_PACKAGE } from '../core/app-pay.ts';
+/** The OpenSDK's PayReq fields (core/app-pay.ts); v3 names the same type AppPayV3Params. */
+export type { AppPayParams } from '../core/app-pay.ts';
 
 export interface MiniProgramPayInput {
   appId: string;
@@ -56,20 +58,6 @@ export interface AppPayInput {
   nonceStr?: string;
   timeStamp?: string | number;
 }
-
-/**
- * Exactly the six fields of the OpenSDK's PayReq and its `sign`, with the lower-case names the SDK sends
- * (docs/protocol.md §9 "APP"). Not wx.requestPayment's camelCase: the two are signed over different fields.
- */
-export type AppPayParams = {
-  appid: string;
-  partnerid: string;
-  prepayid: string;
-  package: 'Sign=WXPay';
-  noncestr: string;
-  timestamp: string;
-  sign: string;
-};
 
 /**
  * Signs a prepay_id for the mobile app's OpenSDK (docs/protocol.md §9 "APP"): the v2 rule (§2) over exactly

@@ -1,5 +1,5 @@
 import type { KeyObject } from 'node:crypto';
-import { appPayShape } from '../core/app-pay.ts';
+import { APP_PAY_PACKAGE, appPayShape, type AppPayParams } from '../core/app-pay.ts';
 import { createNonce } from '../core/nonce.ts';
 import { isBase64, signV3, verifySignatureV3 } from './sign.ts';
 
@@ -45,22 +45,14 @@ export interface AppPayV3Input {
   nonceStr?: string;
 }
 
-/** The fields of the APP SDK's PayReq, lower-case as that SDK spells them. */
-export type AppPayV3Params = {
-  appid: string;
-  partnerid: string;
-  prepayid: string;
-  package: 'Sign=WXPay';
-  noncestr: string;
-  timestamp: string;
-  sign: string;
-};
+/** The fields of the APP SDK's PayReq: the v2 type (core/app-pay.ts) under its older v3 name; `sign` is base64. */
+export type { AppPayParams as AppPayV3Params } from '../core/app-pay.ts';
 
 /**
  * APP payment call (docs/protocol.md §9 "APP"): SHA256withRSA over `appid\ntimestamp\nnoncestr\nprepayid\n`;
  * `package` is the constant `Sign=WXPay` and is not signed.
  */
-export function appPayParamsV3(input: AppPayV3Input): AppPayV3Params {
+export function appPayParamsV3(input: AppPayV3Input): AppPayParams {
   if (!input.appId || !input.partnerId || !input.prepayId) {
     throw new TypeError('appPayParamsV3: appId, partnerId and prepayId are required');
   }
@@ -71,7 +63,7 @@ export function appPayParamsV3(input: AppPayV3Input): AppPayV3Params {
     appid: input.appId,
     partnerid: input.partnerId,
     prepayid: input.prepayId,
-    package: 'Sign=WXPay',
+    package: APP_PAY_PACKAGE,
     noncestr,
     timestamp,
     sign,
