@@ -7,7 +7,6 @@ import type { AppState } from './http/state.ts';
 import { adminRoutes } from './routes/admin/index.ts';
 import { clientConfigRoutes } from './routes/client-config/index.ts';
 import { healthRoutes } from './routes/health/index.ts';
-import { nativeScanRoutes } from './routes/native-scan/index.ts';
 import { notifyRoutes } from './routes/notify/index.ts';
 import { oauthRoutes } from './routes/oauth/index.ts';
 import { orderRoutes } from './routes/orders/index.ts';
@@ -35,7 +34,6 @@ export function buildApp(ctx: AppContext, options: { isShuttingDown: () => boole
   // each router in front of it costs a path match per request.
   const routers: Router<AppState>[] = [
     notifyRoutes(ctx),
-    nativeScanRoutes(ctx),
     healthRoutes(ctx, options.isShuttingDown),
     clientConfigRoutes(ctx),
     productRoutes(ctx),

@@ -309,6 +309,21 @@ const orderVars = z.object({
   ORDER_QUERY_MAX_BACKOFF_MS: int(10, 86_400_000, 'milliseconds, e.g. 600000').default(600_000),
 });
 
+/**
+ * Buyers outside WeChat (docs/channels.md "Guest"): a guest session needs no credential, and each of its orders
+ * places a real prepay at WeChat, so both are counted per hour. 0 sessions turns guests off.
+ */
+const guestVars = z.object({
+  GUEST_SESSIONS_PER_IP_PER_HOUR: int(
+    0,
+    1_000_000,
+    'guest sessions one client address may open per hour, 0 = no guest sessions, e.g. 20',
+  ).default(20),
+  GUEST_ORDERS_PER_HOUR: int(1, 1_000_000, 'orders one guest session may place per hour, e.g. 30').default(
+    30,
+  ),
+});
+
 /** The HTTP server's limits against large bodies and slow clients. */
 const httpVars = z.object({
   JSON_LIMIT_BYTES: int(256, 1_048_576, 'bytes, e.g. 16384').default(16 * 1024),
@@ -329,6 +344,7 @@ const envSchema = z.object({
   ...orderVars.shape,
   ...adminVars.shape,
   ...refundPolicyVars.shape,
+  ...guestVars.shape,
   ...httpVars.shape,
 });
 type ParsedEnv = z.output<typeof envSchema>;
@@ -778,6 +794,12 @@ function toServerConfig(e: ParsedEnv) {
     sandboxUrl: mode === 'sandbox' ? payApiBase : undefined,
     redis: { url: e.REDIS_URL, prefix: e.REDIS_PREFIX, commandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS },
     sessions: { ttlSeconds: e.SESSION_TTL_SECONDS },
+    /** Limits on buyers without a WeChat identity, per hour (fixed windows, src/http/rate-limit.ts). */
+    guests: {
+      /** 0: POST /api/session/guest is refused (channel_not_available). */
+      sessionsPerIpPerHour: e.GUEST_SESSIONS_PER_IP_PER_HOUR,
+      ordersPerHour: e.GUEST_ORDERS_PER_HOUR,
+    },
     /** Buyers' refund requests (docs: apps/server/README.md, Refunds). */
     refunds: { policy: e.REFUND_POLICY, windowMs: e.REFUND_WINDOW_DAYS * 86_400_000 },
     /** Staff allowed on /admin: their names (for the audit log) and bearer tokens. Never logged. */

@@ -28,6 +28,7 @@ export const ERRORS: Readonly<Record<ErrorId, CatalogueEntry>> = Object.freeze({
     status: 429,
     message: 'Too many sign-ins for this user; wait a minute and try again.',
   },
+  rate_limited: { status: 429, message: 'Too many requests of this kind from here; wait and try again.' },
   login_blocked: { status: 403, message: 'WeChat blocked this account from signing in.' },
   wechat_unavailable: { status: 503, message: 'WeChat is not answering right now; try again shortly.' },
   product_not_found: { status: 400, message: 'An item refers to a product that does not exist.' },

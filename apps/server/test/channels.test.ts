@@ -337,3 +337,23 @@ describe('a live configuration without an official account or an app', () => {
     );
   });
 });
+
+// APIv2 (v3 already did; its sandbox checks request signatures against the real time, so its clock stays put).
+describe('APP launches dated by the server clock (APIv2)', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack({ label: 'app-clock' });
+  });
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  it("signs timestamp with the injected clock, not the machine's", async () => {
+    await stack.advanceClock(3_600_000);
+    const token = await guestToken(stack.server);
+    const { payment } = await channelOrder(stack.server, token, 'app');
+    const stamp = Number(launchOf(payment, 'app').timeStamp);
+    expect(Math.abs(stamp - Math.floor((Date.now() + 3_600_000) / 1000))).toBeLessThan(30);
+    expect(await payApp(stack, payment)).toMatchObject({ body: { errCode: 0 } });
+  });
+});

@@ -106,6 +106,7 @@ describe('loadConfig', () => {
       sandboxUrl: sandbox,
       redis: { url: undefined, prefix: 'mp-pay:', commandTimeoutMs: 2000 },
       sessions: { ttlSeconds: 7200 },
+      guests: { sessionsPerIpPerHour: 20, ordersPerHour: 30 },
       refunds: { policy: 'review', windowMs: 7 * 86_400_000 },
       admins: [{ name: 'demo', token: SANDBOX_DEMO_ADMIN_TOKEN }],
       orders: { ttlSeconds: 1800, refreshAfterMs: 5000, idempotencyTtlSeconds: 86_400 },
@@ -148,6 +149,19 @@ describe('loadConfig', () => {
       });
     }
     expect(compared).toBeGreaterThanOrEqual(20);
+  });
+
+  it('limits guests per hour; 0 guest sessions turns guests off, 0 orders per guest is refused', () => {
+    expect(
+      loadConfig({ GUEST_SESSIONS_PER_IP_PER_HOUR: '0', GUEST_ORDERS_PER_HOUR: '5' }).guests,
+    ).toStrictEqual({ sessionsPerIpPerHour: 0, ordersPerHour: 5 });
+    expect(problems({ GUEST_SESSIONS_PER_IP_PER_HOUR: '-1', GUEST_ORDERS_PER_HOUR: '0' })).toEqual([
+      expect.stringMatching(/^GUEST_SESSIONS_PER_IP_PER_HOUR must be at least 0 \(.*0 = no guest sessions/),
+      expect.stringMatching(/^GUEST_ORDERS_PER_HOUR must be at least 1 \(orders one guest session/),
+    ]);
+    expect(problems({ GUEST_SESSIONS_PER_IP_PER_HOUR: 'many' })).toEqual([
+      expect.stringMatching(/^GUEST_SESSIONS_PER_IP_PER_HOUR must be a whole number/),
+    ]);
   });
 
   it('takes the extra AppIDs of WECHATPAY_APPIDS: the mini-program first, trimmed, without repeats', () => {

@@ -10,10 +10,12 @@ import {
   buildNativeScanXml,
   parseNativeLongLink,
   parseNativeScanReply,
+  parseXml,
   SANDBOX_DEMO,
+  signV2,
   verifyNativeLongLink,
 } from '@mp-pay/shared/wechatpay';
-import { channelOrder, guestToken, launchOf, scan } from './helpers/channels.ts';
+import { channelOrder, guestToken, launchOf, paymentFor, scan } from './helpers/channels.ts';
 import { freePort } from './helpers/free-port.ts';
 import {
   bearer,
@@ -134,6 +136,11 @@ describe('Native mode 1 (APIv2): signed long link and scan callback', () => {
     return { status: res.status, body: await res.text() };
   };
 
+  const reasonOf = async (productId: string) => {
+    const reply = parseNativeScanReply((await postScan(scanXml(productId))).body, key);
+    return reply.resultCode === 'FAIL' ? reply.errCodeDes : reply.prepayId;
+  };
+
   it('launches a signed long link naming the order, and places nothing yet', async () => {
     const token = await guestToken(stack.server);
     const { order, payment } = await channelOrder(stack.server, token, 'native');
@@ -180,7 +187,7 @@ describe('Native mode 1 (APIv2): signed long link and scan callback', () => {
     expect(attempts).toHaveLength(1);
     expect(attempts[0]?.prepared?.prepayId).toBe(first.prepayId);
     // The long link stays the code the page shows.
-    expect(attempts[0]?.prepared?.codeUrl).toMatch(/^weixin:\/\/wxpay\/bizpayurl\?sign=/);
+    expect(attempts[0]?.prepared?.link).toMatch(/^weixin:\/\/wxpay\/bizpayurl\?sign=/);
     const atWechat = await sandboxOrder(stack, order.outTradeNo);
     expect(atWechat.state).toBe('NOTPAY');
   });
@@ -233,5 +240,144 @@ describe('Native mode 1 (APIv2): signed long link and scan callback', () => {
     expect(res.status).toBe(200);
     expect(await reason(closed.order.id)).toBe('订单已关闭');
     expect((await fetch(`${stack.sandbox.url}/sandbox/orders/${closed.order.outTradeNo}`)).status).toBe(404);
+  });
+
+  it('two concurrent scans of one link place one trade and get the same prepay_id', async () => {
+    const token = await guestToken(stack.server);
+    const { order, payment } = await channelOrder(stack.server, token, 'native');
+    const replies = await Promise.all(
+      ['oScanBuyer0000000000000000003', 'oScanBuyer0000000000000000004', undefined].map((openid) =>
+        postScan(scanXml(order.id, openid === undefined ? {} : { openid })),
+      ),
+    );
+    const ids = replies.map((r) => {
+      const reply = parseNativeScanReply(r.body, key);
+      expect(reply.resultCode).toBe('SUCCESS');
+      return reply.resultCode === 'SUCCESS' ? reply.prepayId : '';
+    });
+    expect(new Set(ids).size).toBe(1);
+    const attempt = await stack.server.store.attempts.getAttempt(order.outTradeNo);
+    expect(attempt?.prepared).toMatchObject({ prepayId: ids[0], link: launchOf(payment, 'native').codeUrl });
+    expect(await stack.server.store.attempts.listAttempts(order.id)).toHaveLength(1);
+    expect((await sandboxOrder(stack, order.outTradeNo)).state).toBe('NOTPAY');
+    // And the scanner's own scans, at once: one payment, through that one trade.
+    const scans = await Promise.all([
+      scan(stack, attempt?.prepared?.link ?? ''),
+      scan(stack, attempt?.prepared?.link ?? ''),
+    ]);
+    expect(scans.some((s) => s.status === 200)).toBe(true);
+    for (const s of scans)
+      if (s.status === 200) expect(s.body).toMatchObject({ out_trade_no: order.outTradeNo });
+    await waitForStatus(stack.server, order.id, 'PAID');
+    expect(await paidEvents(stack.server, order.id)).toHaveLength(1);
+  });
+
+  it("a scan of a superseded attempt's link is refused and places nothing", async () => {
+    const token = await guestToken(stack.server);
+    const { order, payment } = await channelOrder(stack.server, token, 'native');
+    const link = launchOf(payment, 'native').codeUrl;
+    const switched = await paymentFor(stack.server, token, order.id, { channel: 'app' });
+    expect(switched.status).toBe(200);
+    const scanned = await scan(stack, link);
+    expect(scanned.status).toBe(409);
+    expect(JSON.stringify(scanned.body)).toMatch(/订单已更换支付方式/);
+    expect((await fetch(`${stack.sandbox.url}/sandbox/orders/${order.outTradeNo}`)).status).toBe(404);
+    const [first, second] = await stack.server.store.attempts.listAttempts(order.id);
+    expect(first).toMatchObject({ state: 'ENDED', endReason: 'superseded' });
+    expect(first?.prepared?.prepayId).toBeUndefined();
+    expect((await sandboxOrder(stack, second?.outTradeNo ?? '')).trade_type).toBe('APP');
+  });
+
+  it('a close ends a link-only attempt first, like one never placed: WeChat not knowing it proves nothing yet', async () => {
+    const token = await guestToken(stack.server);
+    const { order } = await channelOrder(stack.server, token, 'native');
+    const res = await fetch(`${stack.server.url}/api/orders/${order.id}/close`, post({}, bearer(token)));
+    expect(res.status).toBe(200);
+    // Not CLOSED on WeChat's "unknown trade": a scan's placing may still be in flight, so it is checked again.
+    expect(await stack.server.store.attempts.getAttempt(order.outTradeNo)).toMatchObject({
+      state: 'ENDED',
+      endReason: 'closing',
+    });
+    // A scan that read the attempt OPEN just before records nothing: the compare-and-set refuses.
+    expect(
+      await stack.server.store.attempts.setScanPrepay(order.outTradeNo, 'wx-late', Date.now()),
+    ).toMatchObject({
+      kind: 'not_open',
+    });
+    expect(await reasonOf(order.id)).toBe('订单已关闭');
+  });
+
+  it('close racing scans: never paid after the close, never a prepay_id answered for a closed order', async () => {
+    // The scans start from 0 to 15 ms after the close, so that either side wins some rounds.
+    const token = await guestToken(stack.server); // one buyer: guest sessions are rate-limited per address
+    for (let round = 0; round < 16; round++) {
+      const { order, payment } = await channelOrder(stack.server, token, 'native');
+      const link = launchOf(payment, 'native').codeUrl;
+      const delay = (ms: number) => new Promise((r) => setTimeout(r, ms));
+      const [close, raw1, scanned, raw2] = await Promise.all([
+        fetch(`${stack.server.url}/api/orders/${order.id}/close`, post({}, bearer(token))),
+        delay(round).then(() => postScan(scanXml(order.id))),
+        delay(round).then(() => scan(stack, link)),
+        delay(round / 2).then(() => postScan(scanXml(order.id, { openid: 'oScanBuyer0000000000000000005' }))),
+      ]);
+      const answered = [raw1, raw2].filter((r) => parseNativeScanReply(r.body, key).resultCode === 'SUCCESS');
+      if (close.status === 200) {
+        // The close won: no payment may follow, and no scan got a prepay_id.
+        expect(answered, `round ${round}`).toHaveLength(0);
+        expect(scanned.status, `round ${round}`).not.toBe(200);
+        await delay(50);
+        expect((await stack.server.store.orders.getOrder(order.id))?.status, `round ${round}`).toBe('CLOSED');
+        expect(await paidEvents(stack.server, order.id)).toHaveLength(0);
+      } else {
+        // A scan placed the trade first: WeChat refuses to close it this young (or it is paid already).
+        expect(close.status, `round ${round}`).toBe(409);
+        expect(['PENDING', 'PAID']).toContain((await stack.server.store.orders.getOrder(order.id))?.status);
+      }
+    }
+  });
+});
+
+describe('Native mode 1 with WECHATPAY_SIGN_TYPE=HMAC-SHA256', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    const port = await freePort();
+    stack = await startStack({
+      label: 'native-mode1-hmac',
+      env: { WECHATPAY_NATIVE_MODE: '1', WECHATPAY_SIGN_TYPE: 'HMAC-SHA256' },
+      serverPorts: [port],
+      sandbox: { nativeCallbackUrl: `http://127.0.0.1:${port}/wechatpay/native-scan` },
+    });
+  });
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  it('signs the long link and the scan reply with MD5 (they carry no sign_type), so WeChat accepts both', async () => {
+    const token = await guestToken(stack.server);
+    const { order, payment } = await channelOrder(stack.server, token, 'native');
+    const link = launchOf(payment, 'native').codeUrl;
+    expect(verifyNativeLongLink(link, SANDBOX_DEMO.key)).toBeUndefined();
+    const parsed = parseNativeLongLink(link);
+    if (parsed.mode !== 1) throw new Error('expected a mode-1 long link');
+    expect(parsed.params.sign).toBe(signV2(parsed.params, SANDBOX_DEMO.key, 'MD5'));
+    // The scan reply too (a scan signed as WeChat does, with MD5).
+    const res = await fetch(`${stack.server.url}/wechatpay/native-scan`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/xml' },
+      body: buildNativeScanXml({
+        appId: stack.server.config.wechat.appId,
+        mchId: stack.server.config.wechatpay.mchId,
+        key: SANDBOX_DEMO.key,
+        openid: 'oScanBuyer0000000000000000009',
+        productId: order.id,
+      }),
+    });
+    const reply = parseXml(await res.text());
+    expect(reply.prepay_id).toBeTruthy();
+    expect(reply.sign).toBe(signV2(reply, SANDBOX_DEMO.key, 'MD5'));
+    const scanned = await scan(stack, link);
+    expect(scanned.status, JSON.stringify(scanned.body)).toBe(200);
+    await waitForStatus(stack.server, order.id, 'PAID');
+    expect(await paidEvents(stack.server, order.id)).toHaveLength(1);
   });
 });

@@ -37,10 +37,13 @@ describe('GET /web/oauth/start', () => {
     expect(state).toMatch(/^[0-9a-f]{32}$/);
     const [cookie] = res.headers.getSetCookie();
     expect(cookie).toMatch(new RegExp(`^mp_oauth=${state}\\.`));
-    expect(cookie).toMatch(/; HttpOnly/);
-    expect(cookie).toMatch(/; SameSite=Lax/);
-    expect(cookie).toMatch(/; Path=\/web\/oauth/);
-    expect(cookie).toMatch(/; Max-Age=600/);
+    expect(cookie).toMatch(/; HttpOnly/i);
+    expect(cookie).toMatch(/; SameSite=Lax/i);
+    expect(cookie).toMatch(/; Path=\/web\/oauth/i);
+    expect(cookie).not.toMatch(/; Secure/i); // the test's public address is plain HTTP
+    // Ten minutes (Koa writes the lifetime as Expires).
+    const expires = Date.parse(/; expires=([^;]+)/i.exec(cookie ?? '')?.[1] ?? '');
+    expect(Math.abs(expires - (Date.now() + 600_000))).toBeLessThan(5_000);
   });
 
   it('two starts get two different states', async () => {
@@ -123,7 +126,9 @@ describe('GET /web/oauth/callback', () => {
     const trip = await oauthSignIn(stack, '/shop/');
     const res = await fetch(trip.callbackUrl, { redirect: 'manual', headers: { cookie: trip.stateCookie } });
     const [cookie] = res.headers.getSetCookie();
-    expect(cookie).toMatch(/^mp_oauth=; Max-Age=0; Path=\/web\/oauth/);
+    expect(cookie).toMatch(/^mp_oauth=;/);
+    expect(cookie).toMatch(/; Path=\/web\/oauth/i);
+    expect(cookie).toMatch(/; expires=Thu, 01 Jan 1970 00:00:00 GMT/i);
   });
 
   it.each([
@@ -139,5 +144,24 @@ describe('GET /web/oauth/callback', () => {
   ])('a next outside the web checkout (%j) returns to /shop/', async (next) => {
     const trip = await oauthSignIn(stack, next);
     expect(trip.location.startsWith('/shop/#session=')).toBe(true);
+  });
+});
+
+describe('the state cookie behind HTTPS', () => {
+  it('is Secure when PUBLIC_BASE_URL is https, even over the plain hop from a TLS-terminating proxy', async () => {
+    const https = await startStack({
+      label: 'oauth-https',
+      env: { PUBLIC_BASE_URL: 'https://shop.example.com' },
+    });
+    try {
+      const res = await fetch(`${https.server.url}/web/oauth/start?next=/shop/`, { redirect: 'manual' });
+      expect(res.status).toBe(302);
+      const [cookie] = res.headers.getSetCookie();
+      expect(cookie).toMatch(/^mp_oauth=[0-9a-f]{32}\./);
+      expect(cookie).toMatch(/; Secure/i);
+      expect(cookie).toMatch(/; HttpOnly/i);
+    } finally {
+      await https.close();
+    }
   });
 });

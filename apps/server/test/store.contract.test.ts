@@ -155,6 +155,43 @@ function contract(name: string, open: () => Promise<{ store: Store; cleanup: () 
       });
     });
 
+    it("records a mode-1 scan's prepay_id beside the long link: first one wins, only while OPEN", async () => {
+      const order = newOrder(user());
+      await create(order);
+      const link = 'weixin://wxpay/bizpayurl?sign=X&appid=wx1&mch_id=1&product_id=p&time_stamp=1&nonce_str=n';
+      await attempts.setPrepared(no(order), { link }, 1_000);
+      expect(await attempts.setScanPrepay(no(order), 'wx-scan-1', 2_000)).toEqual({
+        kind: 'ok',
+        prepayId: 'wx-scan-1',
+      });
+      // A concurrent scan placed its own: it is told the recorded one, nothing changes.
+      expect(await attempts.setScanPrepay(no(order), 'wx-scan-2', 3_000)).toEqual({
+        kind: 'ok',
+        prepayId: 'wx-scan-1',
+      });
+      expect((await attempts.getAttempt(no(order)))?.prepared).toEqual({ link, prepayId: 'wx-scan-1' });
+      expect((await attempts.listAttempts(order.id))[0]?.prepared).toEqual({ link, prepayId: 'wx-scan-1' });
+      expect((await attempts.getAttempt(no(order)))?.preparedAt).toBe(1_000);
+
+      // Ended (a close got there first): refused, nothing written.
+      const other = newOrder(user());
+      await create(other);
+      await attempts.setPrepared(no(other), { link }, 1_000);
+      await attempts.endAttempt(no(other), {
+        reason: 'closing',
+        tradeState: 'unknown',
+        closeDueAt: 0,
+        at: 5,
+      });
+      expect(await attempts.setScanPrepay(no(other), 'wx-scan-3', 6)).toEqual({
+        kind: 'not_open',
+        orderStatus: 'PENDING',
+        state: 'ENDED',
+      });
+      expect((await attempts.getAttempt(no(other)))?.prepared).toEqual({ link });
+      expect(await attempts.setScanPrepay(no(other, 2), 'x', 7)).toEqual({ kind: 'not_found' });
+    });
+
     it('refuses a payment whose amount differs, changing nothing', async () => {
       const order = newOrder(user());
       await create(order);
@@ -854,6 +891,36 @@ function contract(name: string, open: () => Promise<{ store: Store; cleanup: () 
       // ... and left alone, it expires.
       await sleep(2300);
       expect(await sessions.touchSession(id, 2)).toBeUndefined();
+    });
+
+    it('counts rate-limit hits per bucket and fixed window, atomically, and starts again each window', async () => {
+      const bucket = 'test:' + randomBytes(6).toString('hex');
+      const hour = 3_600_000;
+      const start = Math.floor(Date.now() / hour) * hour;
+      // 30 concurrent hits in one window: each gets its own count, none lost.
+      const hits = await Promise.all(
+        Array.from({ length: 30 }, (_, i) => store.rateLimits.hit(bucket, hour, start + i)),
+      );
+      expect(hits.map((h) => h.count).sort((a, b) => a - b)).toEqual(
+        Array.from({ length: 30 }, (_, i) => i + 1),
+      );
+      expect(new Set(hits.map((h) => h.resetAt))).toEqual(new Set([start + hour]));
+      // Another bucket is counted apart; the last millisecond of the window still counts in it.
+      expect(await store.rateLimits.hit(bucket + 'x', hour, start + hour - 1)).toEqual({
+        count: 1,
+        resetAt: start + hour,
+      });
+      expect((await store.rateLimits.hit(bucket, hour, start + hour - 1)).count).toBe(31);
+      // The next window starts from 1.
+      expect(await store.rateLimits.hit(bucket, hour, start + hour)).toEqual({
+        count: 1,
+        resetAt: start + 2 * hour,
+      });
+      // A short window: counted apart from the hourly one of the same bucket.
+      expect(await store.rateLimits.hit(bucket, 1000, start + 10)).toEqual({
+        count: 1,
+        resetAt: start + 1000,
+      });
     });
   });
 }

@@ -255,6 +255,7 @@ export type ErrorId =
   | 'login_code_invalid'
   | 'login_code_used'
   | 'login_rate_limited'
+  | 'rate_limited'
   | 'login_blocked'
   | 'wechat_unavailable'
   | 'product_not_found'

@@ -4,6 +4,7 @@ import { V2Gateway } from './v2/adapter.ts';
 import { V3Gateway } from './v3/adapter.ts';
 
 export * from './errors.ts';
+export * from './prepared.ts';
 export type * from './types.ts';
 
 /** The gateway for the configured API version (WECHATPAY_API_VERSION). */

@@ -39,8 +39,13 @@ export interface PrepareRequest extends TradeRef {
 export interface Prepared {
   /** JSAPI, APP (and a Native trade placed from a mode-1 scan). */
   prepayId?: string;
-  /** Native: mode 2's code_url, or mode 1's signed long link (nothing placed yet). */
+  /** Native: the code_url of a trade placed at WeChat (mode 2, or mode 1 once scanned). */
   codeUrl?: string;
+  /**
+   * Native mode 1: the signed long link the QR shows. Alone it means nothing is placed at WeChat yet: such an
+   * attempt is closed like an unplaced one (docs/channels.md "Native mode 1"; services/payments.ts).
+   */
+  link?: string;
   /** H5: mweb_url / h5_url, valid 5 minutes. */
   redirectUrl?: string;
 }

@@ -6,6 +6,7 @@
 import QRCode from 'qrcode';
 import type { AppContext } from '../context.ts';
 import { AppError } from '../errors.ts';
+import { nativeCode } from '../gateway/index.ts';
 import { getOwnOrder } from './orders.ts';
 
 export async function nativeQrSvg(ctx: AppContext, userId: string, orderId: string): Promise<string> {
@@ -14,7 +15,7 @@ export async function nativeQrSvg(ctx: AppContext, userId: string, orderId: stri
   if (order.status !== 'PENDING' || ctx.now() >= order.expiresAt) throw new AppError('order_closed');
   const attempt = await ctx.store.attempts.getAttempt(order.currentAttempt);
   const codeUrl =
-    attempt?.state === 'OPEN' && attempt.channel === 'native' ? attempt.prepared?.codeUrl : undefined;
+    attempt?.state === 'OPEN' && attempt.channel === 'native' ? nativeCode(attempt.prepared) : undefined;
   if (codeUrl === undefined) {
     throw new AppError(
       'not_found',

@@ -17,7 +17,7 @@ import {
   type RawNotification,
 } from '../gateway/index.ts';
 import type { Logger } from '../logger.ts';
-import { placeTradeError, prepareRequestOf } from './orders.ts';
+import { MIN_EXPIRE_LEAD_MS, placeTradeError, prepareRequestOf } from './orders.ts';
 
 /** What WeChat shows the buyer (Chinese, as WeChat's own texts). */
 const REFUSALS = {
@@ -27,9 +27,6 @@ const REFUSALS = {
   otherChannel: '订单已更换支付方式',
   unavailable: '系统繁忙，请稍后再试',
 } as const;
-
-/** WeChat refuses a time_expire closer than this; a scan this late cannot be paid any more. */
-const MIN_EXPIRE_LEAD_MS = 5 * 60_000;
 
 export async function handleNativeScan(
   ctx: AppContext,
@@ -80,14 +77,11 @@ async function answerScan(ctx: AppContext, scan: NativeScan, log: Logger): Promi
       log.error({ ...where, err: mapped }, 'placing the scanned Native trade failed');
       return { refuse: REFUSALS.unavailable };
     }
-    prepayId = placed.prepayId;
-    if (prepayId === undefined) return { refuse: REFUSALS.unavailable };
-    // The long link stays the attempt's code (the QR shown); the prepay_id is what scans are answered with.
-    const recorded = await ctx.store.attempts.setPrepared(
-      attempt.outTradeNo,
-      { ...attempt.prepared, prepayId },
-      ctx.now(),
-    );
+    if (placed.prepayId === undefined) return { refuse: REFUSALS.unavailable };
+    // Compare-and-set of the prepay_id alone (set-scan-prepay.lua): refused once the attempt is not OPEN, so a
+    // close that ended it first (closeOrderAtWechat) never sees its trade handed out; the first scan's
+    // prepay_id wins over a concurrent one, and the long link the QR shows is never rewritten.
+    const recorded = await ctx.store.attempts.setScanPrepay(attempt.outTradeNo, placed.prepayId, ctx.now());
     if (recorded.kind !== 'ok') {
       // Paid, closed or superseded meanwhile: the trade just placed must not be handed out.
       return {
@@ -95,6 +89,7 @@ async function answerScan(ctx: AppContext, scan: NativeScan, log: Logger): Promi
           recorded.kind === 'not_open' && recorded.orderStatus === 'PAID' ? REFUSALS.paid : REFUSALS.closed,
       };
     }
+    prepayId = recorded.prepayId;
     log.info({ ...where, outTradeNo: attempt.outTradeNo }, 'Native scan: trade placed');
   }
   return { prepayId };

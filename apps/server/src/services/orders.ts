@@ -15,7 +15,7 @@ import type { AppContext } from '../context.ts';
 import { attemptOutTradeNo, newOrderId } from '../domain/ids.ts';
 import { AppError } from '../errors.ts';
 import { isPublicIp } from '../domain/public-ip.ts';
-import { GatewayError, type PrepareRequest } from '../gateway/index.ts';
+import { GatewayError, isPlaced, type Prepared, type PrepareRequest } from '../gateway/index.ts';
 import type { Logger } from '../logger.ts';
 import { decodeCursor, encodeCursor } from '../store/codec.ts';
 import type { AttemptRecord, NewAttempt, OrderRecord } from '../store/index.ts';
@@ -127,13 +127,18 @@ function newAttempt(
     description: order.description,
     clientIp,
     notifyUrl: ctx.notifyUrl(),
+    // Kept like clientIp and notifyUrl: a re-placed H5 trade must send the scene_info it was placed with.
+    ...(channel === 'h5' ? { h5Scene: currentH5Scene(ctx) } : {}),
     createdAt: now,
     expiresAt: order.expiresAt,
   };
 }
 
-/** WeChat refuses a JSAPI time_expire closer than this; the sandbox enforces the same rule. */
-const MIN_EXPIRE_LEAD_MS = 5 * 60_000;
+/**
+ * WeChat refuses a time_expire closer than this (every trade type; the sandbox enforces the same rule): a trade
+ * not placed by then cannot be placed any more. Also the Native scan's cut-off (services/native-scan.ts).
+ */
+export const MIN_EXPIRE_LEAD_MS = 5 * 60_000;
 
 /**
  * The launch for a PENDING order: its open attempt's prepay_id signed afresh (docs/protocol.md §4) with the
@@ -162,12 +167,16 @@ export async function issuePayment(
   } else if (channel !== undefined && channel !== attempt.channel) {
     // The buyer moved (desktop QR → phone, say): a new trade for the new channel; the old one is closed at
     // WeChat later (docs/channels.md).
+    await checkSwitches(ctx, order);
     ({ order, attempt } = await openNextAttempt(ctx, order, attempt, session, clientIp, log, true, channel));
+  } else if (attempt.channel === 'h5' && clientIp !== attempt.clientIp) {
+    // WeChat's cashier opens only from the address the trade names, and a re-placed trade must repeat it: a
+    // buyer whose address changed (Wi-Fi → mobile data) gets a new H5 trade bound to the new one; the old one
+    // is closed at WeChat later (docs/channels.md "H5").
+    await checkSwitches(ctx, order);
+    ({ order, attempt } = await openNextAttempt(ctx, order, attempt, session, clientIp, log, true, 'h5'));
   }
-  const prepared =
-    attempt.prepared !== undefined && !isStale(ctx, attempt)
-      ? attempt.prepared
-      : await placeTrade(ctx, order, attempt, log);
+  const prepared = reusable(ctx, order, attempt) ?? (await placeTrade(ctx, order, attempt, log));
   return {
     order,
     payment: ctx.pay.launch({
@@ -183,6 +192,39 @@ export async function issuePayment(
 
 /** WeChat's mweb_url / h5_url lives 5 minutes; one older than this is re-placed for a fresh one. */
 export const H5_URL_REFRESH_MS = 270_000;
+/** How long WeChat's mweb_url / h5_url works (docs/channels.md "H5"). */
+const H5_URL_LIFETIME_MS = 300_000;
+
+/**
+ * How many times one order may change its trade for the buyer's sake (another channel, an H5 buyer's new address):
+ * each change is a new trade at WeChat and a closeorder later, so a client looping on switches is stopped well
+ * before the attempt numbers (MAX_ATTEMPTS_PER_ORDER) run out; a real buyer needs a handful at most.
+ */
+export const MAX_PAYMENT_SWITCHES = 10;
+
+async function checkSwitches(ctx: AppContext, order: OrderRecord): Promise<void> {
+  const attempts = await ctx.store.attempts.listAttempts(order.id);
+  const switches = attempts.filter((a) => a.endReason === 'superseded').length;
+  if (switches >= MAX_PAYMENT_SWITCHES) {
+    throw new AppError(
+      'order_closed',
+      `This order changed its way of paying ${MAX_PAYMENT_SWITCHES} times already and takes no more changes.`,
+    );
+  }
+}
+
+/**
+ * What the open attempt already has that can be launched again. An H5 URL due for a refresh is re-placed, except
+ * in the order's last 5 minutes, when WeChat would refuse: then the URL is still handed out while it lives, as the
+ * mini-program's prepay_id is (the close queue ends the order at expiry).
+ */
+function reusable(ctx: AppContext, order: OrderRecord, attempt: AttemptRecord): Prepared | undefined {
+  if (attempt.prepared === undefined) return undefined;
+  if (!isStale(ctx, attempt)) return attempt.prepared;
+  const late = order.expiresAt - ctx.now() < MIN_EXPIRE_LEAD_MS;
+  const alive = attempt.preparedAt !== undefined && ctx.now() - attempt.preparedAt < H5_URL_LIFETIME_MS;
+  return late && alive ? attempt.prepared : undefined;
+}
 
 /**
  * An H5 attempt's redirect URL about to expire (or of unknown age) is re-placed: identical parameters, which
@@ -211,9 +253,14 @@ function checkBuyerIp(ctx: AppContext, channel: PaymentChannel, ip: string): voi
   );
 }
 
+/** The H5 scene_info a new attempt is placed with (H5_WAP_URL / H5_WAP_NAME, docs/channels.md "H5"). */
+function currentH5Scene(ctx: AppContext): { wapUrl: string; wapName: string } {
+  const h5 = ctx.config.channels.h5;
+  return { wapUrl: h5.wapUrl ?? `${ctx.publicBaseUrl()}/shop/`, wapName: h5.wapName };
+}
+
 /** Everything WeChat is sent to place an attempt's trade, always the same for the same attempt. */
 export function prepareRequestOf(ctx: AppContext, attempt: AttemptRecord): PrepareRequest {
-  const h5 = ctx.config.channels.h5;
   return {
     outTradeNo: attempt.outTradeNo,
     appId: attempt.appId,
@@ -223,7 +270,8 @@ export function prepareRequestOf(ctx: AppContext, attempt: AttemptRecord): Prepa
     totalFen: attempt.totalFen,
     payerOpenid: attempt.payerOpenid,
     productId: attempt.orderId,
-    h5: { wapUrl: h5.wapUrl ?? `${ctx.publicBaseUrl()}/shop/`, wapName: h5.wapName },
+    // Attempts stored before the scene was kept fall back to the current setting.
+    h5: attempt.h5Scene ?? currentH5Scene(ctx),
     clientIp: attempt.clientIp,
     notifyUrl: attempt.notifyUrl,
     createdAt: attempt.createdAt,
@@ -242,7 +290,7 @@ async function openNextAttempt(
   requested?: PaymentChannel,
 ): Promise<{ order: OrderRecord; attempt: AttemptRecord }> {
   const now = ctx.now();
-  if (order.expiresAt - now < MIN_EXPIRE_LEAD_MS) throw new AppError('order_closed');
+  if (order.expiresAt - now < MIN_EXPIRE_LEAD_MS) throw tooLate();
   const channel = requested ?? previous?.channel ?? 'miniprogram';
   checkBuyerIp(ctx, channel, clientIp);
   const next = newAttempt(
@@ -286,10 +334,21 @@ async function openNextAttempt(
   }
 }
 
+/**
+ * A PENDING order in its last 5 minutes that needs a new trade or a new H5 URL: WeChat refuses a time_expire that
+ * close, so it can never be paid; order_closed (the client's "place a new order"), with the honest reason.
+ */
+function tooLate(): AppError {
+  return new AppError(
+    'order_closed',
+    'It is still open but expires in less than 5 minutes: too late for WeChat Pay to start a payment for it.',
+  );
+}
+
 async function placeTrade(ctx: AppContext, order: OrderRecord, attempt: AttemptRecord, log: Logger) {
-  // A trade whose placing never went through, retried this late, cannot be placed any more: the order is as
-  // good as closed (the close queue closes it at WeChat and here shortly).
-  if (order.expiresAt - ctx.now() < MIN_EXPIRE_LEAD_MS) throw new AppError('order_closed');
+  // A trade whose placing never went through (or an H5 URL that expired), this late, cannot be placed any more:
+  // the order is as good as closed (the close queue closes it at WeChat and here at expiry). Said as it is.
+  if (order.expiresAt - ctx.now() < MIN_EXPIRE_LEAD_MS) throw tooLate();
   // The attempt's address was checked when it opened; an attempt stored before the rule (or under another
   // setting) is checked again before WeChat sees it.
   checkBuyerIp(ctx, attempt.channel, attempt.clientIp);
@@ -411,7 +470,7 @@ export async function paymentForOrder(
   let order = await getOwnOrder(ctx, session.userId, id);
   if (order.status === 'PENDING' && ctx.now() < order.expiresAt) {
     const attempt = await ctx.store.attempts.getAttempt(order.currentAttempt);
-    if (attempt?.state === 'OPEN' && attempt.prepared !== undefined) {
+    if (attempt?.state === 'OPEN' && isPlaced(attempt.prepared)) {
       try {
         await refreshOrder(ctx, order, log);
         order = (await ctx.store.orders.getOrder(id)) ?? order;

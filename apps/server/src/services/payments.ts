@@ -4,7 +4,7 @@
  * path learns of a payment first wins and the others become no-ops. WeChat is reached only through the gateway.
  */
 import type { AppContext } from '../context.ts';
-import { GatewayError, type PaymentFact } from '../gateway/index.ts';
+import { GatewayError, isPlaced, type PaymentFact } from '../gateway/index.ts';
 import type { Logger } from '../logger.ts';
 import type { AttemptRecord, MarkPaidResult, OrderRecord } from '../store/index.ts';
 
@@ -165,7 +165,8 @@ export async function closeAttemptAtWechat(
     const outcome = await reconcileAttempt(ctx, attempt, log, 'close');
     return { kind: outcome === 'paid' ? 'paid' : 'rejected' };
   }
-  if (result === 'unknown' && attempt.prepared === undefined) {
+  // A mode-1 attempt holding only its long link counts as unplaced: a scan may be placing it right now.
+  if (result === 'unknown' && !isPlaced(attempt.prepared)) {
     const settled = (attempt.endedAt ?? ctx.now()) + inFlightWindowMs(ctx);
     if (ctx.now() < settled) return { kind: 'recheck', at: settled };
   }
@@ -176,8 +177,9 @@ export async function closeAttemptAtWechat(
 
 /**
  * Closes an order: its open attempt at WeChat, then the order here. Used by the buyer's close and by expiry.
- * An open attempt that was never launched (no prepay_id yet) is first ended, atomically: a request placing it
- * right now then cannot hand out a launch for a trade this close is about to declare unpayable.
+ * An open attempt not placed at WeChat yet (no prepay_id, or only a mode-1 long link) is first ended, atomically:
+ * a request or a scan placing it right now then cannot record (set-prepared / set-scan-prepay refuse an attempt
+ * that is not OPEN) nor hand out a launch for a trade this close is about to declare unpayable.
  */
 export async function closeOrderAtWechat(
   ctx: AppContext,
@@ -193,7 +195,7 @@ export async function closeOrderAtWechat(
     let attempt = await ctx.store.attempts.getAttempt(order.currentAttempt);
     let closedAttempt: string | undefined;
     let recheck: CloseOutcome | undefined;
-    if (attempt && attempt.state === 'OPEN' && attempt.prepared === undefined) {
+    if (attempt && attempt.state === 'OPEN' && !isPlaced(attempt.prepared)) {
       const now = ctx.now();
       const ended = await ctx.store.attempts.endAttempt(attempt.outTradeNo, {
         reason: 'closing',

@@ -28,6 +28,9 @@ export interface Session {
   openid: string | undefined;
 }
 
+/** A guest: a session with no WeChat identity (POST /api/session/guest). Decided without the store. */
+export const isGuest = (session: Session): boolean => session.openid === undefined;
+
 const TOKEN_RE = /^[A-Za-z0-9_-]{43}$/;
 
 const sessionId = (token: string) => createHash('sha256').update(token).digest('hex');
@@ -57,8 +60,13 @@ export async function signIn(ctx: AppContext, code: string): Promise<SessionResp
 /**
  * POST /api/session/guest: a session for a buyer outside WeChat (H5, Native, APP). A fresh user with no WeChat
  * identity; it can pay only through channels that need no openid (docs/channels.md "Who pays").
+ * GUEST_SESSIONS_PER_IP_PER_HOUR=0 turns guests off; otherwise the route counts them per client address first
+ * (src/http/rate-limit.ts).
  */
 export async function signInGuest(ctx: AppContext): Promise<SessionResponse> {
+  if (ctx.config.guests.sessionsPerIpPerHour === 0) {
+    throw new AppError('channel_not_available', 'Buyers outside WeChat cannot sign in on this shop.');
+  }
   return newSession(ctx, { userId: newUserId(), createdAt: ctx.now() });
 }
 

@@ -101,6 +101,9 @@ export function attemptFromHash(
   if (endedAt) attempt.endedAt = Number(endedAt);
   const prepared = f('prepared');
   if (prepared) attempt.prepared = JSON.parse(prepared) as Prepared;
+  // Native mode 1: the prepay_id a scan placed, kept beside the long link (set-scan-prepay.lua).
+  const scanPrepay = f('scanPrepay');
+  if (scanPrepay) attempt.prepared = { ...attempt.prepared, prepayId: scanPrepay };
   const preparedAt = f('preparedAt');
   if (preparedAt) attempt.preparedAt = Number(preparedAt);
   const tx = f('tx');
@@ -126,6 +129,7 @@ export const ATTEMPT_FIELDS = [
   'paidAt',
   'via',
   'closedAt',
+  'scanPrepay',
 ] as const;
 
 /** The immutable part of a refund the scripts never read, stored under the field `<out_refund_no>`. */

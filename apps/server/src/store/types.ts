@@ -9,6 +9,8 @@
  */
 import type { OrderLine, OrderStatus, PaymentChannel } from '@mp-pay/shared/api';
 import type { ApiVersion, LaunchSignType, Prepared, TradeState } from '../gateway/types.ts';
+import type { RateLimitStore } from './rate-limit.ts';
+export type { RateLimitHit, RateLimitStore } from './rate-limit.ts';
 
 // ---- users and sessions ------------------------------------------------------------------------------------
 
@@ -206,6 +208,8 @@ export interface AttemptRecord {
   description: string;
   clientIp: string;
   notifyUrl: string;
+  /** H5: the scene_info (site URL and name) the trade was placed with, sent again when it is re-placed. */
+  h5Scene?: { wapUrl: string; wapName: string };
   /** Epoch ms; with the fields above, everything needed to place the trade again byte for byte. */
   createdAt: number;
   expiresAt: number;
@@ -238,6 +242,7 @@ export type NewAttempt = Pick<
   | 'description'
   | 'clientIp'
   | 'notifyUrl'
+  | 'h5Scene'
   | 'createdAt'
   | 'expiresAt'
 >;
@@ -252,6 +257,12 @@ export type OpenAttemptResult =
 
 export type SetPreparedResult =
   | { kind: 'ok' }
+  | { kind: 'not_open'; orderStatus: OrderStatus; state: AttemptState }
+  | { kind: 'not_found' };
+
+/** set-scan-prepay: the prepay_id to answer the scan with (the first one recorded wins). */
+export type SetScanPrepayResult =
+  | { kind: 'ok'; prepayId: string }
   | { kind: 'not_open'; orderStatus: OrderStatus; state: AttemptState }
   | { kind: 'not_found' };
 
@@ -298,6 +309,11 @@ export interface AttemptStore {
    * PENDING. Recording again replaces both: an H5 trade is re-placed for a fresh mweb_url (docs/channels.md).
    */
   setPrepared(outTradeNo: string, prepared: Prepared, preparedAt?: number): Promise<SetPreparedResult>;
+  /**
+   * Native mode 1: records the prepay_id a scan's trade got, beside the long link, while the attempt is OPEN and
+   * the order PENDING; a prepay_id recorded first is kept and returned (docs/channels.md "Native mode 1").
+   */
+  setScanPrepay(outTradeNo: string, prepayId: string, at: number): Promise<SetScanPrepayResult>;
   /** The one transition to paid, shared by notifications, orderquery and closeorder(ORDERPAID). */
   markPaid(outTradeNo: string, facts: PaymentFacts): Promise<MarkPaidResult>;
   /** OPEN → ENDED (WeChat says the payment failed); the attempt is closed at WeChat from `closeDueAt`. */
@@ -477,6 +493,8 @@ export interface Store {
   refunds: RefundStore;
   queues: QueueStore;
   events: EventStore;
+  /** Fixed-window counters: guest sessions per address, orders per guest (src/store/rate-limit.ts). */
+  rateLimits: RateLimitStore;
   /** Resolves when the backing store answers (readiness). */
   ping(): Promise<void>;
   close(): Promise<void>;

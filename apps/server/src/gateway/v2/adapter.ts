@@ -6,6 +6,7 @@ import type { PaymentLaunch } from '@mp-pay/shared/api';
 import {
   appPayParams,
   decryptRefundNotification,
+  h5RedirectUrl,
   h5SceneInfo,
   isSignType,
   nativeLongLink,
@@ -43,7 +44,8 @@ import type {
   TradeStatus,
 } from '../types.ts';
 import { GatewayError, NotificationRejectedError } from '../errors.ts';
-import { h5RedirectUrl } from '../h5.ts';
+import { appLaunch, need } from '../launch-parts.ts';
+import { nativeCode } from '../prepared.ts';
 import { gatewayError, notificationError } from './errors.ts';
 
 export interface V2GatewayOptions {
@@ -138,13 +140,15 @@ export class V2Gateway implements PaymentGateway {
       }
       case 'native': {
         if (this.#nativeMode === 1) {
+          // Always MD5: the link carries no sign_type, so WeChat verifies it with MD5 whatever this merchant's
+          // setting (docs/channels.md "Native mode 1").
           return {
-            codeUrl: nativeLongLink({
+            link: nativeLongLink({
               appId: request.appId,
               mchId: this.#mchId,
               productId: request.productId,
               key: this.#key,
-              signType: v2SignType(request.signType),
+              signType: MODE1_SIGN_TYPE,
               timeStamp: Math.floor(this.#now() / 1000),
             }),
           };
@@ -191,7 +195,7 @@ export class V2Gateway implements PaymentGateway {
       case 'official_account': {
         const params = miniProgramPayParams({
           appId: request.appId,
-          prepayId: need(prepared.prepayId, 'prepay_id'),
+          prepayId: need(prepared.prepayId, 'prepay_id', GATEWAY),
           key: this.#key,
           signType: v2SignType(request.signType),
         });
@@ -201,28 +205,21 @@ export class V2Gateway implements PaymentGateway {
         const p = appPayParams({
           appId: request.appId,
           mchId: this.#mchId,
-          prepayId: need(prepared.prepayId, 'prepay_id'),
+          prepayId: need(prepared.prepayId, 'prepay_id', GATEWAY),
           key: this.#key,
           signType: v2SignType(request.signType),
+          // The injected clock, as in v3: a launch is dated by the server's time, testable.
+          timeStamp: Math.floor(this.#now() / 1000),
         });
-        return {
-          kind: 'app',
-          appId: p.appid,
-          partnerId: p.partnerid,
-          prepayId: p.prepayid,
-          package: p.package,
-          nonceStr: p.noncestr,
-          timeStamp: p.timestamp,
-          sign: p.sign,
-        };
+        return appLaunch(p);
       }
       case 'h5':
         return {
           kind: 'h5',
-          redirectUrl: h5RedirectUrl(need(prepared.redirectUrl, 'mweb_url'), request.returnUrl),
+          redirectUrl: h5RedirectUrl(need(prepared.redirectUrl, 'mweb_url', GATEWAY), request.returnUrl),
         };
       case 'native':
-        return { kind: 'native', codeUrl: need(prepared.codeUrl, 'code_url') };
+        return { kind: 'native', codeUrl: need(nativeCode(prepared), 'code_url', GATEWAY) };
     }
   }
 
@@ -420,7 +417,7 @@ export class V2Gateway implements PaymentGateway {
   }
 
   /**
-   * The scan reply is signed with the process's sign type (the scan names none) for the scan's AppID; a
+   * The scan reply is signed with MD5 (it names no sign_type, so WeChat verifies MD5) for the scan's AppID; a
    * rejected scan gets the plain FAIL XML (nothing signed for someone we cannot trust).
    */
   renderScanReply(answer: NativeScanAnswer | NotificationAnswer, appId?: string): NotificationReply {
@@ -433,7 +430,7 @@ export class V2Gateway implements PaymentGateway {
       appId: appId ?? this.#primaryAppId,
       mchId: this.#mchId,
       key: this.#key,
-      signType: this.defaultSignType,
+      signType: MODE1_SIGN_TYPE,
     };
     const body =
       'prepayId' in answer
@@ -459,18 +456,18 @@ export class V2Gateway implements PaymentGateway {
   }
 }
 
+/** Mode 1's long link and scan reply carry no sign_type field: WeChat verifies them with MD5. */
+const MODE1_SIGN_TYPE: SignType = 'MD5';
+
+/** Names the adapter in launch errors. */
+const GATEWAY = 'V2Gateway';
+
 const REFUND_STATES: Record<string, RefundStatus['state']> = {
   SUCCESS: 'succeeded',
   PROCESSING: 'processing',
   REFUNDCLOSE: 'closed',
   CHANGE: 'abnormal',
 };
-
-/** A prepared field the launch needs; its absence is a bug in the caller (the attempt was never placed). */
-function need(value: string | undefined, what: string): string {
-  if (value === undefined) throw new TypeError(`V2Gateway: the attempt has no ${what} to launch`);
-  return value;
-}
 
 function v2SignType(signType: string): SignType {
   if (!isSignType(signType)) throw new TypeError(`APIv2 cannot sign with ${signType}`);

@@ -7,6 +7,7 @@
 import type { PaymentLaunch } from '@mp-pay/shared/api';
 import {
   appPayParamsV3,
+  h5RedirectUrl,
   miniProgramPayParamsV3,
   parseV3Transaction,
   PlatformCertificates,
@@ -30,14 +31,11 @@ import type {
   TradeRef,
   TradeStatus,
 } from '../types.ts';
-import { h5RedirectUrl } from '../h5.ts';
+import { appLaunch, need } from '../launch-parts.ts';
 import { gatewayErrorV3, notificationErrorV3 } from './errors.ts';
 
-/** A prepared field the launch needs; its absence is a bug in the caller (the attempt was never placed). */
-function need(value: string | undefined, what: string): string {
-  if (value === undefined) throw new TypeError(`V3Gateway: the attempt has no ${what} to launch`);
-  return value;
-}
+/** Names the adapter in launch errors. */
+const GATEWAY = 'V3Gateway';
 
 export interface V3GatewayOptions {
   mchId: string;
@@ -182,7 +180,7 @@ export class V3Gateway implements PaymentGateway {
     switch (request.channel) {
       case 'miniprogram':
       case 'official_account': {
-        const prepayId = need(prepared.prepayId, 'prepay_id');
+        const prepayId = need(prepared.prepayId, 'prepay_id', GATEWAY);
         const params = miniProgramPayParamsV3({
           appId: request.appId,
           prepayId,
@@ -194,28 +192,19 @@ export class V3Gateway implements PaymentGateway {
         const p = appPayParamsV3({
           appId: request.appId,
           partnerId: this.#mchId,
-          prepayId: need(prepared.prepayId, 'prepay_id'),
+          prepayId: need(prepared.prepayId, 'prepay_id', GATEWAY),
           privateKey: this.#privateKey,
           timestamp: Math.floor(this.#now() / 1000),
         });
-        return {
-          kind: 'app',
-          appId: p.appid,
-          partnerId: p.partnerid,
-          prepayId: p.prepayid,
-          package: p.package,
-          nonceStr: p.noncestr,
-          timeStamp: p.timestamp,
-          sign: p.sign,
-        };
+        return appLaunch(p);
       }
       case 'h5':
         return {
           kind: 'h5',
-          redirectUrl: h5RedirectUrl(need(prepared.redirectUrl, 'h5_url'), request.returnUrl),
+          redirectUrl: h5RedirectUrl(need(prepared.redirectUrl, 'h5_url', GATEWAY), request.returnUrl),
         };
       case 'native':
-        return { kind: 'native', codeUrl: need(prepared.codeUrl, 'code_url') };
+        return { kind: 'native', codeUrl: need(prepared.codeUrl, 'code_url', GATEWAY) };
     }
   }
 

@@ -2,25 +2,56 @@ import { Router } from '@koa/router';
 import type { AppContext } from '../../context.ts';
 import { rawBody } from '../../http/body.ts';
 import type { AppState } from '../../http/state.ts';
-import type { NotificationReply, RawNotification } from '../../gateway/index.ts';
+import type { NotificationAnswer, NotificationReply, RawNotification } from '../../gateway/index.ts';
 import type { Logger } from '../../logger.ts';
+import { handleNativeScan } from '../../services/native-scan.ts';
 import { handlePaymentNotification } from '../../services/notify.ts';
 import { handleRefundNotification } from '../../services/refund-notify.ts';
 
 /**
- * The notify_url, at the gateway's path (`/wechatpay/notify` for APIv2, `/wechatpay/v3/notify` for APIv3). Answers in the gateway's protocol only (SUCCESS or FAIL), never the JSON error shape: WeChat
- * reads the protocol's own reply.
+ * What WeChat posts to us, at the gateway's paths: the notify_url (`/wechatpay/notify` for APIv2,
+ * `/wechatpay/v3/notify` for APIv3), the refund notify_url, and Native mode 1's scan callback
+ * (`/wechatpay/native-scan`, APIv2 only: docs/channels.md "Native mode 1"). Each gets the exact bytes (capped)
+ * for the signature check, and answers in the gateway's protocol only, never the JSON error shape: WeChat reads
+ * the protocol's own reply.
  */
-type NotifyHandler = (app: AppContext, raw: RawNotification, log: Logger) => Promise<NotificationReply>;
+type Handler = (app: AppContext, raw: RawNotification, log: Logger) => Promise<NotificationReply>;
+
+interface Callback {
+  path: string;
+  handle: Handler;
+  /** The protocol's refusal when the body is too large or processing failed (WeChat retries). */
+  refuse: (answer: NotificationAnswer) => NotificationReply;
+  what: string;
+}
 
 export function notifyRoutes(app: AppContext): Router<AppState> {
   const router = new Router<AppState>();
-  // Payments, then refunds: the same raw-body pipeline and the same one error path for both.
-  const routes: [string, NotifyHandler][] = [
-    [app.pay.notifyPath, handlePaymentNotification],
-    [app.pay.refundNotifyPath, handleRefundNotification],
+  const pay = app.pay;
+  // Payments, refunds, scans: the same raw-body pipeline and the same one error path for each.
+  const callbacks: Callback[] = [
+    {
+      path: pay.notifyPath,
+      handle: handlePaymentNotification,
+      refuse: (a) => pay.renderNotificationReply(a),
+      what: 'notification',
+    },
+    {
+      path: pay.refundNotifyPath,
+      handle: handleRefundNotification,
+      refuse: (a) => pay.renderNotificationReply(a),
+      what: 'notification',
+    },
   ];
-  for (const [path, handle] of routes) {
+  if (pay.nativeScanPath !== undefined) {
+    callbacks.push({
+      path: pay.nativeScanPath,
+      handle: handleNativeScan,
+      refuse: (a) => pay.renderScanReply(a),
+      what: 'Native scan',
+    });
+  }
+  for (const { path, handle, refuse, what } of callbacks) {
     router.post(
       path,
       async (ctx, next) => {
@@ -28,8 +59,8 @@ export function notifyRoutes(app: AppContext): Router<AppState> {
           await next();
         } catch (err) {
           const tooLarge = (err as { id?: string }).id === 'payload_too_large';
-          ctx.state.log.warn({ err: tooLarge ? undefined : err }, 'notification not processed');
-          const reply = app.pay.renderNotificationReply({
+          ctx.state.log.warn({ err: tooLarge ? undefined : err }, `${what} not processed`);
+          const reply = refuse({
             ack: false,
             status: tooLarge ? 413 : 503,
             message: tooLarge ? 'body too large' : 'temporarily unavailable',

@@ -1,4 +1,5 @@
 import { Router } from '@koa/router';
+import type { ParameterizedContext } from 'koa';
 import { API_ROUTES } from '@mp-pay/shared/api';
 import { z } from 'zod';
 import type { AppContext } from '../../context.ts';
@@ -18,15 +19,26 @@ const callbackSchema = z.object({
  */
 export function oauthRoutes(app: AppContext): Router<AppState> {
   const router = new Router<AppState>();
-  const secure = () => (app.publicBaseUrl().startsWith('https:') ? '; Secure' : '');
-  const cookie = (value: string, maxAge: number) =>
-    `${OAUTH_COOKIE}=${value}; Max-Age=${maxAge}; Path=/web/oauth; HttpOnly; SameSite=Lax${secure()}`;
+  // Secure when the public address is HTTPS, whatever the hop to us (a TLS-terminating proxy): Koa refuses to set
+  // a Secure cookie on what it sees as plain HTTP unless told the connection is secure.
+  const setCookie = (ctx: ParameterizedContext<AppState>, value: string, maxAgeS: number) => {
+    const secure = app.publicBaseUrl().startsWith('https:');
+    if (secure) ctx.cookies.secure = true;
+    ctx.cookies.set(OAUTH_COOKIE, value, {
+      httpOnly: true,
+      sameSite: 'lax',
+      path: '/web/oauth',
+      maxAge: maxAgeS * 1000,
+      secure,
+      overwrite: true,
+    });
+  };
 
   // GET /web/oauth/start?next=/shop/… → 302 to WeChat's authorize page
   router.get(API_ROUTES.oauthStart, validate(startSchema), (ctx) => {
     const { query } = inputOf(ctx, startSchema);
     const start = startOAuth(app, query.next);
-    if (start.cookie !== undefined) ctx.append('Set-Cookie', cookie(start.cookie, OAUTH_COOKIE_MAX_AGE_S));
+    if (start.cookie !== undefined) setCookie(ctx, start.cookie, OAUTH_COOKIE_MAX_AGE_S);
     ctx.set('Referrer-Policy', 'no-referrer');
     ctx.redirect(start.location);
   });
@@ -36,21 +48,13 @@ export function oauthRoutes(app: AppContext): Router<AppState> {
     const { query } = inputOf(ctx, callbackSchema);
     const location = await finishOAuth(
       app,
-      { code: query.code, state: query.state, cookie: readCookie(ctx.get('cookie'), OAUTH_COOKIE) },
+      { code: query.code, state: query.state, cookie: ctx.cookies.get(OAUTH_COOKIE) },
       ctx.state.log,
     );
     // One use: the state is spent whatever the outcome.
-    ctx.append('Set-Cookie', cookie('', 0));
+    setCookie(ctx, '', 0);
     ctx.set('Referrer-Policy', 'no-referrer');
     ctx.redirect(location);
   });
   return router;
-}
-
-function readCookie(header: string, name: string): string | undefined {
-  for (const part of header.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
-  }
-  return undefined;
 }

@@ -4,6 +4,7 @@ import type { AppContext } from '../../context.ts';
 import { requireSession, sessionOf } from '../../http/auth.ts';
 import { jsonBody } from '../../http/body.ts';
 import { clientIp } from '../../http/client-ip.ts';
+import { guestOrderLimit } from '../../http/rate-limit.ts';
 import type { AppState } from '../../http/state.ts';
 import { inputOf, validate } from '../../http/validate.ts';
 import { closeOrder, createOrder, listOrders, paymentForOrder, readOrder } from '../../services/orders.ts';
@@ -23,8 +24,9 @@ export function orderRoutes(app: AppContext): Router<AppState> {
   const auth = requireSession(app);
   const json = jsonBody(app.config.http.jsonLimitBytes);
 
-  // POST /api/orders {items, channel?} [Idempotency-Key] → 201 {order, payment}
-  router.post('/', auth, json, validate(createOrderSchema), async (ctx) => {
+  // POST /api/orders {items, channel?} [Idempotency-Key] → 201 {order, payment}; a guest's are counted
+  // (429 rate_limited + Retry-After beyond GUEST_ORDERS_PER_HOUR)
+  router.post('/', auth, guestOrderLimit(app), json, validate(createOrderSchema), async (ctx) => {
     const { body, headers } = inputOf(ctx, createOrderSchema);
     const result = await createOrder(
       app,

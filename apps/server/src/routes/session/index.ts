@@ -3,6 +3,7 @@ import { API_ROUTES } from '@mp-pay/shared/api';
 import { z } from 'zod';
 import type { AppContext } from '../../context.ts';
 import { jsonBody } from '../../http/body.ts';
+import { guestSessionLimit } from '../../http/rate-limit.ts';
 import type { AppState } from '../../http/state.ts';
 import { inputOf, validate } from '../../http/validate.ts';
 import { signIn, signInGuest } from '../../services/sessions.ts';
@@ -25,8 +26,9 @@ export function sessionRoutes(app: AppContext): Router<AppState> {
     },
   );
 
-  // POST /api/session/guest → 201 {token, expiresIn}: a browser buyer outside WeChat (H5, Native, APP)
-  router.post(API_ROUTES.guestSession, async (ctx) => {
+  // POST /api/session/guest → 201 {token, expiresIn}: a browser buyer outside WeChat (H5, Native, APP); counted
+  // per client address (429 rate_limited + Retry-After beyond GUEST_SESSIONS_PER_IP_PER_HOUR)
+  router.post(API_ROUTES.guestSession, guestSessionLimit(app), async (ctx) => {
     ctx.status = 201;
     ctx.body = await signInGuest(app);
   });

@@ -49,10 +49,13 @@ import type {
   SessionData,
   SessionStore,
   SetPreparedResult,
+  SetScanPrepayResult,
   Store,
   UserRecord,
   UserStore,
 } from '../types.ts';
+
+import { MemoryRateLimitStore } from './memory-rate-limit.ts';
 
 const clone = <T>(value: T): T => structuredClone(value);
 
@@ -325,6 +328,20 @@ export class MemoryAttemptStore implements AttemptStore {
     if (preparedAt === undefined) delete attempt.preparedAt;
     else attempt.preparedAt = preparedAt;
     return { kind: 'ok' };
+  }
+
+  /** Mirrors set-scan-prepay.lua. */
+  async setScanPrepay(outTradeNo: string, prepayId: string, _at: number): Promise<SetScanPrepayResult> {
+    const attempt = this.d.attempt(outTradeNo);
+    const order = attempt && this.d.orders.get(attempt.orderId);
+    if (!attempt || !order) return { kind: 'not_found' };
+    if (order.status !== 'PENDING' || attempt.state !== 'OPEN') {
+      return { kind: 'not_open', orderStatus: order.status, state: attempt.state };
+    }
+    const existing = attempt.prepared?.prepayId;
+    if (existing !== undefined) return { kind: 'ok', prepayId: existing };
+    attempt.prepared = { ...attempt.prepared, prepayId };
+    return { kind: 'ok', prepayId };
   }
 
   async markPaid(outTradeNo: string, facts: PaymentFacts): Promise<MarkPaidResult> {
@@ -644,6 +661,7 @@ export function createMemoryStore(): Store {
     kind: 'memory',
     users: new MemoryUserStore(data),
     sessions: new MemorySessionStore(),
+    rateLimits: new MemoryRateLimitStore(),
     orders: new MemoryOrderStore(data),
     attempts: new MemoryAttemptStore(data),
     refunds: new MemoryRefundStore(data),

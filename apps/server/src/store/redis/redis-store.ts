@@ -58,6 +58,7 @@ import {
   type SessionData,
   type SessionStore,
   type SetPreparedResult,
+  type SetScanPrepayResult,
   type Store,
   type UserRecord,
   type UserStore,
@@ -79,8 +80,10 @@ import {
   settleRefundResult,
   resolveIdentityResult,
   setPreparedResult,
+  setScanPrepayResult,
 } from './results.ts';
 import { defineScripts, type Scripts } from './scripts.ts';
+import { RedisRateLimitStore } from './rate-limit-store.ts';
 
 export { connectRedis, type RedisStoreOptions } from './connect.ts';
 
@@ -313,6 +316,17 @@ export class RedisAttemptStore implements AttemptStore {
           JSON.stringify(prepared),
           preparedAt === undefined ? '' : String(preparedAt),
         ),
+      ),
+    );
+  }
+
+  async setScanPrepay(outTradeNo: string, prepayId: string, at: number): Promise<SetScanPrepayResult> {
+    const orderId = ownerOf(outTradeNo);
+    if (orderId === undefined) return { kind: 'not_found' };
+    const k = this.b.keys;
+    return setScanPrepayResult(
+      await guard(
+        this.b.scripts.setScanPrepay(k.order(orderId), k.attempts(orderId), outTradeNo, prepayId, String(at)),
       ),
     );
   }
@@ -621,6 +635,7 @@ export function redisStoreOn(redis: Redis, prefix: string): Store {
     refunds: new RedisRefundStore(backend),
     queues: new RedisQueueStore(backend),
     events: new RedisEventStore(backend),
+    rateLimits: new RedisRateLimitStore(redis, prefix),
     ping: async () => {
       await guard(redis.ping());
     },

@@ -16,6 +16,7 @@ import type {
   MarkPaidResult,
   ResolveIdentityResult,
   SetPreparedResult,
+  SetScanPrepayResult,
 } from '../types.ts';
 
 type Reply = unknown[];
@@ -86,6 +87,21 @@ export function setPreparedResult(value: unknown): SetPreparedResult {
       return { kind: 'not_found' };
     default:
       return unexpected('set-prepared', code);
+  }
+}
+
+export function setScanPrepayResult(value: unknown): SetScanPrepayResult {
+  const [code, detail, state] = asReply(value, 'set-scan-prepay') as [number, string?, string?];
+  switch (code) {
+    case 1:
+    case 2:
+      return { kind: 'ok', prepayId: detail as string };
+    case 0:
+      return { kind: 'not_open', orderStatus: detail as OrderStatus, state: state as AttemptState };
+    case -1:
+      return { kind: 'not_found' };
+    default:
+      return unexpected('set-scan-prepay', code);
   }
 }
 

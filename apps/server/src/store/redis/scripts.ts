@@ -11,6 +11,7 @@ const SCRIPTS = {
   createOrder: { file: 'create-order.lua', keys: 14 },
   openAttempt: { file: 'open-attempt.lua', keys: 7 },
   setPrepared: { file: 'set-prepared.lua', keys: 2 },
+  setScanPrepay: { file: 'set-scan-prepay.lua', keys: 2 },
   markPaid: { file: 'mark-paid.lua', keys: 14 },
   endAttempt: { file: 'end-attempt.lua', keys: 7 },
   closeAttempt: { file: 'close-attempt.lua', keys: 7 },
