@@ -139,6 +139,10 @@ const processVars = z.object({
     })
     .optional(),
   SHUTDOWN_GRACE_MS: int(0, 600_000, 'milliseconds, e.g. 10000').default(10_000),
+  /** Default: pretty when NODE_ENV=development, else json (one JSON object per line, for log collectors). */
+  LOG_FORMAT: z.enum(['json', 'pretty'], { error: 'must be json or pretty' }).optional(),
+  /** Unset: GET /metrics on the main port. Set: only on this port (keep it off the public network). */
+  METRICS_PORT: int(1, 65535, 'e.g. METRICS_PORT=9464').optional(),
 });
 
 /** The merchant. Credentials default to the sandbox's demo merchant, in sandbox mode only. */
@@ -244,6 +248,33 @@ const storeVars = z.object({
     .regex(/^[A-Za-z0-9:_{}.-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 : _ { } . -')
     .default('mp-pay:'),
   REDIS_COMMAND_TIMEOUT_MS: int(50, 60_000, 'milliseconds, e.g. 2000').default(2000),
+  /** Redis Cluster seed nodes (host:port, comma-separated) instead of REDIS_URL: docs/scaling.md. */
+  REDIS_CLUSTER_NODES: z
+    .string()
+    .transform((v) =>
+      v
+        .split(',')
+        .map((node) => node.trim())
+        .filter((node) => node !== ''),
+    )
+    .pipe(
+      z
+        .array(
+          z
+            .string()
+            .regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, 'entries must be host:port, e.g. 10.0.0.1:7000,10.0.0.2:7000')
+            .transform((node) => {
+              const at = node.lastIndexOf(':');
+              return { host: node.slice(0, at), port: Number(node.slice(at + 1)) };
+            }),
+        )
+        .min(1, 'must name at least one host:port'),
+    )
+    .optional(),
+  /** How many shards the event stream and the due-work queues are split into (hash-tagged; fixed per prefix). */
+  REDIS_SHARDS: int(1, 256, 'a whole number of shards, 1-256, e.g. 16').default(16),
+  /** Approximate length each event stream shard is trimmed to (XADD MAXLEN ~): docs/scaling.md. */
+  EVENTS_MAX_LEN: int(1000, 100_000_000, 'entries per shard, e.g. 1000000').default(1_000_000),
   SESSION_TTL_SECONDS: int(
     1,
     30 * 86400,
@@ -420,7 +451,7 @@ function crossFieldProblems(e: ParsedEnv, invalid: ReadonlySet<Variable>): strin
         problems.push(`${name} must be https:// in production`);
       }
     }
-    if (!isSet('REDIS_URL')) {
+    if (!isSet('REDIS_URL') && !isSet('REDIS_CLUSTER_NODES')) {
       problems.push(
         'NODE_ENV=production refuses the in-memory store: set REDIS_URL, e.g. redis://127.0.0.1:6379',
       );
@@ -432,6 +463,9 @@ function crossFieldProblems(e: ParsedEnv, invalid: ReadonlySet<Variable>): strin
   if (production) problems.push(...productionRefusals(e, invalid));
   if (mode === 'live' && !isSet('PUBLIC_BASE_URL')) {
     problems.push('PUBLIC_BASE_URL is required outside sandbox mode: notify_url must be reachable by WeChat');
+  }
+  if (isSet('REDIS_URL') && isSet('REDIS_CLUSTER_NODES')) {
+    problems.push('set REDIS_URL (one Redis) or REDIS_CLUSTER_NODES (a Redis Cluster), not both');
   }
   if (
     valid('HTTP_HEADERS_TIMEOUT_MS', 'HTTP_REQUEST_TIMEOUT_MS') &&
@@ -792,7 +826,19 @@ function toServerConfig(e: ParsedEnv) {
     channels,
     /** Sandbox mode only: where the sandbox (payer, login codes) lives, reported to the mini-program. */
     sandboxUrl: mode === 'sandbox' ? payApiBase : undefined,
-    redis: { url: e.REDIS_URL, prefix: e.REDIS_PREFIX, commandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS },
+    redis: {
+      url: e.REDIS_URL,
+      /** Set: ioredis' Cluster client with these seed nodes (REDIS_URL is then unused). */
+      clusterNodes: e.REDIS_CLUSTER_NODES,
+      prefix: e.REDIS_PREFIX,
+      commandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
+      shards: e.REDIS_SHARDS,
+      eventsMaxLen: e.EVENTS_MAX_LEN,
+    },
+    /** `pretty` (pino-pretty) for people, `json` for machines. */
+    logFormat: e.LOG_FORMAT ?? (e.NODE_ENV === 'development' ? 'pretty' : 'json'),
+    /** Where GET /metrics is served: undefined = the main port. */
+    metrics: { port: e.METRICS_PORT },
     sessions: { ttlSeconds: e.SESSION_TTL_SECONDS },
     /** Limits on buyers without a WeChat identity, per hour (fixed windows, src/http/rate-limit.ts). */
     guests: {
