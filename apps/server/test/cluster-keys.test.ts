@@ -1,8 +1,9 @@
 /**
- * Proof for "an order's keys share a hash tag so the scripts also run on Redis Cluster" (issue 4):
+ * Proof for "every script's keys share one slot, and the shards spread" (issues 4 and 13, schema 3):
  *  - no Lua script builds a key name itself: every redis.call names a KEYS[n] (Cluster routes by KEYS only);
- *  - every script call the store makes, recorded with MONITOR on real Redis, names keys of a single slot when
- *    REDIS_PREFIX carries a hash tag (the documented Cluster setting), and the order's own key carries `{<id>}`.
+ *  - every script call the store makes, recorded with MONITOR on real Redis, names keys of a single slot with a
+ *    plain REDIS_PREFIX (no hash tag needed), and an order's keys carry its shard's tag `{s<n>}`;
+ *  - the shard tags fall in different slots (the real three-master spread is test/cluster/*.test.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -10,7 +11,8 @@ import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createRedisStore } from '../src/store/redis/redis-store.ts';
 import { redisKeys } from '../src/store/redis/keys.ts';
-import { attemptOutTradeNo, newOrderId } from '../src/domain/ids.ts';
+import { attemptOutTradeNo } from '../src/domain/ids.ts';
+import { keySlot as storeKeySlot, shardOf, shardTag } from '../src/store/shards.ts';
 import { attemptOf } from './helpers/records.ts';
 import { dropPrefix, TEST_REDIS_URL, waitFor } from './helpers/redis.ts';
 
@@ -34,6 +36,14 @@ describe('Redis Cluster readiness', () => {
     expect(keySlot('123456789')).toBe(0x31c3 % 16384);
     expect(keySlot('{user1000}.following')).toBe(keySlot('{user1000}.followers'));
     expect(keySlot('{}foo')).not.toBe(keySlot('{}bar')); // an empty tag hashes the whole key
+    // The store's own copy routes WAIT to the master of a key (redis-store.ts waitForReplica).
+    for (const key of ['123456789', '{user1000}.following', '{}foo', 'mp-pay:{s3}:order:x'])
+      expect(storeKeySlot(key)).toBe(keySlot(key));
+  });
+
+  it('puts the 16 default shards in 16 different slots', () => {
+    const slots = Array.from({ length: 16 }, (_, s) => keySlot(`mp-pay:${shardTag(s)}:events`));
+    expect(new Set(slots).size).toBe(16);
   });
 
   it('has no Lua script that builds a key name: every redis.call names KEYS[n]', () => {
@@ -53,10 +63,10 @@ describe('Redis Cluster readiness', () => {
   });
 
   describe('script calls recorded on real Redis', () => {
-    const prefix = `{mp-pay-test-cluster-${randomBytes(4).toString('hex')}}:`;
+    const prefix = `mp-pay-test-cluster-${randomBytes(4).toString('hex')}:`;
     afterAll(() => dropPrefix(prefix));
 
-    it('name keys of one slot per call with a hash-tagged prefix, and the order key carries {id}', async () => {
+    it('name keys of one slot per call with a plain prefix, and the order key carries its shard tag', async () => {
       const monitor = new Redis(TEST_REDIS_URL);
       const calls: string[][] = [];
       const feed = await monitor.monitor();
@@ -66,11 +76,12 @@ describe('Redis Cluster readiness', () => {
       const store = await createRedisStore({ url: TEST_REDIS_URL, prefix, commandTimeoutMs: 2000 });
       try {
         const now = Date.now();
-        const ids = [newOrderId(now), newOrderId(now)];
-        for (const id of ids) {
+        const buyer = store.ids.userId({ appId: 'wx5ad0b0c0de5a4db0', openid: 'oCluster' });
+        const ids = ['k1', 'k2'].map((key) => store.ids.orderId(now, buyer, key));
+        for (const [i, id] of ids.entries()) {
           const order = {
             id,
-            userId: 'uCluster',
+            userId: buyer,
             description: 'cluster',
             items: [{ productId: 'tea', name: 'Tea', unitPriceFen: 100, quantity: 1, subtotalFen: 100 }],
             totalFen: 100,
@@ -78,7 +89,7 @@ describe('Redis Cluster readiness', () => {
             expiresAt: now + 60_000,
           };
           await store.orders.createOrder(order, attemptOf(order), {
-            idempotencyKey: id,
+            idempotencyKey: `k${i + 1}`,
             fingerprint: 'fp',
             idempotencyTtlSeconds: 60,
             queryDueAt: now,
@@ -104,15 +115,12 @@ describe('Redis Cluster readiness', () => {
         await store.orders.markClosed(closedId, { closedAt: now, reason: 'buyer', closedAttempt: undefined });
         await store.users.resolveIdentity(
           { appId: 'wx5ad0b0c0de5a4db0', openid: 'oCluster' },
-          {
-            userId: 'uCluster',
-            createdAt: now,
-          },
+          { userId: buyer, createdAt: now },
         );
 
-        // MONITOR delivers asynchronously: wait for every call (2 create, 2 prepared, paid, claim, end, close
-        // attempt, closed, identity, and one finish per claim).
-        await waitFor(() => calls.length >= 10 + claims.length, 'script calls in MONITOR');
+        // MONITOR delivers asynchronously: wait for every call (2 create, 2 prepared, paid, one claim per shard,
+        // end, close attempt, closed, identity, and one finish per claim).
+        await waitFor(() => calls.length >= 9 + 16 + claims.length, 'script calls in MONITOR');
         for (const args of calls) {
           const numKeys = Number(args[2]);
           const keys = args.slice(3, 3 + numKeys);
@@ -122,7 +130,7 @@ describe('Redis Cluster readiness', () => {
         const orderKeys = calls.flatMap((args) => args.slice(3, 3 + Number(args[2])));
         for (const id of ids) {
           expect(orderKeys).toContain(redisKeys(prefix).order(id));
-          expect(redisKeys('mp-pay:').order(id)).toBe(`mp-pay:order:{${id}}`);
+          expect(redisKeys('mp-pay:').order(id)).toBe(`mp-pay:{s${shardOf(id, 16)}}:order:${id}`);
         }
       } finally {
         await store.close();

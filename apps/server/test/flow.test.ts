@@ -12,6 +12,7 @@ import type {
   PaymentLaunch,
   ProductListResponse,
 } from '@mp-pay/shared/api';
+import { redisKeys } from '../src/store/redis/keys.ts';
 import { TEST_REDIS_URL } from './helpers/redis.ts';
 import {
   bearer,
@@ -100,7 +101,7 @@ describe('the payment flow', () => {
     // The stream downstream shipping consumes, read straight from Redis.
     const redis = new Redis(TEST_REDIS_URL);
     try {
-      const entries = await redis.xrange(`${stack.prefix}events`, '-', '+');
+      const entries = await redis.xrange(redisKeys(stack.prefix).eventsOf(order.id), '-', '+');
       const mine = entries.filter(([, f]) => f.includes(order.id));
       expect(mine).toHaveLength(1);
       const fields = Object.fromEntries(

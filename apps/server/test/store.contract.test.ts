@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { attemptOutTradeNo, newOrderId, newUserId } from '../src/domain/ids.ts';
 import { createMemoryStore } from '../src/store/memory/memory-store.ts';
 import { createRedisStore } from '../src/store/redis/redis-store.ts';
+import { idempotencyShard, identityShard, shardOf } from '../src/store/shards.ts';
 import type {
   AttemptStore,
   DueClaim,
@@ -65,6 +66,9 @@ function contract(name: string, open: () => Promise<{ store: Store; cleanup: () 
       return result;
     };
     const later = (ms: number) => Date.now() + ms;
+    /** An order as the service makes one: its id minted into its idempotency key's shard (store.ids). */
+    const keyedOrder = (buyer: string, key: string) =>
+      newOrder(buyer, { id: store.ids.orderId(Date.now(), buyer, key) });
 
     it('creates a PENDING order with its first OPEN attempt and reads both back unchanged', async () => {
       const order = newOrder(user());
@@ -81,16 +85,20 @@ function contract(name: string, open: () => Promise<{ store: Store; cleanup: () 
 
     it('replays the same order for a repeated idempotency key and refuses a different request', async () => {
       const buyer = user();
-      const first = await create(newOrder(buyer), { idempotencyKey: 'key-1' });
-      const again = await create(newOrder(buyer), { idempotencyKey: 'key-1' });
+      const first = await create(keyedOrder(buyer, 'key-1'), { idempotencyKey: 'key-1' });
+      const again = await create(keyedOrder(buyer, 'key-1'), { idempotencyKey: 'key-1' });
       expect(first.kind).toBe('created');
       expect(again.kind).toBe('replayed');
       if (first.kind !== 'created' || again.kind !== 'replayed') throw new Error('unreachable');
       expect(again.order.id).toBe(first.order.id);
-      const other = await create(newOrder(buyer), { idempotencyKey: 'key-1', fingerprint: 'fp-2' });
+      const other = await create(keyedOrder(buyer, 'key-1'), {
+        idempotencyKey: 'key-1',
+        fingerprint: 'fp-2',
+      });
       expect(other.kind).toBe('conflict');
       // The key is scoped to the buyer: someone else's identical key is a new order.
-      expect((await create(newOrder(user()), { idempotencyKey: 'key-1' })).kind).toBe('created');
+      const stranger = user();
+      expect((await create(keyedOrder(stranger, 'key-1'), { idempotencyKey: 'key-1' })).kind).toBe('created');
       const page = await orders.listOrders(buyer, { limit: 10 });
       expect(page.orders.map((o) => o.id)).toEqual([first.order.id]);
     });
@@ -98,7 +106,7 @@ function contract(name: string, open: () => Promise<{ store: Store; cleanup: () 
     it('concurrent creations with one idempotency key make exactly one order', async () => {
       const buyer = user();
       const results = await Promise.all(
-        Array.from({ length: 20 }, () => create(newOrder(buyer), { idempotencyKey: 'race' })),
+        Array.from({ length: 20 }, () => create(keyedOrder(buyer, 'race'), { idempotencyKey: 'race' })),
       );
       const ids = new Set(results.map((r) => (r.kind === 'conflict' ? 'conflict' : r.order.id)));
       expect(ids.size).toBe(1);
@@ -841,11 +849,48 @@ function contract(name: string, open: () => Promise<{ store: Store; cleanup: () 
       expect(await inStatus('PARTIALLY_REFUNDED', [a.id])).toEqual([a.id]);
     });
 
+    it("lists a buyer's orders and the staff's status lists across shards, newest first, page by page", async () => {
+      const buyer = user();
+      const base = Date.now() - 10_000;
+      // Many orders in the same few milliseconds: they fall in several shards and share scores.
+      const made = Array.from({ length: 24 }, (_, i) => newOrder(buyer, { createdAt: base + (i % 5) }));
+      for (const order of made) await create(order);
+      expect(new Set(made.map((o) => shardOf(o.id, 16))).size).toBeGreaterThan(4);
+      const expected = [...made]
+        .sort((x, y) => y.createdAt - x.createdAt || (x.id < y.id ? 1 : -1))
+        .map((o) => o.id);
+      const seen: string[] = [];
+      let after: { id: string; createdAt: number } | undefined;
+      for (;;) {
+        const page = await orders.listOrders(buyer, { limit: 5, ...(after ? { after } : {}) });
+        seen.push(...page.orders.map((o) => o.id));
+        const last = page.orders.at(-1);
+        if (!page.hasMore || !last) break;
+        after = { id: last.id, createdAt: last.createdAt };
+      }
+      expect(seen).toEqual(expected);
+      const pending = await orders.listByStatus('PENDING', { limit: 200 });
+      const mine = pending.orders.map((o) => o.id).filter((id) => made.some((o) => o.id === id));
+      expect(mine).toEqual(expected);
+    });
+
+    it("mints ids into the shard their keys share: an idempotency key's order, an identity's user", () => {
+      const buyer = user();
+      const a = store.ids.orderId(Date.now(), buyer, 'k');
+      const b = store.ids.orderId(Date.now(), buyer, 'k');
+      expect(a).not.toBe(b);
+      expect(shardOf(a, 16)).toBe(idempotencyShard(buyer, 'k', 16));
+      expect(shardOf(b, 16)).toBe(idempotencyShard(buyer, 'k', 16));
+      expect(store.ids.orderId(Date.now(), buyer, undefined)).toMatch(/^\d{14}[0-9A-Za-z]{16}$/);
+      const identity = { appId: 'wx5ad0b0c0de5a4db0', openid: 'oShard' };
+      expect(shardOf(store.ids.userId(identity), 16)).toBe(identityShard('wx5ad0b0c0de5a4db0', 'oShard', 16));
+    });
+
     it('maps an identity to one user, even when first sign-ins race', async () => {
       const identity = { appId: 'wx5ad0b0c0de5a4db0', openid: 'o' + randomBytes(10).toString('hex') };
       const results = await Promise.all(
         Array.from({ length: 10 }, () =>
-          store.users.resolveIdentity(identity, { userId: user(), createdAt: 1 }),
+          store.users.resolveIdentity(identity, { userId: store.ids.userId(identity), createdAt: 1 }),
         ),
       );
       expect(new Set(results.map((r) => r.userId)).size).toBe(1);
@@ -857,13 +902,11 @@ function contract(name: string, open: () => Promise<{ store: Store; cleanup: () 
         identities: { [identity.appId]: identity.openid },
       });
       // The same openid under another AppID is another identity.
-      const other = await store.users.resolveIdentity(
-        { ...identity, appId: 'wx0000000000000002' },
-        {
-          userId: user(),
-          createdAt: 2,
-        },
-      );
+      const otherIdentity = { ...identity, appId: 'wx0000000000000002' };
+      const other = await store.users.resolveIdentity(otherIdentity, {
+        userId: store.ids.userId(otherIdentity),
+        createdAt: 2,
+      });
       expect(other.created).toBe(true);
       expect(other.userId).not.toBe(userId);
       expect(await store.users.getUser(user())).toBeUndefined();
@@ -944,10 +987,16 @@ describe('Redis schema version', () => {
     await again.close();
     const redis = new Redis(TEST_REDIS_URL);
     try {
-      expect(await redis.get(`${prefix}schema`)).toBe('2');
-      await redis.set(`${prefix}schema`, '3');
+      expect(await redis.get(`${prefix}schema`)).toBe('3');
+      expect(await redis.get(`${prefix}shards`)).toBe('16');
+      // The shard count is part of the layout: another one would look for every order in the wrong shard.
+      await expect(
+        createRedisStore({ url: TEST_REDIS_URL, prefix, commandTimeoutMs: 2000, shards: 8 }),
+      ).rejects.toThrow(/written with REDIS_SHARDS=16, and this server has REDIS_SHARDS=8/);
+      // Schema 2 (one event stream, one queue per kind) is refused.
+      await redis.set(`${prefix}schema`, '2');
       await expect(createRedisStore({ url: TEST_REDIS_URL, prefix, commandTimeoutMs: 2000 })).rejects.toThrow(
-        /schema 3, and this server reads schema 2/,
+        /schema 2, and this server reads schema 3/,
       );
       // Round 1 wrote no version but always had an event stream or a due queue.
       await redis.del(`${prefix}schema`);
@@ -957,6 +1006,93 @@ describe('Redis schema version', () => {
       );
     } finally {
       await redis.quit();
+    }
+  });
+});
+
+/**
+ * Each shard's event stream is capped (XADD MAXLEN ~ EVENTS_MAX_LEN in lib/transition.lua): the newest entries
+ * stay, the oldest go. Redis trims whole stream nodes (100 entries by default), so its length is "about" the cap;
+ * the memory store trims exactly. One shard here, so every event lands in the same stream.
+ */
+describe.each([
+  [
+    'memory',
+    async () => ({ store: createMemoryStore({ shards: 1, eventsMaxLen: 10 }), cleanup: async () => {} }),
+  ],
+  [
+    'redis',
+    async () => {
+      const prefix = uniquePrefix('trim');
+      const store = await createRedisStore({
+        url: TEST_REDIS_URL,
+        prefix,
+        commandTimeoutMs: 2000,
+        shards: 1,
+        eventsMaxLen: 10,
+      });
+      return { store, cleanup: () => dropPrefix(prefix) };
+    },
+  ],
+] as const)('%s store: the event stream is trimmed', (name, open) => {
+  it('keeps about EVENTS_MAX_LEN of the newest entries per shard', async () => {
+    const { store, cleanup } = await open();
+    try {
+      const made: NewOrder[] = [];
+      for (let i = 0; i < 300; i++) {
+        const order = newOrder(user());
+        made.push(order);
+        await store.orders.createOrder(order, attemptOf(order), options());
+        await store.attempts.markPaid(no(order), paid());
+      }
+      const events = await store.events.readEvents();
+      if (name === 'memory') expect(events).toHaveLength(10);
+      expect(events.length).toBeGreaterThanOrEqual(10);
+      expect(events.length).toBeLessThan(300);
+      // The newest survive, in order; the oldest are gone.
+      expect(events.at(-1)?.orderId).toBe(made.at(-1)?.id);
+      expect(events.some((e) => e.orderId === made[0]?.id)).toBe(false);
+    } finally {
+      await store.close();
+      await cleanup();
+    }
+  });
+});
+
+describe.each([
+  ['memory', async () => ({ store: createMemoryStore(), cleanup: async () => {} })],
+  [
+    'redis',
+    async () => {
+      const prefix = uniquePrefix('depths');
+      const store = await createRedisStore({ url: TEST_REDIS_URL, prefix, commandTimeoutMs: 2000 });
+      return { store, cleanup: () => dropPrefix(prefix) };
+    },
+  ],
+] as const)('%s store: queue depths for the metrics', (_name, open) => {
+  it('counts every shard of each queue and names the earliest due time', async () => {
+    const { store, cleanup } = await open();
+    try {
+      const queues = store.queues as QueueStore & {
+        depths(): Promise<Record<string, { depth: number; oldestDueAt?: number }>>;
+      };
+      expect(await queues.depths()).toEqual({
+        close: { depth: 0 },
+        query: { depth: 0 },
+        refund: { depth: 0 },
+      });
+      const made = Array.from({ length: 12 }, (_, i) => newOrder(user(), { expiresAt: 2_000_000 + i }));
+      for (const [i, order] of made.entries()) {
+        await store.orders.createOrder(order, attemptOf(order), options({ queryDueAt: 1_000_000 + i }));
+      }
+      expect(await queues.depths()).toEqual({
+        close: { depth: 12, oldestDueAt: 2_000_000 },
+        query: { depth: 12, oldestDueAt: 1_000_000 },
+        refund: { depth: 0 },
+      });
+    } finally {
+      await store.close();
+      await cleanup();
     }
   });
 });

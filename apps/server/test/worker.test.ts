@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
+import { redisKeys } from '../src/store/redis/keys.ts';
 import { TEST_REDIS_URL, waitFor } from './helpers/redis.ts';
 import {
   bearer,
@@ -50,10 +51,11 @@ describe('background worker', () => {
     const redis = new Redis(TEST_REDIS_URL);
     try {
       await waitFor(
-        async () => Number(await redis.hget(`${stack.prefix}due:query:attempts`, order.id)) >= 3,
+        async () =>
+          Number(await redis.hget(redisKeys(stack.prefix).claimsOf('query', order.id), order.id)) >= 3,
         'three orderquery rounds',
       );
-      const nextDue = Number(await redis.zscore(`${stack.prefix}due:query`, order.id));
+      const nextDue = Number(await redis.zscore(redisKeys(stack.prefix).dueOf('query', order.id), order.id));
       expect(nextDue).toBeGreaterThan(Date.now());
     } finally {
       redis.disconnect();
@@ -82,7 +84,12 @@ describe('background worker', () => {
     await setFaults(stack, { out_trade_no: order.outTradeNo }, { dropNotifications: true });
     // Make the first orderquery far away, so only the expiry path can find the payment.
     const redis = new Redis(TEST_REDIS_URL);
-    await redis.zadd(`${stack.prefix}due:query`, 'XX', Date.now() + 3_600_000, order.id);
+    await redis.zadd(
+      redisKeys(stack.prefix).dueOf('query', order.id),
+      'XX',
+      Date.now() + 3_600_000,
+      order.id,
+    );
     redis.disconnect();
     expect(await payInSandbox(stack, payment)).toBe('requestPayment:ok');
     await stack.advanceClock(31 * 60_000);

@@ -14,7 +14,6 @@ import {
   WechatLoginUnavailableError,
 } from '@mp-pay/shared/login';
 import type { AppContext } from '../context.ts';
-import { newUserId } from '../domain/ids.ts';
 import { AppError } from '../errors.ts';
 import type { SessionData } from '../store/index.ts';
 
@@ -44,10 +43,12 @@ export async function signIn(ctx: AppContext, code: string): Promise<SessionResp
   }
   const appId = ctx.config.wechat.appId;
   const now = ctx.now();
-  const user = await ctx.store.users.resolveIdentity(
-    { appId, openid: wechat.openid },
-    { userId: newUserId(), createdAt: now },
-  );
+  const identity = { appId, openid: wechat.openid };
+  // Minted into the identity's shard: the identity and its user are written by one script (src/store/shards.ts).
+  const user = await ctx.store.users.resolveIdentity(identity, {
+    userId: ctx.store.ids.userId(identity),
+    createdAt: now,
+  });
   return newSession(ctx, {
     userId: user.userId,
     appId,
@@ -67,7 +68,7 @@ export async function signInGuest(ctx: AppContext): Promise<SessionResponse> {
   if (ctx.config.guests.sessionsPerIpPerHour === 0) {
     throw new AppError('channel_not_available', 'Buyers outside WeChat cannot sign in on this shop.');
   }
-  return newSession(ctx, { userId: newUserId(), createdAt: ctx.now() });
+  return newSession(ctx, { userId: ctx.store.ids.userId(), createdAt: ctx.now() });
 }
 
 /**
@@ -79,7 +80,10 @@ export async function signInIdentity(
   identity: { appId: string; openid: string },
 ): Promise<SessionResponse> {
   const now = ctx.now();
-  const user = await ctx.store.users.resolveIdentity(identity, { userId: newUserId(), createdAt: now });
+  const user = await ctx.store.users.resolveIdentity(identity, {
+    userId: ctx.store.ids.userId(identity),
+    createdAt: now,
+  });
   return newSession(ctx, { userId: user.userId, ...identity, createdAt: now });
 }
 

@@ -4,13 +4,22 @@ import type { Store } from './types.ts';
 
 export type * from './types.ts';
 
-/** Redis when REDIS_URL is set, memory otherwise (config.ts refuses memory in production). */
+/** A Redis Cluster when REDIS_CLUSTER_NODES is set, Redis when REDIS_URL is, memory otherwise (config.ts refuses
+ * memory in production). */
 export async function openStore(redis: {
   url: string | undefined;
+  clusterNodes?: { host: string; port: number }[] | undefined;
   prefix: string;
   commandTimeoutMs: number;
+  shards?: number | undefined;
+  eventsMaxLen?: number | undefined;
 }): Promise<Store> {
-  if (redis.url === undefined) return createMemoryStore();
-  return createRedisStore({ url: redis.url, prefix: redis.prefix, commandTimeoutMs: redis.commandTimeoutMs });
+  if (redis.url === undefined && redis.clusterNodes === undefined) {
+    return createMemoryStore({
+      ...(redis.shards === undefined ? {} : { shards: redis.shards }),
+      ...(redis.eventsMaxLen === undefined ? {} : { eventsMaxLen: redis.eventsMaxLen }),
+    });
+  }
+  return createRedisStore(redis);
 }
 export { DUE_QUEUES, SCHEMA_VERSION } from './types.ts';

@@ -7,6 +7,7 @@
  * check, event append and queue bookkeeping happen together or not at all, so several server processes can race
  * on the same order safely.
  */
+import type { IdMinter } from './shards.ts';
 import type { OrderLine, OrderStatus, PaymentChannel } from '@mp-pay/shared/api';
 import type { ApiVersion, LaunchSignType, Prepared, TradeState } from '../gateway/types.ts';
 import type { RateLimitStore } from './rate-limit.ts';
@@ -478,7 +479,10 @@ export interface OrderEvent {
 }
 
 export interface EventStore {
-  /** The event stream, oldest first (operations and tests; consumers read the Redis stream directly). */
+  /**
+   * Every shard's event stream, merged oldest first by entry id (operations and tests; consumers read the Redis
+   * streams directly, docs/scaling.md). Each shard keeps about EVENTS_MAX_LEN entries, the oldest trimmed.
+   */
   readEvents(): Promise<OrderEvent[]>;
 }
 
@@ -495,9 +499,13 @@ export interface Store {
   events: EventStore;
   /** Fixed-window counters: guest sessions per address, orders per guest (src/store/rate-limit.ts). */
   rateLimits: RateLimitStore;
+  /** Order and user ids minted into the shard their keys need (src/store/shards.ts). */
+  ids: IdMinter;
   /** Resolves when the backing store answers (readiness). */
   ping(): Promise<void>;
   close(): Promise<void>;
+  /** Redis stores: `listener` hears every client error (connection lost, timeouts), for the metrics. */
+  onRedisError?(listener: (err: Error) => void): void;
 }
 
 /** Who and why, on the refund of a double payment (mark-paid requests it). */
@@ -505,4 +513,4 @@ export const DOUBLE_PAYMENT_BY = 'system:double_payment';
 export const DOUBLE_PAYMENT_REASON = 'paid twice: refund of the second payment';
 
 /** Version of the stored data layout; a store holding another version refuses to start (docs/architecture.md). */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;

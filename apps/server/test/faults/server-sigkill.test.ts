@@ -14,11 +14,10 @@ import { startSandbox, type RunningSandbox } from '@mp-pay/sandbox';
 import type { CreateOrderResponse, PaymentLaunch } from '@mp-pay/shared/api';
 import { SANDBOX_DEMO } from '@mp-pay/shared/wechatpay';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { redisKeys } from '../../src/index.ts';
 import { freePort } from '../helpers/free-port.ts';
 import { dropPrefix, TEST_REDIS_URL, uniquePrefix, waitFor } from '../helpers/redis.ts';
 import type { SandboxOrderView } from '../helpers/stack.ts';
-import { paidEventsByOrder, statuses } from './support/events.ts';
+import { eventCount, paidEventsByOrder, statuses } from './support/events.ts';
 import { postJson } from './support/http-json.ts';
 import { printCounts } from './support/report.ts';
 import { signInBuyer } from './support/sign-in.ts';
@@ -83,15 +82,14 @@ describe('fault: server processes killed with SIGKILL during a notification burs
     });
 
     // Pay everything at once; kill the server as soon as the burst has produced its first order.paid.
-    const eventsKey = redisKeys(prefix).events;
     /** SIGKILLs `victim` the moment the stream holds more than `seen` events (polled without pause). */
     const killWhenEventsExceed = async (victim: ServerProcess, seen: number) => {
       const deadline = Date.now() + 20_000;
-      while ((await redis.xlen(eventsKey)) <= seen) {
+      while ((await eventCount(redis, prefix)) <= seen) {
         if (Date.now() > deadline) throw new Error(`no order.paid beyond ${seen} within 20 s`);
       }
       await victim.kill('SIGKILL');
-      return redis.xlen(eventsKey);
+      return eventCount(redis, prefix);
     };
     const firstKill = killWhenEventsExceed(first, 0);
     const replies = await Promise.all(
@@ -147,7 +145,7 @@ describe('fault: server processes killed with SIGKILL during a notification burs
 
     const events = await paidEventsByOrder(redis, prefix);
     expect(ids.map((id) => events.get(id) ?? 0)).toEqual(ids.map(() => 1));
-    expect(await redis.xlen(eventsKey)).toBe(ORDERS);
+    expect(await eventCount(redis, prefix)).toBe(ORDERS);
     const views = await sandboxViews();
     for (const view of views) expect(view.state).toBe('SUCCESS');
     const attempts = views.flatMap((v) => v.notifications);

@@ -3,8 +3,8 @@
 -- worker that dies mid-job loses nothing (the order is due again when the lease runs out).
 -- The work scales with the number of due orders, not with all orders.
 --
--- KEYS[1] queue     <prefix>due:query or <prefix>due:close   (sorted set, score = due time in ms)
--- KEYS[2] claims    <prefix>due:query:attempts or ...:close:attempts   (hash id -> claims so far)
+-- KEYS[1] queue     <prefix>{s<n>}:due:query or ...:due:close   (one shard's; sorted set, score = due time in ms)
+-- KEYS[2] claims    <prefix>{s<n>}:due:query:attempts or ...:close:attempts   (hash id -> claims so far)
 -- ARGV[1] now (ms)   ARGV[2] lease end (ms)   ARGV[3] max orders to claim
 --
 -- Result: a flat array { id1, attempt1, id2, attempt2, ... } (empty when nothing is due); attempt counts the

@@ -3,9 +3,9 @@
 -- work, honouring an idempotency key, all in one atomic step.
 --
 -- KEYS[1..7] as in lib/transition.lua
--- KEYS[8] idempotency key           <prefix>idem:{<userId>}:<sha256(key)>  (ignored when ARGV[8] is '')
+-- KEYS[8] idempotency key           <prefix>{s<n>}:idem:<userId>:<sha256(key)>  (ignored when ARGV[8] is '')
 -- KEYS[10..14] the status index (lib/transition.lua index_status)
--- KEYS[9] the buyer's order index   <prefix>user:{<userId>}:orders        (sorted set, score = createdAt)
+-- KEYS[9] the buyer's order index   <prefix>{s<n>}:user:<userId>:orders  (this shard's; sorted set, score = createdAt)
 -- ARGV[1] order id        ARGV[2] userId         ARGV[3] totalFen       ARGV[4] createdAt (ms)
 -- ARGV[5] expiresAt (ms)  ARGV[6] doc (JSON: description, items)
 -- ARGV[7] first query due (ms)   ARGV[8] request fingerprint ('' = no idempotency key)

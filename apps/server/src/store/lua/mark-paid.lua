@@ -11,7 +11,7 @@
 --  - An OPEN attempt that did not pay can no longer be offered: it becomes ENDED and is closed at WeChat.
 --
 -- KEYS[1..7] as in lib/transition.lua
--- KEYS[8] refund queue <prefix>due:refund   KEYS[9] refunds <prefix>order:{<id>}:refunds
+-- KEYS[8] refund queue <prefix>{s<n>}:due:refund   KEYS[9] refunds <prefix>{s<n>}:order:<id>:refunds
 -- KEYS[10..14] the status index (lib/transition.lua index_status)
 -- ARGV[1] order id   ARGV[2] out_trade_no   ARGV[3] total reported by WeChat (fen)   ARGV[4] transaction_id
 -- ARGV[5] paidAt (ms)   ARGV[6] source (notify | query | close)   ARGV[7] now (ms)

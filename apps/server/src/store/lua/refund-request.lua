@@ -2,7 +2,7 @@
 --   ask:     no open request (none, or the last one decided) -> REQUESTED; an open one is reported, unchanged
 --   approve / reject: REQUESTED -> APPROVED / REJECTED, once (two staff members deciding at once: one wins)
 --
--- KEYS[1] order hash   <prefix>order:{<id>}
+-- KEYS[1] order hash   <prefix>{s<n>}:order:<id>
 -- ARGV[1] ask | approve | reject   ARGV[2] at (ms)   ARGV[3] ask: the reason; decisions: who decided
 -- ARGV[4] approve: the out_refund_no of the refund it requested ('' otherwise)
 --

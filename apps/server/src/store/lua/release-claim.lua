@@ -3,8 +3,8 @@
 -- (a new attempt queued for queries, a payment making a close due at once, an order leaving the queue) changed
 -- the score, and its decision must win over the worker's, which was made on older data.
 --
--- KEYS[1] queue           <prefix>due:query or <prefix>due:close   (sorted set, score = due time in ms)
--- KEYS[2] claim counts    <prefix>due:query:attempts or ...:close:attempts   (hash id -> claims so far)
+-- KEYS[1] queue           <prefix>{s<n>}:due:query or ...:due:close   (sorted set, score = due time in ms)
+-- KEYS[2] claim counts    <prefix>{s<n>}:due:query:attempts or ...:close:attempts   (hash id -> claims so far)
 -- ARGV[1] id   ARGV[2] the claim's lease end (ms)   ARGV[3] next due time (ms), or '' to remove the order
 --
 -- Results:

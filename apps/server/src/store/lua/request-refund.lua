@@ -5,7 +5,8 @@
 -- apart: a refund asked for sooner is queued for later, not refused. The out_refund_no is minted here, once.
 --
 -- KEYS[1] order hash   KEYS[2] attempts hash   KEYS[3] event stream (unused)
--- KEYS[4] refund queue <prefix>due:refund (members: out_refund_no)   KEYS[5] refunds <prefix>order:{<id>}:refunds
+-- KEYS[4] refund queue <prefix>{s<n>}:due:refund (members: out_refund_no)
+-- KEYS[5] refunds <prefix>{s<n>}:order:<id>:refunds
 -- KEYS[6] refund claim counts
 -- ARGV[1] order id   ARGV[2] out_trade_no   ARGV[3] refund (fen)   ARGV[4] doc (JSON: reason, requestedBy, createdAt)
 -- ARGV[5] now (ms)   ARGV[6] min spacing (ms)   ARGV[7] max refunds   ARGV[8] max age (ms)

@@ -1,8 +1,8 @@
 -- resolve-identity: the user id of a WeChat identity (appid, openid), creating the user on first sight.
 -- Atomic, so two first sign-ins at once (two processes) end with one user.
 --
--- KEYS[1] identity   <prefix>identity:{<appid>:<openid>}   (string: user id)
--- KEYS[2] user hash  <prefix>user:{<new user id>}          (written only when the user is created)
+-- KEYS[1] identity   <prefix>{s<n>}:identity:<appid>:<openid>   (string: user id)
+-- KEYS[2] user hash  <prefix>{s<n>}:user:<new user id>   (the same shard: shards.ts idMinter; written only when created)
 -- ARGV[1] new user id   ARGV[2] appid   ARGV[3] openid   ARGV[4] createdAt (ms)
 --
 -- Results:

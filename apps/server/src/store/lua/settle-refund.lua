@@ -45,7 +45,7 @@ end
 dequeue(4, no)
 
 local kind = outcome == 'SUCCESS' and 'refund.succeeded' or (outcome == 'CLOSED' and 'refund.closed' or 'refund.abnormal')
-local eventId = redis.call('XADD', KEYS[3], '*', 'type', kind, 'orderId', id, 'outTradeNo', trade,
-  'outRefundNo', no, 'refundFen', fen, 'totalFen', redis.call('HGET', KEYS[1], 'totalFen'),
+local eventId = redis.call('XADD', KEYS[3], 'MAXLEN', '~', EVENTS_MAX_LEN, '*', 'type', kind, 'orderId', id,
+  'outTradeNo', trade,   'outRefundNo', no, 'refundFen', fen, 'totalFen', redis.call('HGET', KEYS[1], 'totalFen'),
   'source', ARGV[6], 'at', ARGV[5])
 return { 1, status, eventId }

@@ -5,11 +5,12 @@
  * gives in Redis within one process. Nothing survives a restart, and several processes do not share it:
  * NODE_ENV=production refuses it.
  */
+import { DEFAULT_EVENTS_MAX_LEN, DEFAULT_SHARDS, idMinter, shardOf } from '../shards.ts';
 import type { OrderStatus } from '@mp-pay/shared/api';
 import { MAX_ATTEMPTS_PER_ORDER, orderIdOf, orderIdOfRefund } from '../../domain/ids.ts';
 import type { Prepared, TradeState } from '../../gateway/types.ts';
 import { isAfterCursor } from '../codec.ts';
-import { DOUBLE_PAYMENT_BY, DOUBLE_PAYMENT_REASON } from '../types.ts';
+import { DOUBLE_PAYMENT_BY, DOUBLE_PAYMENT_REASON, DUE_QUEUES } from '../types.ts';
 import type {
   AskRefundResult,
   AttemptEndReason,
@@ -91,6 +92,15 @@ class MemoryData {
   >();
   readonly events: OrderEvent[] = [];
   #eventSeq = 0;
+  /** Events kept per shard, like XADD MAXLEN on each shard's stream (lib/transition.lua). */
+  readonly #perShard: number[];
+
+  constructor(
+    readonly shards: number = DEFAULT_SHARDS,
+    readonly eventsMaxLen: number = DEFAULT_EVENTS_MAX_LEN,
+  ) {
+    this.#perShard = new Array<number>(shards).fill(0);
+  }
 
   attempt(outTradeNo: string): AttemptRecord | undefined {
     const orderId = orderIdOf(outTradeNo);
@@ -125,6 +135,15 @@ class MemoryData {
   emit(event: Omit<OrderEvent, 'id'>): void {
     this.#eventSeq += 1;
     this.events.push({ id: `${event.at}-${this.#eventSeq}`, ...event });
+    // The trimming of the shard's stream, exact here where Redis trims whole nodes (MAXLEN ~): the oldest
+    // entries of the event's shard go once it holds more than eventsMaxLen.
+    const shard = shardOf(event.orderId, this.shards);
+    this.#perShard[shard] = (this.#perShard[shard] ?? 0) + 1;
+    if ((this.#perShard[shard] ?? 0) > this.eventsMaxLen) {
+      const oldest = this.events.findIndex((e) => shardOf(e.orderId, this.shards) === shard);
+      this.events.splice(oldest, 1);
+      this.#perShard[shard] = this.eventsMaxLen;
+    }
   }
 }
 
@@ -570,6 +589,16 @@ export class MemoryRefundStore implements RefundStore {
 export class MemoryQueueStore implements QueueStore {
   constructor(private readonly d: MemoryData) {}
 
+  /** Each queue's length and earliest due time (the metrics' queue gauges: src/metrics/queue-stats.ts). */
+  async depths(): Promise<Record<string, { depth: number; oldestDueAt?: number }>> {
+    const out: Record<string, { depth: number; oldestDueAt?: number }> = {};
+    for (const queue of DUE_QUEUES) {
+      const due = [...this.d.queues[queue].due.values()];
+      out[queue] = due.length === 0 ? { depth: 0 } : { depth: due.length, oldestDueAt: Math.min(...due) };
+    }
+    return out;
+  }
+
   async claimDue(queue: DueQueue, now: number, leaseMs: number, limit: number): Promise<DueClaim[]> {
     const q = this.d.queues[queue];
     const leaseEnd = now + leaseMs;
@@ -655,10 +684,11 @@ export class MemorySessionStore implements SessionStore {
   }
 }
 
-export function createMemoryStore(): Store {
-  const data = new MemoryData();
+export function createMemoryStore(options: { shards?: number; eventsMaxLen?: number } = {}): Store {
+  const data = new MemoryData(options.shards, options.eventsMaxLen);
   return {
     kind: 'memory',
+    ids: idMinter(data.shards),
     users: new MemoryUserStore(data),
     sessions: new MemorySessionStore(),
     rateLimits: new MemoryRateLimitStore(),

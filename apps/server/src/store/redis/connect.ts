@@ -1,10 +1,71 @@
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { StoreUnavailableError } from '../../errors.ts';
 
 export interface RedisStoreOptions {
-  url: string;
+  /** One Redis (REDIS_URL); unused when clusterNodes is set. */
+  url?: string | undefined;
+  /** Redis Cluster seed nodes (REDIS_CLUSTER_NODES): ioredis' Cluster client (docs/scaling.md). */
+  clusterNodes?: { host: string; port: number }[] | undefined;
   prefix: string;
   commandTimeoutMs: number;
+  /** REDIS_SHARDS, fixed per prefix (src/store/shards.ts); 16 when not given. */
+  shards?: number | undefined;
+  /** EVENTS_MAX_LEN: each shard's event stream is trimmed to about this many entries; 1,000,000 when not given. */
+  eventsMaxLen?: number | undefined;
+}
+
+/** One Redis or a Redis Cluster: the store speaks the same commands to both. */
+export type RedisClient = Redis | Cluster;
+
+/**
+ * The Cluster client, failing fast like the single one: no offline queue, so during a failover a notification
+ * gets FAIL at once (WeChat retries) instead of waiting for WeChat's timeout. MOVED/ASK redirections and the
+ * slot map refresh after a failover are ioredis' own; reads go to masters, which hold the latest writes.
+ */
+export async function connectCluster(
+  nodes: { host: string; port: number }[],
+  options: RedisStoreOptions,
+): Promise<Cluster> {
+  const cluster = new Cluster(nodes, {
+    lazyConnect: true,
+    scaleReads: 'master',
+    enableReadyCheck: true,
+    enableOfflineQueue: false,
+    // No auto-pipelining on a Cluster: a batch holding one MOVED reply among others fails as a whole instead
+    // of being redirected, so after a failover the moved slots would keep failing (measured: test/cluster).
+    enableAutoPipelining: false,
+    maxRedirections: 16,
+    retryDelayOnFailover: 100,
+    retryDelayOnClusterDown: 100,
+    retryDelayOnTryAgain: 100,
+    slotsRefreshTimeout: Math.max(options.commandTimeoutMs, 1000),
+    clusterRetryStrategy: (times) => Math.min(100 * times, 1000),
+    redisOptions: {
+      maxRetriesPerRequest: 0,
+      commandTimeout: options.commandTimeoutMs,
+      connectTimeout: Math.max(options.commandTimeoutMs, 1000),
+    },
+  });
+  let cause: Error | undefined;
+  cluster.on('error', (err: Error) => {
+    cause = err;
+  });
+  try {
+    await cluster.connect();
+  } catch (err) {
+    cluster.disconnect();
+    const where = nodes.map((n) => `${n.host}:${n.port}`).join(',');
+    // ioredis says "Failed to refresh slots cache"; the last node's own error (ECONNREFUSED…) says why.
+    const failed = (cause ?? (err as Error)) as Error & { lastNodeError?: Error };
+    const reason = failed.lastNodeError
+      ? `${failed.message} ${failed.lastNodeError.message}`
+      : failed.message;
+    throw new StoreUnavailableError(
+      `cannot connect to the Redis Cluster at ${where} (${reason}); ` +
+        'start the cluster or fix REDIS_CLUSTER_NODES',
+    );
+  }
+  return cluster;
 }
 
 /**
@@ -12,7 +73,8 @@ export interface RedisStoreOptions {
  * later), not hang until WeChat's own timeout. Reconnection keeps going in the background.
  */
 export async function connectRedis(options: RedisStoreOptions): Promise<Redis> {
-  const redis = new Redis(options.url, {
+  const url = options.url ?? 'redis://127.0.0.1:6379';
+  const redis = new Redis(url, {
     lazyConnect: true,
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
@@ -34,7 +96,7 @@ export async function connectRedis(options: RedisStoreOptions): Promise<Redis> {
     await redis.connect();
   } catch (err) {
     redis.disconnect();
-    const where = new URL(options.url);
+    const where = new URL(url);
     const password = decodeURIComponent(where.password);
     const reason = (cause ?? (err as Error)).message;
     throw new StoreUnavailableError(

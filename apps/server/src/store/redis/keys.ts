@@ -1,30 +1,53 @@
 import { createHash } from 'node:crypto';
 import type { DueQueue } from '../types.ts';
+import { DEFAULT_SHARDS, identityShard, shardOf, shardTag } from '../shards.ts';
 
 /**
- * Every Redis key the server uses, in one place. An order's keys carry the hash tag `{<order id>}`, a buyer's
- * keys `{<user id>}`, and every script receives all its keys in KEYS (none is built inside Lua), as Redis
- * Cluster requires. The transitions also touch the shared event stream and due queues, so a Cluster deployment
- * puts a hash tag in REDIS_PREFIX (e.g. `{mp-pay}:`) to keep a script's keys in one slot (see README).
+ * Every Redis key the server uses, in one place (schema 3, docs/architecture.md "Redis Cluster"). The keys of an
+ * order, of its shard's event stream, due queues and status index, and its idempotency key and buyer index all
+ * carry the shard's hash tag `{s<n>}` (src/store/shards.ts), so every transition script names keys of one slot;
+ * an identity and its user share the identity's shard the same way. Every script receives all its keys in KEYS
+ * (none is built inside Lua), as Redis Cluster requires. The prefix needs no hash tag of its own.
  */
-export function redisKeys(prefix: string) {
+export function redisKeys(prefix: string, shards: number = DEFAULT_SHARDS) {
+  const at = (shard: number) => `${prefix}${shardTag(shard)}:`;
+  const shardOfOrder = (id: string) => shardOf(id, shards);
+  const inOrderShard = (id: string) => at(shardOfOrder(id));
+  const all = <T>(make: (shard: number) => T): T[] => Array.from({ length: shards }, (_, s) => make(s));
   return {
-    /** The data layout version (docs/architecture.md); checked at startup. */
+    prefix,
+    shards,
+    /** The data layout version (docs/architecture.md "Schema versions"); checked at startup. */
     schema: `${prefix}schema`,
-    order: (id: string) => `${prefix}order:{${id}}`,
-    attempts: (orderId: string) => `${prefix}order:{${orderId}}:attempts`,
-    refunds: (orderId: string) => `${prefix}order:{${orderId}}:refunds`,
-    identity: (appId: string, openid: string) => `${prefix}identity:{${appId}:${openid}}`,
-    user: (userId: string) => `${prefix}user:{${userId}}`,
-    userOrders: (userId: string) => `${prefix}user:{${userId}}:orders`,
-    /** Orders by status (sorted set, score = createdAt): the staff's lists. */
-    status: (status: string) => `${prefix}status:${status}`,
-    idempotency: (userId: string, key: string) =>
-      `${prefix}idem:{${userId}}:${createHash('sha256').update(key).digest('hex')}`,
-    due: (queue: DueQueue) => `${prefix}due:${queue}`,
-    claims: (queue: DueQueue) => `${prefix}due:${queue}:attempts`,
-    events: `${prefix}events`,
+    /** The shard count S the data under this prefix was written with; checked at startup. */
+    shardCount: `${prefix}shards`,
+    shardOfOrder,
+    order: (id: string) => `${inOrderShard(id)}order:${id}`,
+    attempts: (orderId: string) => `${inOrderShard(orderId)}order:${orderId}:attempts`,
+    refunds: (orderId: string) => `${inOrderShard(orderId)}order:${orderId}:refunds`,
+    identity: (appId: string, openid: string) =>
+      `${at(identityShard(appId, openid, shards))}identity:${appId}:${openid}`,
+    /** A user's hash lives in its id's shard (minted into its identity's: shards.ts idMinter). */
+    user: (userId: string) => `${at(shardOf(userId, shards))}user:${userId}`,
+    /** A buyer's orders in one shard (sorted set, score = createdAt); the list merges all shards. */
+    userOrders: (userId: string, shard: number) => `${at(shard)}user:${userId}:orders`,
+    /** Orders by status in one shard (sorted set, score = createdAt): the staff's lists merge all shards. */
+    status: (status: string, shard: number) => `${at(shard)}status:${status}`,
+    /** In the shard of the order it created (minted there: shards.ts idempotencyShard). */
+    idempotency: (shard: number, userId: string, key: string) =>
+      `${at(shard)}idem:${userId}:${createHash('sha256').update(key).digest('hex')}`,
+    due: (queue: DueQueue, shard: number) => `${at(shard)}due:${queue}`,
+    claims: (queue: DueQueue, shard: number) => `${at(shard)}due:${queue}:attempts`,
+    events: (shard: number) => `${at(shard)}events`,
+    /** The event stream, due queue and claim counts of an order's shard (operations and tests). */
+    eventsOf: (orderId: string) => `${inOrderShard(orderId)}events`,
+    dueOf: (queue: DueQueue, orderId: string) => `${inOrderShard(orderId)}due:${queue}`,
+    claimsOf: (queue: DueQueue, orderId: string) => `${inOrderShard(orderId)}due:${queue}:attempts`,
+    /** Every shard's event stream: what a consumer reads (docs/scaling.md "Events"). */
+    allEvents: () => all((s) => `${at(s)}events`),
     session: (id: string) => `${prefix}session:${id}`,
+    /** Cluster only: a write in the shard's slot before WAIT when a payment was found already recorded. */
+    replicated: (shard: number) => `${at(shard)}replicated`,
   };
 }
 export type RedisKeys = ReturnType<typeof redisKeys>;
@@ -32,32 +55,35 @@ export type RedisKeys = ReturnType<typeof redisKeys>;
 /** The order statuses in the slot order of lib/transition.lua's index_status. */
 export const INDEXED_STATUSES = ['PENDING', 'PAID', 'CLOSED', 'PARTIALLY_REFUNDED', 'REFUNDED'] as const;
 
-/** The status index: the last five KEYS of every script that changes an order's status. */
-export function statusKeys(k: RedisKeys): string[] {
-  return INDEXED_STATUSES.map((status) => k.status(status));
+/** The status index of an order's shard: the last five KEYS of every script that changes an order's status. */
+export function statusKeys(k: RedisKeys, orderId: string): string[] {
+  const shard = k.shardOfOrder(orderId);
+  return INDEXED_STATUSES.map((status) => k.status(status, shard));
 }
 
 /** The six keys of the refund scripts (src/store/lua/*-refund*.lua headers). */
 export function refundKeys(k: RedisKeys, orderId: string): string[] {
+  const shard = k.shardOfOrder(orderId);
   return [
     k.order(orderId),
     k.attempts(orderId),
-    k.events,
-    k.due('refund'),
+    k.events(shard),
+    k.due('refund', shard),
     k.refunds(orderId),
-    k.claims('refund'),
+    k.claims('refund', shard),
   ];
 }
 
 /** The seven keys every transition script takes first (src/store/lua/lib/transition.lua). */
 export function transitionKeys(k: RedisKeys, orderId: string): string[] {
+  const shard = k.shardOfOrder(orderId);
   return [
     k.order(orderId),
     k.attempts(orderId),
-    k.events,
-    k.due('query'),
-    k.due('close'),
-    k.claims('query'),
-    k.claims('close'),
+    k.events(shard),
+    k.due('query', shard),
+    k.due('close', shard),
+    k.claims('query', shard),
+    k.claims('close', shard),
   ];
 }

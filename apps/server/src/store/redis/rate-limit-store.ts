@@ -3,7 +3,7 @@
  * deployment prefix and the bucket as hash tag (a single key, so any Redis Cluster slot will do).
  */
 import { readFileSync } from 'node:fs';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connect.ts';
 import { RATE_WINDOW_SKEW_MS, windowOf, type RateLimitHit, type RateLimitStore } from '../rate-limit.ts';
 import { guard } from './connect.ts';
 
@@ -18,7 +18,7 @@ export class RedisRateLimitStore implements RateLimitStore {
   private readonly script: (key: string, ttlMs: number) => Promise<unknown>;
 
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     private readonly prefix: string,
   ) {
     // EVALSHA with ioredis' automatic EVAL fallback, like the scripts of scripts.ts.

@@ -1,5 +1,5 @@
 import type { OrderStatus } from '@mp-pay/shared/api';
-import type { Redis } from 'ioredis';
+import type { Cluster } from 'ioredis';
 import { MAX_ATTEMPTS_PER_ORDER, orderIdOf, orderIdOfRefund } from '../../domain/ids.ts';
 import { StoreUnavailableError } from '../../errors.ts';
 import type { Prepared } from '../../gateway/types.ts';
@@ -17,6 +17,7 @@ import {
   refundsFromHash,
 } from '../codec.ts';
 import {
+  DUE_QUEUES,
   DOUBLE_PAYMENT_BY,
   DOUBLE_PAYMENT_REASON,
   SCHEMA_VERSION,
@@ -64,7 +65,8 @@ import {
   type UserStore,
 } from '../types.ts';
 import type { TradeState } from '../../gateway/types.ts';
-import { connectRedis, guard, type RedisStoreOptions } from './connect.ts';
+import { connectCluster, connectRedis, guard, type RedisClient, type RedisStoreOptions } from './connect.ts';
+import { DEFAULT_EVENTS_MAX_LEN, DEFAULT_SHARDS, idMinter, keySlot } from '../shards.ts';
 import { redisKeys, refundKeys, statusKeys, transitionKeys, type RedisKeys } from './keys.ts';
 import {
   closeAttemptResult,
@@ -85,13 +87,89 @@ import {
 import { defineScripts, type Scripts } from './scripts.ts';
 import { RedisRateLimitStore } from './rate-limit-store.ts';
 
-export { connectRedis, type RedisStoreOptions } from './connect.ts';
+export { connectCluster, connectRedis, type RedisClient, type RedisStoreOptions } from './connect.ts';
 
 /** What every concern's class shares: one connection, the key names, the registered scripts. */
 interface Backend {
-  redis: Redis;
+  redis: RedisClient;
   keys: RedisKeys;
   scripts: Scripts;
+  /** Cluster mode: a payment is acknowledged only once a replica has it (waitForReplica). */
+  replicated: { timeoutMs: number } | undefined;
+}
+
+/**
+ * Replication in Redis is asynchronous: a master killed right after a write can lose it on failover, and the
+ * promoted replica would not know the payment WeChat was told we recorded. WAIT 1 on the connection that wrote
+ * blocks until one replica acknowledged everything that connection wrote (docs/scaling.md "WAIT"). No replica in
+ * time (none attached, or too slow): the store is unavailable for this call, so the notification is answered
+ * FAIL and WeChat retries; the transition itself is idempotent, so the retry only waits again.
+ */
+async function waitForReplica(
+  cluster: Cluster,
+  key: string,
+  timeoutMs: number,
+  mark: string | undefined,
+): Promise<void> {
+  const owner = cluster.slots[keySlot(key)]?.[0];
+  const node = cluster.nodes('master').find((n) => `${n.options.host}:${n.options.port}` === owner);
+  if (node === undefined) throw new StoreUnavailableError(`Redis Cluster: no master known for ${key}`);
+  // WAIT covers what this connection wrote. A payment found already recorded (by another process, perhaps not
+  // replicated yet) wrote nothing here: one small write in the same slot comes after it in the master's
+  // replication stream, so a replica acknowledging this write has that payment too.
+  if (mark !== undefined) await guard(node.call('SET', mark, String(Date.now()), 'PX', '60000'));
+  const acked = Number(await guard(node.call('WAIT', 1, timeoutMs)));
+  if (acked < 1) {
+    throw new StoreUnavailableError(
+      `Redis Cluster: no replica of ${owner} acknowledged the write within ${timeoutMs} ms`,
+    );
+  }
+}
+
+/** A page of orders merged from per-shard indexes (sorted sets scored by createdAt), newest first. */
+async function listShards(
+  b: Backend,
+  indexKeys: string[],
+  page: { limit: number; after?: ListPosition | undefined },
+): Promise<OrderPage> {
+  const perShard = await Promise.all(indexKeys.map((key) => pageOfIndex(b.redis, key, page)));
+  const merged = perShard
+    .flat()
+    .sort((x, y) => y.createdAt - x.createdAt || (x.id < y.id ? 1 : x.id > y.id ? -1 : 0));
+  const hasMore = merged.length > page.limit;
+  // One command per order: in a Cluster the orders live on several nodes; auto-pipelining batches them.
+  const hashes = await Promise.all(
+    merged.slice(0, page.limit).map((e) => guard(b.redis.hgetall(b.keys.order(e.id)))),
+  );
+  const orders: OrderRecord[] = [];
+  for (const hash of hashes) {
+    const order = orderFromHash(hash);
+    if (order) orders.push(order);
+  }
+  return { orders, hasMore };
+}
+
+/** Up to limit + 1 entries of one index after the cursor, newest first. */
+async function pageOfIndex(
+  redis: RedisClient,
+  key: string,
+  page: { limit: number; after?: ListPosition | undefined },
+): Promise<ListPosition[]> {
+  const after = page.after;
+  const max = after === undefined ? '+inf' : String(after.createdAt);
+  // Orders created in the same millisecond share a score; fetch a little more than a page and drop those
+  // at or before the cursor, widening the window in the (rare) case one millisecond holds many orders.
+  let window = page.limit + 1 + (after === undefined ? 0 : 16);
+  for (;;) {
+    const flat = await guard(redis.zrevrangebyscore(key, max, '-inf', 'WITHSCORES', 'LIMIT', 0, window));
+    const entries: ListPosition[] = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) {
+      entries.push({ id: flat[i] as string, createdAt: Number(flat[i + 1]) });
+    }
+    const fresh = after === undefined ? entries : entries.filter((e) => isAfterCursor(e, after));
+    if (fresh.length > page.limit || entries.length < window) return fresh.slice(0, page.limit + 1);
+    window *= 2;
+  }
 }
 
 /** The order an out_trade_no belongs to; a foreign one cannot be ours. */
@@ -108,12 +186,13 @@ export class RedisOrderStore implements OrderStore {
   ): Promise<CreateOrderResult> {
     const k = this.b.keys;
     const idem = options.idempotencyKey;
+    const shard = k.shardOfOrder(order.id);
     const reply = await guard(
       this.b.scripts.createOrder(
         ...transitionKeys(k, order.id),
-        idem === undefined ? k.order(order.id) : k.idempotency(order.userId, idem),
-        k.userOrders(order.userId),
-        ...statusKeys(k),
+        idem === undefined ? k.order(order.id) : k.idempotency(shard, order.userId, idem),
+        k.userOrders(order.userId, shard),
+        ...statusKeys(k, order.id),
         order.id,
         order.userId,
         order.totalFen,
@@ -155,52 +234,24 @@ export class RedisOrderStore implements OrderStore {
     userId: string,
     page: { limit: number; after?: ListPosition | undefined },
   ): Promise<OrderPage> {
-    return this.#listIndex(this.b.keys.userOrders(userId), page);
+    const k = this.b.keys;
+    return listShards(
+      this.b,
+      Array.from({ length: k.shards }, (_, s) => k.userOrders(userId, s)),
+      page,
+    );
   }
 
   async listByStatus(
     status: OrderStatus,
     page: { limit: number; after?: ListPosition | undefined },
   ): Promise<OrderPage> {
-    return this.#listIndex(this.b.keys.status(status), page);
-  }
-
-  /** A page of an order index (sorted set scored by createdAt), newest first. */
-  async #listIndex(
-    key: string,
-    page: { limit: number; after?: ListPosition | undefined },
-  ): Promise<OrderPage> {
-    const { redis, keys } = this.b;
-    const after = page.after;
-    const max = after === undefined ? '+inf' : String(after.createdAt);
-    // Orders created in the same millisecond share a score; fetch a little more than a page and drop those
-    // at or before the cursor, widening the window in the (rare) case one millisecond holds many orders.
-    let window = page.limit + 1 + (after === undefined ? 0 : 16);
-    let ids: string[];
-    for (;;) {
-      const flat = await guard(redis.zrevrangebyscore(key, max, '-inf', 'WITHSCORES', 'LIMIT', 0, window));
-      const entries: ListPosition[] = [];
-      for (let i = 0; i + 1 < flat.length; i += 2) {
-        entries.push({ id: flat[i] as string, createdAt: Number(flat[i + 1]) });
-      }
-      const fresh = after === undefined ? entries : entries.filter((e) => isAfterCursor(e, after));
-      if (fresh.length > page.limit || entries.length < window) {
-        ids = fresh.map((e) => e.id);
-        break;
-      }
-      window *= 2;
-    }
-    const hasMore = ids.length > page.limit;
-    const pipeline = redis.pipeline();
-    for (const id of ids.slice(0, page.limit)) pipeline.hgetall(keys.order(id));
-    const replies = (await guard(pipeline.exec())) ?? [];
-    const orders: OrderRecord[] = [];
-    for (const [err, hash] of replies) {
-      if (err) throw new StoreUnavailableError(`Redis: ${err.message}`, { cause: err });
-      const order = orderFromHash(hash as Record<string, string>);
-      if (order) orders.push(order);
-    }
-    return { orders, hasMore };
+    const k = this.b.keys;
+    return listShards(
+      this.b,
+      Array.from({ length: k.shards }, (_, s) => k.status(status, s)),
+      page,
+    );
   }
 
   async markClosed(
@@ -210,7 +261,7 @@ export class RedisOrderStore implements OrderStore {
     const reply = await guard(
       this.b.scripts.markClosed(
         ...transitionKeys(this.b.keys, id),
-        ...statusKeys(this.b.keys),
+        ...statusKeys(this.b.keys, id),
         id,
         closing.closedAt,
         closing.reason,
@@ -334,12 +385,13 @@ export class RedisAttemptStore implements AttemptStore {
   async markPaid(outTradeNo: string, facts: PaymentFacts): Promise<MarkPaidResult> {
     const orderId = ownerOf(outTradeNo);
     if (orderId === undefined) return { kind: 'not_found' };
+    const k = this.b.keys;
     const reply = await guard(
       this.b.scripts.markPaid(
-        ...transitionKeys(this.b.keys, orderId),
-        this.b.keys.due('refund'),
-        this.b.keys.refunds(orderId),
-        ...statusKeys(this.b.keys),
+        ...transitionKeys(k, orderId),
+        k.due('refund', k.shardOfOrder(orderId)),
+        k.refunds(orderId),
+        ...statusKeys(k, orderId),
         orderId,
         outTradeNo,
         String(facts.totalFen),
@@ -351,7 +403,17 @@ export class RedisAttemptStore implements AttemptStore {
         doubleRefundDoc(facts.paidAt),
       ),
     );
-    return markPaidResult(reply, facts.transactionId);
+    const result = markPaidResult(reply, facts.transactionId);
+    // What the notification acknowledges must survive a failover: see waitForReplica.
+    if (this.b.replicated !== undefined && result.kind !== 'not_found' && result.kind !== 'amount_mismatch') {
+      await waitForReplica(
+        this.b.redis as Cluster,
+        k.order(orderId),
+        this.b.replicated.timeoutMs,
+        result.kind === 'duplicate' ? k.replicated(k.shardOfOrder(orderId)) : undefined,
+      );
+    }
+    return result;
   }
 
   async endAttempt(
@@ -464,7 +526,7 @@ export class RedisRefundStore implements RefundStore {
     const reply = await guard(
       this.b.scripts.settleRefund(
         ...refundKeys(this.b.keys, orderId),
-        ...statusKeys(this.b.keys),
+        ...statusKeys(this.b.keys, orderId),
         orderId,
         outRefundNo,
         outcome.state,
@@ -477,28 +539,75 @@ export class RedisRefundStore implements RefundStore {
   }
 }
 
+/** The order a queue member belongs to: the refund queue holds out_refund_nos, the others order ids. */
+function orderOfMember(queue: DueQueue, member: string): string {
+  return queue === 'refund' ? (orderIdOfRefund(member) ?? member) : member;
+}
+
 export class RedisQueueStore implements QueueStore {
+  /** The shard the next claim starts at: each poll starts one further, so no shard waits behind another. */
+  #next = 0;
   constructor(private readonly b: Backend) {}
 
+  /**
+   * Claims from every shard of the queue, one shard after another (each claim-due runs in its shard's slot),
+   * until `limit` orders are claimed or every shard was asked: S round trips on an idle poll.
+   */
   async claimDue(queue: DueQueue, now: number, leaseMs: number, limit: number): Promise<DueClaim[]> {
     const k = this.b.keys;
     const leaseEnd = now + leaseMs;
-    const flat = (await guard(
-      this.b.scripts.claimDue(k.due(queue), k.claims(queue), now, leaseEnd, limit),
-    )) as (string | number)[];
     const claims: DueClaim[] = [];
-    for (let i = 0; i + 1 < flat.length; i += 2) {
-      claims.push({ orderId: String(flat[i]), attempt: Number(flat[i + 1]), leaseEnd });
+    const first = this.#next;
+    this.#next = (this.#next + 1) % k.shards;
+    for (let i = 0; i < k.shards && claims.length < limit; i++) {
+      const shard = (first + i) % k.shards;
+      const flat = (await guard(
+        this.b.scripts.claimDue(
+          k.due(queue, shard),
+          k.claims(queue, shard),
+          now,
+          leaseEnd,
+          limit - claims.length,
+        ),
+      )) as (string | number)[];
+      for (let j = 0; j + 1 < flat.length; j += 2) {
+        claims.push({ orderId: String(flat[j]), attempt: Number(flat[j + 1]), leaseEnd });
+      }
     }
     return claims;
   }
 
+  /**
+   * Each queue's length and earliest due time over all shards (the metrics' queue gauges,
+   * src/metrics/queue-stats.ts): two reads per queue and shard, at scrape time only.
+   */
+  async depths(): Promise<Record<string, { depth: number; oldestDueAt?: number }>> {
+    const k = this.b.keys;
+    const out: Record<string, { depth: number; oldestDueAt?: number }> = {};
+    for (const queue of DUE_QUEUES) {
+      const shards = await Promise.all(
+        Array.from({ length: k.shards }, async (_, s) => {
+          const [depth, first] = await Promise.all([
+            guard(this.b.redis.zcard(k.due(queue, s))),
+            guard(this.b.redis.zrange(k.due(queue, s), 0, 0, 'WITHSCORES')),
+          ]);
+          return { depth, oldest: first[1] === undefined ? undefined : Number(first[1]) };
+        }),
+      );
+      const oldest = shards.flatMap((x) => (x.oldest === undefined ? [] : [x.oldest]));
+      const depth = shards.reduce((n, x) => n + x.depth, 0);
+      out[queue] = oldest.length === 0 ? { depth } : { depth, oldestDueAt: Math.min(...oldest) };
+    }
+    return out;
+  }
+
   async release(queue: DueQueue, claim: DueClaim, release: ClaimRelease): Promise<boolean> {
     const k = this.b.keys;
+    const shard = k.shardOfOrder(orderOfMember(queue, claim.orderId));
     const reply = await guard(
       this.b.scripts.releaseClaim(
-        k.due(queue),
-        k.claims(queue),
+        k.due(queue, shard),
+        k.claims(queue, shard),
         claim.orderId,
         claim.leaseEnd,
         release.finish ? '' : release.dueAt,
@@ -508,28 +617,40 @@ export class RedisQueueStore implements QueueStore {
   }
 }
 
+/** Stream entry ids (`<ms>-<seq>`) in time order, across shards. */
+function byEntryId(x: OrderEvent, y: OrderEvent): number {
+  const [xm = 0, xs = 0] = x.id.split('-').map(Number);
+  const [ym = 0, ys = 0] = y.id.split('-').map(Number);
+  return xm - ym || xs - ys;
+}
+
 export class RedisEventStore implements EventStore {
   constructor(private readonly b: Backend) {}
 
   async readEvents(): Promise<OrderEvent[]> {
-    const entries = await guard(this.b.redis.xrange(this.b.keys.events, '-', '+'));
-    return entries.map(([id, fields]) => {
-      const f: Record<string, string> = {};
-      for (let i = 0; i + 1 < fields.length; i += 2) f[fields[i] as string] = fields[i + 1] as string;
-      const event: OrderEvent = {
-        id,
-        type: f.type as OrderEvent['type'],
-        orderId: f.orderId ?? '',
-        outTradeNo: f.outTradeNo ?? '',
-        totalFen: Number(f.totalFen),
-        source: f.source ?? '',
-        at: Number(f.at),
-      };
-      if (f.transactionId) event.transactionId = f.transactionId;
-      if (f.outRefundNo) event.outRefundNo = f.outRefundNo;
-      if (f.refundFen) event.refundFen = Number(f.refundFen);
-      return event;
-    });
+    const shards = await Promise.all(
+      this.b.keys.allEvents().map((key) => guard(this.b.redis.xrange(key, '-', '+'))),
+    );
+    return shards
+      .flat()
+      .map(([id, fields]) => {
+        const f: Record<string, string> = {};
+        for (let i = 0; i + 1 < fields.length; i += 2) f[fields[i] as string] = fields[i + 1] as string;
+        const event: OrderEvent = {
+          id,
+          type: f.type as OrderEvent['type'],
+          orderId: f.orderId ?? '',
+          outTradeNo: f.outTradeNo ?? '',
+          totalFen: Number(f.totalFen),
+          source: f.source ?? '',
+          at: Number(f.at),
+        };
+        if (f.transactionId) event.transactionId = f.transactionId;
+        if (f.outRefundNo) event.outRefundNo = f.outRefundNo;
+        if (f.refundFen) event.refundFen = Number(f.refundFen);
+        return event;
+      })
+      .sort(byEntryId);
   }
 }
 
@@ -585,21 +706,29 @@ export class SchemaVersionError extends Error {
 }
 
 /**
- * The data under this prefix must be of SCHEMA_VERSION. An empty prefix is claimed for it; data without a
- * version (round 1 wrote none) or of another version stops the server with what to do.
+ * The data under this prefix must be of SCHEMA_VERSION and written with this shard count. An empty prefix is
+ * claimed for both; data without a version (round 1 wrote none), of another version or another shard count
+ * stops the server with what to do. Each key is asked alone: in a Cluster they live in different slots.
  */
-async function checkSchema(redis: Redis, keys: RedisKeys, prefix: string): Promise<void> {
-  const found = await guard(redis.get(keys.schema));
+async function checkSchema(redis: RedisClient, keys: RedisKeys, prefix: string): Promise<void> {
+  const [found, shards] = await Promise.all([
+    guard(redis.get(keys.schema)),
+    guard(redis.get(keys.shardCount)),
+  ]);
   if (found === null) {
-    const legacy = await guard(redis.exists(keys.events, keys.due('query'), `${prefix}due:expire`));
-    if (legacy > 0) {
+    const legacy = await Promise.all(
+      [`${prefix}events`, `${prefix}due:query`, `${prefix}due:expire`].map((key) => guard(redis.exists(key))),
+    );
+    if (legacy.some((n) => n > 0)) {
       throw new SchemaVersionError(
         `Redis under prefix "${prefix}" holds data of the first, unversioned layout (schema 1), and this server ` +
           `reads schema ${SCHEMA_VERSION}. Drain it (let open orders expire), then use a new REDIS_PREFIX; ` +
           'see docs/architecture.md "Schema versions".',
       );
     }
-    // NX: of two servers starting on an empty prefix, one claims it; the other reads the claim below.
+    // NX: of two servers starting on an empty prefix, one claims it; the other reads the claim below. The
+    // shard count is claimed first: a server that sees the version sees the count.
+    await guard(redis.set(keys.shardCount, String(keys.shards), 'NX'));
     await guard(redis.set(keys.schema, String(SCHEMA_VERSION), 'NX'));
     return checkSchema(redis, keys, prefix);
   }
@@ -610,24 +739,67 @@ async function checkSchema(redis: Redis, keys: RedisKeys, prefix: string): Promi
         '(docs/architecture.md "Schema versions").',
     );
   }
+  if (shards !== String(keys.shards)) {
+    throw new SchemaVersionError(
+      `Redis under prefix "${prefix}" was written with REDIS_SHARDS=${shards ?? '(unknown)'}, and this server ` +
+        `has REDIS_SHARDS=${keys.shards}: an order's keys depend on it, so set it back to ${shards ?? 'its value'} ` +
+        '(or use another REDIS_PREFIX); docs/scaling.md "Shards".',
+    );
+  }
+}
+
+/** Thrown when REDIS_PREFIX carries a hash tag on a Cluster: every key would land in one slot. */
+export class ClusterPrefixError extends Error {
+  override readonly name = 'ClusterPrefixError';
 }
 
 export async function createRedisStore(options: RedisStoreOptions): Promise<Store> {
-  const redis = await connectRedis(options);
+  const cluster = options.clusterNodes !== undefined && options.clusterNodes.length > 0;
+  if (cluster && /[{}]/.test(options.prefix)) {
+    throw new ClusterPrefixError(
+      `REDIS_PREFIX "${options.prefix}" has a hash tag ({…}): on a Redis Cluster that would put every key in one ` +
+        'slot, on one master. Schema 3 tags each key with its shard instead; use a prefix without braces, e.g. ' +
+        '"mp-pay:" (docs/scaling.md "Shards").',
+    );
+  }
+  const redis: RedisClient = cluster
+    ? await connectCluster(options.clusterNodes ?? [], options)
+    : await connectRedis(options);
+  const shards = options.shards ?? DEFAULT_SHARDS;
   try {
-    await checkSchema(redis, redisKeys(options.prefix), options.prefix);
+    await checkSchema(redis, redisKeys(options.prefix, shards), options.prefix);
   } catch (err) {
     redis.disconnect();
     throw err;
   }
-  return redisStoreOn(redis, options.prefix);
+  return redisStoreOn(redis, options.prefix, {
+    shards,
+    eventsMaxLen: options.eventsMaxLen ?? DEFAULT_EVENTS_MAX_LEN,
+    // WAIT's own timeout, kept under the command timeout so the client does not give up first.
+    replicated: cluster ? { timeoutMs: Math.max(50, Math.floor(options.commandTimeoutMs / 2)) } : undefined,
+  });
 }
 
 /** The store over an open connection whose prefix was checked (createRedisStore); tests use it directly. */
-export function redisStoreOn(redis: Redis, prefix: string): Store {
-  const backend: Backend = { redis, keys: redisKeys(prefix), scripts: defineScripts(redis) };
+export function redisStoreOn(
+  redis: RedisClient,
+  prefix: string,
+  layout: {
+    shards?: number | undefined;
+    eventsMaxLen?: number | undefined;
+    replicated?: { timeoutMs: number } | undefined;
+  } = {},
+): Store {
+  const shards = layout.shards ?? DEFAULT_SHARDS;
+  const backend: Backend = {
+    redis,
+    keys: redisKeys(prefix, shards),
+    scripts: defineScripts(redis, layout.eventsMaxLen ?? DEFAULT_EVENTS_MAX_LEN),
+    replicated: layout.replicated,
+  };
   return {
     kind: 'redis',
+    ids: idMinter(shards),
     users: new RedisUserStore(backend),
     sessions: new RedisSessionStore(backend),
     orders: new RedisOrderStore(backend),
@@ -638,6 +810,10 @@ export function redisStoreOn(redis: Redis, prefix: string): Store {
     rateLimits: new RedisRateLimitStore(redis, prefix),
     ping: async () => {
       await guard(redis.ping());
+    },
+    // A Cluster client re-emits its nodes' errors, so one listener covers every connection.
+    onRedisError: (listener) => {
+      redis.on('error', listener);
     },
     close: async () => {
       try {

@@ -1,11 +1,13 @@
 import { readFileSync } from 'node:fs';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 
 /**
  * Registers the Lua scripts in src/store/lua with ioredis `defineCommand`: EVALSHA with an automatic EVAL
  * fallback, so a restarted (or flushed) Redis loads them again by itself. Each script's header documents its
  * KEYS, ARGV and numbered results; src/store/redis/results.ts is the one mapping of those results. A script
- * whose first line is `-- uses: lib/<file>` gets that library in front of it (shared steps written once).
+ * whose first line is `-- uses: lib/<file>` gets that library in front of it (shared steps written once), and
+ * one more ARGV, always the last: the event stream's length cap (lib/transition.lua). On a Cluster client ioredis
+ * sends EVALSHA to the node owning the script's keys and loads the script there on NOSCRIPT, node by node.
  */
 const SCRIPTS = {
   createOrder: { file: 'create-order.lua', keys: 14 },
@@ -32,6 +34,9 @@ export type Scripts = Record<ScriptName, (...args: ScriptArg[]) => Promise<unkno
 const LUA_DIR = new URL('../lua/', import.meta.url);
 const USES_RE = /^-- uses: (lib\/[a-z-]+\.lua)\n/;
 
+/** A line of lib/transition.lua: present in the text of every script that uses the library. */
+const LIBRARY_MARK = 'local EVENTS_MAX_LEN = ARGV[#ARGV]';
+
 const sources = new Map<ScriptName, string>();
 /** The full text sent to Redis for a script (library included). Exported for tests. */
 export function scriptSource(name: ScriptName): string {
@@ -45,14 +50,17 @@ export function scriptSource(name: ScriptName): string {
   return lua;
 }
 
-export function defineScripts(redis: Redis): Scripts {
+export function defineScripts(redis: Redis | Cluster, eventsMaxLen: number): Scripts {
   const out = {} as Scripts;
   for (const name of Object.keys(SCRIPTS) as ScriptName[]) {
     const command = `mppay_${name}`;
-    redis.defineCommand(command, { numberOfKeys: SCRIPTS[name].keys, lua: scriptSource(name) });
+    const lua = scriptSource(name);
+    redis.defineCommand(command, { numberOfKeys: SCRIPTS[name].keys, lua });
     const fn = (redis as unknown as Record<string, (...args: ScriptArg[]) => Promise<unknown>>)[command];
     if (typeof fn !== 'function') throw new Error(`ioredis did not define ${command}`);
-    out[name] = fn.bind(redis);
+    const bound = fn.bind(redis);
+    // The library reads its last ARGV as the stream cap; scripts without it get nothing appended.
+    out[name] = lua.includes(LIBRARY_MARK) ? (...args: ScriptArg[]) => bound(...args, eventsMaxLen) : bound;
   }
   return out;
 }

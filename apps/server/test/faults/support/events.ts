@@ -9,7 +9,12 @@ import { redisKeys } from '../../../src/index.ts';
 /** order.paid events per order in the stream: the ledger a fulfilment consumer reads. */
 export async function paidEventsByOrder(redis: Redis, prefix: string): Promise<Map<string, number>> {
   const counts = new Map<string, number>();
-  for (const [, fields] of await redis.xrange(redisKeys(prefix).events, '-', '+')) {
+  const shards = await Promise.all(
+    redisKeys(prefix)
+      .allEvents()
+      .map((key) => redis.xrange(key, '-', '+')),
+  );
+  for (const [, fields] of shards.flat()) {
     const map = new Map<string, string>();
     for (let i = 0; i + 1 < fields.length; i += 2) map.set(fields[i] as string, fields[i + 1] as string);
     const orderId = map.get('orderId');
@@ -24,4 +29,14 @@ export async function storedStatus(redis: Redis, prefix: string, id: string): Pr
 
 export async function statuses(redis: Redis, prefix: string, ids: readonly string[]): Promise<string[]> {
   return Promise.all(ids.map(async (id) => (await storedStatus(redis, prefix, id)) ?? 'MISSING'));
+}
+
+/** Entries in every shard's event stream. */
+export async function eventCount(redis: Redis, prefix: string): Promise<number> {
+  const lengths = await Promise.all(
+    redisKeys(prefix)
+      .allEvents()
+      .map((key) => redis.xlen(key)),
+  );
+  return lengths.reduce((a, b) => a + b, 0);
 }

@@ -1,12 +1,16 @@
 -- Shared by every order transition script; scripts.ts puts this file in front of each script that declares
 -- `-- uses: lib/transition.lua`, so these steps are written once.
 --
--- Transition scripts all take the same first seven KEYS:
---   KEYS[1] order hash         <prefix>order:{<id>}
---   KEYS[2] attempts hash      <prefix>order:{<id>}:attempts   (<no>.<field> for each attempt's fields)
---   KEYS[3] event stream       <prefix>events
---   KEYS[4] query queue        <prefix>due:query    KEYS[6] its claim counts   <prefix>due:query:attempts
---   KEYS[5] close queue        <prefix>due:close    KEYS[7] its claim counts   <prefix>due:close:attempts
+-- Transition scripts all take the same first seven KEYS, all in the order's shard {s<n>} (one Cluster slot):
+--   KEYS[1] order hash         <prefix>{s<n>}:order:<id>
+--   KEYS[2] attempts hash      <prefix>{s<n>}:order:<id>:attempts   (<no>.<field> for each attempt's fields)
+--   KEYS[3] event stream       <prefix>{s<n>}:events
+--   KEYS[4] query queue        <prefix>{s<n>}:due:query    KEYS[6] its claim counts   <prefix>{s<n>}:due:query:attempts
+--   KEYS[5] close queue        <prefix>{s<n>}:due:close    KEYS[7] its claim counts   <prefix>{s<n>}:due:close:attempts
+-- and one ARGV more than their own header lists, always the LAST (scripts.ts appends it):
+--   ARGV[#ARGV] the event stream's length cap (XADD MAXLEN ~, docs/scaling.md "Events")
+
+local EVENTS_MAX_LEN = ARGV[#ARGV]
 
 local Q_QUERY, Q_CLOSE = 4, 5
 
@@ -72,9 +76,9 @@ end
 
 local function emit(kind, id, no, total, source, at, tx)
   if tx then
-    return redis.call('XADD', KEYS[3], '*', 'type', kind, 'orderId', id, 'outTradeNo', no,
-      'transactionId', tx, 'totalFen', total, 'source', source, 'at', at)
+    return redis.call('XADD', KEYS[3], 'MAXLEN', '~', EVENTS_MAX_LEN, '*', 'type', kind, 'orderId', id,
+      'outTradeNo', no, 'transactionId', tx, 'totalFen', total, 'source', source, 'at', at)
   end
-  return redis.call('XADD', KEYS[3], '*', 'type', kind, 'orderId', id, 'outTradeNo', no,
-    'totalFen', total, 'source', source, 'at', at)
+  return redis.call('XADD', KEYS[3], 'MAXLEN', '~', EVENTS_MAX_LEN, '*', 'type', kind, 'orderId', id,
+    'outTradeNo', no, 'totalFen', total, 'source', source, 'at', at)
 end
