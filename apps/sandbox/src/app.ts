@@ -135,12 +135,26 @@ export function createApp(sandbox: SandboxContext, notifier: Notifier): Koa {
     ctx.body = { ok: true, appid: sandbox.config.appId, mch_id: sandbox.config.mchId };
   });
 
-  app.use(router.routes());
-  app.use(router.allowedMethods());
-  app.use((ctx) => {
-    if (ctx.status === 404 && ctx.body === undefined) {
+  // Nothing answered: 404 NOT_FOUND; a known path asked with another method: 405 with Allow (501 for a method
+  // no route knows), in the error envelope, or in APIv3's error shape on /v3/ paths.
+  app.use(async (ctx, next) => {
+    await next();
+    if (ctx.body !== undefined) return;
+    if (ctx.status === 404) {
       sendJsonError(ctx, 404, 'NOT_FOUND', `the sandbox does not serve ${ctx.method} ${ctx.path}`);
+    } else if (ctx.status === 405 || ctx.status === 501) {
+      const status = ctx.status;
+      const id = status === 405 ? 'METHOD_NOT_ALLOWED' : 'NOT_IMPLEMENTED';
+      const message = `the sandbox does not serve ${ctx.method} ${ctx.path}; it accepts ${ctx.response.get('Allow') || 'no method'} there`;
+      if (ctx.path.startsWith('/v3/')) {
+        ctx.body = { code: id, message };
+        ctx.status = status;
+      } else {
+        sendJsonError(ctx, status, id, message);
+      }
     }
   });
+  app.use(router.routes());
+  app.use(router.allowedMethods());
   return app;
 }

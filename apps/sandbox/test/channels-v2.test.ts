@@ -114,7 +114,7 @@ describe('NATIVE', () => {
     });
     const scanned = await scanCode(ctx.sb, { url: reply.code_url });
     expect(scanned.status).toBe(409);
-    expect(scanned.json).toEqual({ error: { id: 'NOT_PAYABLE', message: '订单已关闭' } });
+    expect(scanned.json).toEqual({ error: 'NOT_PAYABLE', message: '订单已关闭' });
   });
 });
 

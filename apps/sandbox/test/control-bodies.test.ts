@@ -17,7 +17,8 @@ describe('control endpoints given a body that is not a JSON object', () => {
       const res = await fetch(`${sandbox.url}${path}`, { method: 'POST', body });
       expect(res.status).toBe(400);
       expect(await res.json()).toEqual({
-        error: { id: 'BAD_REQUEST', message: expect.stringMatching(/must be a JSON object/) },
+        error: 'BAD_REQUEST',
+        message: expect.stringMatching(/must be a JSON object/),
       });
     }
   });
@@ -28,7 +29,7 @@ describe('control endpoints given a body that is not a JSON object', () => {
       body: '{"user":"alice"}',
     });
     expect(res.status).toBe(400);
-    expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(/appid/);
+    expect(((await res.json()) as { message: string }).message).toMatch(/appid/);
   });
 });
 
@@ -40,7 +41,8 @@ describe('control endpoints given an oversized body', () => {
     const declared = await fetch(`${sandbox.url}/sandbox/login-codes`, { method: 'POST', body: big });
     expect(declared.status).toBe(413);
     expect(await declared.json()).toEqual({
-      error: { id: 'TOO_LARGE', message: 'request body exceeds 16384 bytes' },
+      error: 'TOO_LARGE',
+      message: 'request body exceeds 16384 bytes',
     });
     const streamed = await fetch(`${sandbox.url}/sandbox/login-codes`, {
       method: 'POST',

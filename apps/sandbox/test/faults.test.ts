@@ -277,6 +277,6 @@ describe('/sandbox/faults', () => {
   ])('refuses invalid settings %j', async (body) => {
     const res = await postJson(`${ctx.sb.url}/sandbox/faults`, body);
     expect(res.status).toBe(400);
-    expect(res.json).toMatchObject({ error: { id: 'BAD_REQUEST' } });
+    expect(res.json).toMatchObject({ error: 'BAD_REQUEST' });
   });
 });

@@ -44,7 +44,7 @@ describe('POST /sandbox/login-codes (what wx.login yields)', () => {
   it('refuses an unknown appid and malformed input', async () => {
     expect(await postJson(`${sb.url}/sandbox/login-codes`, { appid: 'wx1111111111111111' })).toMatchObject({
       status: 404,
-      json: { error: { id: 'UNKNOWN_APPID' } },
+      json: { error: 'UNKNOWN_APPID' },
     });
     expect((await postJson(`${sb.url}/sandbox/login-codes`, { appid: DEMO.appId, user: 'a b' })).status).toBe(
       400,

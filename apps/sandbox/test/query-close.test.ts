@@ -184,6 +184,6 @@ describe('GET /sandbox/orders/:out_trade_no', () => {
   it('answers 404 for an unknown order', async () => {
     const res = await fetch(`${ctx.sb.url}/sandbox/orders/NOPE`);
     expect(res.status).toBe(404);
-    expect(await res.json()).toMatchObject({ error: { id: 'ORDERNOTEXIST' } });
+    expect(await res.json()).toMatchObject({ error: 'ORDERNOTEXIST' });
   });
 });

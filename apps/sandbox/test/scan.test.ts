@@ -119,12 +119,12 @@ describe('mode 2: code_url', () => {
     const placed = await placeV2Channel(sb, 'NATIVE', receiver.url);
     const refused = await scan({ url: placed.reply.code_url, openid: 'o'.repeat(28) });
     expect(refused.status).toBe(400);
-    expect(refused.json).toMatchObject({ error: { id: 'OPENID_INVALID' } });
+    expect(refused.json).toMatchObject({ error: 'OPENID_INVALID' });
     const { openid } = await loginCode(sb, 'scanner-bob');
     const paid = await scan({ url: placed.reply.code_url, openid });
     expect(paid.json).toMatchObject({ mode: 2, outcome: 'success', openid });
     const again = await scan({ url: placed.reply.code_url });
-    expect(again).toMatchObject({ status: 409, json: { error: { message: '该订单已支付' } } });
+    expect(again).toMatchObject({ status: 409, json: { message: '该订单已支付' } });
   });
 
   it('cancel leaves the trade unpaid', async () => {
@@ -147,7 +147,7 @@ describe('mode 2: code_url', () => {
   ])('answers %s with %i %s', async (_what, body, status, id) => {
     const res = await scan(body);
     expect(res.status).toBe(status);
-    expect(res.json).toMatchObject({ error: { id } });
+    expect(res.json).toMatchObject({ error: id });
   });
 
   it('the page explains a code it cannot read', async () => {
@@ -178,7 +178,7 @@ describe('mode 2: a code_url that can no longer be paid', () => {
     expectRefusedPage(await scanPage(sb, placed.reply.code_url), '订单已关闭');
     expect(await scan({ url: placed.reply.code_url })).toMatchObject({
       status: 409,
-      json: { error: { id: 'NOT_PAYABLE', message: '订单已关闭' } },
+      json: { error: 'NOT_PAYABLE', message: '订单已关闭' },
     });
     expect((await inspect(sb, placed.outTradeNo)).payments.map((p) => p.outcome)).toEqual(['refused']);
   });
@@ -190,8 +190,8 @@ describe('mode 2: a code_url that can no longer be paid', () => {
     await postJson(`${clocked.sb.url}/sandbox/clock`, { advance_ms: 60_000 });
     expectRefusedPage(await scanPage(clocked.sb, placed.reply.code_url), '二维码已过期');
     const res = await scanCode(clocked.sb, { url: placed.reply.code_url });
-    expect(res).toMatchObject({ status: 409, json: { error: { id: 'NOT_PAYABLE' } } });
-    expect((res.json as { error: { message: string } }).error.message).toMatch(/^二维码已过期/);
+    expect(res).toMatchObject({ status: 409, json: { error: 'NOT_PAYABLE' } });
+    expect((res.json as { message: string }).message).toMatch(/^二维码已过期/);
     const seen = await inspect(clocked.sb, placed.outTradeNo);
     expect(seen.state).toBe('NOTPAY');
     expect(seen.payments.map((p) => p.outcome)).toEqual(['refused']);
@@ -246,9 +246,9 @@ describe('mode 1: the signed long link and the merchant scan callback', () => {
   it('refuses a link signed with another key without calling the merchant', async () => {
     const before = scans.length;
     const res = await scan({ url: longLink('SKU-1', 'k'.repeat(32)) });
-    expect(res).toMatchObject({ status: 400, json: { error: { id: 'SIGN_ERROR' } } });
+    expect(res).toMatchObject({ status: 400, json: { error: 'SIGN_ERROR' } });
     const tampered = longLink('SKU-1').replace('product_id=SKU-1', 'product_id=SKU-2');
-    expect((await scan({ url: tampered })).json).toMatchObject({ error: { id: 'SIGN_ERROR' } });
+    expect((await scan({ url: tampered })).json).toMatchObject({ error: 'SIGN_ERROR' });
     expect(scans.length).toBe(before);
   });
 
@@ -262,7 +262,7 @@ describe('mode 1: the signed long link and the merchant scan callback', () => {
     try {
       const res = await scan({ url: longLink(`M${Date.now()}`) });
       expect(res.status).toBe(status);
-      expect(res.json).toMatchObject({ error: { id, message: expect.stringContaining(text) } });
+      expect(res.json).toMatchObject({ error: id, message: expect.stringContaining(text) });
     } finally {
       merchantMode = 'place';
     }
@@ -280,7 +280,7 @@ describe('mode 1: the signed long link and the merchant scan callback', () => {
       // The merchant places its trade on `sb`, so the scan of `lonely` gets a prepay_id it does not know.
       merchantMode = 'place';
       const res = await scanCode(lonely, { url: longLink(`R${Date.now()}`) });
-      expect(res).toMatchObject({ status: 502, json: { error: { id: 'BAD_REPLY' } } });
+      expect(res).toMatchObject({ status: 502, json: { error: 'BAD_REPLY' } });
     } finally {
       await lonely.close();
     }
@@ -290,7 +290,7 @@ describe('mode 1: the signed long link and the merchant scan callback', () => {
     const lonely = await sandbox({ nativeCallbackUrl: 'http://127.0.0.1:9/wechatpay/native-scan' });
     try {
       const res = await scanCode(lonely, { url: longLink('SKU-1') });
-      expect(res).toMatchObject({ status: 502, json: { error: { id: 'MERCHANT_UNREACHABLE' } } });
+      expect(res).toMatchObject({ status: 502, json: { error: 'MERCHANT_UNREACHABLE' } });
     } finally {
       await lonely.close();
     }

@@ -210,7 +210,7 @@ describe('the sandbox’s own endpoints', () => {
   it('answers unknown paths with a JSON 404', async () => {
     const res = await fetch(`${sb.url}/pay/refund`, { method: 'POST' });
     expect(res.status).toBe(404);
-    expect(await res.json()).toMatchObject({ error: { id: 'NOT_FOUND' } });
+    expect(await res.json()).toMatchObject({ error: 'NOT_FOUND' });
   });
 
   it('reports health without secrets', async () => {

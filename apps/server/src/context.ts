@@ -2,6 +2,7 @@ import type { Code2SessionClient, OAuthClient } from '@mp-pay/shared/login';
 import type { ServerConfig } from './config.ts';
 import type { PaymentGateway } from './gateway/index.ts';
 import type { Logger } from './logger.ts';
+import type { Metrics } from './metrics/registry.ts';
 import type { Catalog } from './services/catalog.ts';
 import type { QueryThrottle } from './services/query-throttle.ts';
 import type { Store } from './store/index.ts';
@@ -17,6 +18,8 @@ export interface AppContext {
   oauth: OAuthClient | undefined;
   catalog: Catalog;
   log: Logger;
+  /** This process's Prometheus series (src/metrics/): observed at the boundaries, not by services. */
+  metrics: Metrics;
   /** PUBLIC_BASE_URL, or the address the server listens on (known only once it listens); no trailing slash. */
   publicBaseUrl(): string;
   /** notify_url for placing trades; known only once the server listens when PUBLIC_BASE_URL is unset. */

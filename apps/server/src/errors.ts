@@ -58,6 +58,7 @@ export const ERRORS: Readonly<Record<ErrorId, CatalogueEntry>> = Object.freeze({
     message: 'WeChat Pay is not answering right now; retry with the same Idempotency-Key.',
   },
   not_found: { status: 404, message: 'No such route.' },
+  method_not_allowed: { status: 405, message: 'This route does not accept that method.' },
   service_unavailable: { status: 503, message: 'The service is temporarily unavailable; try again shortly.' },
   internal_error: { status: 500, message: 'Something went wrong on our side.' },
 });

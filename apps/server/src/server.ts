@@ -1,4 +1,4 @@
-import { createServer } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Code2SessionClient, OAuthClient } from '@mp-pay/shared/login';
 import type { DestinationStream } from 'pino';
@@ -7,7 +7,16 @@ import { loadConfig, type Env, type ServerConfig } from './config.ts';
 import type { AppContext } from './context.ts';
 import { createGateway } from './gateway/index.ts';
 import { OrderWorker } from './jobs/worker.ts';
-import { createLogger } from './logger.ts';
+import { notifyFastPath } from './http/notify-fast-path.ts';
+import { createLogger, type Logger } from './logger.ts';
+import { instrumentCode2Session, instrumentOAuth } from './metrics/gateway.ts';
+import { NotifyObserver } from './metrics/notify-observer.ts';
+import { queueStatsOf, watchQueues } from './metrics/queue-stats.ts';
+import { redisErrorSourceOf } from './metrics/redis-errors.ts';
+import { Metrics } from './metrics/registry.ts';
+import { instrumentStore } from './metrics/store-events.ts';
+import { probeSandbox } from './routes/health/sandbox-probe.ts';
+import { METRICS_PATH, startMetricsListener } from './routes/metrics/index.ts';
 import { Catalog } from './services/catalog.ts';
 import { QueryThrottle } from './services/query-throttle.ts';
 import { openStore, type Store } from './store/index.ts';
@@ -18,8 +27,15 @@ export interface StartServerOptions {
   host?: string;
   /** Where the JSON logs go (default stdout); tests capture them. */
   logStream?: DestinationStream;
+  /** The logger to use (main.ts makes it first, to log a failed start); default: one on `logStream`. */
+  logger?: Logger;
   /** The server's clock (epoch ms). Tests move it forward together with the sandbox's to reach expiry. */
   now?: () => number;
+  /**
+   * Answer WeChat's callbacks at their exact paths in front of Koa (http/notify-fast-path.ts); default true.
+   * false leaves them to the Koa route, the reference the fast path is tested against.
+   */
+  notifyFastPath?: boolean;
 }
 
 export interface RunningServer {
@@ -30,6 +46,11 @@ export interface RunningServer {
   /** For operations and tests: the store and the background worker of this process. */
   store: Store;
   worker: OrderWorker;
+  /** This process's logger: main.ts writes its banner and signals through it. */
+  log: Logger;
+  /** This process's Prometheus series, and where they are served (the main port, or METRICS_PORT's listener). */
+  metrics: Metrics;
+  metricsUrl: string;
 }
 
 export async function startServer(options: StartServerOptions = {}): Promise<RunningServer> {
@@ -39,8 +60,16 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     port: options.port ?? loaded.port,
     host: options.host ?? loaded.host,
   };
-  const log = createLogger(config, options.logStream);
-  const store = await openStore(config.redis);
+  const log = options.logger ?? createLogger(config, options.logStream);
+  // One registry per server (tests run many in one process). The store and the gateway are wrapped where they
+  // are built, so services never see a metric (src/metrics/).
+  const metrics = new Metrics();
+  const notify = new NotifyObserver(metrics);
+  const openedStore = await openStore(config.redis);
+  const store = instrumentStore(openedStore, metrics, notify);
+  const queueStats = queueStatsOf(openedStore.queues) ?? queueStatsOf(openedStore);
+  if (queueStats) watchQueues(metrics, queueStats, () => Date.now(), log);
+  redisErrorSourceOf(openedStore)?.onRedisError(() => metrics.redisErrors.inc());
   log.info(
     {
       store: store.kind,
@@ -56,7 +85,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   let baseUrl = '';
   const now = options.now ?? (() => Date.now());
   let shuttingDown = false;
-  const pay = createGateway(config, now);
+  const pay = createGateway(config, now, { metrics, notify });
   const publicBase = () => config.publicBaseUrl ?? baseUrl;
   try {
     await pay.start?.();
@@ -68,21 +97,28 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     config,
     store,
     log,
+    metrics,
     catalog: Catalog.load(),
     pay,
-    login: new Code2SessionClient({
-      appId: config.wechat.appId,
-      secret: config.wechat.secret,
-      baseUrl: config.wechat.apiBase,
-    }),
+    login: instrumentCode2Session(
+      new Code2SessionClient({
+        appId: config.wechat.appId,
+        secret: config.wechat.secret,
+        baseUrl: config.wechat.apiBase,
+      }),
+      metrics,
+    ),
     oauth:
       config.channels.officialAccount === undefined
         ? undefined
-        : new OAuthClient({
-            appId: config.channels.officialAccount.appId,
-            secret: config.channels.officialAccount.secret,
-            baseUrl: config.wechat.apiBase,
-          }),
+        : instrumentOAuth(
+            new OAuthClient({
+              appId: config.channels.officialAccount.appId,
+              secret: config.channels.officialAccount.secret,
+              baseUrl: config.wechat.apiBase,
+            }),
+            metrics,
+          ),
     publicBaseUrl: () => publicBase(),
     notifyUrl: () => publicBase() + pay.notifyPath,
     refundNotifyUrl: () => publicBase() + pay.refundNotifyPath,
@@ -90,7 +126,18 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     queryThrottle: new QueryThrottle(Math.max(config.orders.refreshAfterMs, 1000)),
   };
 
-  const app = buildApp(ctx, { isShuttingDown: () => shuttingDown });
+  const app = buildApp(ctx, {
+    isShuttingDown: () => shuttingDown,
+    serveMetrics: config.metrics.port === undefined,
+    notify,
+  });
+  // WeChat's callbacks at their exact paths are answered in front of Koa, with the same behaviour (the bench
+  // profile's largest share was Koa's per-request machinery: http/notify-fast-path.ts); everything else is Koa's.
+  const fastPath =
+    options.notifyFastPath === false
+      ? () => false
+      : notifyFastPath(ctx, { isShuttingDown: () => shuttingDown, notify });
+  const koa = app.callback();
   // Slow clients (slowloris, stalled uploads) cannot hold connections open for long: the timeouts are checked
   // every second instead of Node's default 30 s.
   const server = createServer(
@@ -100,7 +147,9 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       keepAliveTimeout: config.http.keepAliveTimeoutMs,
       connectionsCheckingInterval: 1000,
     },
-    app.callback(),
+    (req, res) => {
+      if (!fastPath(req, res)) void koa(req, res);
+    },
   );
   server.maxHeadersCount = 100;
 
@@ -116,14 +165,38 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     await store.close();
     throw err;
   }
-  const address = server.address() as AddressInfo;
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  baseUrl = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${address.port}`;
-  config.port = address.port;
+  let metricsServer: Server | undefined;
+  if (config.metrics.port !== undefined) {
+    try {
+      metricsServer = await startMetricsListener(metrics, config.metrics.port, config.host);
+    } catch (err) {
+      server.close();
+      await store.close();
+      throw err;
+    }
+  }
+  baseUrl = urlOf(server);
+  config.port = (server.address() as AddressInfo).port;
+
+  const metricsUrl =
+    metricsServer === undefined ? `${baseUrl}${METRICS_PATH}` : `${urlOf(metricsServer)}${METRICS_PATH}`;
 
   const worker = new OrderWorker(ctx);
   if (config.worker.enabled) worker.start();
-  log.info({ url: baseUrl, notifyUrl: ctx.notifyUrl(), worker: config.worker.enabled }, 'server listening');
+  log.info(
+    { url: baseUrl, notifyUrl: ctx.notifyUrl(), worker: config.worker.enabled, metrics: metricsUrl },
+    'server listening',
+  );
+  // Sandbox mode: without the sandbox nothing can be paid; say so now, by name, rather than at the first order.
+  if (config.sandboxUrl !== undefined) {
+    const sandbox = await probeSandbox(config.sandboxUrl);
+    if (sandbox !== 'ok') {
+      log.warn(
+        { sandbox: config.sandboxUrl, check: sandbox },
+        `the sandbox is not reachable (${sandbox}): start it (pnpm start runs both) or set WECHATPAY_API_BASE; /readyz says 503 until it answers`,
+      );
+    }
+  }
 
   let closing: Promise<void> | undefined;
   const close = () =>
@@ -135,12 +208,23 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       const drain = setInterval(() => server.closeIdleConnections(), 100);
       const force = setTimeout(() => server.closeAllConnections(), config.shutdownGraceMs);
       force.unref();
-      await Promise.all([stopped, worker.stop()]);
+      const metricsStopped = new Promise<void>((resolve) =>
+        metricsServer === undefined ? resolve() : metricsServer.close(() => resolve()),
+      );
+      metricsServer?.closeAllConnections();
+      await Promise.all([stopped, worker.stop(), metricsStopped]);
       clearInterval(drain);
       clearTimeout(force);
       await store.close();
       log.info('server stopped');
     })());
 
-  return { url: baseUrl, config, close, store, worker };
+  return { url: baseUrl, config, close, store, worker, log, metrics, metricsUrl };
+}
+
+/** Where a listener can be reached (a wildcard address is reached on the loopback). */
+function urlOf(server: Server): string {
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${address.port}`;
 }

@@ -110,7 +110,12 @@ describe('HTTP API on the memory store', () => {
 
   it('reports health and readiness', async () => {
     expect(await json(await fetch(url('/healthz')))).toEqual({ status: 'ok' });
-    expect(await json(await fetch(url('/readyz')))).toEqual({ status: 'ready', store: 'memory' });
+    expect(await json(await fetch(url('/readyz')))).toEqual({
+      status: 'ready',
+      ready: true,
+      store: 'memory',
+      checks: { store: 'ok', sandbox: 'ok' },
+    });
   });
 });
 

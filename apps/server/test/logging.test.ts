@@ -74,7 +74,7 @@ describe('logs', () => {
         done();
       },
     });
-    const config = loadConfig({ LOG_LEVEL: 'info' });
+    const config = loadConfig({ LOG_LEVEL: 'info', LOG_FORMAT: 'json' });
     const log = createLogger(config, stream);
     log.info(
       {

@@ -42,6 +42,11 @@ describe('Redis outage during a notification', () => {
       expect(attempt.reply).toMatch(/FAIL/);
     }
     expect((await fetch(`${stack.server.url}/readyz`)).status).toBe(503);
+    // The client's errors (its reconnection attempts refused while Redis is down) reach the metrics.
+    await waitFor(async () => {
+      const metrics = await (await fetch(`${stack.server.url}/metrics`)).text();
+      return Number(/^mppay_redis_errors_total (\d+)/m.exec(metrics)?.[1] ?? 0) > 0 ? true : undefined;
+    }, 'mppay_redis_errors_total above 0');
     const api = await fetch(`${stack.server.url}/api/orders/${order.id}`, { headers: bearer(token) });
     expect(api.status).toBe(503);
     expect(await api.json()).toMatchObject({ error: 'service_unavailable' });

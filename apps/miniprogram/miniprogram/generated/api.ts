@@ -269,6 +269,7 @@ export type ErrorId =
   | 'idempotency_conflict'
   | 'payment_unavailable'
   | 'not_found'
+  | 'method_not_allowed'
   | 'service_unavailable'
   | 'internal_error';
 

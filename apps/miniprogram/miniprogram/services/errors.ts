@@ -47,6 +47,7 @@ const MESSAGES: Record<ErrorId | ClientErrorId, string> = {
   login_code_used: '登录凭证已被使用，请重试',
   login_rate_limited: '登录过于频繁，请稍后再试',
   rate_limited: '操作过于频繁，请稍后再试',
+  method_not_allowed: '请求方式不正确',
   login_blocked: '当前微信账号暂时无法登录',
   wechat_unavailable: '微信服务暂时不可用，请稍后重试',
   product_not_found: '商品不存在或已下架',

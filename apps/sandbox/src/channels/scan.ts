@@ -1,3 +1,4 @@
+import { sendJsonError } from '../http/json.ts';
 import type { Context } from 'koa';
 import {
   buildNativeScanXml,
@@ -215,8 +216,7 @@ export function scanRoute(sandbox: SandboxContext, notifier: Notifier) {
       };
     } catch (err) {
       if (!(err instanceof ScanError)) throw err;
-      ctx.status = err.status;
-      ctx.body = { error: { id: err.id, message: err.message } };
+      sendJsonError(ctx, err.status, err.id, err.message);
     }
   };
 }
@@ -260,7 +260,7 @@ function go(outcome){var buttons=document.querySelectorAll('button');buttons.for
 result.textContent='…';
 fetch('/sandbox/scan',{method:'POST',credentials:'same-origin',headers:{'content-type':'application/json'},body:JSON.stringify({url:url,outcome:outcome})})
 .then(function(res){return res.json();}).then(function(reply){
-if(reply.error){result.textContent=reply.error.message;result.setAttribute('data-outcome','error');result.className='error';buttons.forEach(function(b){b.disabled=false;});return;}
+if(reply.error){result.textContent=reply.message;result.setAttribute('data-outcome','error');result.className='error';buttons.forEach(function(b){b.disabled=false;});return;}
 result.textContent=reply.message;result.setAttribute('data-outcome',reply.outcome);
 if(reply.total_fee!==undefined){var a=document.getElementById('sandbox-scan-amount');if(a)a.textContent='¥'+(reply.total_fee/100).toFixed(2);}
 },function(e){result.textContent=String(e);result.setAttribute('data-outcome','error');});}

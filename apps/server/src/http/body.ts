@@ -1,7 +1,7 @@
 import { BodyTooLargeError, readCappedBody } from '@mp-pay/shared/core';
 import { koaBody } from 'koa-body';
 import { AppError } from '../errors.ts';
-import type { AppMiddleware } from './state.ts';
+import type { AppMiddleware, AppRouterContext } from './state.ts';
 
 /** JSON bodies for the API routes: size-capped, objects/arrays only, anything but JSON refused with 415. */
 export function jsonBody(limitBytes: number): AppMiddleware {
@@ -34,9 +34,28 @@ export function rawBody(limitBytes: number): AppMiddleware {
         label: 'request body',
       });
     } catch (err) {
-      if (err instanceof BodyTooLargeError) throw new AppError('payload_too_large');
+      if (err instanceof BodyTooLargeError) {
+        // The access line says why (the route may answer in its own protocol, not through the error handler).
+        refuse(ctx, 'payload_too_large', sizeCapReason(ctx.get('content-length'), limitBytes));
+        throw new AppError('payload_too_large');
+      }
       throw err;
     }
     await next();
   };
+}
+
+/** Notes a refusal on the request for its access log line (request-context.ts), whoever renders the answer. */
+export function refuse(ctx: AppRouterContext, errorId: string, reason: string): void {
+  ctx.state.errorId = errorId;
+  ctx.state.errorReason = reason;
+}
+
+/**
+ * "body over the 65536-byte cap (Content-Length 70000)": the declared length only when it is a number. Also the
+ * notify fast path's reason (notify-fast-path.ts), so both paths log the same words.
+ */
+export function sizeCapReason(declared: string, limitBytes: number): string {
+  const length = /^\d{1,15}$/.test(declared) ? ` (Content-Length ${declared})` : ' (streamed past it)';
+  return `body over the ${limitBytes}-byte cap${length}`;
 }

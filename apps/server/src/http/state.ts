@@ -14,6 +14,10 @@ export interface AppState {
   input?: unknown;
   /** Set by `rawBody`: the exact bytes received. */
   rawBody?: Buffer;
+  /** The error id of a refused request, for its access log line (set by the error handler or `refuse`). */
+  errorId?: string;
+  /** Why it was refused, when the id alone does not say (e.g. the notify body size cap). Never a secret. */
+  errorReason?: string;
 }
 
 export type AppMiddleware = RouterMiddleware<AppState>;

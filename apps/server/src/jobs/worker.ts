@@ -204,6 +204,10 @@ export class OrderWorker {
       log.warn({ err }, 'background job failed; will retry');
       next = { kind: 'backoff', reason: 'error' };
     }
+    this.#ctx.metrics.workerJobs.inc({
+      queue,
+      next: next.kind === 'backoff' ? `backoff_${next.reason}` : next.kind,
+    });
     try {
       // Applied only if the order still holds this claim's lease: a transition during the job wins.
       const dueAt =

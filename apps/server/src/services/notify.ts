@@ -77,11 +77,12 @@ async function decide(ctx: AppContext, raw: RawNotification, log: Logger): Promi
     log.info({ outTradeNo: fact.outTradeNo }, 'notification of a failed payment: nothing to record');
     return ACK;
   }
-  const where = { outTradeNo: fact.payment.outTradeNo, transactionId: fact.payment.transactionId };
   let result;
   try {
     result = await applyPayment(ctx, fact.payment, 'notify', log);
   } catch (err) {
+    // (Built here, not per notification: only a failure logs it.)
+    const where = { outTradeNo: fact.payment.outTradeNo, transactionId: fact.payment.transactionId };
     log.error({ ...where, err }, 'could not record the payment; answering FAIL so WeChat retries');
     return refuse(503, 'temporarily unavailable');
   }

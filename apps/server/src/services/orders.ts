@@ -12,7 +12,7 @@ import type {
   PaymentLaunch,
 } from '@mp-pay/shared/api';
 import type { AppContext } from '../context.ts';
-import { attemptOutTradeNo, newOrderId } from '../domain/ids.ts';
+import { attemptOutTradeNo } from '../domain/ids.ts';
 import { AppError } from '../errors.ts';
 import { isPublicIp } from '../domain/public-ip.ts';
 import { GatewayError, isPlaced, type Prepared, type PrepareRequest } from '../gateway/index.ts';
@@ -64,7 +64,8 @@ export async function createOrder(ctx: AppContext, input: CreateOrderInput, log:
   const payer = payerFor(ctx, input.channel, input.session);
   checkBuyerIp(ctx, input.channel, input.clientIp);
   const now = ctx.now();
-  const id = newOrderId(now);
+  // Minted into its idempotency key's shard, so one script writes both (src/store/shards.ts).
+  const id = ctx.store.ids.orderId(now, input.session.userId, input.idempotencyKey);
   // Whole seconds, so the stored expiry is exactly the time_expire WeChat gets.
   const expiresAt = Math.ceil((now + ctx.config.orders.ttlSeconds * 1000) / 1000) * 1000;
   const order = {

@@ -17,7 +17,7 @@ import { handleRefundNotification } from '../../services/refund-notify.ts';
  */
 type Handler = (app: AppContext, raw: RawNotification, log: Logger) => Promise<NotificationReply>;
 
-interface Callback {
+export interface NotifyCallback {
   path: string;
   handle: Handler;
   /** The protocol's refusal when the body is too large or processing failed (WeChat retries). */
@@ -25,11 +25,15 @@ interface Callback {
   what: string;
 }
 
-export function notifyRoutes(app: AppContext): Router<AppState> {
-  const router = new Router<AppState>();
+/**
+ * The callbacks this server answers, from its gateway. Served twice over: by the Koa routes below (any path
+ * spelling the router accepts) and, for the exact paths, by the notify fast path in front of Koa
+ * (http/notify-fast-path.ts), which must behave the same: both use this table and `failureReply`.
+ */
+export function notifyCallbacks(app: AppContext): NotifyCallback[] {
   const pay = app.pay;
   // Payments, refunds, scans: the same raw-body pipeline and the same one error path for each.
-  const callbacks: Callback[] = [
+  const callbacks: NotifyCallback[] = [
     {
       path: pay.notifyPath,
       handle: handlePaymentNotification,
@@ -51,20 +55,34 @@ export function notifyRoutes(app: AppContext): Router<AppState> {
       what: 'Native scan',
     });
   }
-  for (const { path, handle, refuse, what } of callbacks) {
+  return callbacks;
+}
+
+/**
+ * The one error path of a callback: the body was over the cap (`payload_too_large`, 413) or reading or
+ * processing it failed (503, WeChat retries). `err` is the rawBody middleware's AppError for a body over the cap. Logged, then answered in the protocol, never the JSON envelope.
+ */
+export function failureReply(callback: NotifyCallback, err: unknown, log: Logger): NotificationReply {
+  const tooLarge = (err as { id?: string }).id === 'payload_too_large';
+  log.warn({ err: tooLarge ? undefined : err }, `${callback.what} not processed`);
+  return callback.refuse({
+    ack: false,
+    status: tooLarge ? 413 : 503,
+    message: tooLarge ? 'body too large' : 'temporarily unavailable',
+  });
+}
+
+export function notifyRoutes(app: AppContext): Router<AppState> {
+  const router = new Router<AppState>();
+  for (const callback of notifyCallbacks(app)) {
+    const { path, handle } = callback;
     router.post(
       path,
       async (ctx, next) => {
         try {
           await next();
         } catch (err) {
-          const tooLarge = (err as { id?: string }).id === 'payload_too_large';
-          ctx.state.log.warn({ err: tooLarge ? undefined : err }, `${what} not processed`);
-          const reply = refuse({
-            ack: false,
-            status: tooLarge ? 413 : 503,
-            message: tooLarge ? 'body too large' : 'temporarily unavailable',
-          });
+          const reply = failureReply(callback, err, ctx.state.log);
           ctx.status = reply.status;
           ctx.type = reply.contentType;
           ctx.body = reply.body;
