@@ -172,7 +172,7 @@ async function notifyV3(serverEnv: Record<string, string>): Promise<Measurements
     distinct.bodies,
   );
   await stopAll();
-  const events = await paidEventsPerOrder(redis, `${v3Prefix}events`);
+  const events = await paidEventsPerOrder(redis, v3Prefix);
   return {
     ...ours,
     orders,
@@ -234,7 +234,7 @@ try {
   );
   const baselineStats = (await (await fetch(`${baselineApp.url}/stats`)).json()) as { paid: number };
   await stopAll();
-  const events = await paidEventsPerOrder(redis, `${prefix}events`);
+  const events = await paidEventsPerOrder(redis, prefix);
   const doubled = [...events.values()].filter((n) => n > 1).length;
 
   // The distinct-orders phase once more, on a private Redis that fsyncs every write (appendfsync always): the
@@ -260,7 +260,7 @@ try {
     );
     await stopAll();
     const durableClient = await connect(durableRedis.url);
-    const durableEvents = await paidEventsPerOrder(durableClient, `${durablePrefix}events`);
+    const durableEvents = await paidEventsPerOrder(durableClient, durablePrefix);
     durableClient.disconnect();
     durable = {
       ...result,

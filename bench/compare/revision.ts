@@ -4,9 +4,9 @@
  * store. Nothing of it is committed or kept; `remove()` deletes the worktree.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 export interface Revision {
   ref: string;
@@ -32,6 +32,8 @@ export function checkoutRevision(ref: string, log: (message: string) => void): R
     } catch {
       // Already gone; `git worktree prune` tidies the bookkeeping.
     }
+    // The temporary folder the worktree was made in.
+    rmSync(dirname(dir), { recursive: true, force: true });
   };
   try {
     // --offline: the same lockfile's packages are in the local store; no network is needed or wanted here.
