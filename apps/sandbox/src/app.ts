@@ -28,6 +28,9 @@ import { authorizeRoute, oauthAccessTokenRoute } from './channels/oauth.ts';
 import { scanPageRoute, scanRoute } from './channels/scan.ts';
 import { nativeCallbackRoutes } from './control/native-callback.ts';
 import { tlsRoute } from './control/tls.ts';
+import { consoleRoutes } from './control/console.ts';
+import { downloadBillRoute } from './bills/v2.ts';
+import { billDownloadRoute, tradeBill } from './bills/v3.ts';
 import { Refunds } from './refunds/core.ts';
 import { REFUND_REQUIRED, refundHandler, refundQueryHandler } from './refunds/v2.ts';
 import { createRefund, queryRefund } from './refunds/v3.ts';
@@ -79,6 +82,8 @@ export function createApp(sandbox: SandboxContext, notifier: Notifier): Koa {
     );
   });
   router.all('/pay/refundquery', payEndpoint(sandbox, [], refundQueryHandler(refunds)));
+  // Bills (bills/*): the day's payments and refunds from the sandbox's own state, T+1 from 10:00 Beijing.
+  router.all('/pay/downloadbill', downloadBillRoute(sandbox, refunds));
 
   // APIv3: JSON in and out, RSA-signed both ways (v3/request.ts).
   router.post('/v3/pay/transactions/jsapi', v3Endpoint(sandbox, jsapi));
@@ -97,6 +102,8 @@ export function createApp(sandbox: SandboxContext, notifier: Notifier): Koa {
   router.get('/v3/certificates', v3Endpoint(sandbox, certificates));
   router.post('/v3/refund/domestic/refunds', v3Endpoint(sandbox, createRefund(refunds)));
   router.get('/v3/refund/domestic/refunds/:out_refund_no', v3Endpoint(sandbox, queryRefund(refunds)));
+  router.get('/v3/bill/tradebill', v3Endpoint(sandbox, tradeBill(sandbox, refunds)));
+  router.get('/v3/billdownload/file', billDownloadRoute(sandbox));
 
   router.post('/sandbox/login-codes', loginCodesRoute(sandbox));
   // The WeixinJSBridge stand-in calls /sandbox/pay from the merchant's page: CORS, any origin.
@@ -121,6 +128,9 @@ export function createApp(sandbox: SandboxContext, notifier: Notifier): Koa {
   router.post('/sandbox/faults', faults.set);
   router.get('/sandbox/faults', faults.list);
   router.delete('/sandbox/faults', faults.clear);
+  const staff = consoleRoutes(sandbox, refunds);
+  router.post('/sandbox/console/refunds', staff.refund);
+  router.post('/sandbox/console/bill-tamper', staff.tamper);
   router.get('/sandbox/orders', orderListRoute(sandbox));
   router.get('/sandbox/orders/:out_trade_no', orderInspectionRoute(sandbox, refunds));
   router.get('/sandbox/tls', tlsRoute(sandbox));

@@ -1,4 +1,5 @@
 import { Accounts } from './accounts.ts';
+import { BillDesk } from './bills/desk.ts';
 import type { SandboxConfig } from './config.ts';
 import { Faults } from './faults.ts';
 import { createState, type SandboxState } from './state.ts';
@@ -21,6 +22,8 @@ export interface SandboxContext {
   keyModes: KeyModes;
   /** Aborted on close, so in-flight notification deliveries stop too. */
   shutdown: AbortController;
+  /** Bill-only tampering, v3 download tokens (bills/desk.ts). */
+  bills: BillDesk;
   /** Where it listens, once it does: the HTTP base URL and the mutual-TLS one (refunds). */
   endpoints: { url?: string; tlsUrl?: string };
 }
@@ -36,6 +39,7 @@ export function createContext(config: SandboxConfig): SandboxContext {
     platform: new Platform(),
     keyModes: new KeyModes(config),
     shutdown: new AbortController(),
+    bills: new BillDesk(),
     endpoints: {},
   };
 }

@@ -1,5 +1,6 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import * as core from '@mp-pay/shared/core';
+import * as bills from '@mp-pay/shared/bills';
 import * as login from '@mp-pay/shared/login';
 import * as v3 from '@mp-pay/shared/v3';
 import * as testing from '@mp-pay/shared/testing';
@@ -99,8 +100,8 @@ describe('package subpaths', () => {
     >().not.toBeNever();
   });
 
-  it('the barrel is exactly core + v2 + login + the sandbox demo, the same objects', () => {
-    for (const part of [core, v2, login, v3]) {
+  it('the barrel is exactly core + v2 + v3 + login + bills + the sandbox demo, the same objects', () => {
+    for (const part of [core, v2, login, v3, bills]) {
       for (const [name, value] of Object.entries(part))
         expect(wechatpay[name as keyof typeof wechatpay], name).toBe(value);
     }
@@ -109,6 +110,7 @@ describe('package subpaths', () => {
       ...Object.keys(v2),
       ...Object.keys(login),
       ...Object.keys(v3),
+      ...Object.keys(bills),
     ]);
     expect(
       Object.keys(wechatpay)
@@ -123,6 +125,26 @@ describe('package subpaths', () => {
       'SANDBOX_DEMO_V3',
       'isSandboxDemoTls',
     ]);
+  });
+
+  it('@mp-pay/shared/bills exports the names the reconciliation helper writes against', () => {
+    for (const name of [
+      'parseBillLines',
+      'billLines',
+      'yuanToFen',
+      'formatBill',
+      'billSummaryOf',
+      'BillFormatError',
+      'checkBillHash',
+    ]) {
+      expect(bills, name).toHaveProperty(name);
+    }
+    expectTypeOf<bills.BillType>().toEqualTypeOf<'ALL' | 'SUCCESS' | 'REFUND'>();
+    expectTypeOf<bills.BillColumns>().toEqualTypeOf<'current' | 'legacy'>();
+    expectTypeOf<bills.BillRow['settlementTotalFen']>().toEqualTypeOf<number>();
+    expectTypeOf<bills.BillSummary['fee']>().toEqualTypeOf<string>();
+    expect(new bills.BillFormatError(3, 'x').line).toBe(3);
+    expect(Object.keys(bills).some((name) => name.startsWith('WechatPay'))).toBe(false);
   });
 
   it('keeps the families apart: core knows no protocol, login no v2', () => {

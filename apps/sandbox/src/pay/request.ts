@@ -43,12 +43,23 @@ export function payEndpoint(sandbox: SandboxContext, required: readonly string[]
   };
 }
 
-async function screen(
+/** How an API words the transport failures it shares with the others (downloadbill has its own words). */
+export interface ScreenWording {
+  missing?: (name: string) => string;
+  sign?: string;
+}
+
+/**
+ * The shared checks; `handle` runs once they passed. Exported for the APIs whose success is not XML
+ * (downloadbill answers with the bill itself).
+ */
+export async function screen<T = string>(
   ctx: Context,
   sandbox: SandboxContext,
   required: readonly string[],
-  handle: PayHandler,
-): Promise<{ reply: string; delayMs: number }> {
+  handle: (req: PayRequest, sandbox: SandboxContext) => T,
+  wording: ScreenWording = {},
+): Promise<{ reply: string | T; delayMs: number }> {
   const early = (msg: string) => ({ reply: returnFailXml(msg), delayMs: 0 });
   if (ctx.method !== 'POST') return early('请使用post方法');
 
@@ -74,13 +85,13 @@ async function screen(
   }
 
   for (const name of [...COMMON_REQUIRED, ...required]) {
-    if (!raw[name]) return early(`缺少参数${name}`);
+    if (!raw[name]) return early(wording.missing ? wording.missing(name) : `缺少参数${name}`);
   }
   const declared = raw.sign_type || 'MD5';
   if (!isSignType(declared)) return early('sign_type参数错误');
   const account = sandbox.accounts.merchant(raw.mch_id);
   if (!account) return early('商户号mch_id或sub_mch_id不存在');
-  if (!signatureMatches(raw, account.key, declared)) return early('签名错误');
+  if (!signatureMatches(raw, account.key, declared)) return early(wording.sign ?? '签名错误');
   if ((raw.nonce_str ?? '').length > 32) return early('nonce_str参数长度有误');
 
   const appid = raw.appid as string;

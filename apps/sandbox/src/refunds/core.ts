@@ -31,6 +31,11 @@ export interface RefundInput {
   refundFee: number;
   reason: string | undefined;
   notifyUrl: string | undefined;
+  /**
+   * Made by staff in the merchant console, not through the API: no notification goes to the shop, and
+   * refund_request_source reads VENDOR_PLATFORM. It still shows in refundquery and the bill.
+   */
+  console?: boolean;
 }
 
 /** Why a refund is refused; v2.ts and v3.ts word each one as their API does. */
@@ -121,13 +126,13 @@ export class Refunds {
       cashRefundFee: Math.floor((input.refundFee * cashFee) / order.totalFee),
       feeType: order.feeType,
       reason: input.reason,
-      notifyUrl: input.notifyUrl ?? sandbox.config.refundNotifyUrl,
+      notifyUrl: input.console ? undefined : (input.notifyUrl ?? sandbox.config.refundNotifyUrl),
       status: 'PROCESSING',
       createdAt: now,
       dueAt: now + delay,
       recvAccount: '支付用户零钱',
       refundAccount: 'REFUND_SOURCE_UNSETTLED_FUNDS',
-      requestSource: 'API',
+      requestSource: input.console ? 'VENDOR_PLATFORM' : 'API',
       notifications: [],
     };
     order.refunds.push(refund);

@@ -50,13 +50,14 @@ export function v3Endpoint(sandbox: SandboxContext, handle: V3Handler) {
   };
 }
 
-interface Screened {
+export interface Screened {
   reply: V3Reply;
   mchId?: string;
   delayMs: number;
 }
 
-async function screen(ctx: Context, sandbox: SandboxContext, handle: V3Handler): Promise<Screened> {
+/** The shared checks, then `handle`. Exported for the bill file download, whose success reply is not signed. */
+export async function screen(ctx: Context, sandbox: SandboxContext, handle: V3Handler): Promise<Screened> {
   let raw: Buffer;
   try {
     raw = await readRawBody(ctx, MAX_BODY_BYTES);

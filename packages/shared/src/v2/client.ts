@@ -29,6 +29,7 @@ import {
 } from './refunds.ts';
 import { signV2, verifyV2, type SignType, type V2Params } from './sign.ts';
 import { buildXml, parseXml, type XmlMap } from './xml.ts';
+import { downloadBillV2, type DownloadBillV2Request } from './bill.ts';
 
 export const WECHATPAY_API_BASE = 'https://api.mch.weixin.qq.com';
 
@@ -92,6 +93,7 @@ export class WechatPayV2Client implements V2Caller {
   readonly timeoutMs: number;
   readonly #key: string;
   readonly #transport: HttpTransport;
+  readonly #ca: TlsOptions['ca'];
 
   constructor(options: WechatPayV2ClientOptions) {
     if (!options.appId || !options.mchId)
@@ -104,6 +106,7 @@ export class WechatPayV2Client implements V2Caller {
     this.baseUrl = (options.baseUrl ?? WECHATPAY_API_BASE).replace(/\/+$/, '');
     this.secureBaseUrl = (options.secureBaseUrl ?? this.baseUrl).replace(/\/+$/, '');
     this.timeoutMs = options.timeoutMs ?? 10_000;
+    this.#ca = options.ca;
     const cert = options.clientCertificate;
     this.#transport = new HttpTransport({
       clientCertificate:
@@ -138,6 +141,41 @@ export class WechatPayV2Client implements V2Caller {
   }
 
   /**
+   * POST /pay/downloadbill → the bill's bytes (gzip when tarType is GZIP), unsigned by design. Failures come as
+   * XML: `No Bill Exist` → code NO_BILL, `Bill Creating` → BILL_CREATING, the rest WechatPayInvalidRequestError
+   * (docs/protocol.md §8 "Bills"). Parse with billLines + parseBillLines from @mp-pay/shared/bills.
+   */
+  downloadBill(
+    req: DownloadBillV2Request,
+    options: V2CallOptions & { maxBytes?: number } = {},
+  ): Promise<Buffer> {
+    return downloadBillV2(
+      {
+        url: new URL(this.baseUrl + '/pay/downloadbill'),
+        body: (fields) => this.signedXml(fields, options),
+        timeoutMs: this.timeoutMs,
+        ca: this.#ca,
+      },
+      req,
+      options.maxBytes,
+    );
+  }
+
+  /** The XML body of a call: the merchant's fields plus appid, mch_id, a fresh nonce and the signature. */
+  private signedXml(fields: V2Params, options: V2CallOptions): string {
+    const signType = options.signType ?? this.signType;
+    const params: Record<string, string | number | undefined | null> = {
+      appid: options.appId || this.appId,
+      mch_id: this.mchId,
+      nonce_str: createNonce(),
+      ...(signType === 'MD5' ? {} : { sign_type: signType }),
+      ...fields,
+    };
+    params.sign = signV2(params, this.#key, signType);
+    return buildXml(params);
+  }
+
+  /**
    * Signs and sends any v2 call, verifies the reply and maps failures to the error hierarchy. The public
    * methods above are thin typed wrappers over this.
    */
@@ -149,16 +187,7 @@ export class WechatPayV2Client implements V2Caller {
       );
     }
     const appId = options.appId || this.appId;
-    const signType = options.signType ?? this.signType;
-    const params: Record<string, string | number | undefined | null> = {
-      appid: appId,
-      mch_id: this.mchId,
-      nonce_str: createNonce(),
-      ...(signType === 'MD5' ? {} : { sign_type: signType }),
-      ...fields,
-    };
-    params.sign = signV2(params, this.#key, signType);
-    const reply = await this.post(path, buildXml(params), options.clientCertificate === true);
+    const reply = await this.post(path, this.signedXml(fields, options), options.clientCertificate === true);
     const details: WechatErrorOptions = {
       httpStatus: reply.status,
       rawBody: reply.text,

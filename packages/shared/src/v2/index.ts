@@ -34,3 +34,4 @@ export type {
   RefundRequest,
   RefundResult,
 } from './refunds.ts';
+export type { DownloadBillV2Request } from './bill.ts';

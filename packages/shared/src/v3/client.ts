@@ -18,6 +18,11 @@ import { toPrivateKey } from './sign.ts';
 import { formatV3Time } from './time.ts';
 import { parseV3Transaction, type V3Transaction } from './transaction.ts';
 import { verifyV3, type V3SignedMessage } from './verify.ts';
+import { BodyTooLargeError } from '../core/body.ts';
+import { MAX_BILL_BYTES, requestBytes } from '../bills/download.ts';
+import { billErrorCodeOf, isBillDate } from '../bills/errors.ts';
+import { checkBillHash } from '../bills/hash.ts';
+import type { BillType } from '../bills/types.ts';
 
 export const WECHATPAY_V3_API_BASE = 'https://api.mch.weixin.qq.com';
 
@@ -92,6 +97,21 @@ export interface H5PrepayV3Request extends PrepayV3Request {
   /** The buyer's public IP, as seen by us: WeChat compares it with the IP that opens h5_url. */
   payerClientIp: string;
   h5Info: H5InfoV3;
+}
+
+/** `GET /v3/bill/tradebill` query (docs/protocol.md §8 "Bills"). */
+export interface TradeBillV3Request {
+  /** The Beijing calendar day, 'yyyy-MM-dd'. */
+  billDate: string;
+  billType: BillType;
+  tarType?: 'GZIP';
+}
+
+/** Where to fetch the file, and the SHA1 it must have (of the bytes as served, gzipped or not). */
+export interface TradeBillV3 {
+  hashType: 'SHA1';
+  hashValue: string;
+  downloadUrl: string;
 }
 
 /** One entry of `GET /v3/certificates` (docs/protocol.md §7 "Platform certificates and the public key"). */
@@ -246,6 +266,115 @@ export class WechatPayV3Client {
     if (!OUT_TRADE_NO_RE.test(outTradeNo)) throw new TypeError('close: malformed out_trade_no');
     const path = `/v3/pay/transactions/out-trade-no/${encodeURIComponent(outTradeNo)}/close`;
     await this.requestReply('POST', path, { mchid: this.mchId });
+  }
+
+  /**
+   * GET /v3/bill/tradebill → where to download the day's bill. No bill for the day (or older than 3 months)
+   * throws code NO_BILL, not made yet (before 10:00 Beijing the next day) BILL_CREATING (retryable).
+   */
+  async tradeBill(req: TradeBillV3Request): Promise<TradeBillV3> {
+    if (!isBillDate(req.billDate, 'v3')) throw new TypeError('tradeBill: billDate must be yyyy-MM-dd');
+    if (!['ALL', 'SUCCESS', 'REFUND'].includes(req.billType)) {
+      throw new TypeError('tradeBill: billType must be ALL, SUCCESS or REFUND');
+    }
+    if (req.tarType !== undefined && req.tarType !== 'GZIP')
+      throw new TypeError('tradeBill: tarType is GZIP');
+    const query = new URLSearchParams({ bill_date: req.billDate, bill_type: req.billType });
+    if (req.tarType) query.set('tar_type', req.tarType);
+    let reply: V3Reply;
+    try {
+      reply = await this.requestReply('GET', `/v3/bill/tradebill?${query.toString()}`);
+    } catch (err) {
+      const code = err instanceof WechatPayV3Error ? billErrorCodeOf(err.code) : undefined;
+      if (!code || !(err instanceof WechatPayV3Error)) throw err;
+      throw new WechatPayV3Error(code, err.message, {
+        httpStatus: err.httpStatus,
+        rawBody: err.rawBody,
+        requestId: err.requestId,
+        detail: err.detail,
+        retryable: code === 'BILL_CREATING',
+        cause: err,
+      });
+    }
+    const data = isRecord(reply.data) ? reply.data : {};
+    const { hash_type: hashType, hash_value: hashValue, download_url: downloadUrl } = data;
+    if (hashType !== 'SHA1' || typeof hashValue !== 'string' || !/^[0-9a-fA-F]{40}$/.test(hashValue)) {
+      throw new WechatPayV3BadMessageError('tradebill reply lacks a SHA1 hash_value', details(reply));
+    }
+    if (typeof downloadUrl !== 'string' || !downloadUrl) {
+      throw new WechatPayV3BadMessageError('tradebill reply lacks download_url', details(reply));
+    }
+    return { hashType, hashValue, downloadUrl };
+  }
+
+  /**
+   * GET a bill file (the download_url of tradeBill) with a signed request. The reply is NOT signed by WeChat, so
+   * it is not verified; pass the tradeBill hashValue and the bytes are checked against it (code
+   * BILL_HASH_MISMATCH otherwise). Only URLs on this client's host get our Authorization.
+   */
+  async downloadBillFile(
+    downloadUrl: string,
+    hashValue?: string,
+    options: { maxBytes?: number } = {},
+  ): Promise<Buffer> {
+    let url: URL;
+    try {
+      url = new URL(downloadUrl);
+    } catch {
+      throw new WechatPayV3BadMessageError('download_url is not a URL');
+    }
+    if (url.origin !== new URL(this.baseUrl).origin) {
+      throw new WechatPayV3BadMessageError(`download_url is not on ${new URL(this.baseUrl).host}`);
+    }
+    const path = url.pathname;
+    const maxBytes = options.maxBytes ?? MAX_BILL_BYTES;
+    const authorization = buildAuthorizationV3({
+      method: 'GET',
+      url: url.pathname + url.search,
+      body: '',
+      mchId: this.mchId,
+      serialNo: this.serialNo,
+      privateKey: this.#privateKey,
+      timestamp: Math.floor(this.#now() / 1000),
+    });
+    let reply;
+    try {
+      reply = await requestBytes({
+        method: 'GET',
+        url,
+        headers: { authorization, accept: '*/*', 'user-agent': USER_AGENT },
+        timeoutMs: this.timeoutMs,
+        maxBytes,
+      });
+    } catch (err) {
+      if (err instanceof BodyTooLargeError) {
+        throw new WechatPayV3TransportError('TOO_LARGE', `bill from ${path} larger than ${maxBytes} bytes`, {
+          cause: err,
+        });
+      }
+      const code = (err as Error).name === 'TimeoutError' ? 'TIMEOUT' : 'NETWORK';
+      throw new WechatPayV3TransportError(code, `could not download the bill from ${path}`, { cause: err });
+    }
+    if (reply.status < 200 || reply.status > 299) {
+      throw errorFromV3Reply(
+        reply.status,
+        reply.body.toString('utf8').slice(0, 4096),
+        reply.headers['request-id'],
+        path,
+      );
+    }
+    if (hashValue !== undefined && !checkBillHash(reply.body, hashValue)) {
+      throw new WechatPayV3Error(
+        'BILL_HASH_MISMATCH',
+        `bill from ${path} does not match its SHA1 hash_value`,
+        {
+          httpStatus: reply.status,
+          requestId: reply.headers['request-id'],
+          retryable: false,
+        },
+      );
+    }
+    return reply.body;
   }
 
   /**
