@@ -324,6 +324,12 @@ const orderVars = z.object({
   ORDER_TTL_SECONDS: int(360, 7200, 'seconds an unpaid order stays payable, 360 to 7200').default(1800),
   ORDER_REFRESH_AFTER_MS: int(0, 3_600_000, 'milliseconds, e.g. 5000').default(5000),
   IDEMPOTENCY_TTL_SECONDS: int(60, 7 * 86400, 'seconds, e.g. 86400').default(86_400),
+  /** Beijing time (HH:MM) after which the worker reconciles yesterday's bill; WeChat's is ready from 10:00. */
+  RECONCILE_AT: z
+    .string()
+    .regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM (24 h, Beijing time), e.g. 10:30')
+    .default('10:30'),
+  RECONCILE_ENABLED: bool('RECONCILE_ENABLED=false leaves reconciliation to `pnpm reconcile`').default(true),
   WORKER_ENABLED: bool(
     'WORKER_ENABLED=false disables background order queries and expiry in this process',
   ).default(true),
@@ -859,6 +865,12 @@ function toServerConfig(e: ParsedEnv) {
       /** GET /api/orders/:id asks WeChat about a PENDING order older than this. */
       refreshAfterMs: e.ORDER_REFRESH_AFTER_MS,
       idempotencyTtlSeconds: e.IDEMPOTENCY_TTL_SECONDS,
+    },
+    /** T+1 reconciliation against WeChat's bills (docs/reconciliation.md). */
+    reconcile: {
+      /** The daily job (in the worker): minutes after Beijing midnight. */
+      atMinute: Number(e.RECONCILE_AT.slice(0, 2)) * 60 + Number(e.RECONCILE_AT.slice(3)),
+      enabled: e.RECONCILE_ENABLED,
     },
     worker: {
       enabled: e.WORKER_ENABLED,

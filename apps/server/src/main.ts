@@ -39,6 +39,7 @@ log.info(
     mode: running.config.mode,
     store: running.store.orders.kind,
     api: `${running.url}/api/products`,
+    shop: `${running.url}/shop/`,
     metrics: running.metricsUrl,
     ...(running.config.sandboxUrl ? { sandbox: running.config.sandboxUrl } : {}),
   },

@@ -7,6 +7,7 @@ import { loadConfig, type Env, type ServerConfig } from './config.ts';
 import type { AppContext } from './context.ts';
 import { createGateway } from './gateway/index.ts';
 import { OrderWorker } from './jobs/worker.ts';
+import { ReconcileJob } from './jobs/reconcile-job.ts';
 import { notifyFastPath } from './http/notify-fast-path.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { instrumentCode2Session, instrumentOAuth } from './metrics/gateway.ts';
@@ -46,6 +47,8 @@ export interface RunningServer {
   /** For operations and tests: the store and the background worker of this process. */
   store: Store;
   worker: OrderWorker;
+  /** The daily bill reconciliation (docs/reconciliation.md): runs with the worker unless RECONCILE_ENABLED=false. */
+  reconcileJob: ReconcileJob;
   /** This process's logger: main.ts writes its banner and signals through it. */
   log: Logger;
   /** This process's Prometheus series, and where they are served (the main port, or METRICS_PORT's listener). */
@@ -183,6 +186,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
 
   const worker = new OrderWorker(ctx);
   if (config.worker.enabled) worker.start();
+  const reconcileJob = new ReconcileJob(ctx);
+  if (config.worker.enabled && config.reconcile.enabled) reconcileJob.start();
   log.info(
     { url: baseUrl, notifyUrl: ctx.notifyUrl(), worker: config.worker.enabled, metrics: metricsUrl },
     'server listening',
@@ -212,14 +217,14 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
         metricsServer === undefined ? resolve() : metricsServer.close(() => resolve()),
       );
       metricsServer?.closeAllConnections();
-      await Promise.all([stopped, worker.stop(), metricsStopped]);
+      await Promise.all([stopped, worker.stop(), reconcileJob.stop(), metricsStopped]);
       clearInterval(drain);
       clearTimeout(force);
       await store.close();
       log.info('server stopped');
     })());
 
-  return { url: baseUrl, config, close, store, worker, log, metrics, metricsUrl };
+  return { url: baseUrl, config, close, store, worker, reconcileJob, log, metrics, metricsUrl };
 }
 
 /** Where a listener can be reached (a wildcard address is reached on the loopback). */

@@ -119,6 +119,7 @@ describe('loadConfig', () => {
       refunds: { policy: 'review', windowMs: 7 * 86_400_000 },
       admins: [{ name: 'demo', token: SANDBOX_DEMO_ADMIN_TOKEN }],
       orders: { ttlSeconds: 1800, refreshAfterMs: 5000, idempotencyTtlSeconds: 86_400 },
+      reconcile: { atMinute: 630, enabled: true },
       worker: {
         enabled: true,
         intervalMs: 1000,

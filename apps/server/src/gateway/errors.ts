@@ -9,9 +9,22 @@
  *   too_early       closing a trade placed less than 5 minutes ago (docs/protocol.md §6)
  *   refused         WeChat refused the request itself (signature, merchant, parameters): our configuration
  *   bad_reply       WeChat's answer could not be trusted (bad signature, unreadable): treated as unavailable
+ * Bills (docs/reconciliation.md):
+ *   bill_not_ready      the day's bill is not made yet (before 10:00 Beijing the next day): ask again later
+ *   no_bill             no bill for that day (no trades)
+ *   bill_out_of_window  the day is in the future or older than the three months WeChat keeps bills for
  */
 export type GatewayFailure =
-  'unavailable' | 'already_paid' | 'closed' | 'not_found' | 'too_early' | 'refused' | 'bad_reply';
+  | 'unavailable'
+  | 'already_paid'
+  | 'closed'
+  | 'not_found'
+  | 'too_early'
+  | 'refused'
+  | 'bad_reply'
+  | 'bill_not_ready'
+  | 'no_bill'
+  | 'bill_out_of_window';
 
 export class GatewayError extends Error {
   override readonly name = 'GatewayError';

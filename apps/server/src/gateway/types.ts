@@ -4,6 +4,9 @@
  * place that knows WeChat's error codes, time formats and signatures (docs/architecture.md).
  */
 import type { PaymentChannel, PaymentLaunch } from '@mp-pay/shared/api';
+import type { BillEntry, BillType } from '@mp-pay/shared/bills';
+
+export type { BillEntry, BillRow, BillSummary, BillType } from '@mp-pay/shared/bills';
 
 export type ApiVersion = 'v2' | 'v3';
 /** How an attempt's client parameters are signed; fixed when the trade is placed (docs/protocol.md §4). */
@@ -177,4 +180,10 @@ export interface PaymentGateway {
    * buyer), or the protocol's plain FAIL for a scan that could not be trusted (`ack: false`).
    */
   renderScanReply(answer: NativeScanAnswer | NotificationAnswer, appId?: string): NotificationReply;
+  /**
+   * The trade bill of one Beijing day (`date` YYYY-MM-DD), downloaded gzip-compressed (and, in v3, checked
+   * against the signed SHA1), then its rows and summary read as a stream. Throws GatewayError `bill_not_ready`,
+   * `no_bill`, `bill_out_of_window`, or the usual reasons (docs/reconciliation.md).
+   */
+  downloadBill(date: string, type: BillType): Promise<AsyncIterable<BillEntry>>;
 }

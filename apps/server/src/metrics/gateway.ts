@@ -24,6 +24,7 @@ import type {
   TradeStatus,
 } from '../gateway/types.ts';
 import type { PaymentLaunch } from '@mp-pay/shared/api';
+import type { BillEntry, BillType } from '@mp-pay/shared/bills';
 import type { NotifyObserver } from './notify-observer.ts';
 import type { Metrics, WechatEndpoint } from './registry.ts';
 
@@ -116,6 +117,10 @@ export class InstrumentedGateway implements PaymentGateway {
 
   launch(request: LaunchRequest): PaymentLaunch {
     return this.#inner.launch(request);
+  }
+  /** Passed through untimed: one call a day, and its stream is read after the call returns. */
+  downloadBill(date: string, type: BillType): Promise<AsyncIterable<BillEntry>> {
+    return this.#inner.downloadBill(date, type);
   }
 
   parseNotification(raw: RawNotification): NotificationFact {

@@ -23,3 +23,4 @@ export async function openStore(redis: {
   return createRedisStore(redis);
 }
 export { DUE_QUEUES, SCHEMA_VERSION } from './types.ts';
+export { RECONCILIATION_EVENTS_MAX_LEN } from './reconciliations.ts';

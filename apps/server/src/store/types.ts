@@ -11,6 +11,8 @@ import type { IdMinter } from './shards.ts';
 import type { OrderLine, OrderStatus, PaymentChannel } from '@mp-pay/shared/api';
 import type { ApiVersion, LaunchSignType, Prepared, TradeState } from '../gateway/types.ts';
 import type { RateLimitStore } from './rate-limit.ts';
+import type { ReconciliationStore } from './reconciliations.ts';
+export type * from './reconciliations.ts';
 export type { RateLimitHit, RateLimitStore } from './rate-limit.ts';
 
 // ---- users and sessions ------------------------------------------------------------------------------------
@@ -461,7 +463,9 @@ export type OrderEventType =
   | 'payment.duplicate'
   | 'refund.succeeded'
   | 'refund.closed'
-  | 'refund.abnormal';
+  | 'refund.abnormal'
+  /** A refund made outside the shop (merchant console), recorded by reconciliation (docs/reconciliation.md). */
+  | 'refund.external';
 
 export interface OrderEvent {
   id: string;
@@ -497,6 +501,8 @@ export interface Store {
   refunds: RefundStore;
   queues: QueueStore;
   events: EventStore;
+  /** Bill reconciliation reports, run claims and console refunds (src/store/reconciliations.ts). */
+  reconciliations: ReconciliationStore;
   /** Fixed-window counters: guest sessions per address, orders per guest (src/store/rate-limit.ts). */
   rateLimits: RateLimitStore;
   /** Order and user ids minted into the shard their keys need (src/store/shards.ts). */

@@ -3,6 +3,7 @@
  * module that imports v2 classes and branches on v2 codes; everything leaves it as gateway types.
  */
 import type { PaymentLaunch } from '@mp-pay/shared/api';
+import type { BillEntry, BillType } from '@mp-pay/shared/bills';
 import {
   appPayParams,
   decryptRefundNotification,
@@ -44,6 +45,7 @@ import type {
   TradeStatus,
 } from '../types.ts';
 import { GatewayError, NotificationRejectedError } from '../errors.ts';
+import { billEntries, billFailure, checkBillWindow } from '../bill-file.ts';
 import { appLaunch, need } from '../launch-parts.ts';
 import { nativeCode } from '../prepared.ts';
 import { gatewayError, notificationError } from './errors.ts';
@@ -453,6 +455,22 @@ export class V2Gateway implements PaymentGateway {
   /** refund_success_time_$n is `yyyy-MM-dd HH:mm:ss`, Beijing time (docs/protocol.md §8). */
   #refundTime(text: string): number {
     return parseWechatTime(text.replace(/[- :]/g, ''))?.getTime() ?? this.#now();
+  }
+
+  /** downloadbill (tar_type GZIP); failures are XML, mapped to the typed bill codes by the client. */
+  async downloadBill(date: string, type: BillType): Promise<AsyncIterable<BillEntry>> {
+    checkBillWindow(date, this.#now());
+    let file: Uint8Array;
+    try {
+      file = await this.#client.downloadBill({
+        billDate: date.replaceAll('-', ''),
+        billType: type,
+        tarType: 'GZIP',
+      });
+    } catch (err) {
+      throw billFailure(err, 'downloadbill') ?? gatewayError(err, 'downloadbill');
+    }
+    return billEntries(file);
   }
 }
 

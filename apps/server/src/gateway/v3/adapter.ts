@@ -5,6 +5,7 @@
  * and/or the platform certificates (certificate mode), both at once during a migration.
  */
 import type { PaymentLaunch } from '@mp-pay/shared/api';
+import { checkBillHash, type BillEntry, type BillType } from '@mp-pay/shared/bills';
 import {
   appPayParamsV3,
   h5RedirectUrl,
@@ -16,6 +17,7 @@ import {
   WechatPayV3Client,
 } from '@mp-pay/shared/wechatpay';
 import { GatewayError, NotificationRejectedError } from '../errors.ts';
+import { billEntries, billFailure, checkBillWindow } from '../bill-file.ts';
 import type {
   CloseResult,
   LaunchRequest,
@@ -413,5 +415,23 @@ export class V3Gateway implements PaymentGateway {
   #time(text: string | undefined): number {
     const ms = text === undefined ? Number.NaN : Date.parse(text);
     return Number.isNaN(ms) ? this.#now() : ms;
+  }
+
+  /** tradebill → download_url (fetched with a signed GET; the file itself is unsigned) → SHA1 checked. */
+  async downloadBill(date: string, type: BillType): Promise<AsyncIterable<BillEntry>> {
+    checkBillWindow(date, this.#now());
+    let file: Uint8Array;
+    try {
+      const bill = await this.#client.tradeBill({ billDate: date, billType: type, tarType: 'GZIP' });
+      file = await this.#client.downloadBillFile(bill.downloadUrl);
+      if (!checkBillHash(file, bill.hashValue)) {
+        throw new GatewayError('bad_reply', `bill of ${date}: the file does not match its SHA1 hash_value`, {
+          wechatCode: 'BILL_HASH_MISMATCH',
+        });
+      }
+    } catch (err) {
+      throw billFailure(err, 'tradebill') ?? gatewayErrorV3(err, 'tradebill');
+    }
+    return billEntries(file);
   }
 }

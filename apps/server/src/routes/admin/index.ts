@@ -15,6 +15,7 @@ import { decideRefundRequest } from '../../services/refund-requests.ts';
 import { toApiOrder } from '../../services/orders.ts';
 import { staffRefund, toApiRefund } from '../../services/refunds.ts';
 import { decodeCursor, encodeCursor } from '../../store/codec.ts';
+import { reconciliationRoutes } from './reconciliations.ts';
 import { orderRefundsSchema, ordersByStatusSchema, refundOrderSchema, refundSchema } from './schemas.ts';
 
 /**
@@ -115,6 +116,8 @@ export function adminRoutes(app: AppContext): Router<AppState> {
       },
     );
   }
+
+  reconciliationRoutes(app, router, admin);
 
   return router;
 }

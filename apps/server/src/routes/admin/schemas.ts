@@ -24,3 +24,13 @@ export const orderRefundsSchema = z.object({ params: z.object({ id: orderId }) }
 export const refundSchema = z.object({
   params: z.object({ outRefundNo: z.string().regex(/^[0-9A-Za-z]{32}R\d{2}$/, 'not an out_refund_no') }),
 });
+
+/** `:date` is YYYY-MM-DD, or YYYY-MM-DD.csv for the CSV (GET only). */
+export const reconciliationSchema = z.object({
+  params: z.object({ date: z.string().regex(/^\d{4}-\d{2}-\d{2}(\.csv)?$/, 'not a day (YYYY-MM-DD)') }),
+  query: z.object({ format: z.enum(['json', 'csv']).default('json') }),
+});
+
+export const reconciliationRunSchema = z.object({
+  params: z.object({ date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'not a day (YYYY-MM-DD)') }),
+});

@@ -57,6 +57,12 @@ import type {
 } from '../types.ts';
 
 import { MemoryRateLimitStore } from './memory-rate-limit.ts';
+import type {
+  ExternalRefund,
+  ReconciliationStore,
+  RecordExternalRefundResult,
+  StoredReport,
+} from '../reconciliations.ts';
 
 const clone = <T>(value: T): T => structuredClone(value);
 
@@ -697,7 +703,95 @@ export function createMemoryStore(options: { shards?: number; eventsMaxLen?: num
     refunds: new MemoryRefundStore(data),
     queues: new MemoryQueueStore(data),
     events: new MemoryEventStore(data),
+    reconciliations: new MemoryReconciliationStore(data),
     ping: async () => {},
     close: async () => {},
   };
+}
+
+/** Mirrors src/store/redis/reconciliation-store.ts and its two scripts (save-reconciliation, record-external-refund). */
+export class MemoryReconciliationStore implements ReconciliationStore {
+  readonly #reports = new Map<string, StoredReport>();
+  readonly #locks = new Map<string, { owner: string; until: number }>();
+  readonly #completed: { date: string; counts: Record<string, number>; at: number }[] = [];
+  /** order id → out_refund_no → the external refund. */
+  readonly #external = new Map<string, Map<string, ExternalRefund>>();
+  constructor(private readonly d: MemoryData) {}
+
+  async saveReport(
+    date: string,
+    report: { json: string; csv: string; counts: Record<string, number> },
+    now: number,
+  ): Promise<{ changed: boolean }> {
+    const before = this.#reports.get(date);
+    const changed = before?.json !== report.json;
+    this.#reports.set(date, {
+      json: report.json,
+      csv: report.csv,
+      runs: (before?.runs ?? 0) + 1,
+      lastRunAt: now,
+    });
+    if (changed) this.#completed.push({ date, counts: { ...report.counts }, at: now });
+    return { changed };
+  }
+
+  async getReport(date: string): Promise<StoredReport | undefined> {
+    const r = this.#reports.get(date);
+    return r && { ...r };
+  }
+
+  async claimRun(date: string, owner: string, ttlMs: number): Promise<boolean> {
+    const held = this.#locks.get(date);
+    if (held !== undefined && held.until > Date.now()) return false;
+    this.#locks.set(date, { owner, until: Date.now() + ttlMs });
+    return true;
+  }
+
+  async releaseRun(date: string, owner: string): Promise<void> {
+    if (this.#locks.get(date)?.owner === owner) this.#locks.delete(date);
+  }
+
+  async recordExternalRefund(refund: ExternalRefund): Promise<RecordExternalRefundResult> {
+    const d = this.d;
+    const order = d.orders.get(refund.orderId);
+    const attempt = d.attempt(refund.outTradeNo);
+    if (!order || !attempt) return { kind: 'not_found' };
+    const mine = this.#external.get(order.id) ?? new Map<string, ExternalRefund>();
+    if (mine.has(refund.outRefundNo)) return { kind: 'already_recorded' };
+    if (d.refunds.get(order.id)?.has(refund.outRefundNo)) return { kind: 'own_refund' };
+    if (attempt.state !== 'PAID') return { kind: 'not_paid' };
+    mine.set(refund.outRefundNo, { ...refund });
+    this.#external.set(order.id, mine);
+    const totals = d.refundTotals.get(refund.outTradeNo) ?? {
+      reserved: 0,
+      refunded: 0,
+      count: 0,
+      lastDue: 0,
+    };
+    totals.refunded += refund.refundFen;
+    totals.reserved += refund.refundFen;
+    d.refundTotals.set(refund.outTradeNo, totals);
+    if (order.paidAttempt === refund.outTradeNo) {
+      order.status = totals.refunded >= order.totalFen ? 'REFUNDED' : 'PARTIALLY_REFUNDED';
+    }
+    d.emit({
+      type: 'refund.external',
+      orderId: order.id,
+      outTradeNo: refund.outTradeNo,
+      outRefundNo: refund.outRefundNo,
+      refundFen: refund.refundFen,
+      totalFen: order.totalFen,
+      source: refund.source,
+      at: refund.at,
+    });
+    return { kind: 'recorded', orderStatus: order.status };
+  }
+
+  async listExternalRefunds(orderId: string): Promise<ExternalRefund[]> {
+    return [...(this.#external.get(orderId)?.values() ?? [])].map((r) => ({ ...r }));
+  }
+
+  async readCompleted(): Promise<{ date: string; counts: Record<string, number>; at: number }[]> {
+    return this.#completed.map((c) => ({ ...c, counts: { ...c.counts } }));
+  }
 }

@@ -86,6 +86,7 @@ import {
 } from './results.ts';
 import { defineScripts, type Scripts } from './scripts.ts';
 import { RedisRateLimitStore } from './rate-limit-store.ts';
+import { RedisReconciliationStore } from './reconciliation-store.ts';
 
 export { connectCluster, connectRedis, type RedisClient, type RedisStoreOptions } from './connect.ts';
 
@@ -807,6 +808,7 @@ export function redisStoreOn(
     refunds: new RedisRefundStore(backend),
     queues: new RedisQueueStore(backend),
     events: new RedisEventStore(backend),
+    reconciliations: new RedisReconciliationStore(redis, backend.keys, backend.scripts),
     rateLimits: new RedisRateLimitStore(redis, prefix),
     ping: async () => {
       await guard(redis.ping());

@@ -25,6 +25,8 @@ const SCRIPTS = {
   refundRequest: { file: 'refund-request.lua', keys: 1 },
   claimDue: { file: 'claim-due.lua', keys: 2 },
   releaseClaim: { file: 'release-claim.lua', keys: 2 },
+  recordExternalRefund: { file: 'record-external-refund.lua', keys: 11 },
+  saveReconciliation: { file: 'save-reconciliation.lua', keys: 2 },
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;

@@ -1,0 +1,385 @@
+/**
+ * Matching one day's bill against the ledger (docs/reconciliation.md "Categories"), and the repairs: a payment
+ * WeChat has and we do not is asked about with orderquery and recorded by the same exactly-once transition as a
+ * notification (services/payments.ts reconcileAttempt → mark-paid); a refund the shop never asked for is recorded
+ * once by record-external-refund. Nothing here writes a record directly.
+ */
+import {
+  feeToMicroYuan,
+  microYuanToFee,
+  type BillEntry,
+  type BillRow,
+  type BillSummary,
+} from '@mp-pay/shared/bills';
+import type { AppContext } from '../../context.ts';
+import { beijingTime } from '../../domain/beijing-date.ts';
+import { orderIdOf } from '../../domain/ids.ts';
+import type { Logger } from '../../logger.ts';
+import { reconcileAttempt } from '../payments.ts';
+import { reconcileRefund } from '../refunds.ts';
+import type { LedgerDay } from './ledger.ts';
+import { emptyCounts, type ReconciliationReport, type ReportItem, type Repair } from './report.ts';
+
+/** Rows matched concurrently. */
+const BATCH = 256;
+
+/** Items an earlier run of the same day repaired: reported the same way again (`repaired` / `recorded`). */
+export type EarlierRepairs = ReadonlySet<string>;
+export const repairKey = (item: Pick<ReportItem, 'kind' | 'outTradeNo' | 'outRefundNo'>): string =>
+  item.kind === 'payment' ? `payment:${item.outTradeNo}` : `refund:${item.outRefundNo ?? ''}`;
+
+export interface MatchInput {
+  date: string;
+  /** The bill's entries, or null when WeChat has no bill for the day. */
+  bill: AsyncIterable<BillEntry> | null;
+  ledger: LedgerDay;
+  earlier: EarlierRepairs;
+  log: Logger;
+}
+
+export async function matchDay(ctx: AppContext, input: MatchInput): Promise<ReconciliationReport> {
+  const { ledger, log } = input;
+  const counts = emptyCounts();
+  const items: ReportItem[] = [];
+  const sums = new RowSums();
+  let summary: BillSummary | null = null;
+  let billPaymentsFen = 0;
+  let billRefundsFen = 0;
+  const seenPayments = new Set<string>();
+  const seenRefunds = new Set<string>();
+  const add = (item: ReportItem) => {
+    counts[item.category] += 1;
+    items.push(item);
+  };
+
+  const handle = async (row: BillRow): Promise<void> => {
+    const item =
+      row.tradeState === 'SUCCESS'
+        ? await matchPayment(ctx, row, input, log)
+        : await matchRefund(ctx, row, input, log);
+    if (item === undefined) counts.matched += 1;
+    else add(item);
+  };
+  // Rows are matched a batch at a time, concurrently: their store reads pipeline on the connection, and a bill
+  // of a million rows is not a million sequential round trips. Each row concerns its own trade or refund.
+  let batch: BillRow[] = [];
+  const flush = async () => {
+    const rows = batch;
+    batch = [];
+    // Payments first: a refund row of a payment this batch repairs then finds it paid.
+    await Promise.all(rows.filter((r) => r.tradeState === 'SUCCESS').map(handle));
+    await Promise.all(rows.filter((r) => r.tradeState !== 'SUCCESS').map(handle));
+  };
+  for await (const entry of input.bill ?? []) {
+    if (entry.kind === 'summary') {
+      summary = entry.summary;
+      continue;
+    }
+    const row = entry.row;
+    // Only the sums are needed for the totals check: rows are folded, never kept (a bill may have millions).
+    sums.add(row);
+    if (row.tradeState === 'SUCCESS') {
+      billPaymentsFen += row.settlementTotalFen;
+      seenPayments.add(row.outTradeNo);
+    } else if (row.tradeState === 'REFUND') {
+      billRefundsFen += row.refundFen;
+      seenRefunds.add(row.outRefundNo);
+    } else {
+      continue;
+    }
+    batch.push(row);
+    if (batch.length >= BATCH) await flush();
+  }
+  await flush();
+
+  // Here that day, absent from the bill.
+  for (const [outTradeNo, payment] of ledger.payments) {
+    if (seenPayments.has(outTradeNo)) continue;
+    add({
+      category: 'here_not_at_wechat',
+      kind: 'payment',
+      outTradeNo,
+      ...(payment.transactionId === undefined ? {} : { transactionId: payment.transactionId }),
+      ledgerFen: payment.totalFen,
+      repair: 'none',
+      note: 'recorded as paid here that day; not in WeChat’s bill',
+    });
+  }
+  for (const [outRefundNo, refund] of ledger.refunds) {
+    if (seenRefunds.has(outRefundNo)) continue;
+    add({
+      category: 'here_not_at_wechat',
+      kind: 'refund',
+      outTradeNo: refund.outTradeNo,
+      outRefundNo,
+      ledgerFen: refund.refundFen,
+      repair: 'none',
+      note: 'refund succeeded here that day; not in WeChat’s bill',
+    });
+  }
+
+  const computed = summary === null && sums.count === 0 ? null : sums.summary();
+  const summaryMatches =
+    summary === null ? sums.count === 0 : computed !== null && sameSummary(summary, computed);
+  let ledgerPaymentsFen = 0;
+  for (const p of ledger.payments.values()) ledgerPaymentsFen += p.totalFen;
+  let ledgerRefundsFen = 0;
+  for (const r of ledger.refunds.values()) ledgerRefundsFen += r.refundFen;
+  // Repairs made by this run are in the ledger from the next run on; count them here too so both runs agree.
+  for (const item of items) {
+    if (item.kind === 'payment' && item.category === 'paid_not_here' && item.repair === 'repaired') {
+      if (!ledger.payments.has(item.outTradeNo)) ledgerPaymentsFen += item.ledgerFen ?? 0;
+    }
+    if (item.kind === 'refund' && item.category === 'refund_unknown_here' && item.repair === 'recorded') {
+      if (!ledger.refunds.has(item.outRefundNo ?? '')) ledgerRefundsFen += item.ledgerFen ?? 0;
+    }
+  }
+
+  items.sort((a, b) => (repairKey(a) < repairKey(b) ? -1 : repairKey(a) > repairKey(b) ? 1 : 0));
+  const discrepancies = items.length;
+  return {
+    date: input.date,
+    merchant: ctx.config.wechatpay.mchId,
+    clean: discrepancies === 0 && summaryMatches,
+    counts,
+    totals: {
+      bill: summary,
+      rows: computed,
+      summaryMatches,
+      billPaymentsFen,
+      billRefundsFen,
+      ledgerPaymentsFen,
+      ledgerRefundsFen,
+    },
+    items,
+    ledgerSince: ledger.since === null ? null : new Date(ledger.since).toISOString(),
+  };
+}
+
+/** The summary line's sums over the rows, as @mp-pay/shared/bills billSummaryOf computes them, one row at a time. */
+class RowSums {
+  count = 0;
+  #s = {
+    settlementTotalFen: 0,
+    refundTotalFen: 0,
+    couponRefundTotalFen: 0,
+    totalFen: 0,
+    requestedRefundTotalFen: 0,
+  };
+  #feeMicro = 0;
+  add(row: BillRow): void {
+    this.count += 1;
+    this.#s.settlementTotalFen += row.settlementTotalFen;
+    this.#s.refundTotalFen += row.refundFen;
+    this.#s.couponRefundTotalFen += row.couponRefundFen;
+    this.#s.totalFen += row.totalFen ?? 0;
+    this.#s.requestedRefundTotalFen += row.requestedRefundFen ?? 0;
+    this.#feeMicro += row.fee === '' ? 0 : feeToMicroYuan(row.fee);
+  }
+  summary(): BillSummary {
+    return { count: this.count, ...this.#s, fee: microYuanToFee(this.#feeMicro) };
+  }
+}
+
+function sameSummary(a: BillSummary, b: BillSummary): boolean {
+  return (
+    a.count === b.count &&
+    a.settlementTotalFen === b.settlementTotalFen &&
+    a.refundTotalFen === b.refundTotalFen &&
+    a.couponRefundTotalFen === b.couponRefundTotalFen &&
+    feeToMicroYuan(a.fee) === feeToMicroYuan(b.fee) &&
+    (a.totalFen === undefined || a.totalFen === b.totalFen) &&
+    (a.requestedRefundTotalFen === undefined || a.requestedRefundTotalFen === b.requestedRefundTotalFen)
+  );
+}
+
+/** What the bill says the buyer paid: 订单金额 when printed, else 应结订单金额 plus the coupon. */
+function billAmount(row: BillRow): number {
+  return row.totalFen ?? row.settlementTotalFen + row.couponFen;
+}
+
+/**
+ * What the refund was for: 申请退款金额 when printed (what the shop asks for and records), else 退款金额 (which
+ * leaves out the part of a coupon that is not refunded in cash).
+ */
+function refundAmount(row: BillRow): number {
+  return row.requestedRefundFen !== undefined && row.requestedRefundFen > 0
+    ? row.requestedRefundFen
+    : row.refundFen;
+}
+
+/** undefined: matched. */
+async function matchPayment(
+  ctx: AppContext,
+  row: BillRow,
+  input: MatchInput,
+  log: Logger,
+): Promise<ReportItem | undefined> {
+  const base = {
+    kind: 'payment' as const,
+    outTradeNo: row.outTradeNo,
+    transactionId: row.transactionId,
+    billFen: billAmount(row),
+  };
+  let attempt = await ctx.store.attempts.getAttempt(row.outTradeNo);
+  if (attempt === undefined) {
+    return { ...base, category: 'paid_not_here', repair: 'none', note: 'no such trade here' };
+  }
+  const mismatch = (note: string): ReportItem => ({
+    ...base,
+    category: 'amount_mismatch',
+    ledgerFen: attempt?.totalFen ?? 0,
+    repair: 'none',
+    note,
+  });
+  // The amount is checked first: a bill amount that differs from the trade is never "repaired" into it.
+  const amountsDiffer =
+    billAmount(row) !== attempt.totalFen ||
+    (row.totalFen !== undefined && row.settlementTotalFen + row.couponFen !== attempt.totalFen);
+  if (attempt.state === 'PAID') {
+    if (amountsDiffer) return mismatch('the bill’s amount differs from the trade’s');
+    if (attempt.transactionId !== undefined && attempt.transactionId !== row.transactionId) {
+      return mismatch(`transaction_id here ${attempt.transactionId}`);
+    }
+    if (input.earlier.has(repairKey(base))) {
+      return { ...base, category: 'paid_not_here', ledgerFen: attempt.totalFen, repair: 'repaired' };
+    }
+    return undefined;
+  }
+  if (amountsDiffer) return mismatch(`the bill’s amount differs from the trade’s; ${attempt.state} here`);
+  // The repair: orderquery, then mark-paid exactly as a notification would (a second run finds it PAID).
+  let repair: Repair = 'failed';
+  let note: string | undefined;
+  try {
+    const outcome = await reconcileAttempt(ctx, attempt, log);
+    attempt = (await ctx.store.attempts.getAttempt(row.outTradeNo)) ?? attempt;
+    if (outcome === 'paid' && attempt.state === 'PAID') repair = 'repaired';
+    else note = `orderquery: ${outcome}`;
+  } catch (err) {
+    note = `orderquery failed: ${err instanceof Error ? err.message : String(err)}`;
+  }
+  log.warn(
+    { outTradeNo: row.outTradeNo, repair, note, security: 'paid_not_here' },
+    'reconciliation: paid at WeChat but not here',
+  );
+  return {
+    ...base,
+    category: 'paid_not_here',
+    ledgerFen: attempt.totalFen,
+    repair,
+    ...(note === undefined ? {} : { note }),
+  };
+}
+
+async function matchRefund(
+  ctx: AppContext,
+  row: BillRow,
+  input: MatchInput,
+  log: Logger,
+): Promise<ReportItem | undefined> {
+  const base = {
+    kind: 'refund' as const,
+    outTradeNo: row.outTradeNo,
+    transactionId: row.transactionId,
+    outRefundNo: row.outRefundNo,
+    refundId: row.refundId,
+    billFen: refundAmount(row),
+  };
+  const ours = await ctx.store.refunds.getRefund(row.outRefundNo);
+  if (ours !== undefined && ours.outTradeNo === row.outTradeNo) {
+    let refund = ours;
+    if (refund.state === 'PROCESSING' && row.refundStatus === 'SUCCESS') {
+      // Ask WeChat now rather than wait for the refund queue: settle-refund records it once either way.
+      try {
+        await reconcileRefund(ctx, refund, log);
+        refund = (await ctx.store.refunds.getRefund(row.outRefundNo)) ?? refund;
+      } catch {
+        // Reported below with the state it has.
+      }
+    }
+    if (refund.refundFen !== refundAmount(row)) {
+      return {
+        ...base,
+        category: 'refund_mismatch',
+        ledgerFen: refund.refundFen,
+        repair: 'none',
+        note: 'amounts differ',
+      };
+    }
+    if (row.refundStatus === 'SUCCESS' && refund.state !== 'SUCCESS') {
+      return {
+        ...base,
+        category: 'refund_mismatch',
+        ledgerFen: refund.refundFen,
+        repair: 'none',
+        note: `${refund.state} here, SUCCESS at WeChat`,
+      };
+    }
+    return undefined;
+  }
+  // Not ours: a refund made in the merchant console. Recorded once, as a staff refund of the payment.
+  const orderId = orderIdOf(row.outTradeNo);
+  if (orderId === undefined) {
+    return { ...base, category: 'refund_unknown_here', repair: 'none', note: 'refund of a trade not ours' };
+  }
+  const external = (await ctx.store.reconciliations.listExternalRefunds(orderId)).find(
+    (r) => r.outRefundNo === row.outRefundNo,
+  );
+  if (external !== undefined) {
+    if (external.refundFen !== refundAmount(row)) {
+      return {
+        ...base,
+        category: 'refund_mismatch',
+        ledgerFen: external.refundFen,
+        repair: 'none',
+        note: 'amounts differ',
+      };
+    }
+    return { ...base, category: 'refund_unknown_here', ledgerFen: external.refundFen, repair: 'recorded' };
+  }
+  if (row.refundStatus !== 'SUCCESS') {
+    return {
+      ...base,
+      category: 'refund_unknown_here',
+      repair: 'none',
+      note: `refund ${row.refundStatus} at WeChat`,
+    };
+  }
+  const at = beijingTime(row.tradeTime);
+  const record = () =>
+    ctx.store.reconciliations.recordExternalRefund({
+      orderId,
+      outTradeNo: row.outTradeNo,
+      outRefundNo: row.outRefundNo,
+      refundId: row.refundId,
+      refundFen: refundAmount(row),
+      at: Number.isNaN(at) ? ctx.now() : at,
+      source: `reconcile:${input.date}`,
+    });
+  let result = await record();
+  if (result.kind === 'not_paid') {
+    // Refunded at WeChat, so paid there: a payment of an earlier day whose notification was lost. Repair it the
+    // same way as a paid_not_here (orderquery → mark-paid), then record the refund.
+    const attempt = await ctx.store.attempts.getAttempt(row.outTradeNo);
+    if (attempt !== undefined) {
+      await reconcileAttempt(ctx, attempt, log).catch(() => undefined);
+      result = await record();
+    }
+  }
+  log.warn(
+    {
+      outTradeNo: row.outTradeNo,
+      outRefundNo: row.outRefundNo,
+      result: result.kind,
+      security: 'external_refund',
+    },
+    'reconciliation: a refund made outside the shop',
+  );
+  switch (result.kind) {
+    case 'recorded':
+    case 'already_recorded':
+      return { ...base, category: 'refund_unknown_here', ledgerFen: refundAmount(row), repair: 'recorded' };
+    default:
+      return { ...base, category: 'refund_unknown_here', repair: 'failed', note: result.kind };
+  }
+}
