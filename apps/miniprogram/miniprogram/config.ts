@@ -1,10 +1,15 @@
 /**
  * The one place the mini-program's settings live.
  *
- * apiBaseUrl: the merchant server. `pnpm start` at the repo root serves it on http://127.0.0.1:3000, which
- * WeChat DevTools reaches with "Do not verify valid domain names" (不校验合法域名) turned on. For a phone
- * preview use your machine's LAN address; a released mini-program needs an https domain listed as a request
- * domain (request合法域名) in the mini-program admin console.
+ * apiBaseUrls: the merchant server for each version of the mini-program, chosen at run time from
+ * `wx.getAccountInfoSync().miniProgram.envVersion` (services/environment.ts):
+ * - develop: DevTools and 预览/真机调试 of a development build. `pnpm start` at the repo root serves the server on
+ *   http://127.0.0.1:3000, which DevTools reaches with "Do not verify valid domain names" (不校验合法域名) on.
+ *   For a phone preview use your machine's LAN address (and turn on 开发调试 on the phone).
+ * - trial (体验版) and release (正式版): an https URL whose domain is listed under request 合法域名 in the
+ *   mini-program admin console. Any http URL is refused there before a request is made, and the release
+ *   build refuses a server in sandbox mode whatever GET /api/config says. Replace the example.com
+ *   placeholders with your own domains before uploading.
  *
  * Everything else (sandbox or live, which appid the sandbox expects) comes from the server's GET /api/config,
  * so switching the server to live WeChat needs no change here.
@@ -12,7 +17,11 @@
  * It is an object rather than constants so the tests can point the same compiled code at their own server.
  */
 export const config = {
-  apiBaseUrl: 'http://127.0.0.1:3000',
+  apiBaseUrls: {
+    develop: 'http://127.0.0.1:3000',
+    trial: 'https://pay-trial.example.com',
+    release: 'https://pay.example.com',
+  },
   /** wx.request timeout for every call, ms. */
   requestTimeoutMs: 15000,
   /**

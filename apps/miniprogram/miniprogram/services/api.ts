@@ -2,7 +2,7 @@
  * Authorised calls to the merchant server: Bearer token from auth.ts, and when the server answers 401 (token
  * expired or unknown) one fresh login and one retry. A second 401 is reported, not retried forever.
  */
-import { config } from '../config';
+import { apiBaseUrl } from './environment';
 import { getStoredToken, getToken, login } from './auth';
 import type { HttpMethod } from './http';
 import { send, unwrap } from './http';
@@ -32,7 +32,7 @@ export async function apiRequest<T>(call: ApiCall<T>): Promise<T> {
 export async function publicRequest<T>(call: ApiCall<T>): Promise<T> {
   const res = await send({
     method: call.method,
-    url: config.apiBaseUrl + call.path,
+    url: apiBaseUrl() + call.path,
     ...(call.data !== undefined ? { data: call.data } : {}),
     ...(call.headers !== undefined ? { headers: call.headers } : {}),
   });
@@ -42,7 +42,7 @@ export async function publicRequest<T>(call: ApiCall<T>): Promise<T> {
 function sendWith<T>(call: ApiCall<T>, token: string) {
   return send({
     method: call.method,
-    url: config.apiBaseUrl + call.path,
+    url: apiBaseUrl() + call.path,
     ...(call.data !== undefined ? { data: call.data } : {}),
     headers: { ...call.headers, Authorization: `Bearer ${token}` },
   });

@@ -11,7 +11,7 @@
  *   (with the same orders) across launches.
  */
 import { API_ROUTES } from '../generated/api';
-import { config } from '../config';
+import { apiBaseUrl } from './environment';
 import { ApiError } from './errors';
 import { isSessionResponse } from './guards';
 import { send, unwrap } from './http';
@@ -49,7 +49,7 @@ export function login(): Promise<string> {
 async function doLogin(): Promise<string> {
   const mode = await getServerMode();
   const code = mode.mode === 'sandbox' ? await sandboxLoginCode(mode) : await wxLoginCode();
-  const res = await send({ method: 'POST', url: config.apiBaseUrl + API_ROUTES.session, data: { code } });
+  const res = await send({ method: 'POST', url: apiBaseUrl() + API_ROUTES.session, data: { code } });
   const { token } = unwrap(res, isSessionResponse);
   wx.setStorageSync(TOKEN_STORAGE_KEY, token);
   return token;

@@ -1,10 +1,19 @@
 import type { ErrorBody, ErrorId } from '../generated/api';
+import { envVersion } from './env-version';
 
 /**
  * Failures the client itself detects, next to the server's catalogue ids. `payment_unsupported`: the server
  * sent a well-formed payment launch of a kind a mini-program cannot open (not `jsapi`).
  */
-export type ClientErrorId = 'network_error' | 'bad_response' | 'login_failed' | 'payment_unsupported';
+export type ClientErrorId =
+  | 'network_error'
+  | 'offline'
+  | 'request_blocked'
+  | 'config_error'
+  | 'sandbox_refused'
+  | 'bad_response'
+  | 'login_failed'
+  | 'payment_unsupported';
 
 /** Every failure a service reports: a stable id the pages branch on, plus what the server said. */
 export class ApiError extends Error {
@@ -38,6 +47,11 @@ export function isErrorBody(value: unknown): value is ErrorBody {
  */
 const MESSAGES: Record<ErrorId | ClientErrorId, string> = {
   network_error: '网络连接失败，请检查网络后重试',
+  offline: '当前没有网络，请连接网络后重试',
+  // The buyer cannot fix these two: in the release build they read as an outage (see describeError).
+  request_blocked: '服务暂时不可用，请稍后重试',
+  config_error: '服务暂时不可用，请稍后重试',
+  sandbox_refused: '支付服务配置有误，请联系客服',
   bad_response: '服务器返回了无法识别的数据，请稍后重试',
   login_failed: '微信登录失败，请重试',
   payment_unsupported: '暂时无法在小程序内完成这笔支付，请稍后重试或联系客服',
@@ -68,8 +82,20 @@ const MESSAGES: Record<ErrorId | ClientErrorId, string> = {
   internal_error: '服务暂时不可用，请稍后重试',
 };
 
+/**
+ * What the developer reads instead, in develop and trial builds only: the cause is theirs (admin console or
+ * config.ts), and a buyer of the release build can do nothing about it.
+ */
+const DEVELOPER_MESSAGES: Partial<Record<ClientErrorId, string>> = {
+  request_blocked:
+    '请求被微信拦截：服务器域名不在小程序后台的 request 合法域名中，或 HTTPS 证书/TLS 版本不被接受（开发者请检查）',
+  config_error: '小程序配置有误：体验版和正式版只能请求 https 地址（开发者请检查 config.ts 的 apiBaseUrls）',
+};
+
 export function describeError(err: unknown): string {
   if (err instanceof ApiError) {
+    const forDeveloper = DEVELOPER_MESSAGES[err.id as ClientErrorId];
+    if (forDeveloper !== undefined && envVersion() !== 'release') return forDeveloper;
     // An id this build does not know (a newer server) still gets a sensible sentence.
     const text = MESSAGES[err.id] ?? '服务暂时不可用，请稍后重试';
     return err.requestId ? `${text}（请求号 ${err.requestId}）` : text;

@@ -3,9 +3,12 @@
  * launch (the answer cannot change while the server runs); a failed attempt is forgotten so the next call
  * asks again.
  */
-import { config } from '../config';
 import type { ClientConfigResponse } from '../generated/api';
 import { API_ROUTES } from '../generated/api';
+import { envVersion } from './env-version';
+import { apiBaseUrl, sandboxAllowed } from './environment';
+import { ApiError } from './errors';
+import { logError } from './log';
 import { isClientConfig } from './guards';
 import { send, unwrap } from './http';
 
@@ -30,8 +33,15 @@ export function getServerMode(): Promise<ServerMode> {
 }
 
 async function fetchMode(): Promise<ServerMode> {
-  const res = await send({ method: 'GET', url: config.apiBaseUrl + API_ROUTES.clientConfig });
+  const res = await send({ method: 'GET', url: apiBaseUrl() + API_ROUTES.clientConfig });
   const body: ClientConfigResponse = unwrap(res, isClientConfig);
+  const env = envVersion();
+  if (body.mode === 'sandbox' && !sandboxAllowed(env)) {
+    // A release build pays for real or not at all: a server left in sandbox mode must not take its orders.
+    const detail = `the ${env} version refuses a server in sandbox mode (GET ${API_ROUTES.clientConfig})`;
+    logError('sandbox refused', { env, mode: body.mode });
+    throw new ApiError('sandbox_refused', detail);
+  }
   if (body.mode === 'sandbox' && body.sandboxUrl && body.appId !== undefined) {
     // The sandbox URL is used as a prefix: drop a trailing slash so paths join cleanly.
     return { mode: 'sandbox', sandboxUrl: body.sandboxUrl.replace(/\/+$/, ''), appId: body.appId };

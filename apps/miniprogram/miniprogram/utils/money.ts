@@ -15,7 +15,20 @@ export function formatFen(fen: number): string {
   return `${sign}${yuan}.${cents < 10 ? '0' : ''}${cents}`;
 }
 
-/** "¥12.34": what the pages show. */
+/** "1234567.89" -> "1,234,567.89": the yuan part grouped by thousands, the sign and fen kept. */
+export function groupThousands(amount: string): string {
+  const match = /^(-?)(\d+)(\.\d+)?$/.exec(amount);
+  if (!match) throw new TypeError(`not a plain decimal amount: ${amount}`);
+  const [, sign = '', whole = '', fraction = ''] = match;
+  return sign + whole.replace(/\B(?=(\d{3})+$)/g, ',') + fraction;
+}
+
+/** 123456789 fen -> "1,234,567.89": the shared formatter of every amount a page shows. */
+export function formatAmount(fen: number): string {
+  return groupThousands(formatFen(fen));
+}
+
+/** "¥1,234.56": what the pages show. */
 export function formatYuan(fen: number): string {
-  return `¥${formatFen(fen)}`;
+  return `¥${formatAmount(fen)}`;
 }

@@ -17,6 +17,11 @@ export function redirectTo(url: string): void {
   wx.redirectTo({ url, fail: reportFailure });
 }
 
+/** To a tab bar page (shop, orders, me): navigateTo cannot open those. */
+export function switchTab(url: string): void {
+  wx.switchTab({ url, fail: reportFailure });
+}
+
 /** Back to a fresh stack with only this page. */
 export function reLaunch(url: string): void {
   wx.reLaunch({ url, fail: reportFailure });

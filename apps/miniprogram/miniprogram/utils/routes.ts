@@ -7,6 +7,8 @@ export const PAGES = {
   result: '/pages/result/index',
   orders: '/pages/orders/index',
   orderDetail: '/pages/order-detail/index',
+  cart: '/pages/cart/index',
+  me: '/pages/me/index',
 } as const;
 
 export function confirmUrl(productId: string): string {

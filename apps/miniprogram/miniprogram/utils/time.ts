@@ -18,3 +18,17 @@ export function formatBeijingTime(iso: string): string {
     `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}`
   );
 }
+
+/**
+ * Time left to pay, counted down on the order list: 14:59, or 1:05:09 past an hour; '' once it is over (the
+ * server closes the order; until then the list says it is closing). Rounded up so "00:00" never shows while
+ * time remains.
+ */
+export function formatCountdown(remainingMs: number): string {
+  if (!Number.isFinite(remainingMs) || remainingMs <= 0) return '';
+  const total = Math.ceil(remainingMs / 1000);
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const s = total % 60;
+  return h > 0 ? `${h}:${pad(m)}:${pad(s)}` : `${pad(m)}:${pad(s)}`;
+}

@@ -34,6 +34,16 @@ export const REFUND_STATE_TEXT: Record<RefundState, string> = {
   ABNORMAL: '退款异常，请联系客服',
 };
 
+/** The order list's status tabs: 全部, 待支付, 已支付, 已关闭, 退款. */
+export type OrderGroup = 'pending' | 'paid' | 'closed' | 'refund';
+export const ORDER_GROUP: Record<OrderStatus, OrderGroup> = {
+  PENDING: 'pending',
+  PAID: 'paid',
+  CLOSED: 'closed',
+  PARTIALLY_REFUNDED: 'refund',
+  REFUNDED: 'refund',
+};
+
 export interface ProductView {
   id: string;
   name: string;
@@ -89,6 +99,12 @@ export interface OrderView {
   /** CSS modifier: status-pending / -paid / -closed / -partially_refunded / -refunded. */
   statusClass: string;
   pending: boolean;
+  /** Which status tab lists it. */
+  group: OrderGroup;
+  /** When a pending order stops being payable (ms since epoch; NaN when the server sent no valid time). */
+  expiresAtMs: number;
+  /** Time left to pay, filled in by the order list's countdown ('' when not pending or past). */
+  countdown: string;
   description: string;
   total: string;
   createdAt: string;
@@ -147,6 +163,9 @@ export function toOrderView(o: Order): OrderView {
     statusText: STATUS_TEXT[o.status],
     statusClass: `status-${o.status.toLowerCase()}`,
     pending: o.status === 'PENDING',
+    group: ORDER_GROUP[o.status],
+    expiresAtMs: Date.parse(o.expiresAt),
+    countdown: '',
     description: o.description,
     total: formatYuan(o.totalFen),
     createdAt: formatBeijingTime(o.createdAt),

@@ -98,12 +98,12 @@ function launch(server: RunningServer, user: string): RealWx {
   const wx = installRealWx({ sandboxUrl: sandbox.url, appId: server.config.wechat.appId, user });
   const { config } = built.load<{
     config: {
-      apiBaseUrl: string;
+      apiBaseUrls: { develop: string };
       paymentConfirm: { firstDelayMs: number; maxDelayMs: number; timeoutMs: number };
       ordersPageSize: number;
     };
   }>('config.js');
-  config.apiBaseUrl = server.url;
+  config.apiBaseUrls.develop = server.url;
   config.paymentConfirm = { firstDelayMs: 100, maxDelayMs: 500, timeoutMs: 20_000 };
   // Small pages, so a handful of orders already spans two of them (the server's cursors, for real).
   config.ordersPageSize = 2;
@@ -262,6 +262,50 @@ test('sandbox mode: order, cancel, pay again, a refund request, a dropped notifi
   expect(wx.calls).not.toContain('requestPayment');
   expect(wx.calls).not.toContain('login');
   expect(wx.calls.filter((c) => c === 'showActionSheet')).toHaveLength(3);
+});
+
+test('a multi-item cart: kept across a relaunch, total before submitting, one tap to the sandbox cashier', async () => {
+  const server = await serverOnSandbox('cart');
+  let wx = launch(server, 'unused');
+
+  // 1. Add 2 × Longjing (38.00) and 3 × tea cups (25.00) from the catalogue.
+  const products = renderPage(built, 'pages/products/index');
+  await waitFor(() => expect(products.querySelectorAll('.product')).toHaveLength(4), 10_000);
+  const add = (id: string) => {
+    const button = products.querySelectorAll('.add-cart').find((b) => b.dom.getAttribute('data-id') === id);
+    if (!button) throw new Error(`no add-to-cart button for ${id}`);
+    return tapElement(button);
+  };
+  await add('green-tea');
+  await add('tea-cup');
+  await add('green-tea');
+  await add('tea-cup');
+  await add('tea-cup');
+  expect(text(products, '.cart-total')).toBe('合计 ¥151.00');
+
+  // 2. A relaunch (new module state, same storage): the cart is still there.
+  const storage = wx.storage;
+  wx = launch(server, 'unused');
+  for (const [k, v] of storage) wx.storage.set(k, v);
+  const cart = renderPage(built, 'pages/cart/index');
+  await waitFor(() => expect(cart.querySelectorAll('.line')).toHaveLength(2), 10_000);
+  expect(text(cart, '.total')).toBe('¥151.00');
+
+  // 3. One tap: the order is created with both lines and the sandbox sheet (the cashier) opens; pay.
+  wx.sheetChoices.push(0);
+  await tap(cart, '.checkout');
+  await waitFor(() => expect(wx.nav.at(-1)?.url).toMatch(/^\/pages\/result\/index\?id=[^&]+&client=ok$/), 10_000);
+  expect(wx.calls.filter((c) => c === 'showActionSheet')).toHaveLength(1);
+  const orderIdPaid = queryOf(wx.nav.at(-1)!.url).query.id ?? '';
+  const result = follow(wx);
+  await waitFor(() => expect(text(result, '.result .title')).toBe('支付成功'), 20_000);
+  expect(text(result, '.total')).toBe('¥151.00');
+  const trade = await sandboxOrder(`${orderIdPaid}01`);
+  expect(trade.total_fee).toBe(15100);
+  expect(trade.state).toBe('SUCCESS');
+
+  // 4. The ordered products left the cart.
+  expect(wx.storage.get('mp-pay:cart')).toEqual([]);
 });
 
 test('live-mode client path against the sandbox: wx.login and wx.requestPayment with the five fields', async () => {

@@ -3,7 +3,7 @@ import { afterEach, expect, test, vi } from 'vitest';
 import type { PaymentLaunch } from '@mp-pay/shared/api';
 import { orderId, OUT_TRADE_NO_RE, outTradeNoOf } from '../support/fake-backend.ts';
 import { cashier, uninstallWx, waitFor } from '../support/fake-wx.ts';
-import { exists, pageText, renderPage, tap, text } from '../support/pages.ts';
+import { exists, pageText, renderPage, tap, text, statusOf } from '../support/pages.ts';
 import { hold, pageEnv } from './harness.ts';
 
 afterEach(() => uninstallWx());
@@ -153,6 +153,8 @@ test('a failed submit says why; retrying reuses the idempotency key, a new quant
   expect(text(page, '.submit')).toBe('提交订单');
   await tap(page, '.submit');
   await waitFor(() => expect(orderPosts(env)).toHaveLength(2));
+  // The quantity is locked while a submission is in flight: wait for the second failure to come back.
+  await waitFor(() => expect(text(page, '.submit-error')).toBe('网络连接失败，请检查网络后重试'));
   await tap(page, '.increase');
   fail = false;
   await tap(page, '.submit');
@@ -167,7 +169,7 @@ test('a failed submit says why; retrying reuses the idempotency key, a new quant
 test('an unknown product is an error, not an empty form', async () => {
   const env = pageEnv();
   const page = renderPage(env.built, 'pages/confirm/index', { productId: 'gone' });
-  await waitFor(() => expect(text(page, '.error-text')).toBe('商品不存在或已下架'));
+  await waitFor(() => expect(text(statusOf(page), '.error-text')).toBe('商品不存在或已下架'));
   expect(exists(page, '.submit')).toBe(false);
 });
 

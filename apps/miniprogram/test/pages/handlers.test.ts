@@ -48,3 +48,11 @@ test.each(readAppJson(MINIPROGRAM_ROOT).pages)('%s: every bound handler exists',
   // Every page has something to tap; an empty scan would mean the pattern stopped matching.
   expect(handlers.length).toBeGreaterThan(0);
 });
+
+test.each(['components/status/index'])('%s: every bound handler exists', (component) => {
+  const wxml = readFileSync(join(MINIPROGRAM_ROOT, `${component}.wxml`), 'utf8');
+  const handlers = bindings(wxml);
+  const methods = componentOptions(component).methods ?? {};
+  expect(handlers.filter((h) => typeof methods[h] !== 'function')).toEqual([]);
+  expect(handlers.sort()).toEqual(['onAction', 'onRetry']);
+});

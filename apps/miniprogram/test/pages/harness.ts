@@ -5,7 +5,7 @@ import { API_BASE, FakeBackend } from '../support/fake-backend.ts';
 import { deferred, installFakeWx, type Deferred, type FakeWx, type WxStubs } from '../support/fake-wx.ts';
 
 export interface Navigation {
-  api: 'navigateTo' | 'redirectTo' | 'reLaunch';
+  api: 'navigateTo' | 'redirectTo' | 'reLaunch' | 'switchTab';
   url: string;
 }
 
@@ -20,7 +20,7 @@ export interface PageEnv {
 }
 
 export interface MiniprogramConfig {
-  apiBaseUrl: string;
+  apiBaseUrls: { develop: string; trial: string; release: string };
   paymentConfirm: { firstDelayMs: number; maxDelayMs: number; timeoutMs: number };
   ordersPageSize: number;
 }
@@ -50,6 +50,7 @@ export function pageEnv(stubs: WxStubs = {}, backend = new FakeBackend()): PageE
       navigateTo: navStub('navigateTo', nav),
       redirectTo: navStub('redirectTo', nav),
       reLaunch: navStub('reLaunch', nav),
+      switchTab: navStub('switchTab', nav),
       showToast: ((opts: { title: string }) => {
         toasts.push(opts.title);
       }) as never,
@@ -58,7 +59,7 @@ export function pageEnv(stubs: WxStubs = {}, backend = new FakeBackend()): PageE
     new Map<string, unknown>([['mp-pay:token', 't']]),
   );
   const { config } = built.load<{ config: MiniprogramConfig }>('config.js');
-  config.apiBaseUrl = API_BASE;
+  config.apiBaseUrls.develop = API_BASE;
   // Short waits so "not confirmed yet" arrives quickly; tests that must see PAID first raise the timeout.
   config.paymentConfirm = { firstDelayMs: 5, maxDelayMs: 20, timeoutMs: 300 };
   return { built, backend, fake, nav, toasts, config };

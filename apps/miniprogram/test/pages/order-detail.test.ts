@@ -2,7 +2,7 @@
 import { afterEach, expect, test, vi } from 'vitest';
 import { makeOrder, orderId, outTradeNoOf } from '../support/fake-backend.ts';
 import { cashier, uninstallWx, waitFor } from '../support/fake-wx.ts';
-import { exists, pageText, renderPage, tap, text } from '../support/pages.ts';
+import { exists, pageText, renderPage, tap, text, statusOf } from '../support/pages.ts';
 import { pageEnv, type PageEnv } from './harness.ts';
 import type { WxStubs } from '../support/fake-wx.ts';
 
@@ -152,14 +152,30 @@ test('a refused cancel explains why and keeps the order payable', async () => {
 test('an unknown order shows an error with retry', async () => {
   const env = pageEnv();
   const page = renderPage(env.built, 'pages/order-detail/index', { id: orderId(99) });
-  await waitFor(() => expect(text(page, '.error-text')).toBe('订单不存在（请求号 req-order_not_found）'));
-  expect(exists(page, '.retry')).toBe(true);
+  await waitFor(() => expect(text(statusOf(page), '.error-text')).toBe('订单不存在（请求号 req-order_not_found）'));
+  expect(exists(statusOf(page), '.retry')).toBe(true);
 });
 
 test("a malformed order id (an old link, say) is the server's bad request, shown as an error", async () => {
   const env = pageEnv();
   const page = renderPage(env.built, 'pages/order-detail/index', { id: 'MP20261125ABC' });
   await waitFor(() =>
-    expect(text(page, '.error-text')).toBe('请求有误，请返回重试（请求号 req-invalid_request）'),
+    expect(text(statusOf(page), '.error-text')).toBe('请求有误，请返回重试（请求号 req-invalid_request）'),
   );
+});
+
+test('the order number can be copied', async () => {
+  const copied: string[] = [];
+  const env = withOrder(
+    pageEnv({
+      setClipboardData: ((opts: { data: string }) => {
+        copied.push(opts.data);
+      }) as never,
+    }),
+  );
+  const page = renderPage(env.built, 'pages/order-detail/index', { id: O1 });
+  await waitFor(() => expect(exists(page, '.copy-no')).toBe(true));
+  await tap(page, '.copy-no');
+  expect(copied).toEqual([outTradeNoOf(O1, 3)]);
+  expect(text(page, '.out-trade-no')).toBe(outTradeNoOf(O1, 3));
 });

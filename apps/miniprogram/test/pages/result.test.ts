@@ -2,7 +2,7 @@
 import { afterEach, expect, test, vi } from 'vitest';
 import { makeOrder, orderId } from '../support/fake-backend.ts';
 import { cashier, uninstallWx, waitFor } from '../support/fake-wx.ts';
-import { exists, pageText, renderPage, tap, text } from '../support/pages.ts';
+import { exists, pageText, renderPage, statusOf, tap, text } from '../support/pages.ts';
 import { pageEnv, type PageEnv } from './harness.ts';
 
 afterEach(() => uninstallWx());
@@ -136,8 +136,8 @@ test('a failed lookup shows the error and retries the same question', async () =
     req.path === `/api/orders/${O1}` && down ? { networkError: 'offline' } : undefined,
   );
   const page = renderPage(env.built, 'pages/result/index', { id: O1, client: 'cancel' });
-  await waitFor(() => expect(text(page, '.error-text')).toBe('网络连接失败，请检查网络后重试'));
+  await waitFor(() => expect(text(statusOf(page), '.error-text')).toBe('网络连接失败，请检查网络后重试'));
   down = false;
-  await tap(page, '.retry');
+  await tap(statusOf(page), '.retry');
   await waitFor(() => expect(text(page, '.result .title')).toBe('已取消支付'));
 });

@@ -183,7 +183,7 @@ describe('http errors', () => {
     await s.orders.listOrders(null);
     expect(backend.requests.length).toBeGreaterThanOrEqual(4);
     expect(backend.requests.every((r) => r.url.startsWith(API_BASE))).toBe(true);
-    expect(s.config.apiBaseUrl).toBe(API_BASE);
+    expect(s.config.apiBaseUrls.develop).toBe(API_BASE);
   });
 
   test('order list pages pass limit and cursor', async () => {

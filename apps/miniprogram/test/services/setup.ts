@@ -11,7 +11,7 @@ export async function freshServices(
   vi.resetModules();
   const fake: FakeWx = installFakeWx({ ...backend.requestStub(), ...stubs }, storage);
   const { config } = await import('../../miniprogram/config.ts');
-  config.apiBaseUrl = API_BASE;
+  config.apiBaseUrls.develop = API_BASE;
   config.paymentConfirm = { firstDelayMs: 5, maxDelayMs: 20, timeoutMs: 300 };
   return {
     fake,

@@ -32,6 +32,8 @@ export type FakeReply = { status: number; body: unknown } | { networkError: stri
 export type Interceptor = (req: FakeRequest) => FakeReply | undefined | Promise<FakeReply | undefined>;
 
 export const API_BASE = 'http://api.test';
+/** The same fake server as trial and release builds must reach it: over https. */
+export const HTTPS_API_BASE = 'https://api.test';
 
 export const PRODUCTS: Product[] = [
   { id: 'tea', name: '龙井茶', description: '明前龙井 50g', priceFen: 1990 },
@@ -204,7 +206,7 @@ export class FakeBackend {
   requestStub(): WxStubs {
     return {
       request: ((opts: WechatMiniprogram.RequestOption) => {
-        const [path = '', qs = ''] = opts.url.replace(API_BASE, '').split('?');
+        const [path = '', qs = ''] = opts.url.replace(API_BASE, '').replace(HTTPS_API_BASE, '').split('?');
         const query: Record<string, string> = {};
         for (const pair of qs.split('&').filter(Boolean)) {
           const [k = '', v = ''] = pair.split('=');

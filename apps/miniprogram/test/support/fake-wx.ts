@@ -11,6 +11,44 @@ export interface FakeWx {
   calls: string[];
   /** wx storage (getStorageSync/setStorageSync/removeStorageSync). */
   storage: Map<string, unknown>;
+  /** What went to the real-time log (wx.getRealtimeLogManager), unless a test stubbed it. */
+  realtimeLog: { level: string; args: unknown[] }[];
+}
+
+/**
+ * The platform facts every run needs, stubbed unless a test says otherwise: a develop build
+ * (wx.getAccountInfoSync), a real-time log recorded into `log`, and a phone on wifi (wx.getNetworkType).
+ */
+export function platformStubs(log: { level: string; args: unknown[] }[]): WxStubs {
+  const record =
+    (level: string) =>
+    (...args: unknown[]) => {
+      log.push({ level, args });
+    };
+  return {
+    getAccountInfoSync: (() => ({
+      miniProgram: { appId: 'wx-test', envVersion: 'develop', version: '' },
+      plugin: {},
+    })) as never,
+    getRealtimeLogManager: (() => ({
+      info: record('info'),
+      warn: record('warn'),
+      error: record('error'),
+      setFilterMsg: () => {},
+      addFilterMsg: () => {},
+      in: () => {},
+    })) as never,
+    getNetworkType: ((opts: WechatMiniprogram.GetNetworkTypeOption) => {
+      setTimeout(() => opts.success?.({ networkType: 'wifi', errMsg: 'getNetworkType:ok' } as never), 0);
+    }) as never,
+  };
+}
+
+/** wx.getAccountInfoSync for a build of `envVersion`. */
+export function envStub(envVersion: string): WxStubs {
+  return {
+    getAccountInfoSync: (() => ({ miniProgram: { appId: 'wx-test', envVersion, version: '1.0.0' }, plugin: {} })) as never,
+  };
 }
 
 /** Storage APIs backed by a Map, like the real synchronous storage. */
@@ -41,7 +79,8 @@ export function cashier(errMsg: string, seen: object[] = []): WxStubs {
 
 export function installFakeWx(stubs: WxStubs, storage = new Map<string, unknown>()): FakeWx {
   const calls: string[] = [];
-  const all: Record<string, unknown> = { ...storageStubs(storage), ...stubs };
+  const realtimeLog: { level: string; args: unknown[] }[] = [];
+  const all: Record<string, unknown> = { ...platformStubs(realtimeLog), ...storageStubs(storage), ...stubs };
   const proxy = new Proxy(all, {
     get(target, prop) {
       if (typeof prop === 'symbol' || prop === 'then' || prop === 'toJSON') return undefined;
@@ -54,7 +93,7 @@ export function installFakeWx(stubs: WxStubs, storage = new Map<string, unknown>
     },
   });
   (globalThis as { wx?: unknown }).wx = proxy;
-  return { calls, storage };
+  return { calls, storage, realtimeLog };
 }
 
 export function uninstallWx(): void {

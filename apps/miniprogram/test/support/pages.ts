@@ -75,3 +75,13 @@ export function existsIn(el: Rendered, selector: string): boolean {
 function collapse(s: string): string {
   return s.replace(/\s+/g, ' ').trim();
 }
+
+/**
+ * The page's shared status block (components/status): loading / empty / error with retry. Its inside is the
+ * component's own tree, which the page's selectors do not reach; `text(statusOf(page), '.error-text')` does.
+ */
+export function statusOf(comp: Rendered): Rendered {
+  const el = comp.querySelector('.page-status');
+  if (!el) throw new Error(`no status block on the page; page shows: ${pageText(comp)}`);
+  return el;
+}

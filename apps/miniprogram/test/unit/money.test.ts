@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import { formatFen, formatYuan } from '../../miniprogram/utils/money.ts';
-import { formatBeijingTime } from '../../miniprogram/utils/time.ts';
+import { formatAmount, formatFen, formatYuan, groupThousands } from '../../miniprogram/utils/money.ts';
+import { formatBeijingTime, formatCountdown } from '../../miniprogram/utils/time.ts';
 
 describe('formatFen', () => {
   test.each([
@@ -35,6 +35,37 @@ describe('formatFen', () => {
   });
 });
 
+describe('thousands separators', () => {
+  test.each([
+    [0, '0.00'],
+    [99999, '999.99'],
+    [100000, '1,000.00'],
+    [123456789, '1,234,567.89'],
+    [100000000, '1,000,000.00'],
+    [-100000, '-1,000.00'],
+    [-99999, '-999.99'],
+    [Number.MAX_SAFE_INTEGER, '90,071,992,547,409.91'],
+  ])('%i fen -> %s', (fen, text) => {
+    expect(formatAmount(fen)).toBe(text);
+  });
+
+  test('formatYuan, what every page shows, groups too', () => {
+    expect(formatYuan(1990)).toBe('¥19.90');
+    expect(formatYuan(1234567)).toBe('¥12,345.67');
+  });
+
+  test('groupThousands leaves the fraction alone and refuses what is not a plain amount', () => {
+    expect(groupThousands('1234.5678')).toBe('1,234.5678');
+    expect(groupThousands('1234567')).toBe('1,234,567');
+    expect(() => groupThousands('1e21')).toThrow(TypeError);
+    expect(() => groupThousands('¥12')).toThrow(TypeError);
+  });
+
+  test('integers only, like formatFen', () => {
+    expect(() => formatAmount(0.1 + 0.2)).toThrow(TypeError);
+  });
+});
+
 describe('formatBeijingTime', () => {
   test('shows UTC instants in UTC+8 whatever the local zone', () => {
     expect(formatBeijingTime('2026-11-25T06:30:00.000Z')).toBe('2026-11-25 14:30');
@@ -43,5 +74,20 @@ describe('formatBeijingTime', () => {
   });
   test('shows an unparsable value as given rather than "NaN"', () => {
     expect(formatBeijingTime('soon')).toBe('soon');
+  });
+});
+
+describe('formatCountdown', () => {
+  test.each([
+    [15 * 60 * 1000, '15:00'],
+    [15 * 60 * 1000 - 1, '15:00'],
+    [59_001, '01:00'],
+    [1, '00:01'],
+    [3_909_000, '1:05:09'],
+    [0, ''],
+    [-5, ''],
+    [Number.NaN, ''],
+  ])('%d ms -> "%s"', (ms, text) => {
+    expect(formatCountdown(ms)).toBe(text);
   });
 });

@@ -80,6 +80,11 @@ Component({
         else this.setData({ state: 'error', error: describeError(err) });
       }
     },
+    /** The out_trade_no, for support or the buyer's WeChat payment record. */
+    onCopyNo(e: WechatMiniprogram.TouchEvent) {
+      const no = String(e.currentTarget.dataset.no ?? '');
+      if (no) wx.setClipboardData({ data: no });
+    },
     onRetry() {
       void this.load();
     },

@@ -1,5 +1,13 @@
+/**
+ * The shop (first tab): the catalogue, "buy now" for one product, "add to cart" for several, and a cart bar
+ * with the count and the estimated total that leads to the cart page. The cart is re-read on every show, so
+ * it is current when the buyer comes back from the cart or a payment.
+ */
+import type { Product } from '../../generated/api';
+import { addToCart, cartCount, priceCart, readCart } from '../../services/cart';
 import { describeError } from '../../services/errors';
 import { listProducts } from '../../services/orders';
+import { formatYuan } from '../../utils/money';
 import { navigateTo } from '../../utils/nav';
 import { confirmUrl, PAGES } from '../../utils/routes';
 import type { ProductView } from '../../utils/view';
@@ -7,24 +15,36 @@ import { toProductView } from '../../utils/view';
 
 type LoadState = 'loading' | 'error' | 'ready';
 
+let catalogue: Product[] = [];
+
 Component({
   data: {
     state: 'loading' as LoadState,
     error: '',
     products: [] as ProductView[],
+    cartCount: 0,
+    cartTotal: '',
   },
   methods: {
     onLoad() {
       void this.load();
     },
+    onShow() {
+      this.refreshCart();
+    },
     async load() {
       this.setData({ state: 'loading', error: '' });
       try {
-        const products = await listProducts();
-        this.setData({ state: 'ready', products: products.map(toProductView) });
+        catalogue = await listProducts();
+        this.setData({ state: 'ready', products: catalogue.map(toProductView) });
+        this.refreshCart();
       } catch (err) {
         this.setData({ state: 'error', error: describeError(err) });
       }
+    },
+    refreshCart() {
+      const lines = readCart();
+      this.setData({ cartCount: cartCount(lines), cartTotal: formatYuan(priceCart(lines, catalogue).totalFen) });
     },
     onRetry() {
       void this.load();
@@ -33,8 +53,15 @@ Component({
       const id = String(e.currentTarget.dataset.id ?? '');
       if (id) navigateTo(confirmUrl(id));
     },
-    onMyOrders() {
-      navigateTo(PAGES.orders);
+    onAddToCart(e: WechatMiniprogram.TouchEvent) {
+      const id = String(e.currentTarget.dataset.id ?? '');
+      if (!id) return;
+      addToCart(id);
+      this.refreshCart();
+      wx.showToast({ title: '已加入购物车', icon: 'none' });
+    },
+    onOpenCart() {
+      navigateTo(PAGES.cart);
     },
   },
 });
