@@ -294,7 +294,10 @@ test('a multi-item cart: kept across a relaunch, total before submitting, one ta
   // 3. One tap: the order is created with both lines and the sandbox sheet (the cashier) opens; pay.
   wx.sheetChoices.push(0);
   await tap(cart, '.checkout');
-  await waitFor(() => expect(wx.nav.at(-1)?.url).toMatch(/^\/pages\/result\/index\?id=[^&]+&client=ok$/), 10_000);
+  await waitFor(
+    () => expect(wx.nav.at(-1)?.url).toMatch(/^\/pages\/result\/index\?id=[^&]+&client=ok$/),
+    10_000,
+  );
   expect(wx.calls.filter((c) => c === 'showActionSheet')).toHaveLength(1);
   const orderIdPaid = queryOf(wx.nav.at(-1)!.url).query.id ?? '';
   const result = follow(wx);

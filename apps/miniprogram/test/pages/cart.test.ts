@@ -105,7 +105,9 @@ test('a cancelled payment still leaves the order (pending) and empties the cart 
   await waitFor(() => expect(exists(page, '.checkout')).toBe(true));
   await tap(page, '.checkout');
   await waitFor(() =>
-    expect(env.nav).toEqual([{ api: 'redirectTo', url: `/pages/result/index?id=${orderId(1)}&client=cancel` }]),
+    expect(env.nav).toEqual([
+      { api: 'redirectTo', url: `/pages/result/index?id=${orderId(1)}&client=cancel` },
+    ]),
   );
   expect(env.fake.storage.get(CART)).toEqual([]);
 });
@@ -154,7 +156,9 @@ test('changing the cart after a failed submit gets a new idempotency key', async
 test('a failed catalogue load says why and retries', async () => {
   const env = withCart([{ productId: 'tea', quantity: 1 }]);
   let down = true;
-  env.backend.intercept((req) => (req.path === '/api/products' && down ? { networkError: 'timeout' } : undefined));
+  env.backend.intercept((req) =>
+    req.path === '/api/products' && down ? { networkError: 'timeout' } : undefined,
+  );
   const page = renderPage(env.built, 'pages/cart/index');
   await waitFor(() => expect(text(statusOf(page), '.error-text')).toBe('网络连接失败，请检查网络后重试'));
   down = false;

@@ -152,7 +152,9 @@ test('a refused cancel explains why and keeps the order payable', async () => {
 test('an unknown order shows an error with retry', async () => {
   const env = pageEnv();
   const page = renderPage(env.built, 'pages/order-detail/index', { id: orderId(99) });
-  await waitFor(() => expect(text(statusOf(page), '.error-text')).toBe('订单不存在（请求号 req-order_not_found）'));
+  await waitFor(() =>
+    expect(text(statusOf(page), '.error-text')).toBe('订单不存在（请求号 req-order_not_found）'),
+  );
   expect(exists(statusOf(page), '.retry')).toBe(true);
 });
 

@@ -2,7 +2,17 @@
 import { afterEach, expect, test } from 'vitest';
 import { makeOrder, orderId } from '../support/fake-backend.ts';
 import { cashier, uninstallWx, waitFor } from '../support/fake-wx.ts';
-import { exists, existsIn, pageText, renderPage, tap, tapElement, text, textIn, statusOf } from '../support/pages.ts';
+import {
+  exists,
+  existsIn,
+  pageText,
+  renderPage,
+  tap,
+  tapElement,
+  text,
+  textIn,
+  statusOf,
+} from '../support/pages.ts';
 import { hold, pageEnv } from './harness.ts';
 
 afterEach(() => uninstallWx());
@@ -148,7 +158,10 @@ test('a pending order counts down to its expiry and ticks while shown; an expire
   expect(existsIn(paid!, '.countdown')).toBe(false);
   const instance = page.instance as unknown as OrdersPage;
   instance.onShow();
-  await waitFor(() => expect(textIn(page.querySelectorAll('.order')[0]!, '.countdown')).toBe('剩余 14:59'), 3000);
+  await waitFor(
+    () => expect(textIn(page.querySelectorAll('.order')[0]!, '.countdown')).toBe('剩余 14:59'),
+    3000,
+  );
   instance.onHide();
   page.detach();
 });

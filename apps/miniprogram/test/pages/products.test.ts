@@ -1,7 +1,17 @@
 // @vitest-environment jsdom
 import { afterEach, expect, test } from 'vitest';
 import { uninstallWx, waitFor } from '../support/fake-wx.ts';
-import { exists, existsIn, pageText, renderPage, tap, tapElement, text, textIn, statusOf } from '../support/pages.ts';
+import {
+  exists,
+  existsIn,
+  pageText,
+  renderPage,
+  tap,
+  tapElement,
+  text,
+  textIn,
+  statusOf,
+} from '../support/pages.ts';
 import { hold, pageEnv } from './harness.ts';
 
 afterEach(() => uninstallWx());

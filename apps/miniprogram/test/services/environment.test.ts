@@ -62,7 +62,11 @@ describe('the running version', () => {
 describe('the server URL per version', () => {
   test('each version uses its own base URL, without a trailing slash', async () => {
     const s = await services('develop');
-    s.config.apiBaseUrls = { develop: 'http://127.0.0.1:3000/', trial: 'https://t.example/', release: 'https://r.example' };
+    s.config.apiBaseUrls = {
+      develop: 'http://127.0.0.1:3000/',
+      trial: 'https://t.example/',
+      release: 'https://r.example',
+    };
     expect(s.environment.apiBaseFor('develop')).toBe('http://127.0.0.1:3000');
     expect(s.environment.apiBaseFor('trial')).toBe('https://t.example');
     expect(s.environment.apiBaseFor('release')).toBe('https://r.example');
@@ -81,7 +85,9 @@ describe('the server URL per version', () => {
   test.each(['trial', 'release'] as const)('%s refuses an http base URL with a clear error', async (env) => {
     const s = await services(env);
     s.config.apiBaseUrls[env] = 'http://192.168.1.20:3000';
-    expect(() => s.environment.apiBaseFor(env)).toThrow(/only requests https URLs.*http:\/\/192\.168\.1\.20:3000/);
+    expect(() => s.environment.apiBaseFor(env)).toThrow(
+      /only requests https URLs.*http:\/\/192\.168\.1\.20:3000/,
+    );
     await expect(s.orders.listProducts()).rejects.toMatchObject({ id: 'config_error', status: 0 });
     // Refused before wx.request: nothing reached the server.
     expect(s.backend.requests).toEqual([]);
@@ -109,7 +115,10 @@ describe('the server URL per version', () => {
       s.http.send({ method: 'POST', url: 'http://sandbox.test/sandbox/login-codes', data: {} }),
     ).rejects.toMatchObject({ id: 'config_error' });
     expect(s.fake.calls).not.toContain('request');
-    expect(s.fake.realtimeLog[0]?.args[1]).toMatchObject({ url: 'http://sandbox.test/sandbox/login-codes', status: 0 });
+    expect(s.fake.realtimeLog[0]?.args[1]).toMatchObject({
+      url: 'http://sandbox.test/sandbox/login-codes',
+      status: 0,
+    });
   });
 });
 
@@ -133,10 +142,12 @@ describe('sandbox mode per version', () => {
     // No login code was asked of the sandbox, and no wx.login either: the build stops at the mode.
     expect(backend.requests.map((r) => r.url)).toEqual([`${HTTPS_API_BASE}/api/config`]);
     expect(s.fake.calls).not.toContain('login');
-    expect(s.fake.realtimeLog.some((e) => e.level === 'error' && String(e.args[0]).includes('sandbox refused'))).toBe(
-      true,
+    expect(
+      s.fake.realtimeLog.some((e) => e.level === 'error' && String(e.args[0]).includes('sandbox refused')),
+    ).toBe(true);
+    expect(s.errors.describeError(new s.errors.ApiError('sandbox_refused', 'x'))).toBe(
+      '支付服务配置有误，请联系客服',
     );
-    expect(s.errors.describeError(new s.errors.ApiError('sandbox_refused', 'x'))).toBe('支付服务配置有误，请联系客服');
   });
 
   test('release refuses to pay through the sandbox: no sheet, no payer', async () => {
@@ -152,9 +163,13 @@ describe('sandbox mode per version', () => {
 
   test.each(['develop', 'trial'])('%s follows the server into sandbox mode', async (env) => {
     const backend = sandboxBackend();
-    const s = await services(env, {}, backend);
+    await services(env, {}, backend);
     const { getServerMode } = await import('../../miniprogram/services/server-config.ts');
-    await expect(getServerMode()).resolves.toEqual({ mode: 'sandbox', sandboxUrl: 'https://sandbox.test', appId: 'wxsandbox' });
+    await expect(getServerMode()).resolves.toEqual({
+      mode: 'sandbox',
+      sandboxUrl: 'https://sandbox.test',
+      appId: 'wxsandbox',
+    });
   });
 });
 
@@ -230,7 +245,9 @@ describe('request failures', () => {
 
   test('a failure goes to the real-time log with errMsg, status and the URL without its query', async () => {
     const backend = new FakeBackend();
-    backend.intercept((req) => (req.path === '/api/orders' ? { networkError: 'url not in domain list' } : undefined));
+    backend.intercept((req) =>
+      req.path === '/api/orders' ? { networkError: 'url not in domain list' } : undefined,
+    );
     const s = await services('trial', {}, backend);
     await expect(s.orders.listOrders('cursor-secret')).rejects.toMatchObject({ id: 'request_blocked' });
     const entry = s.fake.realtimeLog.find((e) => e.level === 'error');

@@ -47,7 +47,10 @@ export function platformStubs(log: { level: string; args: unknown[] }[]): WxStub
 /** wx.getAccountInfoSync for a build of `envVersion`. */
 export function envStub(envVersion: string): WxStubs {
   return {
-    getAccountInfoSync: (() => ({ miniProgram: { appId: 'wx-test', envVersion, version: '1.0.0' }, plugin: {} })) as never,
+    getAccountInfoSync: (() => ({
+      miniProgram: { appId: 'wx-test', envVersion, version: '1.0.0' },
+      plugin: {},
+    })) as never,
   };
 }
 

@@ -7,7 +7,14 @@
  */
 import type { CreateOrderResponse, Product } from '../../generated/api';
 import type { CartLine } from '../../services/cart';
-import { clearCart, MAX_QUANTITY, orderItems, priceCart, readCart, setCartQuantity } from '../../services/cart';
+import {
+  clearCart,
+  MAX_QUANTITY,
+  orderItems,
+  priceCart,
+  readCart,
+  setCartQuantity,
+} from '../../services/cart';
 import { describeError } from '../../services/errors';
 import { createOrder, listProducts, newIdempotencyKey } from '../../services/orders';
 import type { ClientPayResult } from '../../services/payment';

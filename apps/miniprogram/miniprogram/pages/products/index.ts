@@ -44,7 +44,10 @@ Component({
     },
     refreshCart() {
       const lines = readCart();
-      this.setData({ cartCount: cartCount(lines), cartTotal: formatYuan(priceCart(lines, catalogue).totalFen) });
+      this.setData({
+        cartCount: cartCount(lines),
+        cartTotal: formatYuan(priceCart(lines, catalogue).totalFen),
+      });
     },
     onRetry() {
       void this.load();
