@@ -15,6 +15,7 @@ import type {
   AttemptStore,
   DueClaim,
   NewOrder,
+  OrderEvent,
   OrderStore,
   PaymentFacts,
   QueueStore,
@@ -1052,6 +1053,13 @@ describe.each([
       // The newest survive, in order; the oldest are gone.
       expect(events.at(-1)?.orderId).toBe(made.at(-1)?.id);
       expect(events.some((e) => e.orderId === made[0]?.id)).toBe(false);
+      // Paged reads (reconciliation's ledger) give the same events, a page at a time.
+      const pages: OrderEvent[][] = [];
+      for await (const page of store.events.eventPages({ count: 3 })) pages.push(page);
+      expect(pages.every((page) => page.length >= 1 && page.length <= 3)).toBe(true);
+      const paged = pages.flat().sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      expect(paged.map((e) => e.id)).toEqual(events.map((e) => e.id));
+      expect(paged).toEqual(events);
     } finally {
       await store.close();
       await cleanup();

@@ -488,6 +488,8 @@ export interface EventStore {
    * streams directly, docs/scaling.md). Each shard keeps about EVENTS_MAX_LEN entries, the oldest trimmed.
    */
   readEvents(): Promise<OrderEvent[]>;
+  /** The same events in pages of about `count`, shard by shard (each oldest first): for readers of millions. */
+  eventPages(options?: { count?: number }): AsyncIterable<OrderEvent[]>;
 }
 
 // ---- the whole store -----------------------------------------------------------------------------------------

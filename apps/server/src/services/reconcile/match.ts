@@ -17,11 +17,17 @@ import { orderIdOf } from '../../domain/ids.ts';
 import type { Logger } from '../../logger.ts';
 import { reconcileAttempt } from '../payments.ts';
 import { reconcileRefund } from '../refunds.ts';
-import type { LedgerDay } from './ledger.ts';
+import { paymentKey, paymentOfKey, type LedgerDay } from './ledger.ts';
 import { emptyCounts, type ReconciliationReport, type ReportItem, type Repair } from './report.ts';
 
 /** Rows matched concurrently. */
 const BATCH = 256;
+
+/** A row waiting for its store read, and whether the ledger had its payment or refund. */
+interface Pending {
+  row: BillRow;
+  inLedger: boolean;
+}
 
 /** Items an earlier run of the same day repaired: reported the same way again (`repaired` / `recorded`). */
 export type EarlierRepairs = ReadonlySet<string>;
@@ -32,6 +38,7 @@ export interface MatchInput {
   date: string;
   /** The bill's entries, or null when WeChat has no bill for the day. */
   bill: AsyncIterable<BillEntry> | null;
+  /** Consumed: matching empties its maps. */
   ledger: LedgerDay;
   earlier: EarlierRepairs;
   log: Logger;
@@ -45,30 +52,49 @@ export async function matchDay(ctx: AppContext, input: MatchInput): Promise<Reco
   let summary: BillSummary | null = null;
   let billPaymentsFen = 0;
   let billRefundsFen = 0;
-  const seenPayments = new Set<string>();
-  const seenRefunds = new Set<string>();
+  // The ledger's totals first: matching consumes its maps (a row found there is deleted, so what is left at the
+  // end is what the bill lacks, without a set of every number seen, which would hold every line of a big bill).
+  let ledgerPaymentsFen = 0;
+  for (const fen of ledger.payments.values()) ledgerPaymentsFen += fen;
+  let ledgerRefundsFen = 0;
+  for (const r of ledger.refunds.values()) ledgerRefundsFen += r.refundFen;
+  // out_trade_nos of payment rows the ledger did not settle (few: the discrepancies), so that a payment recorded
+  // here under another transaction id is reported once, from the row, and not again as absent from the bill.
+  const checkedPayments = new Set<string>();
   const add = (item: ReportItem) => {
     counts[item.category] += 1;
-    items.push(item);
+    items.push(ownStrings(item));
   };
 
-  const handle = async (row: BillRow): Promise<void> => {
+  const handle = async ({ row, inLedger }: Pending): Promise<void> => {
     const item =
       row.tradeState === 'SUCCESS'
         ? await matchPayment(ctx, row, input, log)
         : await matchRefund(ctx, row, input, log);
-    if (item === undefined) counts.matched += 1;
-    else add(item);
+    if (item === undefined) {
+      counts.matched += 1;
+      return;
+    }
+    add(item);
+    // Repairs made by this run are in the ledger from the next run on; count them here too so both runs agree.
+    if (inLedger) return;
+    if (item.kind === 'payment' && item.category === 'paid_not_here' && item.repair === 'repaired') {
+      ledgerPaymentsFen += item.ledgerFen ?? 0;
+    }
+    if (item.kind === 'refund' && item.category === 'refund_unknown_here' && item.repair === 'recorded') {
+      ledgerRefundsFen += item.ledgerFen ?? 0;
+    }
   };
-  // Rows are matched a batch at a time, concurrently: their store reads pipeline on the connection, and a bill
-  // of a million rows is not a million sequential round trips. Each row concerns its own trade or refund.
-  let batch: BillRow[] = [];
+  // Rows the ledger does not settle are matched against the store a batch at a time, concurrently: their reads
+  // pipeline on the connection, and a bill of a million rows is not a million sequential round trips. Each row
+  // concerns its own trade or refund.
+  let batch: Pending[] = [];
   const flush = async () => {
     const rows = batch;
     batch = [];
     // Payments first: a refund row of a payment this batch repairs then finds it paid.
-    await Promise.all(rows.filter((r) => r.tradeState === 'SUCCESS').map(handle));
-    await Promise.all(rows.filter((r) => r.tradeState !== 'SUCCESS').map(handle));
+    await Promise.all(rows.filter((p) => p.row.tradeState === 'SUCCESS').map(handle));
+    await Promise.all(rows.filter((p) => p.row.tradeState !== 'SUCCESS').map(handle));
   };
   for await (const entry of input.bill ?? []) {
     if (entry.kind === 'summary') {
@@ -78,35 +104,46 @@ export async function matchDay(ctx: AppContext, input: MatchInput): Promise<Reco
     const row = entry.row;
     // Only the sums are needed for the totals check: rows are folded, never kept (a bill may have millions).
     sums.add(row);
+    let inLedger: boolean;
     if (row.tradeState === 'SUCCESS') {
       billPaymentsFen += row.settlementTotalFen;
-      seenPayments.add(row.outTradeNo);
+      const key = paymentKey(row.outTradeNo, row.transactionId);
+      const recordedFen = ledger.payments.get(key);
+      inLedger = recordedFen !== undefined;
+      if (recordedFen !== undefined) {
+        ledger.payments.delete(key);
+        if (settledByLedger(row, recordedFen, input.earlier)) {
+          counts.matched += 1;
+          continue;
+        }
+      }
+      checkedPayments.add(ownString(row.outTradeNo));
     } else if (row.tradeState === 'REFUND') {
       billRefundsFen += row.refundFen;
-      seenRefunds.add(row.outRefundNo);
+      inLedger = ledger.refunds.delete(row.outRefundNo);
     } else {
       continue;
     }
-    batch.push(row);
+    batch.push({ row, inLedger });
     if (batch.length >= BATCH) await flush();
   }
   await flush();
 
-  // Here that day, absent from the bill.
-  for (const [outTradeNo, payment] of ledger.payments) {
-    if (seenPayments.has(outTradeNo)) continue;
+  // Here that day, absent from the bill: what matching left in the ledger.
+  for (const [key, fen] of ledger.payments) {
+    const { outTradeNo, transactionId } = paymentOfKey(key);
+    if (checkedPayments.has(outTradeNo)) continue;
     add({
       category: 'here_not_at_wechat',
       kind: 'payment',
       outTradeNo,
-      ...(payment.transactionId === undefined ? {} : { transactionId: payment.transactionId }),
-      ledgerFen: payment.totalFen,
+      ...(transactionId === undefined ? {} : { transactionId }),
+      ledgerFen: fen,
       repair: 'none',
       note: 'recorded as paid here that day; not in WeChat’s bill',
     });
   }
   for (const [outRefundNo, refund] of ledger.refunds) {
-    if (seenRefunds.has(outRefundNo)) continue;
     add({
       category: 'here_not_at_wechat',
       kind: 'refund',
@@ -117,23 +154,12 @@ export async function matchDay(ctx: AppContext, input: MatchInput): Promise<Reco
       note: 'refund succeeded here that day; not in WeChat’s bill',
     });
   }
+  ledger.payments.clear();
+  ledger.refunds.clear();
 
   const computed = summary === null && sums.count === 0 ? null : sums.summary();
   const summaryMatches =
     summary === null ? sums.count === 0 : computed !== null && sameSummary(summary, computed);
-  let ledgerPaymentsFen = 0;
-  for (const p of ledger.payments.values()) ledgerPaymentsFen += p.totalFen;
-  let ledgerRefundsFen = 0;
-  for (const r of ledger.refunds.values()) ledgerRefundsFen += r.refundFen;
-  // Repairs made by this run are in the ledger from the next run on; count them here too so both runs agree.
-  for (const item of items) {
-    if (item.kind === 'payment' && item.category === 'paid_not_here' && item.repair === 'repaired') {
-      if (!ledger.payments.has(item.outTradeNo)) ledgerPaymentsFen += item.ledgerFen ?? 0;
-    }
-    if (item.kind === 'refund' && item.category === 'refund_unknown_here' && item.repair === 'recorded') {
-      if (!ledger.refunds.has(item.outRefundNo ?? '')) ledgerRefundsFen += item.ledgerFen ?? 0;
-    }
-  }
 
   items.sort((a, b) => (repairKey(a) < repairKey(b) ? -1 : repairKey(a) > repairKey(b) ? 1 : 0));
   const discrepancies = items.length;
@@ -192,6 +218,33 @@ function sameSummary(a: BillSummary, b: BillSummary): boolean {
     (a.requestedRefundTotalFen === undefined || a.requestedRefundTotalFen === b.requestedRefundTotalFen)
   );
 }
+
+/**
+ * A payment row the ledger settles without a store read (most of a day's rows): recorded as paid that day under
+ * the row's out_trade_no and transaction id (the order.paid / payment.duplicate event, appended by the same
+ * script that made the attempt PAID) with the bill's amount, and not repaired by an earlier run (reported as
+ * such again). Anything else takes the full path through the attempt (matchPayment).
+ */
+function settledByLedger(row: BillRow, recordedFen: number, earlier: EarlierRepairs): boolean {
+  return (
+    billAmount(row) === recordedFen &&
+    (row.totalFen === undefined || row.settlementTotalFen + row.couponFen === recordedFen) &&
+    !earlier.has(`payment:${row.outTradeNo}`)
+  );
+}
+
+/**
+ * The item with its text copied out of the bill's lines: a field parsed from a line can be a V8 sliced string
+ * that keeps the whole decoded chunk alive, and a report of many items would hold much of the bill.
+ */
+function ownStrings(item: ReportItem): ReportItem {
+  const copy: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(item))
+    copy[key] = typeof value === 'string' ? ownString(value) : value;
+  return copy as unknown as ReportItem;
+}
+
+const ownString = (text: string): string => Buffer.from(text, 'utf8').toString('utf8');
 
 /** What the bill says the buyer paid: 订单金额 when printed, else 应结订单金额 plus the coupon. */
 function billAmount(row: BillRow): number {

@@ -634,6 +634,13 @@ export class MemoryEventStore implements EventStore {
   async readEvents(): Promise<OrderEvent[]> {
     return this.d.events.map(clone);
   }
+
+  async *eventPages(options: { count?: number } = {}): AsyncGenerator<OrderEvent[]> {
+    const count = options.count ?? 1000;
+    // A snapshot, as XRANGE pages of streams that only grow at the end would see the events already there.
+    const events = this.d.events.slice();
+    for (let i = 0; i < events.length; i += count) yield events.slice(i, i + count).map(clone);
+  }
 }
 
 export class MemoryUserStore implements UserStore {

@@ -625,6 +625,25 @@ function byEntryId(x: OrderEvent, y: OrderEvent): number {
   return xm - ym || xs - ys;
 }
 
+/** One stream entry as an OrderEvent. */
+function eventOf([id, fields]: [string, string[]]): OrderEvent {
+  const f: Record<string, string> = {};
+  for (let i = 0; i + 1 < fields.length; i += 2) f[fields[i] as string] = fields[i + 1] as string;
+  const event: OrderEvent = {
+    id,
+    type: f.type as OrderEvent['type'],
+    orderId: f.orderId ?? '',
+    outTradeNo: f.outTradeNo ?? '',
+    totalFen: Number(f.totalFen),
+    source: f.source ?? '',
+    at: Number(f.at),
+  };
+  if (f.transactionId) event.transactionId = f.transactionId;
+  if (f.outRefundNo) event.outRefundNo = f.outRefundNo;
+  if (f.refundFen) event.refundFen = Number(f.refundFen);
+  return event;
+}
+
 export class RedisEventStore implements EventStore {
   constructor(private readonly b: Backend) {}
 
@@ -632,26 +651,27 @@ export class RedisEventStore implements EventStore {
     const shards = await Promise.all(
       this.b.keys.allEvents().map((key) => guard(this.b.redis.xrange(key, '-', '+'))),
     );
-    return shards
-      .flat()
-      .map(([id, fields]) => {
-        const f: Record<string, string> = {};
-        for (let i = 0; i + 1 < fields.length; i += 2) f[fields[i] as string] = fields[i + 1] as string;
-        const event: OrderEvent = {
-          id,
-          type: f.type as OrderEvent['type'],
-          orderId: f.orderId ?? '',
-          outTradeNo: f.outTradeNo ?? '',
-          totalFen: Number(f.totalFen),
-          source: f.source ?? '',
-          at: Number(f.at),
-        };
-        if (f.transactionId) event.transactionId = f.transactionId;
-        if (f.outRefundNo) event.outRefundNo = f.outRefundNo;
-        if (f.refundFen) event.refundFen = Number(f.refundFen);
-        return event;
-      })
-      .sort(byEntryId);
+    return shards.flat().map(eventOf).sort(byEntryId);
+  }
+
+  /**
+   * Shard by shard, `count` entries at a time, oldest first in each shard: a reader of a million events
+   * (reconciliation) holds one page, not every stream (bench/RESULTS.md, Reconciliation). The next page is
+   * asked for before this one is converted, so Redis serialises one while this process reads the other.
+   */
+  async *eventPages(options: { count?: number } = {}): AsyncGenerator<OrderEvent[]> {
+    const count = options.count ?? 1000;
+    const page = (key: string, start: string) =>
+      guard(this.b.redis.xrange(key, start, '+', 'COUNT', count)) as Promise<[string, string[]][]>;
+    for (const key of this.b.keys.allEvents()) {
+      let next: Promise<[string, string[]][]> | undefined = page(key, '-');
+      while (next !== undefined) {
+        const entries: [string, string[]][] = await next;
+        // Exclusive start: the entry after the last one read.
+        next = entries.length === count ? page(key, `(${entries[entries.length - 1]![0]}`) : undefined;
+        if (entries.length > 0) yield entries.map(eventOf);
+      }
+    }
   }
 }
 
