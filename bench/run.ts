@@ -11,7 +11,7 @@
  * Each system under test runs in its own process; autocannon drives it over loopback from this one. Redis keys
  * live under a unique prefix that is deleted at the end, whatever happens.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -362,7 +362,8 @@ try {
   const rows = buildRows(measured);
   process.stdout.write(`\n${renderText(rows)}\n\n`);
   if (resultsPath) {
-    writeFileSync(resultsPath, buildReport(measured, renderMarkdown(rows)));
+    // The reconciliation bench (`pnpm --filter @mp-pay/bench reconcile`) keeps its own section in the same file.
+    writeFileSync(resultsPath, buildReport(measured, renderMarkdown(rows)) + reconcileSection(resultsPath));
     log(`wrote ${resultsPath}`);
   }
   if (
@@ -387,4 +388,14 @@ try {
   const deleted = await deletePrefix(redis, prefix);
   log(`deleted ${deleted} Redis keys under ${prefix}`);
   redis.disconnect();
+}
+
+/** The reconciliation bench's section of RESULTS.md (between its markers), kept when the rest is rewritten. */
+function reconcileSection(path: string): string {
+  if (!existsSync(path)) return '';
+  const text = readFileSync(path, 'utf8');
+  const start = text.indexOf('<!-- reconcile-bench:start -->');
+  const end = text.indexOf('<!-- reconcile-bench:end -->');
+  if (start < 0 || end < start) return '';
+  return `\n${text.slice(start, end + '<!-- reconcile-bench:end -->'.length)}\n`;
 }

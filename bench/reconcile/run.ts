@@ -135,8 +135,8 @@ const MARK_START = '<!-- reconcile-bench:start -->';
 const MARK_END = '<!-- reconcile-bench:end -->';
 
 const MODE_LABEL: Record<string, string> = {
-  paged: 'paged (`eventPages`, attached by the bench)',
-  store: 'all at once (`readEvents`, the store as it is)',
+  paged: 'paged (`eventPages`)',
+  store: 'all at once (`readEvents`)',
 };
 /** A table row's second column: how the ledger was read, and the heap cap when one was given. */
 const modeLabel = (events: string): string =>
