@@ -1,3 +1,4 @@
+import { parseV3Refund, v3RefundBody, type V3Refund, type V3RefundRequest } from './refund.ts';
 import type { KeyObject } from 'node:crypto';
 import { isIP } from 'node:net';
 import { WechatTransportError } from '../core/errors.ts';
@@ -248,6 +249,27 @@ export class WechatPayV3Client {
       throw new WechatPayV3BadMessageError(`query reply is for out_trade_no ${trade.outTradeNo}`);
     }
     return trade;
+  }
+
+  /** POST /v3/refund/domestic/refunds: the refund as WeChat accepted it (usually PROCESSING). */
+  async refund(req: V3RefundRequest): Promise<V3Refund> {
+    const refund = parseV3Refund(
+      (await this.requestReply('POST', '/v3/refund/domestic/refunds', v3RefundBody(req))).data,
+    );
+    if (refund.outRefundNo !== req.outRefundNo) {
+      throw new WechatPayV3BadMessageError(`refund reply is for out_refund_no ${refund.outRefundNo}`);
+    }
+    return refund;
+  }
+
+  /** GET /v3/refund/domestic/refunds/{out_refund_no}. */
+  async queryRefund(outRefundNo: string): Promise<V3Refund> {
+    const path = `/v3/refund/domestic/refunds/${encodeURIComponent(outRefundNo)}`;
+    const refund = parseV3Refund((await this.requestReply('GET', path)).data);
+    if (refund.outRefundNo !== outRefundNo) {
+      throw new WechatPayV3BadMessageError(`refund query reply is for out_refund_no ${refund.outRefundNo}`);
+    }
+    return refund;
   }
 
   /** GET /v3/pay/transactions/id/{transaction_id}?mchid=… (paid orders only). */

@@ -15,6 +15,7 @@ export * from './aead.ts';
 export * from './paysign.ts';
 export * from './time.ts';
 export * from './transaction.ts';
+export * from './refund.ts';
 export * from './notify.ts';
 export * from './client.ts';
 export * from './certificates.ts';

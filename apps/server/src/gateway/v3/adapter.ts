@@ -10,7 +10,10 @@ import {
   appPayParamsV3,
   h5RedirectUrl,
   miniProgramPayParamsV3,
+  parseV3Refund,
   parseV3Transaction,
+  type V3Refund,
+  type V3RefundStatus,
   PlatformCertificates,
   V3KeySet,
   verifyV3Notification,
@@ -69,7 +72,7 @@ const TRADE_STATES: Record<string, TradeStatus['state']> = {
 /** After a failed certificate download, how long the keys held are used before trying again. */
 const CERTIFICATE_RETRY_MS = 60_000;
 
-const REFUND_STATES: Record<string, RefundStatus['state']> = {
+const REFUND_STATES: Record<V3RefundStatus, RefundStatus['state']> = {
   SUCCESS: 'succeeded',
   PROCESSING: 'processing',
   CLOSED: 'closed',
@@ -277,14 +280,16 @@ export class V3Gateway implements PaymentGateway {
 
   async refund(request: RefundRequest): Promise<RefundStatus> {
     try {
-      const reply = (await this.#client.request('POST', '/v3/refund/domestic/refunds', {
-        out_trade_no: request.outTradeNo,
-        out_refund_no: request.outRefundNo,
-        ...(request.reason === undefined ? {} : { reason: request.reason }),
-        ...(request.notifyUrl === undefined ? {} : { notify_url: request.notifyUrl }),
-        amount: { refund: request.refundFen, total: request.totalFen, currency: 'CNY' },
-      })) as Record<string, unknown>;
-      return this.#refundStatus(request.outRefundNo, reply);
+      return this.#refundStatus(
+        await this.#client.refund({
+          outTradeNo: request.outTradeNo,
+          outRefundNo: request.outRefundNo,
+          refundFen: request.refundFen,
+          totalFen: request.totalFen,
+          ...(request.reason === undefined ? {} : { reason: request.reason }),
+          ...(request.notifyUrl === undefined ? {} : { notifyUrl: request.notifyUrl }),
+        }),
+      );
     } catch (err) {
       throw gatewayErrorV3(err, 'refund');
     }
@@ -292,11 +297,7 @@ export class V3Gateway implements PaymentGateway {
 
   async queryRefund(ref: TradeRef & { outRefundNo: string }): Promise<RefundStatus> {
     try {
-      const path = `/v3/refund/domestic/refunds/${encodeURIComponent(ref.outRefundNo)}`;
-      return this.#refundStatus(
-        ref.outRefundNo,
-        (await this.#client.request('GET', path)) as Record<string, unknown>,
-      );
+      return this.#refundStatus(await this.#client.queryRefund(ref.outRefundNo));
     } catch (err) {
       throw gatewayErrorV3(err, 'refund query');
     }
@@ -350,26 +351,17 @@ export class V3Gateway implements PaymentGateway {
   /** REFUND.SUCCESS / REFUND.ABNORMAL / REFUND.CLOSED, verified and decrypted like payment notifications. */
   parseRefundNotification(raw: RawNotification): RefundStatus {
     const event = this.#verified(raw);
-    const r = event.resource as Record<string, unknown>;
-    if (r.mchid !== this.#mchId) {
+    let refund: V3Refund;
+    try {
+      if (!event.eventType.startsWith('REFUND.')) throw new Error(`event_type ${event.eventType}`);
+      refund = parseV3Refund(event.resource);
+    } catch (err) {
+      throw new NotificationRejectedError('fields', `not a refund notification: ${(err as Error).message}`);
+    }
+    if (refund.mchid !== this.#mchId) {
       throw new NotificationRejectedError('merchant', 'refund notification for another mchid');
     }
-    const outRefundNo = typeof r.out_refund_no === 'string' ? r.out_refund_no : undefined;
-    const state = REFUND_STATES[String(r.refund_status)];
-    if (outRefundNo === undefined || state === undefined || !event.eventType.startsWith('REFUND.')) {
-      throw new NotificationRejectedError(
-        'fields',
-        'refund notification lacks out_refund_no or refund_status',
-      );
-    }
-    const amount = r.amount as { refund?: unknown } | undefined;
-    return {
-      outRefundNo,
-      refundId: typeof r.refund_id === 'string' ? r.refund_id : undefined,
-      state,
-      refundFen: typeof amount?.refund === 'number' ? amount.refund : undefined,
-      succeededAt: typeof r.success_time === 'string' ? this.#time(r.success_time) : undefined,
-    };
+    return this.#refundStatus(refund);
   }
 
   /** v3: a 2xx (204, empty) stops the retries; anything else is a failure with a JSON reason. */
@@ -400,14 +392,14 @@ export class V3Gateway implements PaymentGateway {
     }
   }
 
-  #refundStatus(outRefundNo: string, reply: Record<string, unknown>): RefundStatus {
-    const amount = reply.amount as { refund?: unknown } | undefined;
+  /** The same refund object in replies, queries and notifications (shared parseV3Refund), in domain terms. */
+  #refundStatus(refund: V3Refund): RefundStatus {
     return {
-      outRefundNo,
-      refundId: typeof reply.refund_id === 'string' ? reply.refund_id : undefined,
-      state: REFUND_STATES[String(reply.status)] ?? 'processing',
-      refundFen: typeof amount?.refund === 'number' ? amount.refund : undefined,
-      succeededAt: typeof reply.success_time === 'string' ? this.#time(reply.success_time) : undefined,
+      outRefundNo: refund.outRefundNo,
+      refundId: refund.refundId,
+      state: REFUND_STATES[refund.status],
+      refundFen: refund.refundFen,
+      succeededAt: refund.successTime === undefined ? undefined : this.#time(refund.successTime),
     };
   }
 
