@@ -137,7 +137,7 @@ describe('GET /metrics after a payment flow', () => {
     // The second order is still PENDING: it waits in the query queue (first orderquery a minute away, no lag).
     expect(sample(latest, 'mppay_queue_depth', { queue: 'query' })).toBe(1);
     expect(sample(latest, 'mppay_queue_lag_seconds', { queue: 'query' })).toBe(0);
-    expect(latest).toMatch(/^mppay_process_/m);
+    expect(latest).toMatch(/^mppay_process_cpu_seconds_total /m);
   });
 });
 

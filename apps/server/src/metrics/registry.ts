@@ -39,7 +39,7 @@ export class Metrics {
 
   constructor() {
     const registers = [this.registry];
-    collectDefaultMetrics({ register: this.registry, prefix: 'mppay_process_' });
+    collectDefaultMetrics({ register: this.registry, prefix: 'mppay_' });
     this.notifications = new Counter({
       name: 'mppay_notifications_total',
       help: 'Notifications from WeChat (payments, refunds, Native scans) by the answer decided',
