@@ -829,7 +829,7 @@ export function redisStoreOn(
     queues: new RedisQueueStore(backend),
     events: new RedisEventStore(backend),
     reconciliations: new RedisReconciliationStore(redis, backend.keys, backend.scripts),
-    rateLimits: new RedisRateLimitStore(redis, prefix),
+    rateLimits: new RedisRateLimitStore(backend.scripts, prefix),
     ping: async () => {
       await guard(redis.ping());
     },

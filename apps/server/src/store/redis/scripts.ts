@@ -27,6 +27,7 @@ const SCRIPTS = {
   releaseClaim: { file: 'release-claim.lua', keys: 2 },
   recordExternalRefund: { file: 'record-external-refund.lua', keys: 11 },
   saveReconciliation: { file: 'save-reconciliation.lua', keys: 2 },
+  rateLimit: { file: 'rate-limit.lua', keys: 1 },
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;
