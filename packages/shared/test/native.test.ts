@@ -67,14 +67,15 @@ describe('nativeLongLink (mode 1)', () => {
     expect(verifyNativeLongLink(link, KEY)).toBeUndefined();
   });
 
-  it('HMAC-SHA256 too (no sign_type in the link: the 64-hex length says it)', () => {
-    const link = nativeLongLink({ ...LINK_INPUT, signType: 'HMAC-SHA256' });
+  it('refuses an HMAC-SHA256 link: it carries no sign_type, so WeChat verifies it as MD5', () => {
+    const link = nativeLongLink(LINK_INPUT);
     const signed =
       `appid=${APPID}&mch_id=${MCHID}&nonce_str=${LINK_INPUT.nonceStr}&product_id=ord_01HZX4` +
       `&time_stamp=1764547200&key=${KEY}`;
-    const sign = createHmac('sha256', KEY).update(signed, 'utf8').digest('hex').toUpperCase();
-    expect(link).toContain(`?sign=${sign}&`);
-    expect(verifyNativeLongLink(link, KEY)).toBeUndefined();
+    const hmac = createHmac('sha256', KEY).update(signed, 'utf8').digest('hex').toUpperCase();
+    const forged = link.replace(/sign=[0-9A-F]{32}/, `sign=${hmac}`);
+    expect(forged).not.toBe(link);
+    expect(verifyNativeLongLink(forged, KEY)).toMatch(/sign does not match/);
   });
 
   it('fills time_stamp and nonce_str, and refuses bad input', () => {
@@ -252,10 +253,11 @@ describe('buildNativeScanXml / verifyNativeScan', () => {
     expect(buildNativeScanXml({ ...SCAN, nonceStr: undefined })).toMatch(/<nonce_str>[0-9A-Za-z]{32}</);
   });
 
-  it('verifies HMAC-SHA256 scans and fields it does not model (signature over the raw map)', () => {
-    const hmac = buildNativeScanXml({ ...SCAN, signType: 'HMAC-SHA256' });
-    expect(parseXml(hmac).sign).toHaveLength(64);
-    expect(verifyNativeScan(hmac, SCAN_OPTS).productId).toBe('ord_01HZX4');
+  it('refuses an HMAC-SHA256 scan (MD5 only) and verifies fields it does not model (over the raw map)', () => {
+    const map = parseXml(buildNativeScanXml(SCAN));
+    const { sign: _md5, ...fields } = map;
+    const hmac = buildXml({ ...fields, sign: signV2(fields, KEY, 'HMAC-SHA256') });
+    expect(() => verifyNativeScan(hmac, SCAN_OPTS)).toThrow(/signature does not match/);
     const extra = scanXml({ device_info: 'WEB' });
     expect(verifyNativeScan(extra, SCAN_OPTS).raw.device_info).toBe('WEB');
   });
@@ -344,8 +346,9 @@ describe('nativeScanReplyXml / parseNativeScanReply', () => {
     });
   });
 
-  it('FAIL with err_code_des (XML-safe, at most 128 characters), in either sign type', () => {
-    const xml = nativeScanReplyXml({ ...merchant, errCodeDes: '订单已支付', signType: 'HMAC-SHA256' });
+  it('FAIL with err_code_des (XML-safe, at most 128 characters), signed MD5', () => {
+    const xml = nativeScanReplyXml({ ...merchant, errCodeDes: '订单已支付' });
+    expect(parseXml(xml).sign).toHaveLength(32);
     expect(parseXml(xml)).toMatchObject({
       return_code: 'SUCCESS',
       result_code: 'FAIL',

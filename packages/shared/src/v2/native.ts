@@ -1,7 +1,7 @@
 import { createNonce } from '../core/nonce.ts';
 import { isExpectedAppId, type ExpectedAppId } from './appid.ts';
 import { WechatPayError, WechatPayInvalidRequestError, WechatPaySignatureError } from './errors.ts';
-import { isSignType, signV2, verifyV2, type SignType } from './sign.ts';
+import { matchesSignV2, signV2 } from './sign.ts';
 import { buildXml, parseXml, xmlSafeText, type XmlMap } from './xml.ts';
 
 /**
@@ -10,8 +10,9 @@ import { buildXml, parseXml, xmlSafeText, type XmlMap } from './xml.ts';
  * shows a long link signed with its v2 key; when a buyer scans it, WeChat posts the scan to the merchant's scan
  * callback, the merchant places a NATIVE unifiedorder and answers with signed XML holding the prepay_id.
  *
- * Neither the link, nor the scan, nor the reply carries `sign_type`: we sign MD5 by default, and a reader infers
- * the sign type from the signature's length (32 hex = MD5, 64 hex = HMAC-SHA256), as verifyV2 does.
+ * Neither the link, nor the scan, nor the reply carries `sign_type`, so all three are signed with v2's default,
+ * MD5, whatever the merchant's WECHATPAY_SIGN_TYPE, and verified as MD5 only: an HMAC-SHA256 link or reply would
+ * be refused by WeChat, so our readers (and the sandbox, which uses them) refuse it too.
  */
 
 const LINK_PREFIX = 'weixin://wxpay/bizpayurl?';
@@ -29,7 +30,6 @@ export interface NativeLongLinkInput {
   /** The merchant's id of what the code sells; our server uses the order id. 1–32 printable ASCII. */
   productId: string;
   key: string;
-  signType?: SignType;
   /** Seconds; now by default. */
   timeStamp?: string | number;
   nonceStr?: string;
@@ -44,8 +44,6 @@ export function nativeLongLink(input: NativeLongLinkInput): string {
   const bad = (why: string) => new TypeError(`nativeLongLink: ${why}`);
   if (!input.appId || !input.mchId) throw bad('appId and mchId are required');
   if (!PRODUCT_ID_RE.test(input.productId)) throw bad('productId must be 1-32 printable ASCII characters');
-  const signType = input.signType ?? 'MD5';
-  if (!isSignType(signType)) throw bad('signType must be MD5 or HMAC-SHA256');
   const timeStamp = String(input.timeStamp ?? Math.floor(Date.now() / 1000));
   if (!SECONDS_RE.test(timeStamp)) throw bad('timeStamp must be seconds');
   const nonceStr = input.nonceStr ?? createNonce();
@@ -57,7 +55,7 @@ export function nativeLongLink(input: NativeLongLinkInput): string {
     time_stamp: timeStamp,
     nonce_str: nonceStr,
   };
-  const sign = signV2(fields, input.key, signType);
+  const sign = signV2(fields, input.key, 'MD5');
   const query = Object.entries({ sign, ...fields })
     .map(([name, value]) => `${name}=${encodeURIComponent(value)}`)
     .join('&');
@@ -168,7 +166,7 @@ export function verifyNativeLongLink(link: string | NativeLink, key: string): st
   if (!SECONDS_RE.test(parsed.timeStamp)) return 'time_stamp must be whole seconds';
   if (!PRODUCT_ID_RE.test(parsed.productId)) return 'product_id must be 1-32 printable ASCII characters';
   if (!NONCE_RE.test(parsed.nonceStr)) return 'nonce_str must be 1-32 characters of [0-9A-Za-z]';
-  if (!verifyV2(parsed.params, key)) {
+  if (!matchesSignV2(parsed.params, parsed.params.sign, key, 'MD5')) {
     return 'sign does not match appid, mch_id, product_id, time_stamp and nonce_str under the merchant key';
   }
   return undefined;
@@ -213,7 +211,7 @@ export function verifyNativeScan(body: unknown, options: VerifyNativeScanOptions
   }
   const raw = parseXml(body, options.maxBytes === undefined ? {} : { maxBytes: options.maxBytes });
   if (!raw.sign) throw new WechatPaySignatureError('Native scan is not signed', raw);
-  if (!verifyV2(raw, options.key)) {
+  if (!matchesSignV2(raw, raw.sign, options.key, 'MD5')) {
     throw new WechatPaySignatureError(
       'Native scan signature does not match: check WECHATPAY_KEY and that the raw body was verified',
       raw,
@@ -251,7 +249,6 @@ export interface NativeScanXmlInput {
   productId: string;
   isSubscribe?: boolean;
   nonceStr?: string;
-  signType?: SignType;
 }
 
 /**
@@ -267,7 +264,7 @@ export function buildNativeScanXml(input: NativeScanXmlInput): string {
     nonce_str: input.nonceStr ?? createNonce(),
     product_id: input.productId,
   };
-  fields.sign = signV2(fields, input.key, input.signType ?? 'MD5');
+  fields.sign = signV2(fields, input.key, 'MD5');
   return buildXml(fields);
 }
 
@@ -275,7 +272,6 @@ export type NativeScanReplyInput = {
   appId: string;
   mchId: string;
   key: string;
-  signType?: SignType;
   nonceStr?: string;
 } & ({ prepayId: string } | { errCodeDes: string });
 
@@ -302,7 +298,7 @@ export function nativeScanReplyXml(input: NativeScanReplyInput): string {
           err_code_des: [...xmlSafeText(input.errCodeDes || 'FAIL')].slice(0, MAX_ERR_CODE_DES).join(''),
         }),
   };
-  fields.sign = signV2(fields, input.key, input.signType ?? 'MD5');
+  fields.sign = signV2(fields, input.key, 'MD5');
   return buildXml(fields);
 }
 
@@ -330,7 +326,8 @@ export function parseNativeScanReply(
     );
   }
   if (!raw.sign) throw new WechatPaySignatureError('Native scan reply is not signed', raw);
-  if (!verifyV2(raw, key)) throw new WechatPaySignatureError('Native scan reply has a bad signature', raw);
+  if (!matchesSignV2(raw, raw.sign, key, 'MD5'))
+    throw new WechatPaySignatureError('Native scan reply has a bad signature', raw);
   if (
     (expected.appId !== undefined && raw.appid !== expected.appId) ||
     (expected.mchId !== undefined && raw.mch_id !== expected.mchId)

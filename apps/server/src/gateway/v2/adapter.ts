@@ -142,15 +142,13 @@ export class V2Gateway implements PaymentGateway {
       }
       case 'native': {
         if (this.#nativeMode === 1) {
-          // Always MD5: the link carries no sign_type, so WeChat verifies it with MD5 whatever this merchant's
-          // setting (docs/channels.md "Native mode 1").
+          // Signed MD5 by the shared builder whatever WECHATPAY_SIGN_TYPE: the link carries no sign_type.
           return {
             link: nativeLongLink({
               appId: request.appId,
               mchId: this.#mchId,
               productId: request.productId,
               key: this.#key,
-              signType: MODE1_SIGN_TYPE,
               timeStamp: Math.floor(this.#now() / 1000),
             }),
           };
@@ -432,7 +430,6 @@ export class V2Gateway implements PaymentGateway {
       appId: appId ?? this.#primaryAppId,
       mchId: this.#mchId,
       key: this.#key,
-      signType: MODE1_SIGN_TYPE,
     };
     const body =
       'prepayId' in answer
@@ -473,9 +470,6 @@ export class V2Gateway implements PaymentGateway {
     return billEntries(file);
   }
 }
-
-/** Mode 1's long link and scan reply carry no sign_type field: WeChat verifies them with MD5. */
-const MODE1_SIGN_TYPE: SignType = 'MD5';
 
 /** Names the adapter in launch errors. */
 const GATEWAY = 'V2Gateway';
