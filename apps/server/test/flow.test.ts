@@ -13,7 +13,7 @@ import type {
   ProductListResponse,
 } from '@mp-pay/shared/api';
 import { redisKeys } from '../src/store/redis/keys.ts';
-import { TEST_REDIS_URL } from './helpers/redis.ts';
+import { TEST_REDIS_URL, waitFor } from './helpers/redis.ts';
 import {
   bearer,
   createdOrder,
@@ -283,27 +283,38 @@ describe('the payment flow', () => {
     expect(bad.status).toBe(400);
   });
 
-  it('closes a pending order at WeChat first (not within WeChat’s 5 minutes), and a paid order stays PAID', async () => {
+  it('cancels a pending order at once; WeChat’s trade is closed once WeChat allows it (5 minutes)', async () => {
     const token = await signIn(stack, 'grace');
     const { order, payment } = await createdOrder(stack.server, token);
     const close = () =>
       fetch(`${stack.server.url}/api/orders/${order.id}/close`, { method: 'POST', headers: bearer(token) });
     const early = await close();
-    expect(early.status).toBe(409);
-    expect(await json(early)).toMatchObject({ error: 'order_not_closable' });
-
-    await stack.advanceClock(6 * 60_000);
-    const closed = await close();
-    expect(closed.status).toBe(200);
-    expect((await json<{ order: { status: string } }>(closed)).order.status).toBe('CLOSED');
-    expect(await sandboxOrder(stack, order.outTradeNo)).toMatchObject({
-      state: 'CLOSED',
-      closed_by: 'merchant',
+    expect(early.status).toBe(200);
+    expect((await json<{ order: { status: string } }>(early)).order.status).toBe('CLOSED');
+    // WeChat refused the early closeorder: its trade is still open, and the order no longer offers it.
+    expect(await sandboxOrder(stack, order.outTradeNo)).toMatchObject({ state: 'NOTPAY' });
+    const again = await fetch(`${stack.server.url}/api/orders/${order.id}/payment`, {
+      method: 'POST',
+      headers: bearer(token),
     });
+    expect(again.status).toBe(409);
+    expect(await json(again)).toMatchObject({ error: 'order_closed' });
+
+    // Past WeChat's 5 minutes the close queue closes the trade there; the buyer's old parameters stop working.
+    await stack.advanceClock(6 * 60_000);
+    await waitFor(
+      async () => (await sandboxOrder(stack, order.outTradeNo))?.state === 'CLOSED',
+      'the trade closed at the sandbox',
+    );
+    expect(await sandboxOrder(stack, order.outTradeNo)).toMatchObject({ closed_by: 'merchant' });
     expect(await payInSandbox(stack, payment)).toMatch(/^requestPayment:fail/);
     const events = (await stack.server.store.events.readEvents()).filter((e) => e.orderId === order.id);
     expect(events.map((e) => e.type)).toEqual(['order.closed']);
     expect((await close()).status).toBe(200); // closing a closed order is a no-op
+    expect(await stack.server.store.orders.getOrder(order.id)).toMatchObject({
+      status: 'CLOSED',
+      closeReason: 'buyer',
+    });
 
     const paid = await createdOrder(stack.server, token);
     expect(await payInSandbox(stack, paid.payment)).toBe('requestPayment:ok');
@@ -314,6 +325,80 @@ describe('the payment flow', () => {
     });
     expect(refused.status).toBe(409);
     expect(await json(refused)).toMatchObject({ error: 'order_already_paid' });
+  });
+
+  it('a buyer who pays an order they had just cancelled gets it PAID (WeChat is the authority on money)', async () => {
+    const token = await signIn(stack, 'gustav');
+    const { order, payment } = await createdOrder(stack.server, token);
+    const cancelled = await fetch(`${stack.server.url}/api/orders/${order.id}/close`, {
+      method: 'POST',
+      headers: bearer(token),
+    });
+    expect((await json<{ order: { status: string } }>(cancelled)).order.status).toBe('CLOSED');
+    // The cashier was already open: WeChat takes the payment before the trade could be closed there.
+    expect(await payInSandbox(stack, payment)).toBe('requestPayment:ok');
+    await waitForStatus(stack.server, order.id, 'PAID');
+    await stack.advanceClock(6 * 60_000);
+    // The close queue's closeorder now answers ORDERPAID: nothing changes twice.
+    await waitFor(async () => {
+      const attempt = await stack.server.store.attempts.getAttempt(order.outTradeNo);
+      return attempt?.state === 'PAID';
+    }, 'the attempt PAID');
+    const types = (await stack.server.store.events.readEvents())
+      .filter((e) => e.orderId === order.id)
+      .map((e) => e.type);
+    expect(types).toEqual(['order.closed', 'order.paid']);
+  });
+
+  it('filters the list by status tab on the server, page by page', async () => {
+    const token = await signIn(stack, 'hannah');
+    const pending: string[] = [];
+    const paid: string[] = [];
+    for (let i = 0; i < 3; i++) pending.push((await createdOrder(stack.server, token)).order.id);
+    for (let i = 0; i < 2; i++) {
+      const { order, payment } = await createdOrder(stack.server, token);
+      expect(await payInSandbox(stack, payment)).toBe('requestPayment:ok');
+      await waitForStatus(stack.server, order.id, 'PAID');
+      paid.push(order.id);
+    }
+    const closedId = pending.shift() as string;
+    await fetch(`${stack.server.url}/api/orders/${closedId}/close`, {
+      method: 'POST',
+      headers: bearer(token),
+    });
+    const tab = async (status: string, limit: number) => {
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const url: string = `${stack.server.url}/api/orders?status=${status}&limit=${limit}${cursor ? `&cursor=${cursor}` : ''}`;
+        const page: OrderListResponse = await json<OrderListResponse>(
+          await fetch(url, { headers: bearer(token) }),
+        );
+        expect(page.orders.length).toBeLessThanOrEqual(limit);
+        seen.push(...page.orders.map((o) => o.id));
+        cursor = page.nextCursor;
+      } while (cursor);
+      return seen;
+    };
+    expect(await tab('pending', 1)).toEqual([...pending].reverse());
+    expect(await tab('paid', 1)).toEqual([...paid].reverse());
+    expect(await tab('closed', 5)).toEqual([closedId]);
+    expect(await tab('refund', 5)).toEqual([]);
+    const bad = await fetch(`${stack.server.url}/api/orders?status=PAID`, { headers: bearer(token) });
+    expect(bad.status).toBe(400);
+    expect(await json(bad)).toMatchObject({ error: 'invalid_request' });
+  });
+
+  it('shows one product by id for the product page; an unknown or malformed id is 404 / 400', async () => {
+    const res = await fetch(`${stack.server.url}/api/products/oolong`);
+    expect(res.status).toBe(200);
+    expect(await json(res)).toEqual({
+      product: expect.objectContaining({ id: 'oolong', priceFen: 6600 }),
+    });
+    const unknown = await fetch(`${stack.server.url}/api/products/caviar`);
+    expect(unknown.status).toBe(404);
+    expect(await json(unknown)).toMatchObject({ error: 'not_found' });
+    expect((await fetch(`${stack.server.url}/api/products/..%2Fsecret`)).status).toBe(400);
   });
 
   it('refuses unknown products and malformed orders without creating anything', async () => {

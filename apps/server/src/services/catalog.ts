@@ -39,6 +39,13 @@ export class Catalog {
     );
   }
 
+  /** One product by id (the product page); 404 not_found for an unknown one. */
+  product(id: string): Product {
+    const product = this.#byId.get(id);
+    if (!product) throw new AppError('not_found', `Unknown product: ${id}.`);
+    return product;
+  }
+
   price(items: readonly OrderItemInput[]): PricedOrder {
     const lines: OrderLine[] = [];
     for (const item of items) {

@@ -4,12 +4,14 @@
  * (ctx.pay) only; its failures arrive as GatewayError reasons (docs/architecture.md).
  */
 import { createHash } from 'node:crypto';
-import type {
-  Order,
-  OrderItemInput,
-  OrderListResponse,
-  PaymentChannel,
-  PaymentLaunch,
+import {
+  ORDER_FILTER_STATUSES,
+  type Order,
+  type OrderItemInput,
+  type OrderListFilter,
+  type OrderListResponse,
+  type PaymentChannel,
+  type PaymentLaunch,
 } from '@mp-pay/shared/api';
 import type { AppContext } from '../context.ts';
 import { attemptOutTradeNo } from '../domain/ids.ts';
@@ -20,7 +22,13 @@ import type { Logger } from '../logger.ts';
 import { decodeCursor, encodeCursor } from '../store/codec.ts';
 import type { AttemptRecord, NewAttempt, OrderRecord } from '../store/index.ts';
 import { payerFor } from './channels.ts';
-import { CLOSE_MIN_AGE_MS, closeOrderAtWechat, reconcileAttempt, refreshOrder } from './payments.ts';
+import {
+  CLOSE_MIN_AGE_MS,
+  closeOrderAtWechat,
+  closeOrderLater,
+  reconcileAttempt,
+  refreshOrder,
+} from './payments.ts';
 import { toRefundSummary } from './refunds.ts';
 import type { Session } from './sessions.ts';
 
@@ -442,18 +450,52 @@ export async function readOrder(ctx: AppContext, userId: string, id: string, log
 export async function listOrders(
   ctx: AppContext,
   userId: string,
-  page: { limit: number; cursor: string | undefined },
+  page: { limit: number; cursor: string | undefined; filter?: OrderListFilter | undefined },
 ): Promise<OrderListResponse> {
-  const after = page.cursor === undefined ? undefined : decodeCursor(page.cursor);
+  let after = page.cursor === undefined ? undefined : decodeCursor(page.cursor);
   if (page.cursor !== undefined && after === undefined)
     throw new AppError('invalid_request', 'Unknown cursor.');
-  const result = await ctx.store.orders.listOrders(userId, { limit: page.limit, after });
-  const last = result.orders.at(-1);
+  if (page.filter === undefined) {
+    const result = await ctx.store.orders.listOrders(userId, { limit: page.limit, after });
+    const last = result.orders.at(-1);
+    return {
+      orders: result.orders.map(toApiOrder),
+      nextCursor: result.hasMore && last ? encodeCursor({ createdAt: last.createdAt, id: last.id }) : null,
+    };
+  }
+  // A status tab: the buyer's own index is read in batches and filtered here. The per-status indexes are global
+  // (the staff's lists), and a buyer has few orders, so a bounded scan beats a per-buyer-per-status index that
+  // every transition would have to keep. A scan that reaches its budget ends the page early: the page may be
+  // short (even empty) with a cursor to go on from.
+  const wanted = ORDER_FILTER_STATUSES[page.filter];
+  const matched: OrderRecord[] = [];
+  let scanned = 0;
+  let hasMore = true;
+  while (matched.length < page.limit && scanned < FILTER_SCAN_BUDGET && hasMore) {
+    const batch = await ctx.store.orders.listOrders(userId, { limit: FILTER_BATCH, after });
+    hasMore = batch.hasMore;
+    for (const order of batch.orders) {
+      scanned++;
+      after = { createdAt: order.createdAt, id: order.id };
+      if (!wanted.includes(order.status)) continue;
+      matched.push(order);
+      if (matched.length === page.limit) {
+        // Orders after this one in the batch are read again by the next page.
+        hasMore = true;
+        break;
+      }
+    }
+    if (batch.orders.length === 0) hasMore = false;
+  }
   return {
-    orders: result.orders.map(toApiOrder),
-    nextCursor: result.hasMore && last ? encodeCursor({ createdAt: last.createdAt, id: last.id }) : null,
+    orders: matched.map(toApiOrder),
+    nextCursor: hasMore && after ? encodeCursor(after) : null,
   };
 }
+
+/** Orders read per batch, and at most per request, when filtering a buyer's list by status. */
+const FILTER_BATCH = 50;
+const FILTER_SCAN_BUDGET = 500;
 
 /**
  * POST /api/orders/:id/payment: a launch for the order while it can still be paid. The buyer asks for this after
@@ -496,12 +538,12 @@ export async function closeOrder(ctx: AppContext, userId: string, id: string, lo
     try {
       outcome = await closeOrderAtWechat(ctx, id, 'buyer', log);
     } catch (err) {
-      if (err instanceof GatewayError) {
-        // WeChat refuses to close a trade younger than 5 minutes.
-        if (err.reason === 'too_early') throw new AppError('order_not_closable', undefined, { cause: err });
-        if (err.retryable) throw new AppError('payment_unavailable', undefined, { cause: err });
-      }
-      throw err;
+      if (!(err instanceof GatewayError)) throw err;
+      // WeChat refuses to close a trade younger than 5 minutes: the buyer's cancel still takes effect now,
+      // and the close queue closes the trade at WeChat when it may.
+      if (err.reason === 'too_early') outcome = await closeOrderLater(ctx, id, 'buyer', log);
+      else if (err.retryable) throw new AppError('payment_unavailable', undefined, { cause: err });
+      else throw err;
     }
     if (outcome.kind === 'paid') throw new AppError('order_already_paid');
   }

@@ -176,6 +176,56 @@ export async function closeAttemptAtWechat(
 }
 
 /**
+ * The buyer cancels an order whose trade WeChat will not close yet (closeorder refuses trades younger than 5
+ * minutes, docs/protocol.md §6). Waiting would leave the buyer looking at a payable order they cancelled, so the
+ * open attempt ends here now, due in the close queue when WeChat allows it (CLOSE_MIN_AGE_MS after it was
+ * placed), and the order is CLOSED at once. The launch parameters are never offered again; a payment the buyer
+ * still makes in between (a cashier already open) is reported by WeChat and makes the order PAID (mark-paid.lua),
+ * and the close queue's closeorder then answers ORDERPAID, recorded the same way.
+ */
+export async function closeOrderLater(
+  ctx: AppContext,
+  orderId: string,
+  reason: string,
+  log: Logger = ctx.log,
+): Promise<CloseOutcome> {
+  for (let round = 0; round < 3; round++) {
+    const order = await ctx.store.orders.getOrder(orderId);
+    if (!order || order.status === 'CLOSED') return { kind: 'closed' };
+    if (order.status === 'PAID') return { kind: 'paid' };
+    const attempt = await ctx.store.attempts.getAttempt(order.currentAttempt);
+    if (attempt && attempt.state === 'OPEN') {
+      const now = ctx.now();
+      const ended = await ctx.store.attempts.endAttempt(attempt.outTradeNo, {
+        reason: 'cancelled',
+        tradeState: 'unknown',
+        closeDueAt: Math.max(now, attempt.createdAt + CLOSE_MIN_AGE_MS),
+        at: now,
+      });
+      if (ended.kind !== 'ended') continue;
+    }
+    const closed = await ctx.store.orders.markClosed(orderId, {
+      closedAt: ctx.now(),
+      reason,
+      closedAttempt: undefined,
+    });
+    switch (closed.kind) {
+      case 'closed':
+        log.info({ orderId, reason, closeAtWechat: 'later' }, 'order closed');
+        return { kind: 'closed' };
+      case 'already_closed':
+      case 'not_found':
+        return { kind: 'closed' };
+      case 'already_paid':
+        return { kind: 'paid' };
+      case 'attempt_open':
+        continue;
+    }
+  }
+  throw new GatewayError('unavailable', `order ${orderId} kept opening attempts while being cancelled`);
+}
+
+/**
  * Closes an order: its open attempt at WeChat, then the order here. Used by the buyer's close and by expiry.
  * An open attempt not placed at WeChat yet (no prepay_id, or only a mode-1 long link) is first ended, atomically:
  * a request or a scan placing it right now then cannot record (set-prepared / set-scan-prepay refuse an attempt

@@ -195,7 +195,8 @@ export interface OrderStore {
 export type AttemptState = 'OPEN' | 'ENDED' | 'PAID' | 'CLOSED';
 /** failed: PAYERROR; superseded: replaced by another attempt; order_paid: another attempt paid; closing: being
  * closed before it was ever launched (a placing may still be in flight). */
-export type AttemptEndReason = 'failed' | 'superseded' | 'order_paid' | 'closing';
+/** `cancelled`: the buyer cancelled before WeChat would close the trade; the close queue closes it later. */
+export type AttemptEndReason = 'failed' | 'superseded' | 'order_paid' | 'closing' | 'cancelled';
 
 export interface AttemptRecord {
   outTradeNo: string;

@@ -15,10 +15,14 @@ export const API_ROUTES = {
   oauthCallback: '/web/oauth/callback',
   clientConfig: '/api/config',
   products: '/api/products',
+  product: (id: string) => `/api/products/${encodeURIComponent(id)}`,
   orders: '/api/orders',
   order: (id: string) => `/api/orders/${encodeURIComponent(id)}`,
   orderPayment: (id: string) => `/api/orders/${encodeURIComponent(id)}/payment`,
+  /** Cancels a pending order at once (WeChat's trade is closed later when it refuses an early close). */
   orderClose: (id: string) => `/api/orders/${encodeURIComponent(id)}/close`,
+  /** The buyer's answer to wx.requestSubscribeMessage for the order's "payment succeeded" message. */
+  orderSubscriptions: (id: string) => `/api/orders/${encodeURIComponent(id)}/subscriptions`,
   /** The open Native attempt's code URL as an SVG QR code (owner only). */
   orderQr: (id: string) => `/api/orders/${encodeURIComponent(id)}/payment/qr.svg`,
 } as const;
@@ -52,6 +56,11 @@ export interface ClientConfigResponse {
   appId?: string;
   /** The channels this server offers (its configuration decides: docs/channels.md). */
   channels?: PaymentChannel[];
+  /**
+   * Subscribe-message template ids the mini-program asks the buyer about (wx.requestSubscribeMessage); absent
+   * when the server has none configured (then the mini-program does not ask).
+   */
+  subscribeTemplates?: { paymentSucceeded?: string };
 }
 
 // ---- catalogue -----------------------------------------------------------------------------------------
@@ -65,6 +74,10 @@ export interface Product {
 }
 export interface ProductListResponse {
   products: Product[];
+}
+/** GET /api/products/:id (404 not_found). */
+export interface ProductResponse {
+  product: Product;
 }
 
 // ---- orders --------------------------------------------------------------------------------------------
@@ -109,7 +122,35 @@ export interface Order {
   refundRequest?: RefundRequestView;
   /** The order's refunds (GET /api/orders/:id and refund-request answers only). */
   refunds?: RefundSummary[];
+  /** The "payment succeeded" subscribe message, once the buyer answered the consent dialog. */
+  paidMessage?: PaidMessageView;
 }
+
+/**
+ * The "payment succeeded" subscribe message of an order. ACCEPTED: the buyer agreed, the message goes once the
+ * order is PAID; SENT: WeChat took it; DECLINED: the buyer said no (or has turned such messages off); FAILED:
+ * WeChat refused it (`reason`: e.g. 43101 the buyer's consent was used up or withdrawn, 40037 a bad template).
+ */
+export interface PaidMessageView {
+  state: 'ACCEPTED' | 'SENT' | 'DECLINED' | 'FAILED';
+  templateId: string;
+  /** ISO 8601. */
+  answeredAt: string;
+  sentAt?: string;
+  reason?: string;
+}
+
+/** The answers wx.requestSubscribeMessage gives for one template id. */
+export const SUBSCRIBE_ANSWERS = ['accept', 'reject', 'ban', 'filter'] as const;
+export type SubscribeAnswer = (typeof SUBSCRIBE_ANSWERS)[number];
+
+/** POST /api/orders/:id/subscriptions: the answer for the template from `subscribeTemplates`. */
+export interface SubscriptionRequest {
+  templateId: string;
+  answer: SubscribeAnswer;
+}
+/** 201 {order}: `order.paidMessage` says what happens next; answering again changes nothing. */
+export type SubscriptionResponse = OrderResponse;
 
 export interface RefundRequestView {
   /** REQUESTED: waiting for the shop; APPROVED: a refund was made (see `refunds`); REJECTED: declined. */
@@ -198,10 +239,26 @@ export interface OrderPaymentRequest {
 }
 export type OrderPaymentResponse = CreateOrderResponse;
 
-/** GET /api/orders?limit=&cursor= */
+/**
+ * The order list's status filters (GET /api/orders?status=): `refund` is PARTIALLY_REFUNDED and REFUNDED.
+ * Leaving it out lists every order.
+ */
+export const ORDER_LIST_FILTERS = ['pending', 'paid', 'closed', 'refund'] as const;
+export type OrderListFilter = (typeof ORDER_LIST_FILTERS)[number];
+export const ORDER_FILTER_STATUSES: Record<OrderListFilter, readonly OrderStatus[]> = {
+  pending: ['PENDING'],
+  paid: ['PAID'],
+  closed: ['CLOSED'],
+  refund: ['PARTIALLY_REFUNDED', 'REFUNDED'],
+};
+
+/** GET /api/orders?limit=&cursor=&status= */
 export interface OrderListResponse {
   orders: Order[];
-  /** Pass as `cursor` for the next page; null on the last page. */
+  /**
+   * Pass as `cursor` for the next page; null on the last page. With `status`, a page may hold fewer than
+   * `limit` orders (even none) and still have a next page: keep going while this is not null.
+   */
   nextCursor: string | null;
 }
 export interface OrderResponse {
@@ -263,6 +320,7 @@ export type ErrorId =
   | 'channel_not_available'
   | 'refund_not_allowed'
   | 'refund_too_much'
+  | 'subscription_not_allowed'
   | 'idempotency_conflict'
   | 'payment_unavailable'
   | 'not_found'

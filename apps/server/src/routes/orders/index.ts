@@ -45,10 +45,14 @@ export function orderRoutes(app: AppContext): Router<AppState> {
     ctx.body = response;
   });
 
-  // GET /api/orders?limit=&cursor= → the caller's orders, newest first
+  // GET /api/orders?limit=&cursor=&status= → the caller's orders, newest first (status: one tab of them)
   router.get('/', auth, validate(listOrdersSchema), async (ctx) => {
     const { query } = inputOf(ctx, listOrdersSchema);
-    ctx.body = await listOrders(app, sessionOf(ctx).userId, { limit: query.limit, cursor: query.cursor });
+    ctx.body = await listOrders(app, sessionOf(ctx).userId, {
+      limit: query.limit,
+      cursor: query.cursor,
+      filter: query.status,
+    });
   });
 
   // GET /api/orders/:id → the order (asks WeChat first when PENDING for a while)

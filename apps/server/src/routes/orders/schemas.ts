@@ -1,4 +1,4 @@
-import { PAYMENT_CHANNELS } from '@mp-pay/shared/api';
+import { ORDER_LIST_FILTERS, PAYMENT_CHANNELS } from '@mp-pay/shared/api';
 import { z } from 'zod';
 import { ORDER_ID_RE } from '../../domain/ids.ts';
 
@@ -48,5 +48,6 @@ export const listOrdersSchema = z.object({
   query: z.object({
     limit: z.coerce.number().int().min(1).max(50).default(20),
     cursor: z.string().min(1).max(200).optional(),
+    status: z.enum(ORDER_LIST_FILTERS).optional(),
   }),
 });
