@@ -1,4 +1,5 @@
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
+import { SANDBOX_DEMO_COMBINE_SUB_MERCHANTS } from '@mp-pay/shared/wechatpay';
 import type { AppKind, SandboxAccount, SandboxConfig } from './config.ts';
 
 /** What WeChat knows about a merchant's APIv3 identity: its certificate's public key and serial, its APIv3 key. */
@@ -20,6 +21,8 @@ export class Accounts {
   readonly #v3 = new Map<string, MerchantV3>();
   readonly #bindings = new Set<string>();
   readonly #kinds = new Map<string, AppKind>();
+  /** `${combineMchId}:${subMchId}`: merchants whose trades may be sub-orders of the other's combine orders. */
+  readonly #combineLinks = new Set<string>();
 
   constructor(config: SandboxConfig) {
     const publicKeys = new Map<string, KeyObject>();
@@ -36,7 +39,22 @@ export class Accounts {
       { ...config.officialAccount, mchId: config.mchId, key: config.key, kind: 'official_account' },
       { ...config.app, mchId: config.mchId, key: config.key, kind: 'app' },
     ];
-    for (const account of [config, ...channelApps, ...config.extraAccounts]) {
+    // The combine demo sub-merchants (SANDBOX_DEMO_COMBINE_SUB_MERCHANTS), bound to every demo app and linked to
+    // the main merchant, with credentials of their own: a sub-order is a trade of its own merchant.
+    const subMerchants: SandboxAccount[] = SANDBOX_DEMO_COMBINE_SUB_MERCHANTS.flatMap((sub) =>
+      [config.appId, config.officialAccount.appId, config.app.appId].map((appId) => ({
+        appId,
+        secret: config.secret,
+        mchId: sub.mchId,
+        key: sub.key,
+        apiV3Key: sub.apiV3Key,
+        privateKey: sub.mchPrivateKey,
+        certSerial: sub.mchCertSerial,
+      })),
+    );
+    for (const sub of SANDBOX_DEMO_COMBINE_SUB_MERCHANTS)
+      this.#combineLinks.add(`${config.mchId}:${sub.mchId}`);
+    for (const account of [config, ...channelApps, ...config.extraAccounts, ...subMerchants]) {
       const copy: SandboxAccount = {
         appId: account.appId,
         secret: account.secret,
@@ -78,5 +96,10 @@ export class Accounts {
 
   bound(appId: string, mchId: string): boolean {
     return this.#bindings.has(`${appId}:${mchId}`);
+  }
+
+  /** May `subMchId` take a sub-order of a combine order placed by `combineMchId` (itself always may)? */
+  combineLinked(combineMchId: string, subMchId: string): boolean {
+    return combineMchId === subMchId || this.#combineLinks.has(`${combineMchId}:${subMchId}`);
   }
 }

@@ -6,6 +6,8 @@ import type { Notifier } from './notifier.ts';
 import { OUTCOMES, recordAttempt, settlePayment, type Outcome } from './pay/settle.ts';
 import type { PaySignType, PrepayRecord } from './state.ts';
 import { rsaPaySignProblem } from './v3/paysign.ts';
+import { combineOfPrepay } from './v3/combine.ts';
+import { payCombine } from './v3/combine-pay.ts';
 
 /**
  * POST /sandbox/pay: what the WeChat client does when a mini-program calls wx.requestPayment. The body is the
@@ -87,6 +89,12 @@ function pay(sandbox: SandboxContext, notifier: Notifier, body: Record<string, u
   const prepayId = /^prepay_id=(.+)$/.exec(pkg)?.[1];
   if (!prepayId) return reject(400, 'package参数格式错误', 'package must be "prepay_id=<prepay_id>"');
   const prepay = sandbox.state.prepays.get(prepayId);
+  // A combine's prepay_id pays every sub-order at once (v3/combine-pay.ts); `fail_sub_order` fails one of them.
+  const combine = prepay && combineOfPrepay(sandbox, prepay);
+  if (prepay && combine) {
+    const fields = { appId, timeStamp, nonceStr, package: pkg, signType };
+    return payCombine(sandbox, notifier, prepay, combine, fields, paySign, outcome, body.fail_sub_order);
+  }
   const order = prepay && sandbox.state.orders.get(prepay.orderKey);
   if (!prepay || !order) return reject(404, 'prepay_id不存在', 'unknown prepay_id: call unifiedorder first');
   const account = sandbox.accounts.merchant(order.mchId);

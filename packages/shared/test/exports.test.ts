@@ -121,6 +121,7 @@ describe('package subpaths', () => {
       'SANDBOX_DEMO',
       'SANDBOX_DEMO_ADMIN_TOKEN',
       'SANDBOX_DEMO_CHANNELS',
+      'SANDBOX_DEMO_COMBINE_SUB_MERCHANTS',
       'SANDBOX_DEMO_TLS',
       'SANDBOX_DEMO_V3',
       'isSandboxDemoTls',

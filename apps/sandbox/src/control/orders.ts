@@ -4,6 +4,7 @@ import { sendJsonError } from '../http/json.ts';
 import { findOrder, TRADE_STATE_DESC } from '../pay/orders.ts';
 import type { Refunds } from '../refunds/core.ts';
 import { committedFee, reportedState, V3_REFUND_STATUS } from '../refunds/status.ts';
+import { combineOfOrder } from '../v3/combine.ts';
 
 /** GET /sandbox/orders[?limit=20] → the most recent orders, newest first, in brief. */
 export function orderListRoute(sandbox: SandboxContext) {
@@ -46,6 +47,9 @@ export function orderInspectionRoute(sandbox: SandboxContext, refunds: Refunds) 
       appid: order.appId,
       mch_id: order.mchId,
       out_trade_no: order.outTradeNo,
+      // A combine's sub-order: its combine is at GET /sandbox/combines/:combine_out_trade_no?mch_id=.
+      combine_out_trade_no: combineOfOrder(sandbox, order)?.outTradeNo,
+      combine_mch_id: combineOfOrder(sandbox, order)?.mchId,
       state,
       state_desc: TRADE_STATE_DESC[state],
       closed_by: order.closedBy,

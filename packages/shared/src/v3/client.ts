@@ -1,4 +1,15 @@
 import { parseV3Refund, v3RefundBody, type V3Refund, type V3RefundRequest } from './refund.ts';
+import {
+  combineCloseBody,
+  combinePrepayBody,
+  COMBINE_OUT_TRADE_NO_RE,
+  parseV3CombineTransaction,
+  type CombineChannel,
+  type CombineCloseSubOrder,
+  type CombinePrepayReplies,
+  type CombinePrepayRequest,
+  type V3CombineTransaction,
+} from './combine.ts';
 import type { KeyObject } from 'node:crypto';
 import { isIP } from 'node:net';
 import { WechatTransportError } from '../core/errors.ts';
@@ -270,6 +281,73 @@ export class WechatPayV3Client {
       throw new WechatPayV3BadMessageError(`refund query reply is for out_refund_no ${refund.outRefundNo}`);
     }
     return refund;
+  }
+
+  /**
+   * POST /v3/combine-transactions/{channel} (combine payment, 合单): this client's merchant is combine_mchid.
+   * jsapi and app → prepay_id (paid like a single order's, signType RSA over the combine AppID), h5 → h5_url,
+   * native → code_url. The body rules are checked first (combinePrepayBody) and throw TypeError.
+   */
+  async combinePrepay<C extends CombineChannel>(
+    channel: C,
+    req: CombinePrepayRequest,
+  ): Promise<CombinePrepayReplies[C]> {
+    const body = combinePrepayBody(channel, this.mchId, req);
+    const reply = await this.requestReply('POST', `/v3/combine-transactions/${channel}`, body);
+    const result =
+      channel === 'h5'
+        ? { h5Url: replyString(reply, 'h5_url', 'combine h5') }
+        : channel === 'native'
+          ? { codeUrl: replyString(reply, 'code_url', 'combine native') }
+          : { prepayId: replyString(reply, 'prepay_id', `combine ${channel}`) };
+    return result as CombinePrepayReplies[C];
+  }
+
+  /**
+   * GET /v3/combine-transactions/out-trade-no/{combine_out_trade_no}: the combine and each sub-order's state.
+   * Unknown combines throw WechatPayV3OrderNotExistError.
+   */
+  async queryCombine(combineOutTradeNo: string): Promise<V3CombineTransaction> {
+    if (!COMBINE_OUT_TRADE_NO_RE.test(combineOutTradeNo)) {
+      throw new TypeError('queryCombine: malformed combine_out_trade_no');
+    }
+    const path = `/v3/combine-transactions/out-trade-no/${encodeURIComponent(combineOutTradeNo)}`;
+    const reply = await this.requestReply('GET', path);
+    let combine: V3CombineTransaction;
+    try {
+      combine = parseV3CombineTransaction(reply.data);
+    } catch (err) {
+      throw new WechatPayV3BadMessageError((err as Error).message, { ...details(reply), cause: err });
+    }
+    if (combine.combineMchid !== this.mchId) {
+      throw new WechatPayV3BadMessageError(
+        `reply names combine_mchid ${combine.combineMchid}`,
+        details(reply),
+      );
+    }
+    if (combine.combineOutTradeNo !== combineOutTradeNo) {
+      throw new WechatPayV3BadMessageError(
+        `query reply is for combine_out_trade_no ${combine.combineOutTradeNo}`,
+        details(reply),
+      );
+    }
+    return combine;
+  }
+
+  /**
+   * POST /v3/combine-transactions/out-trade-no/{combine_out_trade_no}/close {combine_appid, sub_orders} → 204.
+   * List every sub-order of the combine; a paid one makes WeChat refuse (403 ORDER_PAID).
+   */
+  async closeCombine(
+    combineOutTradeNo: string,
+    combineAppid: string,
+    subOrders: CombineCloseSubOrder[],
+  ): Promise<void> {
+    if (!COMBINE_OUT_TRADE_NO_RE.test(combineOutTradeNo)) {
+      throw new TypeError('closeCombine: malformed combine_out_trade_no');
+    }
+    const path = `/v3/combine-transactions/out-trade-no/${encodeURIComponent(combineOutTradeNo)}/close`;
+    await this.requestReply('POST', path, combineCloseBody(combineAppid, subOrders));
   }
 
   /** GET /v3/pay/transactions/id/{transaction_id}?mchid=… (paid orders only). */

@@ -16,6 +16,7 @@ export * from './paysign.ts';
 export * from './time.ts';
 export * from './transaction.ts';
 export * from './refund.ts';
+export * from './combine.ts';
 export * from './notify.ts';
 export * from './client.ts';
 export * from './certificates.ts';

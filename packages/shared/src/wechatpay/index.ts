@@ -11,3 +11,4 @@ export * from '../bills/index.ts';
 export * from './demo.ts';
 export * from './demo-v3.ts';
 export * from './demo-refund.ts';
+export * from './demo-combine.ts';

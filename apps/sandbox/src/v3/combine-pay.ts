@@ -1,0 +1,185 @@
+import { randomUUID } from 'node:crypto';
+import { formatWechatTime } from '@mp-pay/shared/wechatpay';
+import type { SandboxContext } from '../context.ts';
+import { FORGERIES } from '../faults.ts';
+import type { Notifier } from '../notifier.ts';
+import { newTransactionId } from '../pay/orders.ts';
+import { OUTCOMES, recordAttempt, type Outcome } from '../pay/settle.ts';
+import type { OrderRecord, PaymentAttempt, PrepayRecord } from '../state.ts';
+import { combineJson, subOrdersOf, type CombineRecord } from './combine.ts';
+import { v3Envelope } from './notification.ts';
+import { rsaPaySignProblem, type PayFields } from './paysign.ts';
+import { beijingRfc3339 } from './time.ts';
+
+/** What the payer answers (the shape of payer.ts's replies). */
+export interface CombinePayReply {
+  status: number;
+  errMsg: string;
+  hint?: string;
+}
+
+const reject = (status: number, detail: string, hint?: string): CombinePayReply => ({
+  status,
+  errMsg: `requestPayment:fail ${detail}`,
+  ...(hint ? { hint } : {}),
+});
+
+const MAX_RECORDED_PAYMENTS = 100;
+
+function recordOnCombine(combine: CombineRecord, attempt: PaymentAttempt): void {
+  combine.payments.push(attempt);
+  if (combine.payments.length > MAX_RECORDED_PAYMENTS) combine.payments.shift();
+}
+
+/**
+ * wx.requestPayment with a combine's prepay_id (POST /sandbox/pay, payer.ts hands it over): signType RSA over
+ * the combine AppID, verified with the combine merchant's certificate, exactly like a single v3 order. The buyer
+ * pays once for every sub-order.
+ *
+ * `failSubOrder` (the payer body's `fail_sub_order`: a sub-order's out_trade_no) makes that one sub-order end
+ * PAYERROR while the others succeed: the combine is then partially paid, and the notification lists each
+ * sub-order's state. WeChat presents the combine as one payment but reports a state per sub-order with no
+ * overall state, so a merchant must read each one; this is how to exercise that code path.
+ */
+export function payCombine(
+  sandbox: SandboxContext,
+  notifier: Notifier,
+  prepay: PrepayRecord,
+  combine: CombineRecord,
+  fields: PayFields,
+  paySign: string,
+  outcome: Outcome,
+  failSubOrder: unknown,
+): CombinePayReply {
+  const now = sandbox.clock.now();
+  const orders = subOrdersOf(sandbox, combine);
+  const refuse = (status: number, detail: string, hint?: string): CombinePayReply => {
+    const reply = reject(status, detail, hint);
+    const attempt: PaymentAttempt = {
+      at: new Date(now).toISOString(),
+      outcome: 'refused',
+      errMsg: reply.errMsg,
+      ...(hint ? { hint } : {}),
+    };
+    recordOnCombine(combine, attempt);
+    return reply;
+  };
+  if (combine.kind !== 'jsapi') {
+    return refuse(
+      400,
+      `prepay_id不是JSAPI订单: a ${combine.kind} combine is paid in its own channel, which the sandbox does not offer for combines yet`,
+    );
+  }
+  if (fields.appId !== combine.appId) {
+    return refuse(
+      400,
+      '调用支付的appid与下单appid不一致',
+      'the combine was placed for another combine_appid',
+    );
+  }
+  const account = sandbox.accounts.merchant(combine.mchId);
+  const merchant = sandbox.accounts.merchantV3(combine.mchId);
+  if (!account || !merchant) return reject(404, 'prepay_id不存在');
+  const problem = rsaPaySignProblem(fields, paySign, prepay, merchant, account.key);
+  if (problem) return refuse(400, '支付验证签名失败', problem);
+  if (failSubOrder !== undefined && !orders.some((o) => o.outTradeNo === failSubOrder)) {
+    return reject(
+      400,
+      'fail_sub_order不是该合单的子单',
+      "fail_sub_order must be one sub-order's out_trade_no",
+    );
+  }
+  if (failSubOrder !== undefined && outcome !== 'success') {
+    return reject(
+      400,
+      'fail_sub_order只用于outcome success',
+      'a partial failure needs the payment itself to succeed',
+    );
+  }
+  if (!OUTCOMES.includes(outcome)) return reject(400, `unknown outcome ${String(outcome)}`);
+
+  if (orders.length !== combine.subOrderKeys.length)
+    return refuse(404, 'prepay_id不存在', 'sub-orders were evicted');
+  if (orders.some((o) => o.state === 'SUCCESS')) return refuse(409, '该订单已支付');
+  if (orders.some((o) => o.state === 'CLOSED')) return refuse(409, '订单已关闭');
+  if (orders.some((o) => o.state === 'PAYERROR')) return refuse(409, '支付失败，请重新下单支付');
+  if (now >= prepay.expiresAt)
+    return refuse(409, 'prepay_id已过期', 'prepay_id lives 2 hours: place the combine again');
+
+  const attempt: PaymentAttempt = { at: new Date(now).toISOString(), outcome };
+  recordOnCombine(combine, attempt);
+  for (const order of orders) recordAttempt(order, attempt);
+  switch (outcome) {
+    case 'cancel':
+      return { status: 200, errMsg: 'requestPayment:fail cancel' };
+    case 'fail':
+      return { status: 200, errMsg: 'requestPayment:fail 支付失败，请稍后再试' };
+    case 'payerror':
+      for (const order of orders) order.state = 'PAYERROR';
+      return { status: 200, errMsg: 'requestPayment:fail 支付失败，请重新下单支付' };
+    case 'success':
+      break;
+  }
+  for (const order of orders) {
+    if (order.outTradeNo === failSubOrder) order.state = 'PAYERROR';
+    else markSubOrderPaid(sandbox, order, now);
+  }
+  startCombineNotification(sandbox, notifier, combine);
+  return {
+    status: 200,
+    errMsg: 'requestPayment:ok',
+    ...(failSubOrder === undefined
+      ? {}
+      : {
+          hint: `sub-order ${String(failSubOrder)} failed (PAYERROR): the combine is partially paid; read each sub-order's trade_state`,
+        }),
+  };
+}
+
+/** A sub-order's own payment: its own transaction_id, the same success time as its siblings. */
+function markSubOrderPaid(sandbox: SandboxContext, order: OrderRecord, now: number): void {
+  order.state = 'SUCCESS';
+  order.transactionId = newTransactionId(now);
+  order.timeEnd = formatWechatTime(new Date(now));
+  order.bankType = 'OTHERS';
+  order.cashFee = order.totalFee;
+  sandbox.state.transactions.set(order.transactionId, order.key);
+}
+
+/**
+ * One TRANSACTION.SUCCESS notification for the whole combine, to its notify_url, encrypted with the combine
+ * merchant's APIv3 key, on the usual retry schedule. Faults are those of the combine merchant and the
+ * combine_out_trade_no (POST /sandbox/faults {out_trade_no: <combine_out_trade_no>}).
+ */
+export function startCombineNotification(
+  sandbox: SandboxContext,
+  notifier: Notifier,
+  combine: CombineRecord,
+): void {
+  notifier.begin(combine, {
+    url: combine.notifyUrl,
+    forgeries: FORGERIES,
+    render: (kind) => {
+      combine.v3Notification ??= { id: randomUUID(), createTime: beijingRfc3339(sandbox.clock.now()) };
+      const resource = combineJson(
+        combine,
+        subOrdersOf(sandbox, combine),
+        'notification',
+        kind === 'forged-wrong-amount',
+      );
+      const delivery = v3Envelope(
+        sandbox,
+        {
+          mchId: combine.mchId,
+          resource,
+          type: 'transaction',
+          eventType: 'TRANSACTION.SUCCESS',
+          summary: '支付成功',
+          identity: combine.v3Notification,
+        },
+        kind,
+      );
+      return { ...delivery, v3: true };
+    },
+  });
+}
