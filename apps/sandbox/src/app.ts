@@ -11,6 +11,7 @@ import { sendJsonError } from './http/json.ts';
 import { sendXml } from './http/xml-reply.ts';
 import { jscode2session } from './login/jscode2session.ts';
 import { LoginRateLimiter } from './login/rate-limit.ts';
+import { registerSubscribeMessages } from './messages/routes.ts';
 import type { Notifier } from './notifier.ts';
 import { closeOrder, CLOSEORDER_REQUIRED } from './pay/closeorder.ts';
 import { orderQuery } from './pay/orderquery.ts';
@@ -35,6 +36,7 @@ import { Refunds } from './refunds/core.ts';
 import { REFUND_REQUIRED, refundHandler, refundQueryHandler } from './refunds/v2.ts';
 import { createRefund, queryRefund } from './refunds/v3.ts';
 import type { OrderRecord } from './state.ts';
+import { combineRoutes } from './v3/combine-routes.ts';
 
 /**
  * One Koa app serving WeChat's paths (so a client switches by base URL alone) and the sandbox's own /sandbox/*
@@ -60,6 +62,8 @@ export function createApp(sandbox: SandboxContext, notifier: Notifier): Koa {
 
   const router = new Router();
   router.get('/sns/jscode2session', jscode2session(sandbox, new LoginRateLimiter()));
+  // Subscribe messages: access tokens, subscribe/send and their /sandbox/subscribe/* controls (messages/).
+  registerSubscribeMessages(router, sandbox);
   // WeChat answers any method on the pay paths; a GET gets return_msg 请使用post方法.
   router.all('/pay/unifiedorder', payEndpoint(sandbox, UNIFIEDORDER_REQUIRED, unifiedOrder));
   const refunds = new Refunds(sandbox, notifier);
@@ -102,6 +106,7 @@ export function createApp(sandbox: SandboxContext, notifier: Notifier): Koa {
   router.get('/v3/certificates', v3Endpoint(sandbox, certificates));
   router.post('/v3/refund/domestic/refunds', v3Endpoint(sandbox, createRefund(refunds)));
   router.get('/v3/refund/domestic/refunds/:out_refund_no', v3Endpoint(sandbox, queryRefund(refunds)));
+  combineRoutes(router, sandbox, settle); // combine (合单) payments and /sandbox/combines (v3/combine*.ts)
   router.get('/v3/bill/tradebill', v3Endpoint(sandbox, tradeBill(sandbox, refunds)));
   router.get('/v3/billdownload/file', billDownloadRoute(sandbox));
 

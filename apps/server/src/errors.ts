@@ -45,6 +45,11 @@ export const ERRORS: Readonly<Record<ErrorId, CatalogueEntry>> = Object.freeze({
       'This payment cannot be refunded (not paid, refunded 50 times already, or paid over a year ago).',
   },
   refund_too_much: { status: 409, message: 'The refund is more than what remains of the payment.' },
+  subscription_not_allowed: {
+    status: 409,
+    message:
+      'This order takes no subscribe message: the template is not the one offered, none is configured, or the order is closed.',
+  },
   channel_not_available: {
     status: 400,
     message: 'This way of paying is not available here.',

@@ -6,6 +6,7 @@
  *  - close: attempts that must not be paid any more are closed at WeChat (closeorder): ended attempts at once
  *    (at least 5 minutes after they were placed, as WeChat requires), the open one when the order expires, and
  *    then the order is CLOSED here. ORDERPAID means the buyer paid at the last moment, recorded as paid instead.
+ *  - message: a paid order's accepted "payment succeeded" subscribe message is sent (services/subscribe-messages.ts).
  * Due times live in sorted sets, so each poll costs O(due orders), and claims are atomic with a lease, so two
  * processes never work on the same order at once and a crashed process's claims come back after the lease.
  */
@@ -20,6 +21,7 @@ import {
   refreshOrder,
 } from '../services/payments.ts';
 import { reconcileRefund, sendRefund } from '../services/refunds.ts';
+import { deliverPaidMessage } from '../services/subscribe-messages.ts';
 import { backoffMs } from './backoff.ts';
 
 /** What a handler decided: done with this order in this queue, or due again at a time or after a backoff. */
@@ -29,7 +31,8 @@ export type Next =
   | { kind: 'backoff'; reason: 'pending' | 'error' | 'rejected' };
 
 type OrderHandler = (ctx: AppContext, order: OrderRecord, log: Logger) => Promise<Next>;
-type Handler = (ctx: AppContext, member: string, log: Logger) => Promise<Next>;
+/** `attempt`: the claim's number in its queue (1 the first time), for handlers that give up after a few. */
+type Handler = (ctx: AppContext, member: string, log: Logger, attempt: number) => Promise<Next>;
 
 const FINISH: Next = { kind: 'finish' };
 
@@ -123,6 +126,17 @@ const HANDLERS: Record<DueQueue, Handler> = {
     }
     return FINISH;
   },
+
+  /**
+   * Members are order ids with an accepted "payment succeeded" message, paid: sent once (the claim's lease
+   * keeps other processes off it), then recorded SENT or FAILED, which takes it out of the queue.
+   */
+  async message(ctx, orderId, log, attempt) {
+    const next = await deliverPaidMessage(ctx, orderId, attempt, log);
+    if (next === 'retry') return { kind: 'backoff', reason: 'error' };
+    if (next === 'retry_slowly') return { kind: 'backoff', reason: 'rejected' };
+    return FINISH;
+  },
 };
 
 /**
@@ -199,7 +213,7 @@ export class OrderWorker {
     const log = this.#log.child({ queue, orderId: claim.orderId, attempt: claim.attempt });
     let next: Next;
     try {
-      next = await HANDLERS[queue](this.#ctx, claim.orderId, log);
+      next = await HANDLERS[queue](this.#ctx, claim.orderId, log, claim.attempt);
     } catch (err) {
       log.warn({ err }, 'background job failed; will retry');
       next = { kind: 'backoff', reason: 'error' };
