@@ -21,6 +21,7 @@ import {
   SANDBOX_DEMO_ADMIN_TOKEN,
   SANDBOX_DEMO_TLS,
   isSandboxDemoTls,
+  SANDBOX_DEMO_COMBINE_SUB_MERCHANTS,
   SANDBOX_DEMO_V3,
   SIGN_TYPES,
 } from '@mp-pay/shared/wechatpay';
@@ -31,6 +32,7 @@ import {
   MCH_ID_RULE,
   type CredentialRule,
 } from '@mp-pay/shared/core';
+import { SANDBOX_DEMO_SUBSCRIBE_TEMPLATE } from '@mp-pay/shared/login';
 import { z } from 'zod';
 
 export type Env = Record<string, string | undefined>;
@@ -186,7 +188,35 @@ const v3Vars = z.object({
   WECHATPAY_PLATFORM_CERTS: z
     .enum(['auto'], { error: 'must be auto (download /v3/certificates) or unset' })
     .optional(),
+  /**
+   * The other merchants whose goods the catalogue sells (combine payments, docs/combine.md): the path of a JSON
+   * file listing them with their APIv3 credentials. Sandbox mode with APIv3: the sandbox's two demo merchants.
+   */
+  WECHATPAY_SUB_MERCHANTS: z.string().min(1).optional(),
+  /** How the shop's own merchant is named beside the others (the catalogue's `main` seller). */
+  WECHATPAY_MERCHANT_NAME: z.string().min(1).max(40).default('mp-pay tea house'),
 });
+
+/** One entry of the WECHATPAY_SUB_MERCHANTS file: a seller of the catalogue and its merchant's APIv3 identity. */
+const subMerchantSchema = z
+  .object({
+    seller: z.string().regex(/^[a-z0-9-]{1,20}$/, 'seller: lower-case letters, digits and dashes'),
+    name: z.string().min(1).max(40),
+    mchId: z.string().regex(/^\d{8,12}$/, 'mchId: the merchant number (digits)'),
+    apiV3Key: z.string().refine((v) => Buffer.byteLength(v, 'utf8') === 32, {
+      error: 'apiV3Key: the 32-byte APIv3 key',
+    }),
+    /** Path of its apiclient_key.pem. */
+    privateKey: z.string().min(1),
+    certSerial: z.string().regex(/^[0-9A-Fa-f]{8,40}$/, 'certSerial: the certificate serial (hex)'),
+    /** Its WeChat Pay public key (path) and id; absent: the main merchant's key set verifies its replies. */
+    publicKey: z.string().min(1).optional(),
+    publicKeyId: z
+      .string()
+      .regex(/^PUB_KEY_ID_\d{8,64}$/)
+      .optional(),
+  })
+  .strict();
 
 /**
  * APIv2 refunds go over mutual TLS with the merchant's API certificate (docs/protocol.md §8): WeChat's
@@ -361,6 +391,25 @@ const guestVars = z.object({
   ),
 });
 
+/**
+ * The "payment succeeded" subscribe message (docs/subscribe-messages.md): the template id picked in the
+ * mini-program console. Sandbox mode defaults to the sandbox's demo template; `off` (or, live, leaving it unset)
+ * turns the feature off.
+ */
+const subscribeVars = z.object({
+  SUBSCRIBE_TEMPLATE_PAID: z
+    .string()
+    .regex(
+      /^[A-Za-z0-9_-]{1,128}$/,
+      'must be the template id from the mini-program console (订阅消息 → 我的模板), or off',
+    )
+    .optional(),
+  /** Which version of the mini-program a tapped message opens. */
+  SUBSCRIBE_MINIPROGRAM_STATE: z
+    .enum(['developer', 'trial', 'formal'], { error: 'must be developer, trial or formal' })
+    .default('formal'),
+});
+
 /** The HTTP server's limits against large bodies and slow clients. */
 const httpVars = z.object({
   JSON_LIMIT_BYTES: int(256, 1_048_576, 'bytes, e.g. 16384').default(16 * 1024),
@@ -382,6 +431,7 @@ const envSchema = z.object({
   ...adminVars.shape,
   ...refundPolicyVars.shape,
   ...guestVars.shape,
+  ...subscribeVars.shape,
   ...httpVars.shape,
 });
 type ParsedEnv = z.output<typeof envSchema>;
@@ -756,6 +806,69 @@ function refundTlsConfig(e: ParsedEnv, mode: Mode, payApiBase: string) {
   return { clientCertificate: undefined, ca: undefined, secureBaseUrl: payApiBase };
 }
 
+/** A merchant the shop sells for besides its own (docs/combine.md): never logged (it holds keys). */
+export interface SubMerchant {
+  seller: string;
+  name: string;
+  mchId: string;
+  apiV3Key: string;
+  /** PEM text. */
+  privateKey: string;
+  certSerial: string;
+  publicKey: { id: string; pem: string } | undefined;
+}
+
+/**
+ * The other merchants: the WECHATPAY_SUB_MERCHANTS file, or in sandbox mode with APIv3 the sandbox's demo
+ * merchants (SANDBOX_DEMO_COMBINE_SUB_MERCHANTS). APIv2 sells the shop's own goods only.
+ */
+function subMerchantsConfig(e: ParsedEnv, mode: 'sandbox' | 'live'): SubMerchant[] {
+  if (e.WECHATPAY_API_VERSION !== 'v3') return [];
+  if (e.WECHATPAY_SUB_MERCHANTS === undefined) {
+    if (mode !== 'sandbox') return [];
+    return SANDBOX_DEMO_COMBINE_SUB_MERCHANTS.map((sub, i) => ({
+      seller: SANDBOX_SELLERS[i]?.seller ?? `seller-${i + 1}`,
+      name: SANDBOX_SELLERS[i]?.name ?? `Sandbox merchant ${sub.mchId}`,
+      mchId: sub.mchId,
+      apiV3Key: sub.apiV3Key,
+      privateKey: sub.mchPrivateKey,
+      certSerial: sub.mchCertSerial,
+      publicKey: undefined,
+    }));
+  }
+  const file = e.WECHATPAY_SUB_MERCHANTS;
+  const parsed = z
+    .array(subMerchantSchema)
+    .max(9)
+    .safeParse(JSON.parse(readFileSync(file, 'utf8')));
+  if (!parsed.success) {
+    const first = parsed.error.issues[0];
+    throw new ConfigError([`WECHATPAY_SUB_MERCHANTS (${file}): ${first?.path.join('.')}: ${first?.message}`]);
+  }
+  const sellers = new Set<string>(['main']);
+  return parsed.data.map((m) => {
+    if (sellers.has(m.seller)) throw new ConfigError([`WECHATPAY_SUB_MERCHANTS: seller ${m.seller} twice`]);
+    sellers.add(m.seller);
+    const keyPem = m.publicKey === undefined ? undefined : readFileSync(m.publicKey, 'utf8');
+    return {
+      seller: m.seller,
+      name: m.name,
+      mchId: m.mchId,
+      apiV3Key: m.apiV3Key,
+      privateKey: readFileSync(m.privateKey, 'utf8'),
+      certSerial: m.certSerial,
+      publicKey:
+        keyPem !== undefined && m.publicKeyId !== undefined ? { id: m.publicKeyId, pem: keyPem } : undefined,
+    };
+  });
+}
+
+/** The catalogue's sellers for the sandbox's demo merchants (src/catalog/products.json). */
+const SANDBOX_SELLERS = [
+  { seller: 'teaware', name: 'Longquan teaware studio' },
+  { seller: 'snacks', name: 'West Lake tea snacks' },
+] as const;
+
 /** The APIv3 settings with the demo keys filled in (sandbox mode only: step 2 requires them otherwise). */
 function v3Config(e: ParsedEnv) {
   const pem = (path: string | undefined) => (path === undefined ? undefined : readFileSync(path, 'utf8'));
@@ -826,6 +939,10 @@ function toServerConfig(e: ParsedEnv) {
       /** Which protocol pays new orders (docs/architecture.md, the gateway boundary). */
       apiVersion: e.WECHATPAY_API_VERSION,
       v3: v3Config(e),
+      /** The shop's own merchant in the catalogue (seller `main`). */
+      merchantName: e.WECHATPAY_MERCHANT_NAME,
+      /** The other merchants the catalogue sells for (APIv3 only; combine payments, docs/combine.md). */
+      subMerchants: subMerchantsConfig(e, mode),
       /** v2 refunds (mutual TLS). The key material is never logged. */
       refundTls: refundTlsConfig(e, mode, payApiBase),
     },
@@ -881,6 +998,15 @@ function toServerConfig(e: ParsedEnv) {
       queryDelayMs: e.ORDER_QUERY_DELAY_MS,
       /** Cap of the exponential backoff between orderqueries (and between close attempts). */
       queryMaxBackoffMs: e.ORDER_QUERY_MAX_BACKOFF_MS,
+    },
+    /** Subscribe messages; `paymentSucceeded` undefined: the feature is off (no template offered, none sent). */
+    subscribe: {
+      paymentSucceeded:
+        e.SUBSCRIBE_TEMPLATE_PAID === 'off'
+          ? undefined
+          : (e.SUBSCRIBE_TEMPLATE_PAID ??
+            (mode === 'sandbox' ? SANDBOX_DEMO_SUBSCRIBE_TEMPLATE.id : undefined)),
+      miniprogramState: e.SUBSCRIBE_MINIPROGRAM_STATE,
     },
     http: {
       jsonLimitBytes: e.JSON_LIMIT_BYTES,

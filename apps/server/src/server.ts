@@ -18,7 +18,7 @@ import { Metrics } from './metrics/registry.ts';
 import { instrumentStore } from './metrics/store-events.ts';
 import { probeSandbox } from './routes/health/sandbox-probe.ts';
 import { METRICS_PATH, startMetricsListener } from './routes/metrics/index.ts';
-import { Catalog } from './services/catalog.ts';
+import { Catalog, type Seller } from './services/catalog.ts';
 import { QueryThrottle } from './services/query-throttle.ts';
 import { openStore, type Store } from './store/index.ts';
 
@@ -101,7 +101,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     store,
     log,
     metrics,
-    catalog: Catalog.load(),
+    catalog: Catalog.load(sellersOf(config)),
     pay,
     login: instrumentCode2Session(
       new Code2SessionClient({
@@ -232,4 +232,14 @@ function urlOf(server: Server): string {
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${address.port}`;
+}
+
+/** The merchants the catalogue may sell for: the shop's own (`main`) and, on APIv3, WECHATPAY_SUB_MERCHANTS. */
+function sellersOf(config: ServerConfig): Map<string, Seller> {
+  const sellers = new Map<string, Seller>([
+    ['main', { mchid: config.wechatpay.mchId, name: config.wechatpay.merchantName }],
+  ]);
+  for (const sub of config.wechatpay.subMerchants)
+    sellers.set(sub.seller, { mchid: sub.mchId, name: sub.name });
+  return sellers;
 }

@@ -11,6 +11,7 @@ import {
   SANDBOX_DEMO_V3,
 } from '@mp-pay/shared/wechatpay';
 import { afterAll, describe, expect, it } from 'vitest';
+import { SANDBOX_DEMO_SUBSCRIBE_TEMPLATE } from '@mp-pay/shared/login';
 import { CONFIG_VARIABLES, ConfigError, loadConfig, type ServerConfig } from '../src/config.ts';
 
 const live = {
@@ -89,6 +90,9 @@ describe('loadConfig', () => {
           publicKey: { id: SANDBOX_DEMO_V3.platformPublicKeyId, pem: SANDBOX_DEMO_V3.platformPublicKey },
           platformCertificates: false,
         },
+        merchantName: 'mp-pay tea house',
+        // APIv2 sells the shop's own goods only: other merchants need APIv3 (combine payments).
+        subMerchants: [],
         refundTls: {
           clientCertificate: { cert: SANDBOX_DEMO_TLS.clientCertPem, key: SANDBOX_DEMO_TLS.clientKeyPem },
           ca: SANDBOX_DEMO_TLS.caCert,
@@ -135,6 +139,7 @@ describe('loadConfig', () => {
         headersTimeoutMs: 10_000,
         keepAliveTimeoutMs: 5000,
       },
+      subscribe: { paymentSucceeded: SANDBOX_DEMO_SUBSCRIBE_TEMPLATE.id, miniprogramState: 'formal' },
       shutdownGraceMs: 10_000,
     } satisfies ServerConfig;
     expect(loadConfig({})).toStrictEqual(expected);

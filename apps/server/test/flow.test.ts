@@ -5,6 +5,7 @@
  */
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SANDBOX_DEMO_SUBSCRIBE_TEMPLATE } from '@mp-pay/shared/login';
 import { verifyV2 } from '@mp-pay/shared/wechatpay';
 import type {
   ClientConfigResponse,
@@ -48,6 +49,8 @@ describe('the payment flow', () => {
       appId: stack.server.config.wechat.appId,
       // Sandbox mode serves every channel with the sandbox's demo official account and app.
       channels: ['miniprogram', 'official_account', 'app', 'h5', 'native'],
+      // And the sandbox's demo "payment succeeded" template (docs/subscribe-messages.md).
+      subscribeTemplates: { paymentSucceeded: SANDBOX_DEMO_SUBSCRIBE_TEMPLATE.id },
     });
     const catalog = await json<ProductListResponse>(await fetch(`${stack.server.url}/api/products`));
     expect(catalog.products.find((p) => p.id === 'green-tea')?.priceFen).toBe(3800);

@@ -1088,6 +1088,7 @@ describe.each([
         close: { depth: 0 },
         query: { depth: 0 },
         refund: { depth: 0 },
+        message: { depth: 0 },
       });
       const made = Array.from({ length: 12 }, (_, i) => newOrder(user(), { expiresAt: 2_000_000 + i }));
       for (const [i, order] of made.entries()) {
@@ -1097,6 +1098,7 @@ describe.each([
         close: { depth: 12, oldestDueAt: 2_000_000 },
         query: { depth: 12, oldestDueAt: 1_000_000 },
         refund: { depth: 0 },
+        message: { depth: 0 },
       });
     } finally {
       await store.close();

@@ -42,6 +42,7 @@ function protocolGateway(config: ServerConfig, now: () => number): PaymentGatewa
       certSerial: pay.v3.certSerial,
       publicKey: pay.v3.publicKey,
       platformCertificates: pay.v3.platformCertificates,
+      subMerchants: pay.subMerchants,
       baseUrl: pay.apiBase,
       timeoutMs: pay.timeoutMs,
       now,

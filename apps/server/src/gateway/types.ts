@@ -17,6 +17,38 @@ export interface TradeRef {
   outTradeNo: string;
   /** The AppID the trade was placed for: queries and closes must name the same one. */
   appId: string;
+  /**
+   * The merchant the trade belongs to when it is not the shop's own (another seller's goods, a combine's
+   * sub-order): its credentials place, query, refund and sign for it (APIv3; docs/combine.md).
+   */
+  mchid?: string;
+}
+
+/** One merchant's part of a combine (合单) payment as placed at WeChat (docs/combine.md). */
+export interface CombineSubOrder {
+  outTradeNo: string;
+  mchid: string;
+  totalFen: number;
+  description: string;
+}
+
+/** What WeChat says about one sub-order of a combine (query reply or notification). */
+export interface SubOrderStatus {
+  outTradeNo: string;
+  mchid: string;
+  state: TradeState;
+  /** Present when `state` is `paid`. */
+  payment?: { transactionId: string; totalFen: number; paidAt: number };
+}
+
+/** A combine as WeChat knows it: `unknown` when it was never placed. */
+export type CombineStatus = { state: 'unknown' } | { state: 'known'; subOrders: SubOrderStatus[] };
+
+/** A verified combine notification: the combine (its combine_out_trade_no) and every sub-order's state. */
+export interface CombineFact {
+  outTradeNo: string;
+  appId: string;
+  subOrders: SubOrderStatus[];
 }
 
 export interface PrepareRequest extends TradeRef {
@@ -36,6 +68,11 @@ export interface PrepareRequest extends TradeRef {
   /** Epoch ms. The adapter writes them in its protocol's format; the same values always give the same bytes. */
   createdAt: number;
   expiresAt: number;
+  /**
+   * A combine payment (APIv3): `outTradeNo` is the combine_out_trade_no, placed by the shop's own merchant
+   * (combine_mchid), and these are its sub-orders, one per merchant.
+   */
+  subOrders?: CombineSubOrder[];
 }
 
 /** What WeChat answered when the trade was placed; kept on the attempt to re-issue launches. */
@@ -128,6 +165,8 @@ export interface RawNotification {
 
 export type NotificationFact =
   | { kind: 'payment'; payment: PaymentFact }
+  /** A combine payment's notification: each sub-order's state (docs/combine.md). */
+  | { kind: 'combine'; combine: CombineFact }
   /** WeChat reports a failed payment: nothing to record. */
   | { kind: 'payment_failed'; outTradeNo: string };
 
@@ -156,6 +195,15 @@ export interface PaymentGateway {
   launch(request: LaunchRequest): PaymentLaunch;
   query(ref: TradeRef): Promise<TradeStatus>;
   close(ref: TradeRef): Promise<CloseResult>;
+  /** Whether this protocol pays for other merchants (sub-merchant trades, combine payments): APIv3 only. */
+  readonly combine: boolean;
+  /** The combine query (`ref.outTradeNo` = combine_out_trade_no). */
+  queryCombine(ref: TradeRef): Promise<CombineStatus>;
+  /** Closes a combine and its sub-orders. */
+  closeCombine(
+    ref: TradeRef,
+    subOrders: readonly { outTradeNo: string; mchid: string }[],
+  ): Promise<CloseResult>;
   refund(request: RefundRequest): Promise<RefundStatus>;
   queryRefund(ref: TradeRef & { outRefundNo: string }): Promise<RefundStatus>;
   /** Verifies and reads a notification; throws NotificationRejectedError when it cannot be trusted. */

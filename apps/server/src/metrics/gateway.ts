@@ -8,6 +8,7 @@ import type { Code2SessionClient, OAuthClient } from '@mp-pay/shared/login';
 import { GatewayError, NotificationRejectedError } from '../gateway/errors.ts';
 import type {
   CloseResult,
+  CombineStatus,
   LaunchRequest,
   NativeScan,
   NativeScanAnswer,
@@ -86,6 +87,9 @@ export class InstrumentedGateway implements PaymentGateway {
   get defaultSignType() {
     return this.#inner.defaultSignType;
   }
+  get combine() {
+    return this.#inner.combine;
+  }
 
   /** Not measured: in certificate mode it downloads WeChat's certificates once, at startup. */
   async start(): Promise<void> {
@@ -108,6 +112,15 @@ export class InstrumentedGateway implements PaymentGateway {
   close(ref: TradeRef): Promise<CloseResult> {
     return this.#time('close', () => this.#inner.close(ref));
   }
+  queryCombine(ref: TradeRef): Promise<CombineStatus> {
+    return this.#time('query', () => this.#inner.queryCombine(ref));
+  }
+  closeCombine(
+    ref: TradeRef,
+    subOrders: readonly { outTradeNo: string; mchid: string }[],
+  ): Promise<CloseResult> {
+    return this.#time('close', () => this.#inner.closeCombine(ref, subOrders));
+  }
   refund(request: RefundRequest): Promise<RefundStatus> {
     return this.#time('refund', () => this.#inner.refund(request));
   }
@@ -125,7 +138,7 @@ export class InstrumentedGateway implements PaymentGateway {
 
   parseNotification(raw: RawNotification): NotificationFact {
     const fact = this.#parsing(raw, () => this.#inner.parseNotification(raw));
-    this.#notify?.parsed(raw.headers, fact.kind === 'payment' ? 'payment' : 'payment_failed');
+    this.#notify?.parsed(raw.headers, fact.kind === 'payment_failed' ? 'payment_failed' : 'payment');
     return fact;
   }
   parseRefundNotification(raw: RawNotification): RefundStatus {

@@ -12,17 +12,20 @@
  *   - a failed payment (result_code=FAIL): nothing to record, HTTP 200 + SUCCESS.
  *   - paid now, already paid (duplicate, concurrent copy), or a second payment of a paid order (recorded and
  *     emitted as payment.duplicate): HTTP 200 + SUCCESS.
+ *   - a combine (APIv3): each sub-order's state recorded in one step, then as above (docs/combine.md).
  *   - store unreachable or any unexpected error: HTTP 503 + FAIL (WeChat retries; nothing is lost).
  */
 import type { AppContext } from '../context.ts';
 import {
   NotificationRejectedError,
+  type CombineFact,
   type NotificationAnswer,
   type NotificationFact,
   type NotificationReply,
   type RawNotification,
 } from '../gateway/index.ts';
 import type { Logger } from '../logger.ts';
+import { applyCombine } from './combine.ts';
 import { applyPayment } from './payments.ts';
 
 const ACK: NotificationAnswer = { ack: true };
@@ -77,6 +80,7 @@ async function decide(ctx: AppContext, raw: RawNotification, log: Logger): Promi
     log.info({ outTradeNo: fact.outTradeNo }, 'notification of a failed payment: nothing to record');
     return ACK;
   }
+  if (fact.kind === 'combine') return decideCombine(ctx, fact.combine, log);
   let result;
   try {
     result = await applyPayment(ctx, fact.payment, 'notify', log);
@@ -95,5 +99,35 @@ async function decide(ctx: AppContext, raw: RawNotification, log: Logger): Promi
       return refuse(400, 'amount mismatch');
     case 'not_found':
       return refuse(404, 'unknown order');
+  }
+}
+
+/**
+ * A combine's notification (docs/combine.md): every sub-order's state in one transition. Acknowledged once it is
+ * recorded, whatever it meant (paid, partly paid and refunded, failed, still payable); the same refusals as a
+ * single payment's otherwise.
+ */
+async function decideCombine(
+  ctx: AppContext,
+  combine: CombineFact,
+  log: Logger,
+): Promise<NotificationAnswer> {
+  let result;
+  try {
+    result = await applyCombine(ctx, combine.outTradeNo, combine.subOrders, 'notify', log);
+  } catch (err) {
+    log.error(
+      { outTradeNo: combine.outTradeNo, err },
+      'could not record the combine payment; answering FAIL so WeChat retries',
+    );
+    return refuse(503, 'temporarily unavailable');
+  }
+  switch (result.kind) {
+    case 'amount_mismatch':
+      return refuse(400, 'amount mismatch');
+    case 'not_found':
+      return refuse(404, 'unknown order');
+    default:
+      return ACK;
   }
 }

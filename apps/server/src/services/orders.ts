@@ -12,15 +12,18 @@ import {
   type OrderListResponse,
   type PaymentChannel,
   type PaymentLaunch,
+  type SubOrderView,
 } from '@mp-pay/shared/api';
 import type { AppContext } from '../context.ts';
-import { attemptOutTradeNo } from '../domain/ids.ts';
+import { attemptOutTradeNo, MAX_SUB_ORDERS, subOrderOutTradeNo } from '../domain/ids.ts';
 import { AppError } from '../errors.ts';
 import { isPublicIp } from '../domain/public-ip.ts';
 import { GatewayError, isPlaced, type Prepared, type PrepareRequest } from '../gateway/index.ts';
 import type { Logger } from '../logger.ts';
 import { decodeCursor, encodeCursor } from '../store/codec.ts';
-import type { AttemptRecord, NewAttempt, OrderRecord } from '../store/index.ts';
+import type { AttemptRecord, NewAttempt, OrderRecord, RefundRecord, SubOrderSpec } from '../store/index.ts';
+import type { PricedPart } from './catalog.ts';
+import { combinePart, tradeRefOf } from './combine.ts';
 import { payerFor } from './channels.ts';
 import {
   CLOSE_MIN_AGE_MS,
@@ -31,6 +34,7 @@ import {
 } from './payments.ts';
 import { toRefundSummary } from './refunds.ts';
 import type { Session } from './sessions.ts';
+import { toPaidMessageView } from './subscribe-messages.ts';
 
 /** The client's view: no openid, no prepay_id, no internal bookkeeping. */
 export function toApiOrder(order: OrderRecord): Order {
@@ -56,6 +60,8 @@ export function toApiOrder(order: OrderRecord): Order {
       ...(request.decidedAt === undefined ? {} : { decidedAt: new Date(request.decidedAt).toISOString() }),
     };
   }
+  if (order.paidMessage !== undefined) out.paidMessage = toPaidMessageView(order.paidMessage);
+  if (order.paidFen !== undefined) out.partiallyPaidFen = order.paidFen;
   return out;
 }
 
@@ -69,6 +75,7 @@ export interface CreateOrderInput {
 
 export async function createOrder(ctx: AppContext, input: CreateOrderInput, log: Logger) {
   const priced = ctx.catalog.price(input.items);
+  const split = splitOf(ctx, priced.parts);
   const payer = payerFor(ctx, input.channel, input.session);
   checkBuyerIp(ctx, input.channel, input.clientIp);
   const now = ctx.now();
@@ -85,7 +92,7 @@ export async function createOrder(ctx: AppContext, input: CreateOrderInput, log:
     createdAt: now,
     expiresAt,
   };
-  const first = newAttempt(ctx, order, 1, input.channel, payer, input.clientIp, now);
+  const first = newAttempt(ctx, order, 1, input.channel, payer, input.clientIp, now, split);
   const result = await ctx.store.orders.createOrder(order, first, {
     ...(input.idempotencyKey === undefined ? {} : { idempotencyKey: input.idempotencyKey }),
     fingerprint: fingerprint(input.items, input.channel),
@@ -101,7 +108,59 @@ export async function createOrder(ctx: AppContext, input: CreateOrderInput, log:
   if (stored.status === 'PAID') throw new AppError('order_already_paid');
   if (stored.status === 'CLOSED') throw new AppError('order_closed');
   const issued = await issuePayment(ctx, stored, input.session, input.clientIp, log);
-  return { order: toApiOrder(issued.order), payment: issued.payment, replayed: result.kind === 'replayed' };
+  return {
+    order: await orderView(ctx, issued.order),
+    payment: issued.payment,
+    replayed: result.kind === 'replayed',
+  };
+}
+
+/**
+ * Who is paid for an order (docs/combine.md): the shop's own merchant, one other merchant (its own trade, placed
+ * with its credentials), or several: a combine payment with one sub-order per merchant. Fixed with the first
+ * attempt; later attempts of the order repeat it (splitOfAttempt), whatever the catalogue says by then.
+ */
+type Split =
+  | { kind: 'single'; mchid: string | undefined }
+  | { kind: 'combine'; parts: Omit<SubOrderSpec, 'outTradeNo'>[] };
+
+function splitOf(ctx: AppContext, parts: readonly PricedPart[]): Split {
+  const own = parts.length === 1 && parts[0]?.seller === 'main';
+  if (own) return { kind: 'single', mchid: undefined };
+  // The catalogue offers other merchants' goods only when this gateway can take their payments (APIv3).
+  if (!ctx.pay.combine) {
+    throw new AppError(
+      'channel_not_available',
+      'Goods of other merchants need APIv3 (WECHATPAY_API_VERSION=v3).',
+    );
+  }
+  if (parts.length > MAX_SUB_ORDERS) {
+    throw new AppError(
+      'invalid_request',
+      `One order can pay at most ${MAX_SUB_ORDERS} merchants at once; split the cart into several orders.`,
+    );
+  }
+  const [only] = parts;
+  if (parts.length === 1 && only !== undefined) return { kind: 'single', mchid: only.mchid };
+  return {
+    kind: 'combine',
+    parts: parts.map((part) => ({
+      mchid: part.mchid,
+      merchant: part.seller,
+      totalFen: part.totalFen,
+      description: part.description,
+    })),
+  };
+}
+
+function splitOfAttempt(attempt: AttemptRecord | undefined): Split {
+  if (attempt?.combine !== undefined) {
+    return {
+      kind: 'combine',
+      parts: attempt.combine.subOrders.map(({ outTradeNo: _no, ...part }) => part),
+    };
+  }
+  return { kind: 'single', mchid: attempt?.mchid };
 }
 
 /** Same items and channel, same request: order-insensitive so a client may reorder lines on retry. */
@@ -122,8 +181,20 @@ function newAttempt(
   payer: { appId: string; payerOpenid: string | undefined },
   clientIp: string,
   now: number,
+  split: Split,
 ): NewAttempt {
   return {
+    ...(split.kind === 'single' && split.mchid !== undefined ? { mchid: split.mchid } : {}),
+    ...(split.kind === 'combine'
+      ? {
+          combine: {
+            subOrders: split.parts.map((part, i) => ({
+              outTradeNo: subOrderOutTradeNo(order.id, seq, i),
+              ...part,
+            })),
+          },
+        }
+      : {}),
     outTradeNo: attemptOutTradeNo(order.id, seq),
     orderId: order.id,
     seq,
@@ -189,8 +260,7 @@ export async function issuePayment(
   return {
     order,
     payment: ctx.pay.launch({
-      outTradeNo: attempt.outTradeNo,
-      appId: attempt.appId,
+      ...tradeRefOf(attempt),
       channel: attempt.channel,
       signType: attempt.signType,
       prepared,
@@ -271,8 +341,8 @@ function currentH5Scene(ctx: AppContext): { wapUrl: string; wapName: string } {
 /** Everything WeChat is sent to place an attempt's trade, always the same for the same attempt. */
 export function prepareRequestOf(ctx: AppContext, attempt: AttemptRecord): PrepareRequest {
   return {
-    outTradeNo: attempt.outTradeNo,
-    appId: attempt.appId,
+    ...tradeRefOf(attempt),
+    ...combinePart(attempt),
     channel: attempt.channel,
     signType: attempt.signType,
     description: attempt.description,
@@ -310,6 +380,7 @@ async function openNextAttempt(
     payerFor(ctx, channel, session),
     clientIp,
     now,
+    splitOfAttempt(previous),
   );
   const opened = await ctx.store.attempts.openAttempt(next, {
     supersede,
@@ -429,22 +500,66 @@ export async function readOrder(ctx: AppContext, userId: string, id: string, log
   if (order.paidAttempt !== undefined) {
     // A paid order shows its refunds (each is the buyer's money on its way back).
     const refunds = await ctx.store.refunds.listRefunds(order.id);
-    return { ...toApiOrder(order), refunds: refunds.map(toRefundSummary) };
+    return { ...(await orderView(ctx, order, refunds)), refunds: refunds.map(toRefundSummary) };
   }
   if (
     order.status !== 'PENDING' ||
     now - order.createdAt < ctx.config.orders.refreshAfterMs ||
     !ctx.queryThrottle.take(order.id, now)
   ) {
-    return toApiOrder(order);
+    return orderView(ctx, order);
   }
   try {
     await refreshOrder(ctx, order, log);
   } catch (err) {
     log.warn({ orderId: id, err }, 'orderquery failed; answering with the stored state');
-    return toApiOrder(order);
+    return orderView(ctx, order);
   }
-  return toApiOrder((await ctx.store.orders.getOrder(id)) ?? order);
+  return orderView(ctx, (await ctx.store.orders.getOrder(id)) ?? order);
+}
+
+/**
+ * The order as one buyer's read shows it: with a combine's sub-orders (the paying combine, or else the one on
+ * offer), each with its merchant and its own state, refunds included (docs/combine.md).
+ */
+export async function orderView(
+  ctx: AppContext,
+  order: OrderRecord,
+  refunds?: readonly RefundRecord[],
+): Promise<Order> {
+  const view = toApiOrder(order);
+  const combine = await ctx.store.attempts.getAttempt(order.paidAttempt ?? order.currentAttempt);
+  if (combine?.subs === undefined) return view;
+  // In the combine's own order (one sub-order per merchant, as placed).
+  const byNo = new Map((await ctx.store.attempts.listAttempts(order.id)).map((a) => [a.outTradeNo, a]));
+  const subs = combine.subs.map((no) => byNo.get(no)).filter((a) => a !== undefined);
+  const refunded = new Map<string, number>();
+  for (const r of refunds ?? (await ctx.store.refunds.listRefunds(order.id))) {
+    if (r.state === 'SUCCESS') refunded.set(r.outTradeNo, (refunded.get(r.outTradeNo) ?? 0) + r.refundFen);
+  }
+  const names = new Map([...ctx.catalog.sellers.values()].map((s) => [s.mchid, s.name]));
+  view.subOrders = subs.map((sub) => {
+    const back = refunded.get(sub.outTradeNo) ?? 0;
+    const state: SubOrderView['state'] =
+      sub.state === 'PAID'
+        ? back >= sub.totalFen
+          ? 'REFUNDED'
+          : back > 0
+            ? 'PARTIALLY_REFUNDED'
+            : 'PAID'
+        : sub.state === 'CLOSED'
+          ? 'CLOSED'
+          : 'PENDING';
+    return {
+      outTradeNo: sub.outTradeNo,
+      mchid: sub.mchid ?? '',
+      merchantName: names.get(sub.mchid ?? '') ?? sub.mchid ?? '',
+      totalFen: sub.totalFen,
+      state,
+      ...(sub.transactionId === undefined ? {} : { transactionId: sub.transactionId }),
+    };
+  });
+  return view;
 }
 
 export async function listOrders(

@@ -7,6 +7,7 @@ import type { AppContext } from '../context.ts';
 import { GatewayError, isPlaced, type PaymentFact } from '../gateway/index.ts';
 import type { Logger } from '../logger.ts';
 import type { AttemptRecord, MarkPaidResult, OrderRecord } from '../store/index.ts';
+import { applyCombine, subOrdersOf, tradeRefOf } from './combine.ts';
 
 /** WeChat refuses to close a trade younger than this (docs/protocol.md §6); ended trades wait for it. */
 export const CLOSE_MIN_AGE_MS = 5 * 60_000;
@@ -81,7 +82,8 @@ export async function reconcileAttempt(
   log: Logger = ctx.log,
   source: 'query' | 'close' = 'query',
 ): Promise<AttemptOutcome> {
-  const status = await ctx.pay.query({ outTradeNo: attempt.outTradeNo, appId: attempt.appId });
+  if (attempt.combine !== undefined) return reconcileCombine(ctx, attempt, log, source);
+  const status = await ctx.pay.query(tradeRefOf(attempt));
   switch (status.state) {
     case 'paid': {
       const result = await applyPayment(ctx, status.payment as PaymentFact, source, log);
@@ -105,6 +107,38 @@ export async function reconcileAttempt(
     case 'not_paid':
     case 'paying':
       return 'pending';
+  }
+}
+
+/** The combine query applied like a notification (mark-combine.lua), in the terms of reconcileAttempt. */
+async function reconcileCombine(
+  ctx: AppContext,
+  attempt: AttemptRecord,
+  log: Logger,
+  source: 'query' | 'close',
+): Promise<AttemptOutcome> {
+  const status = await ctx.pay.queryCombine(tradeRefOf(attempt));
+  if (status.state === 'unknown') return 'unknown_at_wechat';
+  const result = await applyCombine(ctx, attempt.outTradeNo, status.subOrders, source, log);
+  switch (result.kind) {
+    case 'paid':
+    case 'partial':
+    case 'second_payment':
+      return 'paid';
+    case 'failed':
+      return 'failed';
+    case 'amount_mismatch':
+    case 'other_transaction':
+    case 'not_found':
+      return 'rejected';
+    case 'duplicate':
+    case 'progress': {
+      // Nothing new: what the sub-orders say now decides (all closed at WeChat = the combine is closed).
+      const states = status.subOrders.map((sub) => sub.state);
+      if (states.some((state) => state === 'paid')) return 'paid';
+      if (states.every((state) => state === 'closed')) return 'closed';
+      return 'pending';
+    }
   }
 }
 
@@ -160,7 +194,11 @@ export async function closeAttemptAtWechat(
   attempt: AttemptRecord,
   log: Logger = ctx.log,
 ): Promise<CloseOutcome> {
-  const result = await ctx.pay.close({ outTradeNo: attempt.outTradeNo, appId: attempt.appId });
+  const subOrders = subOrdersOf(attempt);
+  const result =
+    subOrders === undefined
+      ? await ctx.pay.close(tradeRefOf(attempt))
+      : await ctx.pay.closeCombine(tradeRefOf(attempt), subOrders);
   if (result === 'already_paid') {
     const outcome = await reconcileAttempt(ctx, attempt, log, 'close');
     return { kind: outcome === 'paid' ? 'paid' : 'rejected' };

@@ -66,7 +66,7 @@ export async function decideRefundRequest(
       },
       log,
     );
-    refund = made.outRefundNo;
+    refund = made[0]?.outRefundNo;
   }
   const decided = await ctx.store.orders.decideRefund(order.id, {
     approve: input.approve,

@@ -5,6 +5,7 @@
  */
 import type { Refund, RefundSummary } from '@mp-pay/shared/api';
 import type { AppContext } from '../context.ts';
+import { tradeRefOf } from './combine.ts';
 import { MAX_REFUNDS_PER_PAYMENT } from '../domain/ids.ts';
 import { AppError } from '../errors.ts';
 import { GatewayError, type RefundStatus } from '../gateway/index.ts';
@@ -101,8 +102,7 @@ export async function sendRefund(ctx: AppContext, refund: RefundRecord, log: Log
   let status: RefundStatus;
   try {
     status = await ctx.pay.refund({
-      outTradeNo: refund.outTradeNo,
-      appId: attempt.appId,
+      ...tradeRefOf(attempt),
       outRefundNo: refund.outRefundNo,
       totalFen: refund.totalFen,
       refundFen: refund.refundFen,
@@ -140,11 +140,7 @@ export async function sendRefund(ctx: AppContext, refund: RefundRecord, log: Log
 export async function reconcileRefund(ctx: AppContext, refund: RefundRecord, log: Logger): Promise<boolean> {
   const attempt = await ctx.store.attempts.getAttempt(refund.outTradeNo);
   if (!attempt) return false;
-  const status = await ctx.pay.queryRefund({
-    outTradeNo: refund.outTradeNo,
-    appId: attempt.appId,
-    outRefundNo: refund.outRefundNo,
-  });
+  const status = await ctx.pay.queryRefund({ ...tradeRefOf(attempt), outRefundNo: refund.outRefundNo });
   const result = await applyRefundStatus(ctx, status, 'query', log);
   return result !== undefined;
 }
@@ -181,39 +177,74 @@ export function toApiRefund(refund: RefundRecord): Refund {
 
 /**
  * Staff refund an order's payment, in full (what remains of it) or in part. The refund is queued under WeChat's
- * rules and sent by the worker; the reply says when it goes out.
+ * rules and sent by the worker; the reply says when it goes out. A combine's payments are its sub-orders, each
+ * refunded on its own (docs/combine.md): `outTradeNo` names one; without it the whole remainder of every paid
+ * sub-order is refunded (a partial amount must name its sub-order). The first refund made is returned, then all.
  */
 export async function staffRefund(
   ctx: AppContext,
-  input: { orderId: string; refundFen: number | undefined; reason: string; by: string },
+  input: { orderId: string; refundFen: number | undefined; reason: string; by: string; outTradeNo?: string },
   log: Logger,
-): Promise<Refund> {
+): Promise<Refund[]> {
   const order = await ctx.store.orders.getOrder(input.orderId);
   if (!order || order.paidAttempt === undefined) {
     throw new AppError(order ? 'refund_not_allowed' : 'order_not_found');
   }
-  let refundFen = input.refundFen;
-  if (refundFen === undefined) {
-    const refunds = await ctx.store.refunds.listRefunds(order.id);
-    const reserved = refunds
-      .filter((r) => r.outTradeNo === order.paidAttempt && r.state !== 'CLOSED')
-      .reduce((sum, r) => sum + r.refundFen, 0);
-    refundFen = order.totalFen - reserved;
-    if (refundFen <= 0) throw new AppError('refund_too_much', 'Nothing remains to refund.');
+  const paid = await ctx.store.attempts.getAttempt(order.paidAttempt);
+  let payments: { outTradeNo: string; totalFen: number }[] = [
+    { outTradeNo: order.paidAttempt, totalFen: order.totalFen },
+  ];
+  if (paid?.subs !== undefined) {
+    // The combine's paid sub-orders, in the combine's order.
+    const byNo = new Map((await ctx.store.attempts.listAttempts(order.id)).map((a) => [a.outTradeNo, a]));
+    payments = paid.subs.flatMap((no) => {
+      const sub = byNo.get(no);
+      return sub?.state === 'PAID' ? [sub] : [];
+    });
   }
-  const result = await requestRefund(
-    ctx,
-    { outTradeNo: order.paidAttempt, refundFen, reason: input.reason, requestedBy: input.by },
-    log,
-  );
-  switch (result.kind) {
-    case 'requested':
-      return toApiRefund(result.refund);
-    case 'too_much':
-      throw new AppError('refund_too_much', `At most ${result.remainingFen} fen remain.`);
-    case 'not_found':
-      throw new AppError('order_not_found');
-    default:
-      throw new AppError('refund_not_allowed');
+  let targets = payments;
+  if (input.outTradeNo !== undefined) {
+    targets = payments.filter((p) => p.outTradeNo === input.outTradeNo);
+    if (targets.length === 0) {
+      throw new AppError('refund_not_allowed', `${input.outTradeNo} is not a paid payment of this order.`);
+    }
+  } else if (payments.length > 1 && input.refundFen !== undefined) {
+    throw new AppError(
+      'invalid_request',
+      'This order was paid by a combine payment: name the sub-order (outTradeNo) a partial refund is of.',
+    );
   }
+  const refunds = await ctx.store.refunds.listRefunds(order.id);
+  const made: Refund[] = [];
+  for (const payment of targets) {
+    let refundFen = input.refundFen;
+    if (refundFen === undefined) {
+      const reserved = refunds
+        .filter((r) => r.outTradeNo === payment.outTradeNo && r.state !== 'CLOSED')
+        .reduce((sum, r) => sum + r.refundFen, 0);
+      refundFen = payment.totalFen - reserved;
+      if (refundFen <= 0) {
+        if (targets.length > 1) continue;
+        throw new AppError('refund_too_much', 'Nothing remains to refund.');
+      }
+    }
+    const result = await requestRefund(
+      ctx,
+      { outTradeNo: payment.outTradeNo, refundFen, reason: input.reason, requestedBy: input.by },
+      log,
+    );
+    switch (result.kind) {
+      case 'requested':
+        made.push(toApiRefund(result.refund));
+        break;
+      case 'too_much':
+        throw new AppError('refund_too_much', `At most ${result.remainingFen} fen remain.`);
+      case 'not_found':
+        throw new AppError('order_not_found');
+      default:
+        throw new AppError('refund_not_allowed');
+    }
+  }
+  if (made.length === 0) throw new AppError('refund_too_much', 'Nothing remains to refund.');
+  return made;
 }

@@ -15,6 +15,8 @@ import type {
   NewOrder,
   NewRefund,
   OrderRecord,
+  PaidMessageRecord,
+  PaidMessageState,
   RefundRecord,
   RefundRecordState,
   RefundRequestRecord,
@@ -47,6 +49,7 @@ export function orderFromHash(hash: Record<string, string>): OrderRecord | undef
     attemptCount: Number(hash.attemptCount ?? 0),
   };
   if (hash.paidAttempt) order.paidAttempt = hash.paidAttempt;
+  if (hash.paidFen) order.paidFen = Number(hash.paidFen);
   if (hash.paidAt) order.paidAt = Number(hash.paidAt);
   if (hash.transactionId) order.transactionId = hash.transactionId;
   if (hash.paidVia) order.paidVia = hash.paidVia;
@@ -63,12 +66,51 @@ export function orderFromHash(hash: Record<string, string>): OrderRecord | undef
     if (hash['rr.refund']) request.refund = hash['rr.refund'];
     order.refundRequest = request;
   }
+  if (hash['pm.state']) {
+    const message: PaidMessageRecord = {
+      state: hash['pm.state'] as PaidMessageState,
+      templateId: hash['pm.template'] ?? '',
+      answer: hash['pm.answer'] ?? '',
+      answeredAt: Number(hash['pm.at']),
+      appId: hash['pm.appid'] ?? '',
+      openid: hash['pm.openid'] ?? '',
+    };
+    if (hash['pm.sentAt']) message.sentAt = Number(hash['pm.sentAt']);
+    if (hash['pm.reason']) message.reason = hash['pm.reason'];
+    if (hash['pm.msgid']) message.msgid = hash['pm.msgid'];
+    order.paidMessage = message;
+  }
   return order;
 }
 
 /** The immutable part of an attempt, stored under the field `<out_trade_no>`. */
 export function attemptDoc(attempt: NewAttempt): string {
   return JSON.stringify(attempt);
+}
+
+/**
+ * A combine attempt's sub-orders as attempt entries of their own (each with its merchant, amount and the combine
+ * it belongs to), written with it by create-order / open-attempt: the count, then out_trade_no, doc, amount.
+ */
+export function subOrderArgs(attempt: NewAttempt): (string | number)[] {
+  const subs = attempt.combine?.subOrders ?? [];
+  const out: (string | number)[] = [subs.length];
+  for (const sub of subOrderAttempts(attempt)) out.push(sub.outTradeNo, attemptDoc(sub), sub.totalFen);
+  return out;
+}
+
+export function subOrderAttempts(attempt: NewAttempt): NewAttempt[] {
+  return (attempt.combine?.subOrders ?? []).map((sub) => {
+    const { combine: _combine, ...rest } = attempt;
+    return {
+      ...rest,
+      outTradeNo: sub.outTradeNo,
+      totalFen: sub.totalFen,
+      description: sub.description,
+      combineOf: attempt.outTradeNo,
+      mchid: sub.mchid,
+    };
+  });
 }
 
 /** Every attempt in an order's attempts hash, oldest first. */
@@ -114,6 +156,10 @@ export function attemptFromHash(
   if (via) attempt.paidVia = via;
   const closedAt = f('closedAt');
   if (closedAt) attempt.closedAt = Number(closedAt);
+  const partial = f('partial');
+  if (partial) attempt.partialFen = Number(partial);
+  const subs = f('subs');
+  if (subs) attempt.subs = subs.split(',');
   return attempt;
 }
 
@@ -130,6 +176,8 @@ export const ATTEMPT_FIELDS = [
   'via',
   'closedAt',
   'scanPrepay',
+  'partial',
+  'subs',
 ] as const;
 
 /** The immutable part of a refund the scripts never read, stored under the field `<out_refund_no>`. */

@@ -11,9 +11,11 @@ import type { IdMinter } from './shards.ts';
 import type { OrderLine, OrderStatus, PaymentChannel } from '@mp-pay/shared/api';
 import type { ApiVersion, LaunchSignType, Prepared, TradeState } from '../gateway/types.ts';
 import type { RateLimitStore } from './rate-limit.ts';
+import type { AccessTokenStore } from './access-tokens.ts';
 import type { ReconciliationStore } from './reconciliations.ts';
 export type * from './reconciliations.ts';
 export type { RateLimitHit, RateLimitStore } from './rate-limit.ts';
+export type { AccessTokenStore, CachedAccessToken } from './access-tokens.ts';
 
 // ---- users and sessions ------------------------------------------------------------------------------------
 
@@ -83,6 +85,8 @@ export interface OrderRecord {
   attemptCount: number;
   /** out_trade_no of the attempt that paid the order. */
   paidAttempt?: string;
+  /** A partially paid combine: what it took (its refund is requested at once); otherwise the total was paid. */
+  paidFen?: number;
   paidAt?: number;
   transactionId?: string;
   /** What made it PAID: `notify`, `query` (orderquery) or `close` (closeorder said ORDERPAID). */
@@ -91,7 +95,40 @@ export interface OrderRecord {
   closeReason?: string;
   /** The buyer's latest refund request, if any. */
   refundRequest?: RefundRequestRecord;
+  /** The "payment succeeded" subscribe message, once the buyer answered (docs/subscribe-messages.md). */
+  paidMessage?: PaidMessageRecord;
 }
+
+/**
+ * ACCEPTED: to be sent once the order is PAID (it is then in the `message` queue); SENT / FAILED: WeChat's
+ * answer to the one send; DECLINED: the buyer did not accept (reject, ban, filter).
+ */
+export type PaidMessageState = 'ACCEPTED' | 'SENT' | 'DECLINED' | 'FAILED';
+
+export interface PaidMessageRecord {
+  state: PaidMessageState;
+  templateId: string;
+  /** wx.requestSubscribeMessage's answer: accept, reject, ban or filter. */
+  answer: string;
+  answeredAt: number;
+  /** Who receives it: the mini-program's appid and the buyer's openid under it (server-side only). */
+  appId: string;
+  openid: string;
+  sentAt?: number;
+  /** FAILED: why (WeChat's errcode and errmsg, or a local reason). */
+  reason?: string;
+  msgid?: string;
+}
+
+export type AnswerPaidMessageResult =
+  /** Recorded now; `queued`: accepted for a paid order, so it is due for sending at once. */
+  | { kind: 'answered'; queued: boolean }
+  /** An answer was recorded before: nothing changed (the first answer wins). */
+  | { kind: 'already'; state: PaidMessageState }
+  | { kind: 'closed' }
+  | { kind: 'not_found' };
+
+export type FinishPaidMessageResult = { kind: 'finished' } | { kind: 'not_accepted' } | { kind: 'not_found' };
 
 export type RefundRequestState = 'REQUESTED' | 'APPROVED' | 'REJECTED';
 
@@ -180,6 +217,19 @@ export interface OrderStore {
     id: string,
     decision: { approve: boolean; at: number; by: string; refund: string | undefined },
   ): Promise<DecideRefundResult>;
+  /**
+   * The buyer's answer for the "payment succeeded" message, recorded once (a CLOSED order takes none). An accept
+   * for an order already paid queues the message at `answer.answeredAt`; mark-paid queues it otherwise.
+   */
+  answerPaidMessage(
+    id: string,
+    answer: Pick<PaidMessageRecord, 'templateId' | 'answer' | 'answeredAt' | 'appId' | 'openid'>,
+  ): Promise<AnswerPaidMessageResult>;
+  /** ACCEPTED → SENT or FAILED after the one send, and out of the `message` queue; any other state: unchanged. */
+  finishPaidMessage(
+    id: string,
+    outcome: { state: 'SENT' | 'FAILED'; at: number; reason?: string; msgid?: string },
+  ): Promise<FinishPaidMessageResult>;
 }
 
 // ---- payment attempts -------------------------------------------------------------------------------------
@@ -214,6 +264,14 @@ export interface AttemptRecord {
   notifyUrl: string;
   /** H5: the scene_info (site URL and name) the trade was placed with, sent again when it is re-placed. */
   h5Scene?: { wapUrl: string; wapName: string };
+  /**
+   * A combine (合单) payment: the order paid through one sub-order per merchant, each a trade of its own at WeChat
+   * (docs/combine.md). The attempt's out_trade_no is the combine_out_trade_no.
+   */
+  combine?: { subOrders: SubOrderSpec[] };
+  /** A combine's sub-order: the combine it belongs to, and the merchant it pays. Never an order's current attempt. */
+  combineOf?: string;
+  mchid?: string;
   /** Epoch ms; with the fields above, everything needed to place the trade again byte for byte. */
   createdAt: number;
   expiresAt: number;
@@ -230,6 +288,10 @@ export interface AttemptRecord {
   paidAt?: number;
   paidVia?: string;
   closedAt?: number;
+  /** A partially paid combine: what its paid sub-orders took. */
+  partialFen?: number;
+  /** A combine: its sub-orders' out_trade_no (their records are attempts with `combineOf`). */
+  subs?: string[];
 }
 
 export type NewAttempt = Pick<
@@ -247,9 +309,23 @@ export type NewAttempt = Pick<
   | 'clientIp'
   | 'notifyUrl'
   | 'h5Scene'
+  | 'combine'
+  | 'combineOf'
+  | 'mchid'
   | 'createdAt'
   | 'expiresAt'
 >;
+
+/** One merchant's part of a combine payment, fixed when the attempt is made. */
+export interface SubOrderSpec {
+  outTradeNo: string;
+  mchid: string;
+  /** The catalogue's seller key of that merchant (services/merchants.ts). */
+  merchant: string;
+  totalFen: number;
+  /** The sub-order's description (≤ 127 bytes): its lines' names. */
+  description: string;
+}
 
 export type OpenAttemptResult =
   | { kind: 'opened'; attempt: AttemptRecord }
@@ -291,6 +367,33 @@ export type MarkPaidResult =
   | { kind: 'amount_mismatch'; expectedFen: number }
   | { kind: 'not_found' };
 
+/** One sub-order as WeChat reports it (combine notification or query). */
+export interface SubOrderReport {
+  outTradeNo: string;
+  /** `failed`: WeChat can no longer take it (closed, payment failed, revoked); `open`: still payable. */
+  outcome: 'paid' | 'failed' | 'open';
+  transactionId?: string;
+  totalFen?: number;
+  paidAt?: number;
+}
+
+export type MarkCombineResult =
+  /** Every sub-order paid: this call made the order PAID (one order.paid). */
+  | { kind: 'paid'; previous: OrderStatus }
+  /** Nothing new. */
+  | { kind: 'duplicate' }
+  /** The order was already PAID by another attempt: every sub-order's full refund requested. */
+  | { kind: 'second_payment'; paidAttempt: string; refunds: string[] }
+  /** Some sub-orders paid, the others failed: PAID with what was paid, and its full refund requested. */
+  | { kind: 'partial'; previous: OrderStatus; refunds: string[] }
+  /** Nothing paid and nothing payable: the combine ended; paying again opens a new attempt. */
+  | { kind: 'failed' }
+  /** Paid sub-orders recorded; others still payable. */
+  | { kind: 'progress'; paidCount: number }
+  | { kind: 'amount_mismatch'; outTradeNo: string; expectedFen: number }
+  | { kind: 'other_transaction'; outTradeNo: string }
+  | { kind: 'not_found' };
+
 export type EndAttemptResult =
   { kind: 'ended' } | { kind: 'not_open'; state: AttemptState } | { kind: 'not_found' };
 export type CloseAttemptResult =
@@ -320,6 +423,11 @@ export interface AttemptStore {
   setScanPrepay(outTradeNo: string, prepayId: string, at: number): Promise<SetScanPrepayResult>;
   /** The one transition to paid, shared by notifications, orderquery and closeorder(ORDERPAID). */
   markPaid(outTradeNo: string, facts: PaymentFacts): Promise<MarkPaidResult>;
+  /** The same for a combine payment: every sub-order's state as WeChat reports it (mark-combine.lua). */
+  markCombine(
+    combineNo: string,
+    report: { subOrders: SubOrderReport[]; source: 'notify' | 'query' | 'close'; now: number },
+  ): Promise<MarkCombineResult>;
   /** OPEN → ENDED (WeChat says the payment failed); the attempt is closed at WeChat from `closeDueAt`. */
   endAttempt(
     outTradeNo: string,
@@ -427,9 +535,10 @@ export interface RefundStore {
  * `close`: orders with attempts to close at WeChat: ENDED attempts at once, the open one at expiry.
  * `refund`: refunds to send (PENDING, from their due time) or to ask about (PROCESSING); members are
  *   out_refund_no, not order ids.
+ * `message`: paid orders whose accepted "payment succeeded" subscribe message is to be sent.
  */
-export type DueQueue = 'query' | 'close' | 'refund';
-export const DUE_QUEUES: readonly DueQueue[] = ['close', 'query', 'refund'];
+export type DueQueue = 'query' | 'close' | 'refund' | 'message';
+export const DUE_QUEUES: readonly DueQueue[] = ['close', 'query', 'refund', 'message'];
 
 export interface DueClaim {
   /** The queued member: an order id, or an out_refund_no in the refund queue. */
@@ -466,7 +575,9 @@ export type OrderEventType =
   | 'refund.closed'
   | 'refund.abnormal'
   /** A refund made outside the shop (merchant console), recorded by reconciliation (docs/reconciliation.md). */
-  | 'refund.external';
+  | 'refund.external'
+  /** A combine paid only in part (mark-combine.lua): `totalFen` is what was paid; its refund was requested. */
+  | 'combine.partial';
 
 export interface OrderEvent {
   id: string;
@@ -508,6 +619,8 @@ export interface Store {
   reconciliations: ReconciliationStore;
   /** Fixed-window counters: guest sessions per address, orders per guest (src/store/rate-limit.ts). */
   rateLimits: RateLimitStore;
+  /** The mini-program's access token, shared by every process (src/store/access-tokens.ts). */
+  accessTokens: AccessTokenStore;
   /** Order and user ids minted into the shard their keys need (src/store/shards.ts). */
   ids: IdMinter;
   /** Resolves when the backing store answers (readiness). */
@@ -520,6 +633,9 @@ export interface Store {
 /** Who and why, on the refund of a double payment (mark-paid requests it). */
 export const DOUBLE_PAYMENT_BY = 'system:double_payment';
 export const DOUBLE_PAYMENT_REASON = 'paid twice: refund of the second payment';
+/** Who and why in the refunds of a partially paid combine (mark-combine.lua). */
+export const COMBINE_PARTIAL_BY = 'system:combine_partial';
+export const COMBINE_PARTIAL_REASON = 'combine payment incomplete: refund of the paid sub-orders';
 
 /** Version of the stored data layout; a store holding another version refuses to start (docs/architecture.md). */
 export const SCHEMA_VERSION = 3;

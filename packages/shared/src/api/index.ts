@@ -71,6 +71,15 @@ export interface Product {
   description: string;
   priceFen: number;
   imageUrl?: string;
+  /**
+   * The merchant that sells it (its WeChat Pay mchid). A cart holding several merchants' goods is paid at once by
+   * a combine (合单) payment, one sub-order per merchant (docs/combine.md).
+   */
+  merchant?: ProductMerchant;
+}
+export interface ProductMerchant {
+  mchid: string;
+  name: string;
 }
 export interface ProductListResponse {
   products: Product[];
@@ -101,6 +110,20 @@ export interface OrderLine {
   subtotalFen: number;
 }
 
+/**
+ * One merchant's part of an order paid by a combine (合单) payment: its own trade at WeChat, paid and refunded
+ * on its own. PENDING until paid; PAID; CLOSED when WeChat closed it unpaid; REFUNDED / PARTIALLY_REFUNDED
+ * after refunds of it.
+ */
+export interface SubOrderView {
+  outTradeNo: string;
+  mchid: string;
+  merchantName: string;
+  totalFen: number;
+  state: 'PENDING' | 'PAID' | 'CLOSED' | 'PARTIALLY_REFUNDED' | 'REFUNDED';
+  transactionId?: string;
+}
+
 export interface Order {
   id: string;
   /**
@@ -122,6 +145,15 @@ export interface Order {
   refundRequest?: RefundRequestView;
   /** The order's refunds (GET /api/orders/:id and refund-request answers only). */
   refunds?: RefundSummary[];
+  /**
+   * A combine payment: one sub-order per merchant (docs/combine.md). Absent for an order of one merchant's goods.
+   */
+  subOrders?: SubOrderView[];
+  /**
+   * Set when a combine was paid only in part (a sub-order failed at WeChat): what was paid. The order cannot be
+   * delivered as bought, so that amount is refunded at once (see `refunds`).
+   */
+  partiallyPaidFen?: number;
   /** The "payment succeeded" subscribe message, once the buyer answered the consent dialog. */
   paidMessage?: PaidMessageView;
 }
@@ -291,9 +323,16 @@ export interface Refund {
 export interface AdminRefundRequest {
   refundFen?: number;
   reason: string;
+  /**
+   * A combine-paid order's sub-order (docs/combine.md): its payment is the one refunded. Left out, every paid
+   * sub-order is refunded in full; a partial `refundFen` must name one.
+   */
+  outTradeNo?: string;
 }
 export interface RefundResponse {
+  /** The first refund made (the only one, except for a combine refunded in full). */
   refund: Refund;
+  refunds?: Refund[];
 }
 export interface RefundListResponse {
   refunds: Refund[];

@@ -120,6 +120,8 @@ export class V2Gateway implements PaymentGateway {
    * trade is placed when a buyer scans it (placeScanned).
    */
   async prepare(request: PrepareRequest): Promise<Prepared> {
+    onlyOwnTrades(request);
+    if (request.subOrders !== undefined) throw new TypeError(COMBINE_V3_ONLY);
     switch (request.channel) {
       case 'miniprogram':
       case 'official_account': {
@@ -189,6 +191,7 @@ export class V2Gateway implements PaymentGateway {
   }
 
   launch(request: LaunchRequest): PaymentLaunch {
+    onlyOwnTrades(request);
     const { prepared } = request;
     switch (request.channel) {
       case 'miniprogram':
@@ -224,6 +227,7 @@ export class V2Gateway implements PaymentGateway {
   }
 
   async query(ref: TradeRef): Promise<TradeStatus> {
+    onlyOwnTrades(ref);
     let reply: OrderQueryResult;
     try {
       reply = await this.#client.orderQuery({ outTradeNo: ref.outTradeNo, appId: ref.appId });
@@ -258,7 +262,19 @@ export class V2Gateway implements PaymentGateway {
     }
   }
 
+  /** Combine payments and other merchants' trades exist only in APIv3 (docs/combine.md). */
+  readonly combine = false;
+
+  queryCombine(): never {
+    throw new TypeError(COMBINE_V3_ONLY);
+  }
+
+  closeCombine(): never {
+    throw new TypeError(COMBINE_V3_ONLY);
+  }
+
   async close(ref: TradeRef): Promise<CloseResult> {
+    onlyOwnTrades(ref);
     try {
       await this.#client.closeOrder({ outTradeNo: ref.outTradeNo, appId: ref.appId });
       return 'closed';
@@ -272,6 +288,7 @@ export class V2Gateway implements PaymentGateway {
   }
 
   async refund(request: RefundRequest): Promise<RefundStatus> {
+    onlyOwnTrades(request);
     if (!this.#canRefund) {
       // Refused before any request, with what to configure: retrying cannot help until someone does.
       throw new GatewayError(
@@ -304,6 +321,7 @@ export class V2Gateway implements PaymentGateway {
   }
 
   async queryRefund(ref: TradeRef & { outRefundNo: string }): Promise<RefundStatus> {
+    onlyOwnTrades(ref);
     try {
       const reply = await this.#client.refundQuery({ appId: ref.appId, outRefundNo: ref.outRefundNo });
       const entry = reply.refunds.find((r) => r.outRefundNo === ref.outRefundNo) ?? reply.refunds[0];
@@ -484,4 +502,11 @@ const REFUND_STATES: Record<string, RefundStatus['state']> = {
 function v2SignType(signType: string): SignType {
   if (!isSignType(signType)) throw new TypeError(`APIv2 cannot sign with ${signType}`);
   return signType;
+}
+
+const COMBINE_V3_ONLY = "V2Gateway: combine payments and other merchants' trades exist only in APIv3";
+
+/** The v2 gateway holds one merchant's key: a trade of another merchant cannot be signed here. */
+function onlyOwnTrades(ref: TradeRef): void {
+  if (ref.mchid !== undefined) throw new TypeError(COMBINE_V3_ONLY);
 }

@@ -8,6 +8,7 @@ import type { PaymentLaunch } from '@mp-pay/shared/api';
 import { checkBillHash, type BillEntry, type BillType } from '@mp-pay/shared/bills';
 import {
   appPayParamsV3,
+  combineFromNotificationV3,
   h5RedirectUrl,
   miniProgramPayParamsV3,
   parseV3Refund,
@@ -18,11 +19,16 @@ import {
   V3KeySet,
   verifyV3Notification,
   WechatPayV3Client,
+  WechatPayV3DecryptError,
+  type CombineChannel,
+  type V3CombineTransaction,
+  type V3Notification,
 } from '@mp-pay/shared/wechatpay';
 import { GatewayError, NotificationRejectedError } from '../errors.ts';
 import { billEntries, billFailure, checkBillWindow } from '../bill-file.ts';
 import type {
   CloseResult,
+  CombineStatus,
   LaunchRequest,
   NotificationAnswer,
   NotificationFact,
@@ -33,6 +39,7 @@ import type {
   RawNotification,
   RefundRequest,
   RefundStatus,
+  SubOrderStatus,
   TradeRef,
   TradeStatus,
 } from '../types.ts';
@@ -52,9 +59,29 @@ export interface V3GatewayOptions {
   certSerial: string;
   publicKey: { id: string; pem: string } | undefined;
   platformCertificates: boolean;
+  /**
+   * The other merchants the shop takes payments for (their own trades and combine sub-orders, docs/combine.md),
+   * each with its own APIv3 identity. Their WeChat Pay public keys join the one key set.
+   */
+  subMerchants?: readonly V3Merchant[];
   baseUrl: string;
   timeoutMs: number;
   now: () => number;
+}
+
+export interface V3Merchant {
+  mchId: string;
+  apiV3Key: string;
+  privateKey: string;
+  certSerial: string;
+  publicKey: { id: string; pem: string } | undefined;
+}
+
+/** A merchant as the adapter uses it: the client that signs as it, and what decrypts and signs for it. */
+interface MerchantEntry {
+  client: WechatPayV3Client;
+  privateKey: string;
+  apiV3Key: string;
 }
 
 const TRADE_STATES: Record<string, TradeStatus['state']> = {
@@ -87,9 +114,9 @@ export class V3Gateway implements PaymentGateway {
   readonly #client: WechatPayV3Client;
   readonly #keys: V3KeySet;
   readonly #certificates: PlatformCertificates | undefined;
-  readonly #apiV3Key: string;
-  readonly #privateKey: string;
   readonly #mchId: string;
+  /** Every merchant by mchid, the shop's own first (notifications are decrypted trying them in this order). */
+  readonly #merchants = new Map<string, MerchantEntry>();
   readonly #appIds: ReadonlySet<string>;
   readonly #now: () => number;
   #retryCertificatesAt = 0;
@@ -97,8 +124,6 @@ export class V3Gateway implements PaymentGateway {
   constructor(options: V3GatewayOptions) {
     this.#keys = new V3KeySet();
     if (options.publicKey) this.#keys.addPublicKey(options.publicKey.id, options.publicKey.pem);
-    this.#apiV3Key = options.apiV3Key;
-    this.#privateKey = options.privateKey;
     this.#mchId = options.mchId;
     this.#appIds = new Set(options.appIds);
     this.#now = options.now;
@@ -115,6 +140,39 @@ export class V3Gateway implements PaymentGateway {
     this.#certificates = options.platformCertificates
       ? new PlatformCertificates({ client: this.#client, apiV3Key: options.apiV3Key, keys: this.#keys })
       : undefined;
+    this.#merchants.set(options.mchId, {
+      client: this.#client,
+      privateKey: options.privateKey,
+      apiV3Key: options.apiV3Key,
+    });
+    for (const sub of options.subMerchants ?? []) {
+      if (sub.publicKey) this.#keys.addPublicKey(sub.publicKey.id, sub.publicKey.pem);
+      this.#merchants.set(sub.mchId, {
+        client: new WechatPayV3Client({
+          mchId: sub.mchId,
+          serialNo: sub.certSerial,
+          privateKey: sub.privateKey,
+          keys: this.#keys,
+          baseUrl: options.baseUrl,
+          timeoutMs: options.timeoutMs,
+          now: options.now,
+        }),
+        privateKey: sub.privateKey,
+        apiV3Key: sub.apiV3Key,
+      });
+    }
+  }
+
+  /** Sub-merchant trades and combine payments (docs/combine.md). */
+  readonly combine = true;
+
+  /** The merchant a trade belongs to: the shop's own unless the trade names another. */
+  #merchant(mchid: string | undefined): MerchantEntry {
+    const entry = this.#merchants.get(mchid ?? this.#mchId);
+    if (entry === undefined) {
+      throw new GatewayError('refused', `merchant ${mchid} is not configured (WECHATPAY_SUB_MERCHANTS)`);
+    }
+    return entry;
   }
 
   /**
@@ -134,6 +192,8 @@ export class V3Gateway implements PaymentGateway {
   /** The prepay endpoint of the attempt's channel (docs/channels.md): jsapi, app, h5 or native. */
   async prepare(request: PrepareRequest): Promise<Prepared> {
     await this.#refreshCertificates();
+    if (request.subOrders !== undefined) return this.#prepareCombine(request);
+    const client = this.#merchant(request.mchid).client;
     const common = {
       appid: request.appId,
       description: request.description,
@@ -149,18 +209,18 @@ export class V3Gateway implements PaymentGateway {
         case 'official_account': {
           if (request.payerOpenid === undefined)
             throw new TypeError('V3Gateway: JSAPI needs the payer openid');
-          const { prepayId } = await this.#client.jsapiPrepay({
+          const { prepayId } = await client.jsapiPrepay({
             ...common,
             payerOpenid: request.payerOpenid,
           });
           return { prepayId };
         }
         case 'app': {
-          const { prepayId } = await this.#client.appPrepay(common);
+          const { prepayId } = await client.appPrepay(common);
           return { prepayId };
         }
         case 'h5': {
-          const { h5Url } = await this.#client.h5Prepay({
+          const { h5Url } = await client.h5Prepay({
             ...common,
             payerClientIp: request.clientIp,
             h5Info: { type: 'Wap', appName: request.h5.wapName, appUrl: request.h5.wapUrl },
@@ -168,7 +228,7 @@ export class V3Gateway implements PaymentGateway {
           return { redirectUrl: h5Url };
         }
         case 'native': {
-          const { codeUrl } = await this.#client.nativePrepay(common);
+          const { codeUrl } = await client.nativePrepay(common);
           return { codeUrl };
         }
       }
@@ -178,10 +238,109 @@ export class V3Gateway implements PaymentGateway {
     }
   }
 
+  /**
+   * POST /v3/combine-transactions/{jsapi,app,h5,native}: the shop's own merchant is combine_mchid, each
+   * sub-order names its merchant (docs/combine.md). Its launch is signed like a single trade's, by combine_mchid.
+   */
+  async #prepareCombine(request: PrepareRequest): Promise<Prepared> {
+    const subOrders = request.subOrders ?? [];
+    const channel: CombineChannel =
+      request.channel === 'miniprogram' || request.channel === 'official_account' ? 'jsapi' : request.channel;
+    const combine = {
+      combineAppid: request.appId,
+      combineOutTradeNo: request.outTradeNo,
+      notifyUrl: request.notifyUrl,
+      timeExpire: new Date(request.expiresAt),
+      subOrders: subOrders.map((sub) => ({
+        mchid: sub.mchid,
+        outTradeNo: sub.outTradeNo,
+        description: sub.description,
+        amountFen: sub.totalFen,
+        // attach is required per sub-order: the order it pays, echoed in notifications.
+        attach: request.productId,
+      })),
+      ...(channel === 'jsapi' ? { payerOpenid: request.payerOpenid } : {}),
+      ...(channel === 'h5' || channel === 'native' ? { payerClientIp: request.clientIp } : {}),
+      ...(channel === 'h5'
+        ? { h5Info: { type: 'Wap' as const, appName: request.h5.wapName, appUrl: request.h5.wapUrl } }
+        : {}),
+    };
+    if (channel === 'jsapi' && request.payerOpenid === undefined) {
+      throw new TypeError('V3Gateway: a JSAPI combine needs the payer openid');
+    }
+    try {
+      const client = this.#client;
+      switch (channel) {
+        case 'jsapi':
+        case 'app':
+          return { prepayId: (await client.combinePrepay(channel, combine)).prepayId };
+        case 'h5':
+          return { redirectUrl: (await client.combinePrepay('h5', combine)).h5Url };
+        case 'native':
+          return { codeUrl: (await client.combinePrepay('native', combine)).codeUrl };
+      }
+    } catch (err) {
+      if (err instanceof TypeError) throw err;
+      throw gatewayErrorV3(err, `combine ${channel} prepay`);
+    }
+  }
+
+  async queryCombine(ref: TradeRef): Promise<CombineStatus> {
+    await this.#refreshCertificates();
+    let combine: V3CombineTransaction;
+    try {
+      combine = await this.#client.queryCombine(ref.outTradeNo);
+    } catch (err) {
+      const mapped = gatewayErrorV3(err, 'combine query');
+      if (mapped.reason === 'not_found') return { state: 'unknown' };
+      throw mapped;
+    }
+    return { state: 'known', subOrders: this.#subOrders(combine, 'combine query') };
+  }
+
+  async closeCombine(
+    ref: TradeRef,
+    subOrders: readonly { outTradeNo: string; mchid: string }[],
+  ): Promise<CloseResult> {
+    await this.#refreshCertificates();
+    try {
+      await this.#client.closeCombine(ref.outTradeNo, ref.appId, [...subOrders]);
+      return 'closed';
+    } catch (err) {
+      const mapped = gatewayErrorV3(err, 'combine close');
+      if (mapped.reason === 'already_paid') return 'already_paid';
+      if (mapped.reason === 'closed') return 'already_closed';
+      if (mapped.reason === 'not_found') return 'unknown';
+      throw mapped;
+    }
+  }
+
+  /** Each sub-order's state in domain terms; a paid one must carry what shipping relies on. */
+  #subOrders(combine: V3CombineTransaction, call: string): SubOrderStatus[] {
+    return combine.subOrders.map((sub) => {
+      const state = TRADE_STATES[sub.tradeState];
+      if (state === undefined) {
+        throw new GatewayError('bad_reply', `${call}: unknown trade_state ${sub.tradeState}`);
+      }
+      const out: SubOrderStatus = { outTradeNo: sub.outTradeNo, mchid: sub.mchid, state };
+      if (state === 'paid') {
+        out.payment = {
+          transactionId: sub.transactionId,
+          totalFen: sub.amount.totalAmount,
+          paidAt: this.#time(sub.successTime),
+        };
+      }
+      return out;
+    });
+  }
+
   launch(request: LaunchRequest): PaymentLaunch {
     if (request.signType !== 'RSA')
       throw new TypeError(`APIv3 launches are signed with RSA, not ${request.signType}`);
     const { prepared } = request;
+    // Signed by the merchant that placed the trade (a combine: the shop's own, its combine_mchid).
+    const merchant = this.#merchant(request.mchid);
+    const partnerId = request.mchid ?? this.#mchId;
     switch (request.channel) {
       case 'miniprogram':
       case 'official_account': {
@@ -189,16 +348,16 @@ export class V3Gateway implements PaymentGateway {
         const params = miniProgramPayParamsV3({
           appId: request.appId,
           prepayId,
-          privateKey: this.#privateKey,
+          privateKey: merchant.privateKey,
         });
         return { kind: 'jsapi', appId: request.appId, ...params };
       }
       case 'app': {
         const p = appPayParamsV3({
           appId: request.appId,
-          partnerId: this.#mchId,
+          partnerId,
           prepayId: need(prepared.prepayId, 'prepay_id', GATEWAY),
-          privateKey: this.#privateKey,
+          privateKey: merchant.privateKey,
           timestamp: Math.floor(this.#now() / 1000),
         });
         return appLaunch(p);
@@ -238,7 +397,7 @@ export class V3Gateway implements PaymentGateway {
     await this.#refreshCertificates();
     let trade;
     try {
-      trade = await this.#client.queryByOutTradeNo(ref.outTradeNo);
+      trade = await this.#merchant(ref.mchid).client.queryByOutTradeNo(ref.outTradeNo);
     } catch (err) {
       const mapped = gatewayErrorV3(err, 'query');
       if (mapped.reason === 'not_found') return { state: 'unknown' };
@@ -267,7 +426,7 @@ export class V3Gateway implements PaymentGateway {
   async close(ref: TradeRef): Promise<CloseResult> {
     await this.#refreshCertificates();
     try {
-      await this.#client.close(ref.outTradeNo);
+      await this.#merchant(ref.mchid).client.close(ref.outTradeNo);
       return 'closed';
     } catch (err) {
       const mapped = gatewayErrorV3(err, 'close');
@@ -281,7 +440,7 @@ export class V3Gateway implements PaymentGateway {
   async refund(request: RefundRequest): Promise<RefundStatus> {
     try {
       return this.#refundStatus(
-        await this.#client.refund({
+        await this.#merchant(request.mchid).client.refund({
           outTradeNo: request.outTradeNo,
           outRefundNo: request.outRefundNo,
           refundFen: request.refundFen,
@@ -297,7 +456,7 @@ export class V3Gateway implements PaymentGateway {
 
   async queryRefund(ref: TradeRef & { outRefundNo: string }): Promise<RefundStatus> {
     try {
-      return this.#refundStatus(await this.#client.queryRefund(ref.outRefundNo));
+      return this.#refundStatus(await this.#merchant(ref.mchid).client.queryRefund(ref.outRefundNo));
     } catch (err) {
       throw gatewayErrorV3(err, 'refund query');
     }
@@ -305,6 +464,7 @@ export class V3Gateway implements PaymentGateway {
 
   parseNotification(raw: RawNotification): NotificationFact {
     const event = this.#verified(raw);
+    if (isCombineResource(event.resource)) return this.#combineFact(event);
     // The shared parser validates the transaction resource (amount in fen, RFC 3339 time, ids present).
     let trade;
     try {
@@ -312,7 +472,7 @@ export class V3Gateway implements PaymentGateway {
     } catch (err) {
       throw new NotificationRejectedError('fields', (err as Error).message);
     }
-    if (trade.mchid !== this.#mchId || !this.#appIds.has(trade.appid)) {
+    if (!this.#merchants.has(trade.mchid) || !this.#appIds.has(trade.appid)) {
       throw new NotificationRejectedError(
         'merchant',
         'notification is for another mchid or an unbound appid',
@@ -335,17 +495,57 @@ export class V3Gateway implements PaymentGateway {
     };
   }
 
-  /** Signature, time window and GCM tag over the raw notification; any failure is an untrusted notification. */
-  #verified(raw: RawNotification) {
+  /** A combine's notification: ours (combine_mchid, a bound AppID, our sub-merchants), each sub-order's state. */
+  #combineFact(event: V3Notification): NotificationFact {
+    let combine: V3CombineTransaction;
     try {
-      return verifyV3Notification(raw.body, raw.headers, {
-        apiV3Key: this.#apiV3Key,
-        keys: this.#keys,
-        now: this.#now(),
-      });
+      combine = combineFromNotificationV3(event);
     } catch (err) {
-      throw notificationErrorV3(err);
+      throw new NotificationRejectedError('fields', (err as Error).message);
     }
+    const foreign =
+      combine.combineMchid !== this.#mchId ||
+      !this.#appIds.has(combine.combineAppid) ||
+      combine.subOrders.some((sub) => !this.#merchants.has(sub.mchid));
+    if (foreign) {
+      throw new NotificationRejectedError(
+        'merchant',
+        'combine notification for another merchant or an unbound appid',
+        combine.combineOutTradeNo,
+      );
+    }
+    let subOrders: SubOrderStatus[];
+    try {
+      subOrders = this.#subOrders(combine, 'combine notification');
+    } catch (err) {
+      throw new NotificationRejectedError('fields', (err as Error).message);
+    }
+    return {
+      kind: 'combine',
+      combine: { outTradeNo: combine.combineOutTradeNo, appId: combine.combineAppid, subOrders },
+    };
+  }
+
+  /**
+   * Signature, time window and GCM tag over the raw notification; any failure is an untrusted notification.
+   * Each merchant's notifications are encrypted with its own APIv3 key (a sub-merchant's refunds, say): a tag
+   * mismatch under one key is tried under the next, and only all of them failing rejects it.
+   */
+  #verified(raw: RawNotification) {
+    let last: unknown;
+    for (const merchant of this.#merchants.values()) {
+      try {
+        return verifyV3Notification(raw.body, raw.headers, {
+          apiV3Key: merchant.apiV3Key,
+          keys: this.#keys,
+          now: this.#now(),
+        });
+      } catch (err) {
+        last = err;
+        if (!(err instanceof WechatPayV3DecryptError)) break;
+      }
+    }
+    throw notificationErrorV3(last);
   }
 
   /** REFUND.SUCCESS / REFUND.ABNORMAL / REFUND.CLOSED, verified and decrypted like payment notifications. */
@@ -358,7 +558,7 @@ export class V3Gateway implements PaymentGateway {
     } catch (err) {
       throw new NotificationRejectedError('fields', `not a refund notification: ${(err as Error).message}`);
     }
-    if (refund.mchid !== this.#mchId) {
+    if (refund.mchid === undefined || !this.#merchants.has(refund.mchid)) {
       throw new NotificationRejectedError('merchant', 'refund notification for another mchid');
     }
     return this.#refundStatus(refund);
@@ -426,4 +626,9 @@ export class V3Gateway implements PaymentGateway {
     }
     return billEntries(file);
   }
+}
+
+/** A combine's resource names combine_out_trade_no where a single trade's names out_trade_no. */
+function isCombineResource(resource: unknown): boolean {
+  return typeof resource === 'object' && resource !== null && 'combine_out_trade_no' in resource;
 }

@@ -27,7 +27,9 @@ export function gatewayErrorV3(err: unknown, call: string): GatewayError {
   }
   if (err.retryable) return new GatewayError('unavailable', what, options);
   // Closing a trade younger than 5 minutes (docs/protocol.md §6): the worker retries it later; the buyer is told.
-  if (call === 'close' && err.code === 'INVALID_REQUEST') return new GatewayError('too_early', what, options);
+  if ((call === 'close' || call === 'combine close') && err.code === 'INVALID_REQUEST') {
+    return new GatewayError('too_early', what, options);
+  }
   return new GatewayError('refused', what, options);
 }
 

@@ -2,6 +2,7 @@ import { Router } from '@koa/router';
 import type {
   OrderListResponse,
   OrderResponse,
+  Refund,
   RefundListResponse,
   RefundResponse,
 } from '@mp-pay/shared/api';
@@ -27,7 +28,8 @@ export function adminRoutes(app: AppContext): Router<AppState> {
   const admin = requireAdmin(app);
   const json = jsonBody(app.config.http.jsonLimitBytes);
 
-  // POST /admin/orders/:id/refunds {refundFen?, reason} → 202 {refund}: queued, sent by the worker
+  // POST /admin/orders/:id/refunds {refundFen?, reason, outTradeNo?} → 202 {refund, refunds}: queued, sent by the
+  // worker (a combine's sub-orders are refunded one by one: outTradeNo names one, none = all in full)
   router.post('/orders/:id/refunds', admin, json, validate(refundOrderSchema), async (ctx) => {
     const { params, body } = inputOf(ctx, refundOrderSchema);
     const who = adminOf(ctx);
@@ -41,13 +43,18 @@ export function adminRoutes(app: AppContext): Router<AppState> {
       },
       'admin action',
     );
-    const response: RefundResponse = {
-      refund: await staffRefund(
-        app,
-        { orderId: params.id, refundFen: body.refundFen, reason: body.reason, by: `staff:${who}` },
-        ctx.state.log,
-      ),
-    };
+    const refunds = await staffRefund(
+      app,
+      {
+        orderId: params.id,
+        refundFen: body.refundFen,
+        reason: body.reason,
+        by: `staff:${who}`,
+        ...(body.outTradeNo === undefined ? {} : { outTradeNo: body.outTradeNo }),
+      },
+      ctx.state.log,
+    );
+    const response: RefundResponse = { refund: refunds[0] as Refund, refunds };
     ctx.status = 202;
     ctx.body = response;
   });

@@ -8,6 +8,11 @@ export const refundOrderSchema = z.object({
   body: z.object({
     refundFen: z.number().int().min(1).max(100_000_000).optional(),
     reason: z.string().trim().min(1, 'say why').max(80, 'WeChat takes at most 80 characters'),
+    /** A combine's sub-order (its out_trade_no): the payment refunded. */
+    outTradeNo: z
+      .string()
+      .regex(/^[0-9A-Za-z]{32}$/, 'not an out_trade_no')
+      .optional(),
   }),
 });
 

@@ -1,5 +1,10 @@
 import { Router } from '@koa/router';
-import type { CreateOrderResponse, OrderPaymentResponse, OrderResponse } from '@mp-pay/shared/api';
+import type {
+  CreateOrderResponse,
+  OrderPaymentResponse,
+  OrderResponse,
+  SubscriptionResponse,
+} from '@mp-pay/shared/api';
 import type { AppContext } from '../../context.ts';
 import { requireSession, sessionOf } from '../../http/auth.ts';
 import { jsonBody } from '../../http/body.ts';
@@ -10,12 +15,14 @@ import { inputOf, validate } from '../../http/validate.ts';
 import { closeOrder, createOrder, listOrders, paymentForOrder, readOrder } from '../../services/orders.ts';
 import { askForRefund } from '../../services/refund-requests.ts';
 import { nativeQrSvg } from '../../services/native-qr.ts';
+import { answerSubscription } from '../../services/subscribe-messages.ts';
 import {
   createOrderSchema,
   listOrdersSchema,
   orderIdSchema,
   orderPaymentSchema,
   refundRequestSchema,
+  subscriptionSchema,
 } from './schemas.ts';
 
 /** Each route is a declared pipeline: auth → body → validate → one service call. */
@@ -108,6 +115,17 @@ export function orderRoutes(app: AppContext): Router<AppState> {
         { orderId: params.id, reason: body.reason },
         ctx.state.log,
       ),
+    };
+    ctx.status = 201;
+    ctx.body = response;
+  });
+
+  // POST /api/orders/:id/subscriptions {templateId, answer} → 201 {order}: the buyer's answer for the "payment
+  // succeeded" message, recorded once (answering again changes nothing); the message goes once the order is paid
+  router.post('/:id/subscriptions', auth, json, validate(subscriptionSchema), async (ctx) => {
+    const { params, body } = inputOf(ctx, subscriptionSchema);
+    const response: SubscriptionResponse = {
+      order: await answerSubscription(app, sessionOf(ctx), params.id, body, ctx.state.log),
     };
     ctx.status = 201;
     ctx.body = response;

@@ -1,4 +1,4 @@
-import { ORDER_LIST_FILTERS, PAYMENT_CHANNELS } from '@mp-pay/shared/api';
+import { ORDER_LIST_FILTERS, PAYMENT_CHANNELS, SUBSCRIBE_ANSWERS } from '@mp-pay/shared/api';
 import { z } from 'zod';
 import { ORDER_ID_RE } from '../../domain/ids.ts';
 
@@ -50,4 +50,15 @@ export const listOrdersSchema = z.object({
     cursor: z.string().min(1).max(200).optional(),
     status: z.enum(ORDER_LIST_FILTERS).optional(),
   }),
+});
+
+/** POST /api/orders/:id/subscriptions {templateId, answer}: wx.requestSubscribeMessage's answer for a template. */
+export const subscriptionSchema = z.object({
+  params: z.object({ id: orderId }),
+  body: z
+    .object({
+      templateId: z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, 'not a template id'),
+      answer: z.enum(SUBSCRIBE_ANSWERS),
+    })
+    .strict(),
 });

@@ -19,5 +19,6 @@ if not status or not state then return { -1 } end
 if state == 'CLOSED' then return { 2 } end
 if state == 'PAID' then return { -3 } end
 attempt_set(no, 'state', 'CLOSED', 'closedAt', ARGV[3], 'trade', 'closed')
+close_subs(no, ARGV[3])
 if status ~= 'PENDING' and unsettled() == 0 then dequeue(Q_CLOSE, id) end
 return { 1 }

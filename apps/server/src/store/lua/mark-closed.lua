@@ -25,6 +25,7 @@ if current and current ~= no and attempt_get(current, 'state') == 'OPEN' then re
 local closedState = no ~= '' and attempt_get(no, 'state')
 if closedState and closedState ~= 'PAID' then
   attempt_set(no, 'state', 'CLOSED', 'closedAt', ARGV[2], 'trade', 'closed')
+  close_subs(no, ARGV[2])
 end
 redis.call('HSET', KEYS[1], 'status', 'CLOSED', 'closedAt', ARGV[2], 'closeReason', ARGV[3])
 index_status(id, status, 'CLOSED')

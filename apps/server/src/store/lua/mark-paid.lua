@@ -12,7 +12,8 @@
 --
 -- KEYS[1..7] as in lib/transition.lua
 -- KEYS[8] refund queue <prefix>{s<n>}:due:refund   KEYS[9] refunds <prefix>{s<n>}:order:<id>:refunds
--- KEYS[10..14] the status index (lib/transition.lua index_status)
+-- KEYS[10] message queue <prefix>{s<n>}:due:message   (an accepted "payment succeeded" message is due now)
+-- KEYS[11..15] the status index (lib/transition.lua index_status: always the last five)
 -- ARGV[1] order id   ARGV[2] out_trade_no   ARGV[3] total reported by WeChat (fen)   ARGV[4] transaction_id
 -- ARGV[5] paidAt (ms)   ARGV[6] source (notify | query | close)   ARGV[7] now (ms)
 -- ARGV[8] the refund's doc for a double payment (JSON: reason, requestedBy, createdAt)
@@ -60,4 +61,6 @@ if current ~= no and attempt_get(current, 'state') == 'OPEN' then
 end
 dequeue(Q_QUERY, id)
 settle_close_queue(id, ARGV[7])
+-- The buyer accepted the subscribe message before paying: it is sent now (docs/subscribe-messages.md).
+if redis.call('HGET', KEYS[1], 'pm.state') == 'ACCEPTED' then redis.call('ZADD', KEYS[10], ARGV[7], id) end
 return { 1, status, emit('order.paid', id, no, total, ARGV[6], ARGV[5], tx) }

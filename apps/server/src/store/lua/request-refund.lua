@@ -1,5 +1,5 @@
 -- uses: lib/transition.lua
--- request-refund: record a refund of a paid payment (attempt) and queue it, enforcing atomically what WeChat
+-- request-refund: record a refund of a paid payment (an attempt, or a combine's sub-order) and queue it, enforcing atomically what WeChat
 -- enforces: the refunds of a payment never add up to more than it (CLOSED ones free their amount), at most
 -- ARGV[7] of them, none later than ARGV[8] after the payment. Refunds of one payment go out at least ARGV[6]
 -- apart: a refund asked for sooner is queued for later, not refused. The out_refund_no is minted here, once.
@@ -20,7 +20,8 @@
 --  { -6 }               the payment is older than ARGV[8]
 
 local no, fen, now = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[5])
-local total = tonumber(redis.call('HGET', KEYS[1], 'totalFen'))
+-- A combine's sub-order is a payment of its own amount; any other attempt paid the order's total.
+local total = tonumber(attempt_get(no, 'total') or redis.call('HGET', KEYS[1], 'totalFen'))
 local state = attempt_get(no, 'state')
 if not total or not state then return { -1 } end
 if state ~= 'PAID' then return { 0 } end

@@ -1,7 +1,7 @@
 -- uses: lib/transition.lua
 -- settle-refund: a refund's outcome from WeChat (notification or query), recorded once with its one event.
 --   SUCCESS   the amount counts as refunded; the order goes PARTIALLY_REFUNDED or REFUNDED (when the refund is of
---             the payment that paid the order; refunds of a second payment leave the order as it is)
+--             the payment that paid the order, or of one of its combine's sub-orders; refunds of a second payment leave the order as it is)
 --   CLOSED    nothing was refunded: the amount is free to be refunded again
 --   ABNORMAL  the money is held (the buyer's account could not take it): staff act; a later SUCCESS or CLOSED
 --             from WeChat still settles it
@@ -31,8 +31,18 @@ if ARGV[4] ~= '' then redis.call('HSET', KEYS[5], no .. '.refundId', ARGV[4]) en
 if outcome == 'SUCCESS' then
   local refunded = tonumber(attempt_get(trade, 'refundedFen') or '0') + fen
   attempt_set(trade, 'refundedFen', refunded)
-  if redis.call('HGET', KEYS[1], 'paidAttempt') == trade then
-    local total = tonumber(redis.call('HGET', KEYS[1], 'totalFen'))
+  local paidAttempt = redis.call('HGET', KEYS[1], 'paidAttempt')
+  local of = attempt_get(trade, 'of')
+  if paidAttempt == trade or (of and of == paidAttempt) then
+    -- What was paid: the total, or what a partially paid combine took (`paidFen`); a combine's refunds are
+    -- counted over all its sub-orders.
+    local total = tonumber(redis.call('HGET', KEYS[1], 'paidFen') or redis.call('HGET', KEYS[1], 'totalFen'))
+    if of then
+      refunded = 0
+      for sub in string.gmatch(attempt_get(of, 'subs'), '[^,]+') do
+        refunded = refunded + tonumber(attempt_get(sub, 'refundedFen') or '0')
+      end
+    end
     local before = status
     status = refunded >= total and 'REFUNDED' or 'PARTIALLY_REFUNDED'
     redis.call('HSET', KEYS[1], 'status', status)

@@ -7,11 +7,25 @@
  */
 import { DEFAULT_EVENTS_MAX_LEN, DEFAULT_SHARDS, idMinter, shardOf } from '../shards.ts';
 import type { OrderStatus } from '@mp-pay/shared/api';
-import { MAX_ATTEMPTS_PER_ORDER, orderIdOf, orderIdOfRefund } from '../../domain/ids.ts';
+import {
+  MAX_ATTEMPTS_PER_ORDER,
+  MAX_COMBINE_ATTEMPTS,
+  orderIdOf,
+  orderIdOfRefund,
+} from '../../domain/ids.ts';
 import type { Prepared, TradeState } from '../../gateway/types.ts';
-import { isAfterCursor } from '../codec.ts';
-import { DOUBLE_PAYMENT_BY, DOUBLE_PAYMENT_REASON, DUE_QUEUES } from '../types.ts';
+import { isAfterCursor, subOrderAttempts } from '../codec.ts';
+import {
+  COMBINE_PARTIAL_BY,
+  COMBINE_PARTIAL_REASON,
+  DOUBLE_PAYMENT_BY,
+  DOUBLE_PAYMENT_REASON,
+  DUE_QUEUES,
+} from '../types.ts';
 import type {
+  AnswerPaidMessageResult,
+  FinishPaidMessageResult,
+  PaidMessageRecord,
   AskRefundResult,
   AttemptEndReason,
   AttemptRecord,
@@ -36,6 +50,7 @@ import type {
   Identity,
   ListPosition,
   MarkClosedResult,
+  MarkCombineResult,
   MarkPaidResult,
   NewAttempt,
   NewOrder,
@@ -52,11 +67,13 @@ import type {
   SetPreparedResult,
   SetScanPrepayResult,
   Store,
+  SubOrderReport,
   UserRecord,
   UserStore,
 } from '../types.ts';
 
 import { MemoryRateLimitStore } from './memory-rate-limit.ts';
+import { MemoryAccessTokenStore } from './memory-access-tokens.ts';
 import type {
   ExternalRefund,
   ReconciliationStore,
@@ -88,6 +105,7 @@ class MemoryData {
     query: { due: new Map(), claims: new Map() },
     close: { due: new Map(), claims: new Map() },
     refund: { due: new Map(), claims: new Map() },
+    message: { due: new Map(), claims: new Map() },
   };
   /** order id → out_refund_no → refund. */
   readonly refunds = new Map<string, Map<string, RefundRecord>>();
@@ -129,8 +147,24 @@ class MemoryData {
   unsettled(orderId: string): number {
     let n = 0;
     for (const a of this.attempts.get(orderId)?.values() ?? [])
-      if (a.state === 'OPEN' || a.state === 'ENDED') n++;
+      if (a.combineOf === undefined && (a.state === 'OPEN' || a.state === 'ENDED')) n++;
     return n;
+  }
+
+  /** lib/transition.lua write_subs: a combine's sub-orders as attempts of their own, listed in `subs`. */
+  writeSubs(attempts: Map<string, AttemptRecord>, combine: AttemptRecord): void {
+    const subs = subOrderAttempts(combine);
+    if (subs.length === 0) return;
+    for (const sub of subs) attempts.set(sub.outTradeNo, { ...sub, state: 'OPEN' });
+    combine.subs = subs.map((s) => s.outTradeNo);
+  }
+
+  /** lib/transition.lua close_subs. */
+  closeSubs(combine: AttemptRecord, at: number): void {
+    for (const no of combine.subs ?? []) {
+      const sub = this.attempt(no);
+      if (sub?.state === 'OPEN') Object.assign(sub, { state: 'CLOSED', closedAt: at, tradeState: 'closed' });
+    }
   }
 
   settleCloseQueue(orderId: string, at: number): void {
@@ -183,7 +217,10 @@ export class MemoryOrderStore implements OrderStore {
       attemptCount: 1,
     };
     d.orders.set(order.id, record);
-    d.attempts.set(order.id, new Map([[first.outTradeNo, { ...clone(first), state: 'OPEN' }]]));
+    const firstRecord: AttemptRecord = { ...clone(first), state: 'OPEN' };
+    const attempts = new Map([[first.outTradeNo, firstRecord]]);
+    d.writeSubs(attempts, firstRecord);
+    d.attempts.set(order.id, attempts);
     const list = d.byUser.get(order.userId) ?? [];
     list.push({ createdAt: order.createdAt, id: order.id });
     d.byUser.set(order.userId, list);
@@ -252,6 +289,7 @@ export class MemoryOrderStore implements OrderStore {
       closing.closedAttempt === undefined ? undefined : d.attempts.get(id)?.get(closing.closedAttempt);
     if (closed && closed.state !== 'PAID') {
       Object.assign(closed, { state: 'CLOSED', closedAt: closing.closedAt, tradeState: 'closed' });
+      d.closeSubs(closed, closing.closedAt);
     }
     Object.assign(order, { status: 'CLOSED', closedAt: closing.closedAt, closeReason: closing.reason });
     d.dequeue('query', id);
@@ -293,6 +331,40 @@ export class MemoryOrderStore implements OrderStore {
     return { kind: 'decided' };
   }
 
+  /** answer-paid-message.lua */
+  async answerPaidMessage(
+    id: string,
+    answer: Pick<PaidMessageRecord, 'templateId' | 'answer' | 'answeredAt' | 'appId' | 'openid'>,
+  ): Promise<AnswerPaidMessageResult> {
+    const order = this.d.orders.get(id);
+    if (!order) return { kind: 'not_found' };
+    if (order.paidMessage) return { kind: 'already', state: order.paidMessage.state };
+    if (order.status === 'CLOSED') return { kind: 'closed' };
+    const accepted = answer.answer === 'accept';
+    order.paidMessage = { ...answer, state: accepted ? 'ACCEPTED' : 'DECLINED' };
+    if (accepted && order.paidAt !== undefined) {
+      this.d.queues.message.due.set(id, answer.answeredAt);
+      return { kind: 'answered', queued: true };
+    }
+    return { kind: 'answered', queued: false };
+  }
+
+  /** finish-paid-message.lua */
+  async finishPaidMessage(
+    id: string,
+    outcome: { state: 'SENT' | 'FAILED'; at: number; reason?: string; msgid?: string },
+  ): Promise<FinishPaidMessageResult> {
+    const message = this.d.orders.get(id)?.paidMessage;
+    if (!this.d.orders.has(id)) return { kind: 'not_found' };
+    if (message?.state !== 'ACCEPTED') return { kind: 'not_accepted' };
+    message.state = outcome.state;
+    if (outcome.state === 'SENT') message.sentAt = outcome.at;
+    if (outcome.reason) message.reason = outcome.reason;
+    if (outcome.msgid) message.msgid = outcome.msgid;
+    this.d.dequeue('message', id);
+    return { kind: 'finished' };
+  }
+
   /** Forgets expired idempotency keys, at most once a minute (Redis expires them by TTL). */
   #sweepIdempotency(): void {
     const now = Date.now();
@@ -326,7 +398,8 @@ export class MemoryAttemptStore implements AttemptStore {
     const current = attempts.get(order.currentAttempt);
     const currentOpen = current?.state === 'OPEN';
     if (currentOpen && !options.supersede) return { kind: 'open_exists', outTradeNo: order.currentAttempt };
-    if (order.attemptCount >= MAX_ATTEMPTS_PER_ORDER) return { kind: 'too_many' };
+    const max = attempt.combine ? MAX_COMBINE_ATTEMPTS : MAX_ATTEMPTS_PER_ORDER;
+    if (order.attemptCount >= max) return { kind: 'too_many' };
     if (attempts.has(attempt.outTradeNo)) throw new Error(`attempt ${attempt.outTradeNo} already exists`);
     if (current && currentOpen) {
       Object.assign(current, { state: 'ENDED', endReason: 'superseded', endedAt: options.now });
@@ -334,6 +407,7 @@ export class MemoryAttemptStore implements AttemptStore {
     }
     const record: AttemptRecord = { ...clone(attempt), state: 'OPEN' };
     attempts.set(attempt.outTradeNo, record);
+    d.writeSubs(attempts, record);
     order.currentAttempt = attempt.outTradeNo;
     order.attemptCount += 1;
     d.queues.query.due.set(order.id, options.queryDueAt);
@@ -436,8 +510,164 @@ export class MemoryAttemptStore implements AttemptStore {
     }
     d.dequeue('query', order.id);
     d.settleCloseQueue(order.id, facts.paidAt);
+    if (order.paidMessage?.state === 'ACCEPTED') d.queues.message.due.set(order.id, facts.paidAt);
     d.emit({ type: 'order.paid', ...event });
     return { kind: 'paid', previous };
+  }
+
+  /** Mirrors mark-combine.lua. */
+  async markCombine(
+    combineNo: string,
+    report: { subOrders: SubOrderReport[]; source: 'notify' | 'query' | 'close'; now: number },
+  ): Promise<MarkCombineResult> {
+    const d = this.d;
+    const combine = d.attempt(combineNo);
+    const order = combine && d.orders.get(combine.orderId);
+    if (!combine || !order || combine.subs === undefined) return { kind: 'not_found' };
+    const reports: { sub: AttemptRecord; r: SubOrderReport }[] = [];
+    for (const r of report.subOrders) {
+      const sub = d.attempt(r.outTradeNo);
+      if (sub?.combineOf !== combineNo) return { kind: 'not_found' };
+      reports.push({ sub, r });
+    }
+    for (const { sub, r } of reports) {
+      if (r.outcome !== 'paid') continue;
+      if (r.totalFen !== sub.totalFen) {
+        return { kind: 'amount_mismatch', outTradeNo: sub.outTradeNo, expectedFen: sub.totalFen };
+      }
+      if (sub.state === 'PAID' && sub.transactionId !== r.transactionId) {
+        return { kind: 'other_transaction', outTradeNo: sub.outTradeNo };
+      }
+    }
+    let changed = false;
+    for (const { sub, r } of reports) {
+      if (r.outcome === 'paid' && sub.state !== 'PAID') {
+        Object.assign(sub, {
+          state: 'PAID',
+          transactionId: r.transactionId,
+          paidAt: r.paidAt,
+          paidVia: report.source,
+          tradeState: 'paid',
+        });
+        changed = true;
+      } else if (r.outcome === 'failed' && sub.state === 'OPEN') {
+        Object.assign(sub, { state: 'CLOSED', closedAt: report.now, tradeState: 'failed' });
+        changed = true;
+      }
+    }
+    const subs = combine.subs.map((no) => d.attempt(no)).filter((a) => a !== undefined);
+    const paidSubs = subs.filter((a) => a.state === 'PAID');
+    const closedCount = subs.filter((a) => a.state === 'CLOSED').length;
+    const paidFen = paidSubs.reduce((sum, a) => sum + a.totalFen, 0);
+    const firstTx = paidSubs[0]?.transactionId;
+    const lastPaidAt = paidSubs.reduce((max, a) => Math.max(max, a.paidAt ?? 0), 0);
+    if (combine.state === 'PAID' || (combine.state === 'CLOSED' && paidSubs.length === 0)) {
+      return { kind: 'duplicate' };
+    }
+    const refundPaid = (reason: string, by: string): string[] => {
+      const nos: string[] = [];
+      for (const sub of paidSubs) {
+        if (d.refundTotals.has(sub.outTradeNo)) continue;
+        const refund: RefundRecord = {
+          outRefundNo: `${sub.outTradeNo}R01`,
+          orderId: order.id,
+          outTradeNo: sub.outTradeNo,
+          seq: 1,
+          refundFen: sub.totalFen,
+          totalFen: sub.totalFen,
+          reason,
+          requestedBy: by,
+          createdAt: report.now,
+          dueAt: report.now,
+          state: 'PENDING',
+        };
+        const list = d.refunds.get(order.id) ?? new Map<string, RefundRecord>();
+        list.set(refund.outRefundNo, refund);
+        d.refunds.set(order.id, list);
+        d.refundTotals.set(sub.outTradeNo, {
+          reserved: sub.totalFen,
+          refunded: 0,
+          count: 1,
+          lastDue: report.now,
+        });
+        d.queues.refund.due.set(refund.outRefundNo, report.now);
+        nos.push(refund.outRefundNo);
+      }
+      return nos;
+    };
+    const orderPaid = (fen: number | undefined) => {
+      Object.assign(order, {
+        status: 'PAID',
+        paidAttempt: combineNo,
+        transactionId: firstTx,
+        paidAt: lastPaidAt,
+        paidVia: report.source,
+      });
+      if (fen !== undefined) order.paidFen = fen;
+      const current = d.attempts.get(order.id)?.get(order.currentAttempt);
+      if (current && current.outTradeNo !== combineNo && current.state === 'OPEN') {
+        Object.assign(current, { state: 'ENDED', endReason: 'order_paid', endedAt: report.now });
+      }
+      d.dequeue('query', order.id);
+      d.settleCloseQueue(order.id, report.now);
+    };
+    const event = (totalFen: number) => ({
+      orderId: order.id,
+      outTradeNo: combineNo,
+      ...(firstTx === undefined ? {} : { transactionId: firstTx }),
+      totalFen,
+      source: report.source,
+      at: lastPaidAt,
+    });
+    const paidState = {
+      state: 'PAID' as const,
+      transactionId: firstTx,
+      paidAt: lastPaidAt,
+      paidVia: report.source,
+      tradeState: 'paid' as const,
+    };
+    if (paidSubs.length === subs.length) {
+      Object.assign(combine, paidState);
+      if (isPaid(order.status)) {
+        d.settleCloseQueue(order.id, report.now);
+        const refunds = refundPaid(DOUBLE_PAYMENT_REASON, DOUBLE_PAYMENT_BY);
+        d.emit({ type: 'payment.duplicate', ...event(order.totalFen) });
+        return { kind: 'second_payment', paidAttempt: order.paidAttempt ?? '', refunds };
+      }
+      const previous = order.status;
+      orderPaid(undefined);
+      if (order.paidMessage?.state === 'ACCEPTED') d.queues.message.due.set(order.id, report.now);
+      d.emit({ type: 'order.paid', ...event(order.totalFen) });
+      return { kind: 'paid', previous };
+    }
+    if (paidSubs.length + closedCount === subs.length) {
+      if (paidSubs.length === 0) {
+        if (combine.state !== 'OPEN') return { kind: 'duplicate' };
+        Object.assign(combine, {
+          state: 'ENDED',
+          endReason: 'failed',
+          tradeState: 'failed',
+          endedAt: report.now,
+        });
+        d.dequeue('query', order.id);
+        d.dueBy('close', order.id, report.now);
+        return { kind: 'failed' };
+      }
+      Object.assign(combine, { ...paidState, partialFen: paidFen });
+      if (isPaid(order.status)) {
+        const refunds = refundPaid(DOUBLE_PAYMENT_REASON, DOUBLE_PAYMENT_BY);
+        d.emit({ type: 'payment.duplicate', ...event(paidFen) });
+        d.settleCloseQueue(order.id, report.now);
+        return { kind: 'second_payment', paidAttempt: order.paidAttempt ?? '', refunds };
+      }
+      const refunds = refundPaid(COMBINE_PARTIAL_REASON, COMBINE_PARTIAL_BY);
+      const previous = order.status;
+      orderPaid(paidFen);
+      d.emit({ type: 'order.paid', ...event(paidFen) });
+      d.emit({ type: 'combine.partial', ...event(paidFen), at: report.now });
+      return { kind: 'partial', previous, refunds };
+    }
+    return changed ? { kind: 'progress', paidCount: paidSubs.length } : { kind: 'duplicate' };
   }
 
   async endAttempt(
@@ -467,6 +697,7 @@ export class MemoryAttemptStore implements AttemptStore {
     if (attempt.state === 'CLOSED') return { kind: 'already_closed' };
     if (attempt.state === 'PAID') return { kind: 'paid' };
     Object.assign(attempt, { state: 'CLOSED', closedAt, tradeState: 'closed' });
+    d.closeSubs(attempt, closedAt);
     if (order.status !== 'PENDING' && d.unsettled(order.id) === 0) d.dequeue('close', order.id);
     return { kind: 'closed' };
   }
@@ -488,8 +719,10 @@ export class MemoryRefundStore implements RefundStore {
       count: 0,
       lastDue: 0,
     };
-    if (totals.reserved + refund.refundFen > order.totalFen) {
-      return { kind: 'too_much', remainingFen: order.totalFen - totals.reserved };
+    // A combine's sub-order is a payment of its own amount (request-refund.lua).
+    const paymentFen = attempt.combineOf === undefined ? order.totalFen : attempt.totalFen;
+    if (totals.reserved + refund.refundFen > paymentFen) {
+      return { kind: 'too_much', remainingFen: paymentFen - totals.reserved };
     }
     if (totals.count >= rules.maxCount) return { kind: 'too_many' };
     const seq = totals.count + 1;
@@ -499,7 +732,7 @@ export class MemoryRefundStore implements RefundStore {
       outRefundNo: `${attempt.outTradeNo}R${String(seq).padStart(2, '0')}`,
       orderId: order.id,
       seq,
-      totalFen: order.totalFen,
+      totalFen: paymentFen,
       dueAt,
       state: 'PENDING',
     };
@@ -565,8 +798,17 @@ export class MemoryRefundStore implements RefundStore {
     };
     if (outcome.state === 'SUCCESS') {
       totals.refunded += refund.refundFen;
-      if (order.paidAttempt === refund.outTradeNo) {
-        order.status = totals.refunded >= order.totalFen ? 'REFUNDED' : 'PARTIALLY_REFUNDED';
+      const of = d.attempt(refund.outTradeNo)?.combineOf;
+      if (order.paidAttempt === refund.outTradeNo || (of !== undefined && order.paidAttempt === of)) {
+        // settle-refund.lua: against what was paid; a combine's refunds counted over all its sub-orders.
+        let refunded = totals.refunded;
+        if (of !== undefined) {
+          refunded = (d.attempt(of)?.subs ?? [])
+            .filter((no) => no !== refund.outTradeNo)
+            .reduce((sum, no) => sum + (d.refundTotals.get(no)?.refunded ?? 0), totals.refunded);
+        }
+        const paid = order.paidFen ?? order.totalFen;
+        order.status = refunded >= paid ? 'REFUNDED' : 'PARTIALLY_REFUNDED';
       }
     } else if (outcome.state === 'CLOSED') {
       totals.reserved -= refund.refundFen;
@@ -705,6 +947,7 @@ export function createMemoryStore(options: { shards?: number; eventsMaxLen?: num
     users: new MemoryUserStore(data),
     sessions: new MemorySessionStore(),
     rateLimits: new MemoryRateLimitStore(),
+    accessTokens: new MemoryAccessTokenStore(),
     orders: new MemoryOrderStore(data),
     attempts: new MemoryAttemptStore(data),
     refunds: new MemoryRefundStore(data),

@@ -1,6 +1,11 @@
 import type { OrderStatus } from '@mp-pay/shared/api';
 import type { Cluster } from 'ioredis';
-import { MAX_ATTEMPTS_PER_ORDER, orderIdOf, orderIdOfRefund } from '../../domain/ids.ts';
+import {
+  MAX_ATTEMPTS_PER_ORDER,
+  MAX_COMBINE_ATTEMPTS,
+  orderIdOf,
+  orderIdOfRefund,
+} from '../../domain/ids.ts';
 import { StoreUnavailableError } from '../../errors.ts';
 import type { Prepared } from '../../gateway/types.ts';
 import {
@@ -15,12 +20,18 @@ import {
   refundDoc,
   refundFromHash,
   refundsFromHash,
+  subOrderArgs,
 } from '../codec.ts';
 import {
   DUE_QUEUES,
+  COMBINE_PARTIAL_BY,
+  COMBINE_PARTIAL_REASON,
   DOUBLE_PAYMENT_BY,
   DOUBLE_PAYMENT_REASON,
   SCHEMA_VERSION,
+  type AnswerPaidMessageResult,
+  type FinishPaidMessageResult,
+  type PaidMessageRecord,
   type AskRefundResult,
   type DecideRefundResult,
   type AttemptEndReason,
@@ -45,6 +56,7 @@ import {
   type Identity,
   type ListPosition,
   type MarkClosedResult,
+  type MarkCombineResult,
   type MarkPaidResult,
   type NewAttempt,
   type NewOrder,
@@ -61,6 +73,7 @@ import {
   type SetPreparedResult,
   type SetScanPrepayResult,
   type Store,
+  type SubOrderReport,
   type UserRecord,
   type UserStore,
 } from '../types.ts';
@@ -69,10 +82,13 @@ import { connectCluster, connectRedis, guard, type RedisClient, type RedisStoreO
 import { DEFAULT_EVENTS_MAX_LEN, DEFAULT_SHARDS, idMinter, keySlot } from '../shards.ts';
 import { redisKeys, refundKeys, statusKeys, transitionKeys, type RedisKeys } from './keys.ts';
 import {
+  answerPaidMessageResult,
+  finishPaidMessageResult,
   closeAttemptResult,
   createOrderResult,
   endAttemptResult,
   markClosedResult,
+  markCombineResult,
   markPaidResult,
   askRefundResult,
   decideRefundResult,
@@ -86,6 +102,7 @@ import {
 } from './results.ts';
 import { defineScripts, type Scripts } from './scripts.ts';
 import { RedisRateLimitStore } from './rate-limit-store.ts';
+import { RedisAccessTokenStore } from './access-token-store.ts';
 import { RedisReconciliationStore } from './reconciliation-store.ts';
 
 export { connectCluster, connectRedis, type RedisClient, type RedisStoreOptions } from './connect.ts';
@@ -205,6 +222,7 @@ export class RedisOrderStore implements OrderStore {
         options.idempotencyTtlSeconds,
         first.outTradeNo,
         attemptDoc(first),
+        ...subOrderArgs(first),
       ),
     );
     const result = createOrderResult(reply);
@@ -294,6 +312,60 @@ export class RedisOrderStore implements OrderStore {
       ),
     );
   }
+
+  async answerPaidMessage(
+    id: string,
+    answer: Pick<PaidMessageRecord, 'templateId' | 'answer' | 'answeredAt' | 'appId' | 'openid'>,
+  ): Promise<AnswerPaidMessageResult> {
+    const k = this.b.keys;
+    return answerPaidMessageResult(
+      await guard(
+        this.b.scripts.answerPaidMessage(
+          k.order(id),
+          k.due('message', k.shardOfOrder(id)),
+          id,
+          answer.templateId,
+          answer.answer,
+          answer.answeredAt,
+          answer.appId,
+          answer.openid,
+        ),
+      ),
+    );
+  }
+
+  async finishPaidMessage(
+    id: string,
+    outcome: { state: 'SENT' | 'FAILED'; at: number; reason?: string; msgid?: string },
+  ): Promise<FinishPaidMessageResult> {
+    const k = this.b.keys;
+    const shard = k.shardOfOrder(id);
+    return finishPaidMessageResult(
+      await guard(
+        this.b.scripts.finishPaidMessage(
+          k.order(id),
+          k.due('message', shard),
+          k.claims('message', shard),
+          id,
+          outcome.state,
+          outcome.at,
+          outcome.reason ?? '',
+          outcome.msgid ?? '',
+        ),
+      ),
+    );
+  }
+}
+
+/** The refunds mark-combine requests for a partially paid (or doubly paid) combine. */
+function combineRefundDoc(createdAt: number): string {
+  return refundDoc({
+    outTradeNo: '',
+    refundFen: 0,
+    reason: COMBINE_PARTIAL_REASON,
+    requestedBy: COMBINE_PARTIAL_BY,
+    createdAt,
+  });
 }
 
 /** The refund mark-paid requests for a double payment. */
@@ -338,10 +410,11 @@ export class RedisAttemptStore implements AttemptStore {
         attempt.outTradeNo,
         attemptDoc(attempt),
         options.queryDueAt,
-        MAX_ATTEMPTS_PER_ORDER,
+        attempt.combine ? MAX_COMBINE_ATTEMPTS : MAX_ATTEMPTS_PER_ORDER,
         options.supersede ? '1' : '0',
         options.closeDueAt,
         options.now,
+        ...subOrderArgs(attempt),
       ),
     );
     const result = openAttemptResult(reply);
@@ -392,6 +465,7 @@ export class RedisAttemptStore implements AttemptStore {
         ...transitionKeys(k, orderId),
         k.due('refund', k.shardOfOrder(orderId)),
         k.refunds(orderId),
+        k.due('message', k.shardOfOrder(orderId)),
         ...statusKeys(k, orderId),
         orderId,
         outTradeNo,
@@ -406,6 +480,50 @@ export class RedisAttemptStore implements AttemptStore {
     );
     const result = markPaidResult(reply, facts.transactionId);
     // What the notification acknowledges must survive a failover: see waitForReplica.
+    if (this.b.replicated !== undefined && result.kind !== 'not_found' && result.kind !== 'amount_mismatch') {
+      await waitForReplica(
+        this.b.redis as Cluster,
+        k.order(orderId),
+        this.b.replicated.timeoutMs,
+        result.kind === 'duplicate' ? k.replicated(k.shardOfOrder(orderId)) : undefined,
+      );
+    }
+    return result;
+  }
+
+  async markCombine(
+    combineNo: string,
+    report: { subOrders: SubOrderReport[]; source: 'notify' | 'query' | 'close'; now: number },
+  ): Promise<MarkCombineResult> {
+    const orderId = ownerOf(combineNo);
+    if (orderId === undefined) return { kind: 'not_found' };
+    const k = this.b.keys;
+    const subs = report.subOrders.flatMap((sub) => [
+      sub.outTradeNo,
+      sub.outcome,
+      sub.transactionId ?? '',
+      sub.totalFen === undefined ? '' : String(sub.totalFen),
+      sub.paidAt ?? 0,
+    ]);
+    const reply = await guard(
+      this.b.scripts.markCombine(
+        ...transitionKeys(k, orderId),
+        k.due('refund', k.shardOfOrder(orderId)),
+        k.refunds(orderId),
+        k.due('message', k.shardOfOrder(orderId)),
+        ...statusKeys(k, orderId),
+        orderId,
+        combineNo,
+        report.source,
+        report.now,
+        combineRefundDoc(report.now),
+        doubleRefundDoc(report.now),
+        report.subOrders.length,
+        ...subs,
+      ),
+    );
+    const result = markCombineResult(reply);
+    // As for markPaid: what the notification acknowledges must survive a failover.
     if (this.b.replicated !== undefined && result.kind !== 'not_found' && result.kind !== 'amount_mismatch') {
       await waitForReplica(
         this.b.redis as Cluster,
@@ -830,6 +948,7 @@ export function redisStoreOn(
     events: new RedisEventStore(backend),
     reconciliations: new RedisReconciliationStore(redis, backend.keys, backend.scripts),
     rateLimits: new RedisRateLimitStore(backend.scripts, prefix),
+    accessTokens: new RedisAccessTokenStore(redis, backend.scripts, prefix),
     ping: async () => {
       await guard(redis.ping());
     },

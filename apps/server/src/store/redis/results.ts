@@ -4,6 +4,9 @@
  */
 import type { OrderStatus } from '@mp-pay/shared/api';
 import type {
+  AnswerPaidMessageResult,
+  FinishPaidMessageResult,
+  PaidMessageState,
   AskRefundResult,
   DecideRefundResult,
   AttemptState,
@@ -13,6 +16,7 @@ import type {
   CloseAttemptResult,
   EndAttemptResult,
   MarkClosedResult,
+  MarkCombineResult,
   MarkPaidResult,
   ResolveIdentityResult,
   SetPreparedResult,
@@ -127,6 +131,34 @@ export function markPaidResult(value: unknown, transactionId: string): MarkPaidR
       return { kind: 'amount_mismatch', expectedFen: Number(detail) };
     default:
       return unexpected('mark-paid', code);
+  }
+}
+
+export function markCombineResult(value: unknown): MarkCombineResult {
+  const reply = asReply(value, 'mark-combine') as unknown[];
+  const [code, detail, third] = reply as [number, unknown, unknown];
+  const refunds = () => reply.slice(3).map(String);
+  switch (code) {
+    case 1:
+      return { kind: 'paid', previous: detail as OrderStatus };
+    case 2:
+      return { kind: 'duplicate' };
+    case 4:
+      return { kind: 'second_payment', paidAttempt: String(detail), refunds: refunds() };
+    case 5:
+      return { kind: 'partial', previous: detail as OrderStatus, refunds: refunds() };
+    case 6:
+      return { kind: 'failed' };
+    case 7:
+      return { kind: 'progress', paidCount: Number(detail) };
+    case -1:
+      return { kind: 'not_found' };
+    case -2:
+      return { kind: 'amount_mismatch', outTradeNo: String(detail), expectedFen: Number(third) };
+    case -3:
+      return { kind: 'other_transaction', outTradeNo: String(detail) };
+    default:
+      return unexpected('mark-combine', code);
   }
 }
 
@@ -279,5 +311,34 @@ export function settleRefundResult(value: unknown): SettleRefundResult {
       return { kind: 'not_found' };
     default:
       return unexpected('settle-refund', code);
+  }
+}
+
+export function answerPaidMessageResult(value: unknown): AnswerPaidMessageResult {
+  const [code, detail] = asReply(value, 'answer-paid-message') as [number, unknown];
+  switch (code) {
+    case 1:
+      return { kind: 'answered', queued: Number(detail) === 1 };
+    case 2:
+      return { kind: 'already', state: String(detail) as PaidMessageState };
+    case 0:
+      return { kind: 'closed' };
+    case -1:
+      return { kind: 'not_found' };
+    default:
+      return unexpected('answer-paid-message', code);
+  }
+}
+
+export function finishPaidMessageResult(value: unknown): FinishPaidMessageResult {
+  switch (Number(value)) {
+    case 1:
+      return { kind: 'finished' };
+    case 0:
+      return { kind: 'not_accepted' };
+    case -1:
+      return { kind: 'not_found' };
+    default:
+      return unexpected('finish-paid-message', value);
   }
 }

@@ -14,7 +14,8 @@ const SCRIPTS = {
   openAttempt: { file: 'open-attempt.lua', keys: 7 },
   setPrepared: { file: 'set-prepared.lua', keys: 2 },
   setScanPrepay: { file: 'set-scan-prepay.lua', keys: 2 },
-  markPaid: { file: 'mark-paid.lua', keys: 14 },
+  markPaid: { file: 'mark-paid.lua', keys: 15 },
+  markCombine: { file: 'mark-combine.lua', keys: 15 },
   endAttempt: { file: 'end-attempt.lua', keys: 7 },
   closeAttempt: { file: 'close-attempt.lua', keys: 7 },
   markClosed: { file: 'mark-closed.lua', keys: 12 },
@@ -28,6 +29,10 @@ const SCRIPTS = {
   recordExternalRefund: { file: 'record-external-refund.lua', keys: 11 },
   saveReconciliation: { file: 'save-reconciliation.lua', keys: 2 },
   rateLimit: { file: 'rate-limit.lua', keys: 1 },
+  answerPaidMessage: { file: 'answer-paid-message.lua', keys: 2 },
+  finishPaidMessage: { file: 'finish-paid-message.lua', keys: 3 },
+  lockAccessToken: { file: 'lock-access-token.lua', keys: 1 },
+  saveAccessToken: { file: 'save-access-token.lua', keys: 2 },
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;

@@ -58,15 +58,49 @@ local function attempt_set(no, ...)
   redis.call('HSET', KEYS[2], unpack(flat))
 end
 
--- How many attempts of the order WeChat could still let the buyer pay (OPEN or ENDED).
+-- How many attempts of the order WeChat could still let the buyer pay (OPEN or ENDED). A combine payment's
+-- sub-orders (field `of`) are not counted: they are paid or closed through their combine.
 local function unsettled()
   local all = redis.call('HGETALL', KEYS[2])
-  local n = 0
+  local subs, states = {}, {}
   for i = 1, #all, 2 do
-    local name, value = all[i], all[i + 1]
-    if string.sub(name, -6) == '.state' and (value == 'OPEN' or value == 'ENDED') then n = n + 1 end
+    local name = all[i]
+    if string.sub(name, -3) == '.of' then
+      subs[string.sub(name, 1, -4)] = true
+    elseif string.sub(name, -6) == '.state' then
+      states[string.sub(name, 1, -7)] = all[i + 1]
+    end
+  end
+  local n = 0
+  for no, value in pairs(states) do
+    if not subs[no] and (value == 'OPEN' or value == 'ENDED') then n = n + 1 end
   end
   return n
+end
+
+-- A combine attempt's sub-orders, written beside it (create-order, open-attempt): ARGV[from] is their number,
+-- then per sub-order its out_trade_no, its doc (JSON) and its amount (fen). The combine lists them in `subs`.
+local function write_subs(no, from)
+  local k = tonumber(ARGV[from] or '0')
+  if k == 0 then return end
+  local listed = {}
+  for i = 1, k do
+    local b = from + 1 + 3 * (i - 1)
+    local sub = ARGV[b]
+    redis.call('HSET', KEYS[2], sub, ARGV[b + 1], sub .. '.state', 'OPEN', sub .. '.of', no, sub .. '.total',
+      ARGV[b + 2])
+    listed[#listed + 1] = sub
+  end
+  attempt_set(no, 'subs', table.concat(listed, ','))
+end
+
+-- A combine closed at WeChat closes its unpaid sub-orders with it (a no-op for any other attempt).
+local function close_subs(no, at)
+  local listed = attempt_get(no, 'subs')
+  if not listed then return end
+  for sub in string.gmatch(listed, '[^,]+') do
+    if attempt_get(sub, 'state') == 'OPEN' then attempt_set(sub, 'state', 'CLOSED', 'closedAt', at, 'trade', 'closed') end
+  end
 end
 
 -- Once nothing is left to close at WeChat, the order leaves the close queue; otherwise it is due at `at`.

@@ -1,0 +1,299 @@
+/**
+ * Combine (合单) payments end to end (WECHATPAY_API_VERSION=v3, docs/combine.md) against the real sandbox over
+ * HTTP and real Redis: a cart of two merchants' goods becomes one combine with a sub-order per merchant, paid by
+ * one wx.requestPayment; the one notification (duplicated, delayed) makes the order PAID exactly once; a
+ * partially paid combine is refunded; refunds go per sub-order, signed by each sub-order's merchant; a cancelled
+ * combine is closed at WeChat with its sub-orders; one other merchant's goods alone are its own trade.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Order, ProductListResponse, RefundResponse } from '@mp-pay/shared/api';
+import { SANDBOX_DEMO, SANDBOX_DEMO_COMBINE_SUB_MERCHANTS } from '@mp-pay/shared/wechatpay';
+import { waitFor } from './helpers/redis.ts';
+import {
+  bearer,
+  createdOrder,
+  json,
+  paidEvents,
+  payInSandbox,
+  placeOrder,
+  post,
+  setFaults,
+  signIn,
+  startStack,
+  storedStatus,
+  waitForStatus,
+  type Stack,
+} from './helpers/stack.ts';
+
+const ADMIN = 'ops:combine-test-admin-token-0123456789abcdef';
+const TEAWARE = SANDBOX_DEMO_COMBINE_SUB_MERCHANTS[0]?.mchId as string;
+const SNACKS = SANDBOX_DEMO_COMBINE_SUB_MERCHANTS[1]?.mchId as string;
+/** green-tea ×2 (main) + teapot (teaware) + osmanthus-cake (snacks): three merchants. */
+const CART = [
+  { productId: 'green-tea', quantity: 2 },
+  { productId: 'teapot', quantity: 1 },
+  { productId: 'osmanthus-cake', quantity: 1 },
+];
+
+let stack: Stack;
+beforeAll(async () => {
+  stack = await startStack({
+    label: 'combine',
+    env: { WECHATPAY_API_VERSION: 'v3', ADMIN_TOKENS: ADMIN, REFUND_POLICY: 'auto' },
+  });
+});
+afterAll(async () => {
+  await stack?.close();
+});
+
+async function readOrder(token: string, id: string): Promise<Order> {
+  return (
+    await json<{ order: Order }>(
+      await fetch(`${stack.server.url}/api/orders/${id}`, { headers: bearer(token) }),
+    )
+  ).order;
+}
+
+async function sandboxCombine(no: string) {
+  return json<{ sub_orders: { mch_id: string; out_trade_no: string; state: string }[] }>(
+    await fetch(`${stack.sandbox.url}/sandbox/combines/${no}`),
+  );
+}
+
+describe('combine payments', () => {
+  it('offers every configured merchant’s goods, each product naming its merchant', async () => {
+    const { products } = await json<ProductListResponse>(await fetch(`${stack.server.url}/api/products`));
+    const merchantOf = (id: string) => products.find((p) => p.id === id)?.merchant?.mchid;
+    expect(merchantOf('green-tea')).toBe(SANDBOX_DEMO.mchId);
+    expect(merchantOf('teapot')).toBe(TEAWARE);
+    expect(merchantOf('osmanthus-cake')).toBe(SNACKS);
+  });
+
+  it('pays a three-merchant cart with one combine: every sub-order PAID, one order.paid despite duplicates', async () => {
+    const token = await signIn(stack, 'combine-alice');
+    const { order, payment } = await createdOrder(stack.server, token, CART);
+    expect(order.totalFen).toBe(3800 * 2 + 12800 + 2600);
+    expect(order.subOrders?.map((s) => [s.mchid, s.totalFen, s.state])).toEqual([
+      [SANDBOX_DEMO.mchId, 7600, 'PENDING'],
+      [TEAWARE, 12800, 'PENDING'],
+      [SNACKS, 2600, 'PENDING'],
+    ]);
+    // The sub-orders are their merchants' trades at WeChat, under the combine number (the attempt's).
+    const combine = await sandboxCombine(order.outTradeNo);
+    expect(combine.sub_orders.map((s) => [s.mch_id, s.out_trade_no])).toEqual(
+      order.subOrders?.map((s) => [s.mchid, s.outTradeNo]),
+    );
+    // WeChat may deliver the one combine notification late and more than once.
+    await setFaults(
+      stack,
+      { out_trade_no: order.outTradeNo },
+      { duplicateNotifications: 2, notifyDelayMs: 200 },
+    );
+    expect(payment.signType).toBe('RSA');
+    expect(await payInSandbox(stack, payment)).toBe('requestPayment:ok');
+    await waitForStatus(stack.server, order.id, 'PAID');
+    const paid = await readOrder(token, order.id);
+    expect(paid.subOrders?.every((s) => s.state === 'PAID' && /^\d{28}$/.test(s.transactionId ?? ''))).toBe(
+      true,
+    );
+    expect(paid.partiallyPaidFen).toBeUndefined();
+    // The duplicates arrive, each acknowledged (204), without changing anything twice.
+    await waitFor(async () => {
+      const view = await json<{ notifications: { outcome: string }[] }>(
+        await fetch(`${stack.sandbox.url}/sandbox/combines/${order.outTradeNo}`),
+      );
+      return view.notifications.filter((n) => n.outcome === 'acknowledged').length >= 3;
+    }, 'the notification and its two duplicates acknowledged');
+    expect(await paidEvents(stack.server, order.id)).toHaveLength(1);
+  });
+
+  it('refunds per sub-order, each by its own merchant; the order is REFUNDED when all are', async () => {
+    const token = await signIn(stack, 'combine-bob');
+    const { order, payment } = await createdOrder(stack.server, token, CART.slice(0, 2));
+    expect(await payInSandbox(stack, payment)).toBe('requestPayment:ok');
+    await waitForStatus(stack.server, order.id, 'PAID');
+    const teapot = (await readOrder(token, order.id)).subOrders?.find((s) => s.mchid === TEAWARE);
+    const refund = (body: object) =>
+      fetch(
+        `${stack.server.url}/admin/orders/${order.id}/refunds`,
+        post(body, bearer(ADMIN.split(':')[1] as string)),
+      );
+    // A partial amount must say which merchant's payment it comes out of.
+    const vague = await refund({ refundFen: 100, reason: 'chipped lid' });
+    expect(vague.status).toBe(400);
+    const one = await refund({ refundFen: 2800, reason: 'chipped lid', outTradeNo: teapot?.outTradeNo });
+    expect(one.status).toBe(202);
+    expect((await json<RefundResponse>(one)).refund).toMatchObject({
+      outTradeNo: teapot?.outTradeNo,
+      refundFen: 2800,
+    });
+    await waitForStatus(stack.server, order.id, 'PARTIALLY_REFUNDED');
+    const part = await readOrder(token, order.id);
+    expect(part.subOrders?.find((s) => s.mchid === TEAWARE)?.state).toBe('PARTIALLY_REFUNDED');
+    expect(part.subOrders?.find((s) => s.mchid === SANDBOX_DEMO.mchId)?.state).toBe('PAID');
+    // The rest of everything: one refund per sub-order with something left. The teapot's second refund waits
+    // its turn (refunds of one payment go at least a minute apart); the shop's own goes at once.
+    const rest = await json<RefundResponse>(await refund({ reason: 'order cancelled' }));
+    const main = order.subOrders?.[0]?.outTradeNo;
+    expect(rest.refunds?.map((r) => [r.outTradeNo, r.refundFen])).toEqual([
+      [main, 7600],
+      [teapot?.outTradeNo, 10000],
+    ]);
+    await waitFor(
+      async () => (await readOrder(token, order.id)).subOrders?.[0]?.state === 'REFUNDED',
+      'the shop’s own sub-order refunded',
+    );
+    expect(await storedStatus(stack.server, order.id)).toBe('PARTIALLY_REFUNDED');
+    // Each refund was made at WeChat by the sub-order's own merchant.
+    const atTeaware = await json<{ refunds?: unknown[] }>(
+      await fetch(`${stack.sandbox.url}/sandbox/orders/${teapot?.outTradeNo}?mch_id=${TEAWARE}`),
+    );
+    expect(atTeaware.refunds).toHaveLength(1);
+  });
+
+  it('a combine paid only in part is PAID with what was taken, and that is refunded at once', async () => {
+    const token = await signIn(stack, 'combine-carol');
+    const { order, payment } = await createdOrder(stack.server, token, CART.slice(0, 2));
+    const failing = order.subOrders?.find((s) => s.mchid === TEAWARE)?.outTradeNo as string;
+    const res = await fetch(
+      `${stack.sandbox.url}/sandbox/pay`,
+      post({
+        appId: stack.server.config.wechat.appId,
+        timeStamp: payment.timeStamp,
+        nonceStr: payment.nonceStr,
+        package: payment.package,
+        signType: payment.signType,
+        paySign: payment.paySign,
+        outcome: 'success',
+        fail_sub_order: failing,
+      }),
+    );
+    expect((await json<{ errMsg: string }>(res)).errMsg).toBe('requestPayment:ok');
+    await waitForStatus(stack.server, order.id, 'REFUNDED', 20_000);
+    const view = await readOrder(token, order.id);
+    expect(view.partiallyPaidFen).toBe(7600);
+    expect(view.subOrders?.map((s) => s.state)).toEqual(['REFUNDED', 'CLOSED']);
+    expect(view.refunds?.map((r) => [r.refundFen, r.state])).toEqual([[7600, 'SUCCESS']]);
+    const events = (await stack.server.store.events.readEvents()).filter((e) => e.orderId === order.id);
+    expect(events.map((e) => e.type)).toEqual(['order.paid', 'combine.partial', 'refund.succeeded']);
+  });
+
+  it('cancels a combine at once; WeChat’s combine is closed later, with every sub-order', async () => {
+    const token = await signIn(stack, 'combine-dave');
+    const { order } = await createdOrder(stack.server, token, CART.slice(1));
+    const cancel = await fetch(`${stack.server.url}/api/orders/${order.id}/close`, {
+      method: 'POST',
+      headers: bearer(token),
+    });
+    expect((await json<{ order: Order }>(cancel)).order.status).toBe('CLOSED');
+    // WeChat refuses to close a combine this young: it stays open there, due in the close queue at 5 minutes.
+    expect((await sandboxCombine(order.outTradeNo)).sub_orders.map((s) => s.state)).toEqual([
+      'NOTPAY',
+      'NOTPAY',
+    ]);
+    const attempt = await stack.server.store.attempts.getAttempt(order.outTradeNo);
+    expect(attempt).toMatchObject({ state: 'ENDED', endReason: 'cancelled' });
+    // Once WeChat allows it (a sandbox that closes at any age stands for the 5 minutes passing: APIv3 replies
+    // are signed on the wall clock, which tests cannot move), the combine and its sub-orders are closed.
+    const quick = await startStack({
+      label: 'combine-close',
+      env: { WECHATPAY_API_VERSION: 'v3' },
+      sandbox: { closeMinAgeMs: 0 },
+    });
+    try {
+      const buyer = await signIn(quick, 'combine-dave');
+      const placed = await createdOrder(quick.server, buyer, CART.slice(1));
+      const closed = await fetch(`${quick.server.url}/api/orders/${placed.order.id}/close`, {
+        method: 'POST',
+        headers: bearer(buyer),
+      });
+      expect((await json<{ order: Order }>(closed)).order.status).toBe('CLOSED');
+      const combine = await json<{ sub_orders: { state: string; closed_by?: string }[] }>(
+        await fetch(`${quick.sandbox.url}/sandbox/combines/${placed.order.outTradeNo}`),
+      );
+      expect(combine.sub_orders.map((s) => s.state)).toEqual(['CLOSED', 'CLOSED']);
+      expect(await payInSandbox(quick, placed.payment)).toMatch(/^requestPayment:fail/);
+      const view = await json<{ order: Order }>(
+        await fetch(`${quick.server.url}/api/orders/${placed.order.id}`, { headers: bearer(buyer) }),
+      );
+      expect(view.order.subOrders?.map((s) => s.state)).toEqual(['CLOSED', 'CLOSED']);
+    } finally {
+      await quick.close();
+    }
+  });
+
+  it('one other merchant’s goods alone are that merchant’s own trade, refunded by it', async () => {
+    const token = await signIn(stack, 'combine-erin');
+    const { order, payment } = await createdOrder(stack.server, token, [
+      { productId: 'teapot', quantity: 1 },
+    ]);
+    expect(order.subOrders).toBeUndefined();
+    expect(await payInSandbox(stack, payment)).toBe('requestPayment:ok');
+    await waitForStatus(stack.server, order.id, 'PAID');
+    const trade = await json<{ mch_id?: string; state?: string }>(
+      await fetch(`${stack.sandbox.url}/sandbox/orders/${order.outTradeNo}?mch_id=${TEAWARE}`),
+    );
+    expect(trade).toMatchObject({ state: 'SUCCESS' });
+    const asked = await fetch(
+      `${stack.server.url}/api/orders/${order.id}/refund-requests`,
+      post({ reason: 'changed my mind' }, bearer(token)),
+    );
+    expect(asked.status).toBe(201);
+    await waitForStatus(stack.server, order.id, 'REFUNDED', 20_000);
+  });
+
+  it('refuses a cart of more merchants than one combine takes, and APIv2 offers only the shop’s own goods', async () => {
+    const v2 = await startStack({ label: 'combine-v2' });
+    try {
+      const { products } = await json<ProductListResponse>(await fetch(`${v2.server.url}/api/products`));
+      expect(products.map((p) => p.id)).not.toContain('teapot');
+      const token = await signIn(v2, 'combine-frank');
+      const res = await placeOrder(v2.server, token, CART);
+      expect(res.status).toBe(400);
+      expect(res.body.error).toBe('product_not_found');
+    } finally {
+      await v2.close();
+    }
+  });
+});
+
+describe('combine payments on the memory store (pnpm start without Redis)', () => {
+  it('mirrors mark-combine.lua: a full and a partial payment', async () => {
+    const memory = await startStack({
+      label: 'combine-memory',
+      redis: false,
+      env: { WECHATPAY_API_VERSION: 'v3' },
+    });
+    try {
+      const token = await signIn(memory, 'combine-gina');
+      const full = await createdOrder(memory.server, token, CART);
+      expect(await payInSandbox(memory, full.payment)).toBe('requestPayment:ok');
+      await waitForStatus(memory.server, full.order.id, 'PAID');
+      expect(await paidEvents(memory.server, full.order.id)).toHaveLength(1);
+
+      const part = await createdOrder(memory.server, token, CART.slice(0, 2));
+      const res = await fetch(
+        `${memory.sandbox.url}/sandbox/pay`,
+        post({
+          appId: memory.server.config.wechat.appId,
+          timeStamp: part.payment.timeStamp,
+          nonceStr: part.payment.nonceStr,
+          package: part.payment.package,
+          signType: part.payment.signType,
+          paySign: part.payment.paySign,
+          outcome: 'success',
+          fail_sub_order: part.order.subOrders?.[1]?.outTradeNo,
+        }),
+      );
+      expect((await json<{ errMsg: string }>(res)).errMsg).toBe('requestPayment:ok');
+      await waitForStatus(memory.server, part.order.id, 'REFUNDED', 20_000);
+      const view = await json<{ order: Order }>(
+        await fetch(`${memory.server.url}/api/orders/${part.order.id}`, { headers: bearer(token) }),
+      );
+      expect(view.order.partiallyPaidFen).toBe(7600);
+      expect(view.order.subOrders?.map((s) => s.state)).toEqual(['REFUNDED', 'CLOSED']);
+    } finally {
+      await memory.close();
+    }
+  });
+});
