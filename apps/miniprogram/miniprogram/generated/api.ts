@@ -18,10 +18,14 @@ export const API_ROUTES = {
   oauthCallback: '/web/oauth/callback',
   clientConfig: '/api/config',
   products: '/api/products',
+  product: (id: string) => `/api/products/${encodeURIComponent(id)}`,
   orders: '/api/orders',
   order: (id: string) => `/api/orders/${encodeURIComponent(id)}`,
   orderPayment: (id: string) => `/api/orders/${encodeURIComponent(id)}/payment`,
+  /** Cancels a pending order at once (WeChat's trade is closed later when it refuses an early close). */
   orderClose: (id: string) => `/api/orders/${encodeURIComponent(id)}/close`,
+  /** The buyer's answer to wx.requestSubscribeMessage for the order's "payment succeeded" message. */
+  orderSubscriptions: (id: string) => `/api/orders/${encodeURIComponent(id)}/subscriptions`,
   /** The open Native attempt's code URL as an SVG QR code (owner only). */
   orderQr: (id: string) => `/api/orders/${encodeURIComponent(id)}/payment/qr.svg`,
 } as const;
@@ -55,6 +59,11 @@ export interface ClientConfigResponse {
   appId?: string;
   /** The channels this server offers (its configuration decides: docs/channels.md). */
   channels?: PaymentChannel[];
+  /**
+   * Subscribe-message template ids the mini-program asks the buyer about (wx.requestSubscribeMessage); absent
+   * when the server has none configured (then the mini-program does not ask).
+   */
+  subscribeTemplates?: { paymentSucceeded?: string };
 }
 
 // ---- catalogue -----------------------------------------------------------------------------------------
@@ -65,9 +74,22 @@ export interface Product {
   description: string;
   priceFen: number;
   imageUrl?: string;
+  /**
+   * The merchant that sells it (its WeChat Pay mchid). A cart holding several merchants' goods is paid at once by
+   * a combine (合单) payment, one sub-order per merchant (docs/combine.md).
+   */
+  merchant?: ProductMerchant;
+}
+export interface ProductMerchant {
+  mchid: string;
+  name: string;
 }
 export interface ProductListResponse {
   products: Product[];
+}
+/** GET /api/products/:id (404 not_found). */
+export interface ProductResponse {
+  product: Product;
 }
 
 // ---- orders --------------------------------------------------------------------------------------------
@@ -91,6 +113,20 @@ export interface OrderLine {
   subtotalFen: number;
 }
 
+/**
+ * One merchant's part of an order paid by a combine (合单) payment: its own trade at WeChat, paid and refunded
+ * on its own. PENDING until paid; PAID; CLOSED when WeChat closed it unpaid; REFUNDED / PARTIALLY_REFUNDED
+ * after refunds of it.
+ */
+export interface SubOrderView {
+  outTradeNo: string;
+  mchid: string;
+  merchantName: string;
+  totalFen: number;
+  state: 'PENDING' | 'PAID' | 'CLOSED' | 'PARTIALLY_REFUNDED' | 'REFUNDED';
+  transactionId?: string;
+}
+
 export interface Order {
   id: string;
   /**
@@ -112,7 +148,44 @@ export interface Order {
   refundRequest?: RefundRequestView;
   /** The order's refunds (GET /api/orders/:id and refund-request answers only). */
   refunds?: RefundSummary[];
+  /**
+   * A combine payment: one sub-order per merchant (docs/combine.md). Absent for an order of one merchant's goods.
+   */
+  subOrders?: SubOrderView[];
+  /**
+   * Set when a combine was paid only in part (a sub-order failed at WeChat): what was paid. The order cannot be
+   * delivered as bought, so that amount is refunded at once (see `refunds`).
+   */
+  partiallyPaidFen?: number;
+  /** The "payment succeeded" subscribe message, once the buyer answered the consent dialog. */
+  paidMessage?: PaidMessageView;
 }
+
+/**
+ * The "payment succeeded" subscribe message of an order. ACCEPTED: the buyer agreed, the message goes once the
+ * order is PAID; SENT: WeChat took it; DECLINED: the buyer said no (or has turned such messages off); FAILED:
+ * WeChat refused it (`reason`: e.g. 43101 the buyer's consent was used up or withdrawn, 40037 a bad template).
+ */
+export interface PaidMessageView {
+  state: 'ACCEPTED' | 'SENT' | 'DECLINED' | 'FAILED';
+  templateId: string;
+  /** ISO 8601. */
+  answeredAt: string;
+  sentAt?: string;
+  reason?: string;
+}
+
+/** The answers wx.requestSubscribeMessage gives for one template id. */
+export const SUBSCRIBE_ANSWERS = ['accept', 'reject', 'ban', 'filter'] as const;
+export type SubscribeAnswer = (typeof SUBSCRIBE_ANSWERS)[number];
+
+/** POST /api/orders/:id/subscriptions: the answer for the template from `subscribeTemplates`. */
+export interface SubscriptionRequest {
+  templateId: string;
+  answer: SubscribeAnswer;
+}
+/** 201 {order}: `order.paidMessage` says what happens next; answering again changes nothing. */
+export type SubscriptionResponse = OrderResponse;
 
 export interface RefundRequestView {
   /** REQUESTED: waiting for the shop; APPROVED: a refund was made (see `refunds`); REJECTED: declined. */
@@ -201,10 +274,26 @@ export interface OrderPaymentRequest {
 }
 export type OrderPaymentResponse = CreateOrderResponse;
 
-/** GET /api/orders?limit=&cursor= */
+/**
+ * The order list's status filters (GET /api/orders?status=): `refund` is PARTIALLY_REFUNDED and REFUNDED.
+ * Leaving it out lists every order.
+ */
+export const ORDER_LIST_FILTERS = ['pending', 'paid', 'closed', 'refund'] as const;
+export type OrderListFilter = (typeof ORDER_LIST_FILTERS)[number];
+export const ORDER_FILTER_STATUSES: Record<OrderListFilter, readonly OrderStatus[]> = {
+  pending: ['PENDING'],
+  paid: ['PAID'],
+  closed: ['CLOSED'],
+  refund: ['PARTIALLY_REFUNDED', 'REFUNDED'],
+};
+
+/** GET /api/orders?limit=&cursor=&status= */
 export interface OrderListResponse {
   orders: Order[];
-  /** Pass as `cursor` for the next page; null on the last page. */
+  /**
+   * Pass as `cursor` for the next page; null on the last page. With `status`, a page may hold fewer than
+   * `limit` orders (even none) and still have a next page: keep going while this is not null.
+   */
   nextCursor: string | null;
 }
 export interface OrderResponse {
@@ -237,9 +326,16 @@ export interface Refund {
 export interface AdminRefundRequest {
   refundFen?: number;
   reason: string;
+  /**
+   * A combine-paid order's sub-order (docs/combine.md): its payment is the one refunded. Left out, every paid
+   * sub-order is refunded in full; a partial `refundFen` must name one.
+   */
+  outTradeNo?: string;
 }
 export interface RefundResponse {
+  /** The first refund made (the only one, except for a combine refunded in full). */
   refund: Refund;
+  refunds?: Refund[];
 }
 export interface RefundListResponse {
   refunds: Refund[];
@@ -266,6 +362,7 @@ export type ErrorId =
   | 'channel_not_available'
   | 'refund_not_allowed'
   | 'refund_too_much'
+  | 'subscription_not_allowed'
   | 'idempotency_conflict'
   | 'payment_unavailable'
   | 'not_found'

@@ -72,6 +72,7 @@ const MESSAGES: Record<ErrorId | ClientErrorId, string> = {
   channel_not_available: '当前无法使用这种支付方式，请稍后重试',
   refund_not_allowed: '这笔订单目前无法退款',
   refund_too_much: '退款金额超过了可退金额',
+  subscription_not_allowed: '这笔订单暂时无法订阅支付结果通知',
   service_unavailable: '服务暂时不可用，请稍后重试',
   payment_unavailable: '支付服务暂时不可用，请稍后重试',
   invalid_request: '请求有误，请返回重试',
@@ -111,4 +112,17 @@ export function isOrderStateError(err: unknown): boolean {
 /** The server refused a refund request because of the order's state: re-reading the order shows it. */
 export function isRefundStateError(err: unknown): boolean {
   return err instanceof ApiError && err.id === 'refund_not_allowed';
+}
+
+/**
+ * GET /api/products/:id found no such product: 404 (not_found), or 400 for an id that cannot be a product's
+ * (a stale or mangled shared link). Either way the product is not for sale.
+ */
+export function isProductMissing(err: unknown): boolean {
+  return (
+    err instanceof ApiError &&
+    (err.status === 404 ||
+      err.id === 'product_not_found' ||
+      (err.status === 400 && err.id === 'invalid_request'))
+  );
 }

@@ -11,10 +11,12 @@ import type {
   OrderLine,
   OrderListResponse,
   OrderResponse,
+  PaidMessageView,
   PaymentLaunch,
   PaymentParams,
   Product,
   ProductListResponse,
+  ProductResponse,
   RefundRequestView,
   RefundSummary,
   SessionResponse,
@@ -46,11 +48,25 @@ export function isClientConfig(v: unknown): v is ClientConfigResponse {
   return v.mode === 'sandbox' && isStr(v.sandboxUrl) && v.sandboxUrl.length > 0 && isStr(v.appId);
 }
 
+/**
+ * The "payment succeeded" template id from /api/config, or null when there is none (or it is malformed: a
+ * broken optional extra must not stop the app from paying, so it only means "do not ask").
+ */
+export function paidMessageTemplate(v: ClientConfigResponse): string | null {
+  const templates: unknown = v.subscribeTemplates;
+  if (!isObj(templates)) return null;
+  const id = templates.paymentSucceeded;
+  return isStr(id) && id.length > 0 ? id : null;
+}
+
 function isProduct(v: unknown): v is Product {
   return isObj(v) && isStr(v.id) && isStr(v.name) && isStr(v.description) && isFen(v.priceFen);
 }
 export function isProductList(v: unknown): v is ProductListResponse {
   return isObj(v) && Array.isArray(v.products) && v.products.every(isProduct);
+}
+export function isProductResponse(v: unknown): v is ProductResponse {
+  return isObj(v) && isProduct(v.product);
 }
 
 function isOrderLine(v: unknown): v is OrderLine {
@@ -92,6 +108,18 @@ export function isRefundSummary(v: unknown): v is RefundSummary {
   );
 }
 
+/** The order's "payment succeeded" subscribe message, once the buyer answered the consent dialog. */
+export function isPaidMessageView(v: unknown): v is PaidMessageView {
+  return (
+    isObj(v) &&
+    (v.state === 'ACCEPTED' || v.state === 'SENT' || v.state === 'DECLINED' || v.state === 'FAILED') &&
+    isStr(v.templateId) &&
+    isStr(v.answeredAt) &&
+    isOptStr(v.sentAt) &&
+    isOptStr(v.reason)
+  );
+}
+
 /** Both are optional: only some replies carry them (the order list never carries refunds). */
 function hasValidRefunds(v: Obj): boolean {
   return (
@@ -120,7 +148,8 @@ export function isOrder(v: unknown): v is Order {
     isStr(v.expiresAt) &&
     isOptStr(v.paidAt) &&
     isOptStr(v.closedAt) &&
-    hasValidRefunds(v)
+    hasValidRefunds(v) &&
+    (v.paidMessage === undefined || v.paidMessage === null || isPaidMessageView(v.paidMessage))
   );
 }
 export function isOrderResponse(v: unknown): v is OrderResponse {

@@ -5,18 +5,37 @@ import type {
   CreateOrderResponse,
   Order,
   OrderItemInput,
+  OrderListFilter,
   OrderListResponse,
   Product,
   RefundRequestBody,
+  SubscribeAnswer,
+  SubscriptionRequest,
 } from '../generated/api';
 import { API_ROUTES } from '../generated/api';
 import { apiRequest, publicRequest } from './api';
-import { isCreateOrderResponse, isOrderList, isOrderResponse, isProductList } from './guards';
+import {
+  isCreateOrderResponse,
+  isOrderList,
+  isOrderResponse,
+  isProductList,
+  isProductResponse,
+} from './guards';
 
 /** The catalogue is public: browsing does not log in. */
 export async function listProducts(): Promise<Product[]> {
   const body = await publicRequest({ method: 'GET', path: API_ROUTES.products, guard: isProductList });
   return body.products;
+}
+
+/** One product (the product page, the confirmation page); public like the catalogue. 404 not_found. */
+export async function getProduct(productId: string): Promise<Product> {
+  const body = await publicRequest({
+    method: 'GET',
+    path: API_ROUTES.product(productId),
+    guard: isProductResponse,
+  });
+  return body.product;
 }
 
 /**
@@ -46,6 +65,10 @@ export async function getOrder(orderId: string): Promise<Order> {
   return body.order;
 }
 
+/**
+ * Cancels a pending order. The server cancels it at once (CLOSED in the reply) even when WeChat refuses to
+ * close so young a trade: it closes the trade at WeChat later, so the buyer never waits on it.
+ */
 export async function closeOrder(orderId: string): Promise<Order> {
   const body = await apiRequest({
     method: 'POST',
@@ -76,11 +99,39 @@ export async function askRefund(orderId: string, reason: string): Promise<Order>
   return body.order;
 }
 
-/** One page of the buyer's orders, newest first; pass the previous page's nextCursor for the next. */
-export function listOrders(cursor: string | null): Promise<OrderListResponse> {
+/**
+ * One page of the buyer's orders, newest first; pass the previous page's nextCursor for the next. `status`
+ * filters on the server (`refund`: partly or fully refunded); null lists every order. A cursor belongs to the
+ * filter it came from.
+ */
+export function listOrders(
+  cursor: string | null,
+  status: OrderListFilter | null = null,
+): Promise<OrderListResponse> {
   let path = `${API_ROUTES.orders}?limit=${config.ordersPageSize}`;
+  if (status !== null) path += `&status=${status}`;
   if (cursor !== null) path += `&cursor=${encodeURIComponent(cursor)}`;
   return apiRequest({ method: 'GET', path, guard: isOrderList });
+}
+
+/**
+ * The buyer's answer to the "payment succeeded" consent dialog, for one order. The reply is the order with
+ * `paidMessage`: ACCEPTED (sent once the order is paid), SENT, DECLINED or FAILED. Answering again changes
+ * nothing on the server.
+ */
+export async function answerPaidMessage(
+  orderId: string,
+  templateId: string,
+  answer: SubscribeAnswer,
+): Promise<Order> {
+  const data: SubscriptionRequest = { templateId, answer };
+  const body = await apiRequest({
+    method: 'POST',
+    path: API_ROUTES.orderSubscriptions(orderId),
+    data,
+    guard: isOrderResponse,
+  });
+  return body.order;
 }
 
 /** A key for one order submission: unique enough per buyer, no secret. */

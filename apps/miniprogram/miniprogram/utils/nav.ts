@@ -8,8 +8,15 @@ function reportFailure(err: WechatMiniprogram.GeneralCallbackResult): void {
   wx.showToast({ title: '页面打开失败', icon: 'none' });
 }
 
-export function navigateTo(url: string): void {
-  wx.navigateTo({ url, fail: reportFailure });
+/** `onFail` lets a page that guarded the tap (double taps) take its guard down again when nothing opened. */
+export function navigateTo(url: string, onFail?: () => void): void {
+  wx.navigateTo({
+    url,
+    fail: (err) => {
+      reportFailure(err);
+      onFail?.();
+    },
+  });
 }
 
 /** Replaces the current page (the confirmation page is not something to go back to after paying). */

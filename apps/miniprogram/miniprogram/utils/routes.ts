@@ -7,12 +7,19 @@ export const PAGES = {
   result: '/pages/result/index',
   orders: '/pages/orders/index',
   orderDetail: '/pages/order-detail/index',
+  productDetail: '/pages/product-detail/index',
   cart: '/pages/cart/index',
   me: '/pages/me/index',
 } as const;
 
-export function confirmUrl(productId: string): string {
-  return `${PAGES.confirm}?productId=${encodeURIComponent(productId)}`;
+/** "Buy now": the confirmation page for one product (and a quantity other than 1); the cart is not involved. */
+export function confirmUrl(productId: string, quantity = 1): string {
+  const url = `${PAGES.confirm}?productId=${encodeURIComponent(productId)}`;
+  return quantity === 1 ? url : `${url}&quantity=${quantity}`;
+}
+
+export function productDetailUrl(productId: string): string {
+  return `${PAGES.productDetail}?id=${encodeURIComponent(productId)}`;
 }
 
 export function orderDetailUrl(orderId: string): string {

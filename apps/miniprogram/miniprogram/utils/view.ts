@@ -2,6 +2,7 @@
 import type {
   Order,
   OrderStatus,
+  PaidMessageView,
   Product,
   RefundRequestView,
   RefundState,
@@ -34,14 +35,12 @@ export const REFUND_STATE_TEXT: Record<RefundState, string> = {
   ABNORMAL: '退款异常，请联系客服',
 };
 
-/** The order list's status tabs: 全部, 待支付, 已支付, 已关闭, 退款. */
-export type OrderGroup = 'pending' | 'paid' | 'closed' | 'refund';
-export const ORDER_GROUP: Record<OrderStatus, OrderGroup> = {
-  PENDING: 'pending',
-  PAID: 'paid',
-  CLOSED: 'closed',
-  PARTIALLY_REFUNDED: 'refund',
-  REFUNDED: 'refund',
+/** The "payment succeeded" subscribe message, as the result and order pages state it. */
+export const PAID_MESSAGE_TEXT: Record<PaidMessageView['state'], string> = {
+  ACCEPTED: '已订阅',
+  SENT: '已发送',
+  DECLINED: '未订阅',
+  FAILED: '发送失败',
 };
 
 export interface ProductView {
@@ -99,8 +98,6 @@ export interface OrderView {
   /** CSS modifier: status-pending / -paid / -closed / -partially_refunded / -refunded. */
   statusClass: string;
   pending: boolean;
-  /** Which status tab lists it. */
-  group: OrderGroup;
   /** When a pending order stops being payable (ms since epoch; NaN when the server sent no valid time). */
   expiresAtMs: number;
   /** Time left to pay, filled in by the order list's countdown ('' when not pending or past). */
@@ -116,6 +113,20 @@ export interface OrderView {
   refundRequest: RefundRequestInfo | null;
   /** Empty when the reply carries none (the order list never does). */
   refunds: RefundLineView[];
+  /** The "payment succeeded" message, once the buyer answered (null before). */
+  paidMessage: PaidMessageInfo | null;
+  /**
+   * A paid order whose buyer has not answered the consent dialog yet: the page may offer it (when the server
+   * has a template).
+   */
+  canSubscribe: boolean;
+}
+
+export interface PaidMessageInfo {
+  state: PaidMessageView['state'];
+  stateText: string;
+  /** CSS modifier: paid-message-accepted / -sent / -declined / -failed. */
+  stateClass: string;
 }
 
 function toRefundRequestInfo(r: RefundRequestView): RefundRequestInfo {
@@ -163,7 +174,6 @@ export function toOrderView(o: Order): OrderView {
     statusText: STATUS_TEXT[o.status],
     statusClass: `status-${o.status.toLowerCase()}`,
     pending: o.status === 'PENDING',
-    group: ORDER_GROUP[o.status],
     expiresAtMs: Date.parse(o.expiresAt),
     countdown: '',
     description: o.description,
@@ -181,5 +191,13 @@ export function toOrderView(o: Order): OrderView {
     refundable: canAskRefund(o),
     refundRequest: o.refundRequest ? toRefundRequestInfo(o.refundRequest) : null,
     refunds: (o.refunds ?? []).map(toRefundLineView),
+    paidMessage: o.paidMessage
+      ? {
+          state: o.paidMessage.state,
+          stateText: PAID_MESSAGE_TEXT[o.paidMessage.state],
+          stateClass: `paid-message-${o.paidMessage.state.toLowerCase()}`,
+        }
+      : null,
+    canSubscribe: o.status === 'PAID' && !o.paidMessage,
   };
 }

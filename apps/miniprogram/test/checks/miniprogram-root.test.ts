@@ -66,6 +66,16 @@ describe('the real miniprogram/', () => {
     expect(compileWxml(MINIPROGRAM_ROOT)).toEqual([]);
     expect(compileWxss(MINIPROGRAM_ROOT)).toEqual([]);
   });
+
+  test('the compilers are given every template and stylesheet, found by walking the folder', () => {
+    // Nothing lists them by hand: a new page or component is compiled without anyone registering it.
+    expect(listFiles(MINIPROGRAM_ROOT, '.wxml')).toEqual(
+      expect.arrayContaining(['pages/product-detail/index.wxml', 'components/status/index.wxml']),
+    );
+    expect(listFiles(MINIPROGRAM_ROOT, '.wxss')).toEqual(
+      expect.arrayContaining(['app.wxss', 'pages/product-detail/index.wxss']),
+    );
+  });
 });
 
 describe('the checks catch what DevTools would reject', () => {

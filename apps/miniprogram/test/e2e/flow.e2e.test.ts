@@ -7,6 +7,7 @@ import { uninstallDom } from '../support/dom-installed.ts';
 import { createServer } from 'node:net';
 import { startSandbox, type RunningSandbox } from '@mp-pay/sandbox';
 import { startServer, type RunningServer } from '@mp-pay/server';
+import { SANDBOX_DEMO_SUBSCRIBE_TEMPLATE } from '@mp-pay/shared/login';
 import { SANDBOX_DEMO } from '@mp-pay/shared/wechatpay';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, inject, test } from 'vitest';
@@ -30,8 +31,8 @@ interface SandboxOrder {
   notifications: { outcome: string }[];
 }
 
-async function sandboxOrder(outTradeNo: string): Promise<SandboxOrder> {
-  const res = await fetch(`${sandbox.url}/sandbox/orders/${encodeURIComponent(outTradeNo)}`);
+async function sandboxOrder(outTradeNo: string, on: RunningSandbox = sandbox): Promise<SandboxOrder> {
+  const res = await fetch(`${on.url}/sandbox/orders/${encodeURIComponent(outTradeNo)}`);
   expect(res.status).toBe(200);
   return (await res.json()) as SandboxOrder;
 }
@@ -71,14 +72,15 @@ async function serverOnSandbox(
   label: string,
   extra: Record<string, string> = {},
   port = 0,
+  on: RunningSandbox = sandbox,
 ): Promise<RunningServer> {
   const server = await startServer({
     port,
     env: {
       NODE_ENV: 'test',
       LOG_LEVEL: 'silent',
-      WECHAT_API_BASE: sandbox.url,
-      WECHATPAY_API_BASE: sandbox.url,
+      WECHAT_API_BASE: on.url,
+      WECHATPAY_API_BASE: on.url,
       REDIS_URL,
       REDIS_PREFIX: newPrefix(label),
       // A pending order older than this is checked with orderquery when the client asks for it: the path
@@ -93,9 +95,9 @@ async function serverOnSandbox(
 }
 
 /** A fresh app launch: new module state, the real wx, config.ts pointed at `server`. */
-function launch(server: RunningServer, user: string): RealWx {
+function launch(server: RunningServer, user: string, on: RunningSandbox = sandbox): RealWx {
   built.reset();
-  const wx = installRealWx({ sandboxUrl: sandbox.url, appId: server.config.wechat.appId, user });
+  const wx = installRealWx({ sandboxUrl: on.url, appId: server.config.wechat.appId, user });
   const { config } = built.load<{
     config: {
       apiBaseUrls: { develop: string };
@@ -345,4 +347,130 @@ test('live-mode client path against the sandbox: wx.login and wx.requestPayment 
       .filter((k) => typeof passed[k] !== 'function')
       .sort(),
   ).toEqual(['nonceStr', 'package', 'paySign', 'signType', 'timeStamp']);
+});
+
+interface SandboxMessage {
+  appid: string;
+  touser: string;
+  template_id: string;
+  page?: string;
+  data: Record<string, { value: string }>;
+}
+
+async function sandboxMessages(on: RunningSandbox, openid: string): Promise<SandboxMessage[]> {
+  const res = await fetch(`${on.url}/sandbox/subscribe/messages?openid=${encodeURIComponent(openid)}`);
+  expect(res.status).toBe(200);
+  return ((await res.json()) as { messages: SandboxMessage[] }).messages;
+}
+
+test('product page → buy now, the "payment succeeded" subscribe message, cancel at once, and the status tabs', async () => {
+  // A sandbox with WeChat's own rule that a trade younger than 5 minutes cannot be closed: cancelling an order
+  // must not wait for WeChat.
+  const strict = await startSandbox({ port: 0, timeScale: 1000 });
+  running.push(strict);
+  const server = await serverOnSandbox('detail-subscribe', {}, 0, strict);
+  const wx = launch(server, 'unused', strict);
+
+  // 1. From the shop to the product page, two of them, buy now: the confirmation page with that quantity.
+  const products = renderPage(built, 'pages/products/index');
+  await waitFor(() => expect(products.querySelectorAll('.product-info').length).toBeGreaterThan(0), 10_000);
+  const info = products
+    .querySelectorAll('.product-info')
+    .find((b) => b.dom.getAttribute('data-id') === 'green-tea');
+  if (!info) throw new Error('no green-tea in the shop');
+  await tapElement(info);
+  expect(wx.nav.at(-1)).toEqual({ api: 'navigateTo', url: '/pages/product-detail/index?id=green-tea' });
+  const detail = follow(wx);
+  await waitFor(() => expect(exists(detail, '.buy-now')).toBe(true), 10_000);
+  expect(text(detail, '.product-price')).toBe('¥38.00');
+  await tap(detail, '.increase');
+  await tap(detail, '.buy-now');
+  expect(wx.nav.at(-1)).toEqual({
+    api: 'navigateTo',
+    url: '/pages/confirm/index?productId=green-tea&quantity=2',
+  });
+  const confirm = follow(wx);
+  await waitFor(() => expect(exists(confirm, '.submit')).toBe(true), 10_000);
+  expect(text(confirm, '.quantity')).toBe('2');
+  await tap(confirm, '.submit');
+  await waitFor(() => expect(text(confirm, '.total')).toBe('¥76.00'), 10_000);
+  // Buy now leaves the cart alone.
+  expect(wx.storage.has('mp-pay:cart')).toBe(false);
+
+  // 2. Pay, then subscribe to the "payment succeeded" message on the result page: the consent is recorded at
+  //    the sandbox (as WeChat would), the answer goes to the server, and the sandbox receives one message.
+  wx.sheetChoices.push(0);
+  await tap(confirm, '.pay');
+  await waitFor(() => expect(wx.nav.at(-1)?.url).toMatch(/client=ok$/), 10_000);
+  const paidId = queryOf(wx.nav.at(-1)!.url).query.id ?? '';
+  const result = follow(wx);
+  await waitFor(() => expect(text(result, '.result .title')).toBe('支付成功'), 20_000);
+  await waitFor(() => expect(exists(result, '.subscribe')).toBe(true), 10_000);
+  wx.subscribeAnswers.push('accept');
+  await tap(result, '.subscribe');
+  await waitFor(() => expect(exists(result, '.paid-message-state')).toBe(true), 10_000);
+  expect(['已订阅', '已发送']).toContain(text(result, '.paid-message-state'));
+  expect(exists(result, '.subscribe-note')).toBe(false);
+  expect(wx.subscriptionsAsked).toEqual([[SANDBOX_DEMO_SUBSCRIBE_TEMPLATE.id]]);
+  const openid = wx.openid();
+  if (!openid) throw new Error('the sandbox issued no openid');
+  // The server sends it in the background: wait for it to reach the sandbox.
+  const deadline = Date.now() + 10_000;
+  while ((await sandboxMessages(strict, openid)).length === 0 && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 50));
+  expect(await sandboxMessages(strict, openid)).toHaveLength(1);
+  const [message] = await sandboxMessages(strict, openid);
+  expect(message?.touser).toBe(openid);
+  expect(message?.template_id).toBe(SANDBOX_DEMO_SUBSCRIBE_TEMPLATE.id);
+  // The order page then says it was sent, and offers nothing more; no second message follows.
+  const paidDetail = renderPage(built, 'pages/order-detail/index', { id: paidId });
+  await waitFor(() => expect(text(paidDetail, '.paid-message-state')).toBe('已发送'), 10_000);
+  expect(exists(paidDetail, '.subscribe')).toBe(false);
+  await new Promise((r) => setTimeout(r, 300));
+  expect(await sandboxMessages(strict, openid)).toHaveLength(1);
+
+  // 3. A fresh order cancelled from the list: 已关闭 at once, although WeChat refuses to close so young a trade
+  //    (the server closes it there later).
+  const fresh = await orderFromCatalogue(wx, 'sample', 1);
+  const list = renderPage(built, 'pages/orders/index');
+  await waitFor(() => expect(list.querySelectorAll('.order')).toHaveLength(2), 10_000);
+  const newest = list.querySelectorAll('.order')[0]!;
+  expect(textIn(newest, '.order-no')).toBe(fresh.outTradeNo);
+  expect(textIn(newest, '.order-status')).toBe('待支付');
+  wx.modalAnswers.push(true);
+  await tap(list, '.cancel');
+  await waitFor(
+    () => expect(textIn(list.querySelectorAll('.order')[0]!, '.order-status')).toBe('已关闭'),
+    10_000,
+  );
+  expect(wx.toasts).toContain('订单已取消');
+  expect((await sandboxOrder(fresh.outTradeNo, strict)).state).toBe('NOTPAY');
+  // The server says so too.
+  const reread = renderPage(built, 'pages/order-detail/index', { id: fresh.outTradeNo.slice(0, -2) });
+  await waitFor(() => expect(text(reread, '.order-status')).toBe('已关闭'), 10_000);
+
+  // 4. One more order left pending, then the status tabs, each filtered by the server (pages of 2).
+  const pending = await orderFromCatalogue(wx, 'tea-cup', 1);
+  const tabs = renderPage(built, 'pages/orders/index');
+  await waitFor(() => expect(tabs.querySelectorAll('.order')).toHaveLength(2), 10_000);
+  await tap(tabs, '.load-more');
+  await waitFor(() => expect(tabs.querySelectorAll('.order')).toHaveLength(3), 10_000);
+  const tab = async (i: number) => tapElement(tabs.querySelectorAll('.tab')[i]!);
+  const rows = () =>
+    tabs.querySelectorAll('.order').map((o) => [textIn(o, '.order-no'), textIn(o, '.order-status')]);
+  await tab(1);
+  await waitFor(() => expect(rows()).toEqual([[pending.outTradeNo, '待支付']]), 10_000);
+  await tab(2);
+  await waitFor(() => expect(rows()).toEqual([[`${paidId}01`, '已支付']]), 10_000);
+  await tab(3);
+  await waitFor(() => expect(rows()).toEqual([[fresh.outTradeNo, '已关闭']]), 10_000);
+  await tab(4);
+  await waitFor(
+    () => expect(text(tabs.querySelector('.page-status')!, '.empty-text')).toBe('没有退款的订单'),
+    10_000,
+  );
+  expect(tabs.querySelectorAll('.order')).toHaveLength(0);
+  // Back to 全部: the three orders as they were left, scrolled back in place, and refreshed.
+  await tab(0);
+  expect(tabs.querySelectorAll('.order')).toHaveLength(3);
 });

@@ -4,8 +4,10 @@
  *   `request:fail …` when no response arrives);
  * - login: a login code from the sandbox (POST /sandbox/login-codes), as WeChat's wx.login would give;
  * - requestPayment: the five fields plus the app's appId to the sandbox payer (POST /sandbox/pay);
+ * - requestSubscribeMessage: the buyer's answer (from a queue the test fills, `accept` by default) recorded at
+ *   the sandbox (POST /sandbox/subscribe/consents) for the buyer's openid, as WeChat records the consent;
  * - showActionSheet / showModal: the buyer's choices, taken from queues the test fills;
- * - navigation and toasts: recorded. Any other API throws (see fake-wx.ts).
+ * - navigation, toasts, titles and page scrolls: recorded. Any other API throws (see fake-wx.ts).
  */
 import { request as httpRequest } from 'node:http';
 import { installFakeWx, type FakeWx } from '../support/fake-wx.ts';
@@ -27,6 +29,15 @@ export interface RealWx extends FakeWx {
   /** What the next dialogs answer: confirm or not, or (for one with an input) the text typed, confirmed. */
   modalAnswers: (boolean | string)[];
   paymentsRequested: Record<string, unknown>[];
+  /** Answers of the next consent dialogs (wx.requestSubscribeMessage); `accept` when empty. */
+  subscribeAnswers: string[];
+  /** The tmplIds of each wx.requestSubscribeMessage call. */
+  subscriptionsAsked: string[][];
+  /**
+   * The openid the sandbox issued for this app's buyer (from its login-code replies): WeChat knows who is
+   * asked for consent; the sandbox's consent control needs to be told.
+   */
+  openid: () => string | null;
 }
 
 interface HttpReply {
@@ -94,6 +105,14 @@ export function installRealWx(options: RealWxOptions): RealWx {
   const cashierOutcomes: string[] = [];
   const modalAnswers: (boolean | string)[] = [];
   const paymentsRequested: Record<string, unknown>[] = [];
+  const subscribeAnswers: string[] = [];
+  const subscriptionsAsked: string[][] = [];
+  let openid: string | null = null;
+  /** Both login paths (the sandbox-mode app's own request, wx.login here) get their code from the sandbox. */
+  const noteLogin = (url: string, data: unknown) => {
+    const issued = (data as { openid?: unknown } | null)?.openid;
+    if (url === `${options.sandboxUrl}/sandbox/login-codes` && typeof issued === 'string') openid = issued;
+  };
   const navigate = (api: string) =>
     ((opts: { url: string; success?: () => void }) => {
       nav.push({ api, url: opts.url });
@@ -109,13 +128,14 @@ export function installRealWx(options: RealWxOptions): RealWx {
         (opts.header ?? {}) as Record<string, string>,
         opts.timeout ?? 60_000,
       )
-        .then((reply) =>
+        .then((reply) => {
+          noteLogin(opts.url, reply.data);
           opts.success?.({
             ...reply,
             cookies: [],
             errMsg: 'request:ok',
-          } as unknown as WechatMiniprogram.RequestSuccessCallbackResult),
-        )
+          } as unknown as WechatMiniprogram.RequestSuccessCallbackResult);
+        })
         .catch((err: Error) =>
           opts.fail?.({ errMsg: `request:fail ${err.message}` } as WechatMiniprogram.RequestFailCallbackErr),
         );
@@ -131,6 +151,7 @@ export function installRealWx(options: RealWxOptions): RealWx {
         10_000,
       )
         .then((reply) => {
+          noteLogin(`${options.sandboxUrl}/sandbox/login-codes`, reply.data);
           const code = (reply.data as { code?: string }).code;
           if (reply.statusCode === 201 && code) opts.success?.({ code, errMsg: 'login:ok' });
           else
@@ -166,6 +187,34 @@ export function installRealWx(options: RealWxOptions): RealWx {
         .catch((err: Error) => opts.fail?.({ errMsg: `requestPayment:fail ${err.message}` }));
     }) as never,
 
+    requestSubscribeMessage: ((opts: WechatMiniprogram.RequestSubscribeMessageOption) => {
+      subscriptionsAsked.push([...opts.tmplIds]);
+      const answer = subscribeAnswers.shift() ?? 'accept';
+      const fail = (errMsg: string) =>
+        opts.fail?.({ errCode: 10002, errMsg: `requestSubscribeMessage:fail ${errMsg}` });
+      if (openid === null) return void setTimeout(() => fail('no buyer logged in'), 0);
+      const buyer = openid;
+      Promise.all(
+        opts.tmplIds.map((templateId) =>
+          http(
+            'POST',
+            `${options.sandboxUrl}/sandbox/subscribe/consents`,
+            { appid: options.appId, openid: buyer, template_id: templateId, answer },
+            {},
+            10_000,
+          ).then((reply) => {
+            if (reply.statusCode !== 201)
+              throw new Error(`consent HTTP ${reply.statusCode}: ${JSON.stringify(reply.data)}`);
+            return [templateId, answer] as const;
+          }),
+        ),
+      )
+        .then((answers) =>
+          opts.success?.({ errMsg: 'requestSubscribeMessage:ok', ...Object.fromEntries(answers) } as never),
+        )
+        .catch((err: Error) => fail(err.message));
+    }) as never,
+
     showActionSheet: ((opts: WechatMiniprogram.ShowActionSheetOption) => {
       const choice = sheetChoices.shift();
       setTimeout(() => {
@@ -185,11 +234,25 @@ export function installRealWx(options: RealWxOptions): RealWx {
       toasts.push(opts.title);
     }) as never,
     stopPullDownRefresh: (() => undefined) as never,
+    setNavigationBarTitle: (() => undefined) as never,
+    pageScrollTo: (() => undefined) as never,
+    switchTab: navigate('switchTab'),
     navigateTo: navigate('navigateTo'),
     redirectTo: navigate('redirectTo'),
     reLaunch: navigate('reLaunch'),
   });
-  return { ...fake, nav, toasts, sheetChoices, cashierOutcomes, modalAnswers, paymentsRequested };
+  return {
+    ...fake,
+    nav,
+    toasts,
+    sheetChoices,
+    cashierOutcomes,
+    modalAnswers,
+    paymentsRequested,
+    subscribeAnswers,
+    subscriptionsAsked,
+    openid: () => openid,
+  };
 }
 
 /** Reads the query of a page URL the app navigated to, for the next page's onLoad. */

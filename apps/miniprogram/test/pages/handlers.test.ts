@@ -49,6 +49,27 @@ test.each(readAppJson(MINIPROGRAM_ROOT).pages)('%s: every bound handler exists',
   expect(handlers.length).toBeGreaterThan(0);
 });
 
+/**
+ * WeChat only calls onPullDownRefresh when the page JSON sets enablePullDownRefresh: a handler without the
+ * flag is dead code, the flag without a handler a spinner that never stops.
+ */
+test.each(readAppJson(MINIPROGRAM_ROOT).pages)('%s: pull-down refresh is wired by the page JSON', (page) => {
+  const json = JSON.parse(readFileSync(join(MINIPROGRAM_ROOT, `${page}.json`), 'utf8')) as {
+    enablePullDownRefresh?: boolean;
+  };
+  const methods = componentOptions(page).methods ?? {};
+  expect(json.enablePullDownRefresh === true).toBe(typeof methods.onPullDownRefresh === 'function');
+});
+
+test('the pages that list or show server data refresh on pull-down', () => {
+  for (const page of ['pages/orders/index', 'pages/product-detail/index']) {
+    const json = JSON.parse(readFileSync(join(MINIPROGRAM_ROOT, `${page}.json`), 'utf8')) as {
+      enablePullDownRefresh?: boolean;
+    };
+    expect(json.enablePullDownRefresh, page).toBe(true);
+  }
+});
+
 test.each(['components/status/index'])('%s: every bound handler exists', (component) => {
   const wxml = readFileSync(join(MINIPROGRAM_ROOT, `${component}.wxml`), 'utf8');
   const handlers = bindings(wxml);

@@ -15,6 +15,10 @@ export interface PageEnv {
   fake: FakeWx;
   nav: Navigation[];
   toasts: string[];
+  /** Where wx.pageScrollTo was asked to scroll, in order. */
+  scrolls: number[];
+  /** Titles set with wx.setNavigationBarTitle. */
+  titles: string[];
   /** The compiled config.ts the pages read (mutable, like in the app). */
   config: MiniprogramConfig;
 }
@@ -44,6 +48,8 @@ export function pageEnv(stubs: WxStubs = {}, backend = new FakeBackend()): PageE
   backend.tokens.add('t');
   const nav: Navigation[] = [];
   const toasts: string[] = [];
+  const scrolls: number[] = [];
+  const titles: string[] = [];
   const fake = installFakeWx(
     {
       ...backend.requestStub(),
@@ -54,6 +60,12 @@ export function pageEnv(stubs: WxStubs = {}, backend = new FakeBackend()): PageE
       showToast: ((opts: { title: string }) => {
         toasts.push(opts.title);
       }) as never,
+      pageScrollTo: ((opts: { scrollTop?: number }) => {
+        scrolls.push(opts.scrollTop ?? 0);
+      }) as never,
+      setNavigationBarTitle: ((opts: { title: string }) => {
+        titles.push(opts.title);
+      }) as never,
       ...stubs,
     },
     new Map<string, unknown>([['mp-pay:token', 't']]),
@@ -62,7 +74,7 @@ export function pageEnv(stubs: WxStubs = {}, backend = new FakeBackend()): PageE
   config.apiBaseUrls.develop = API_BASE;
   // Short waits so "not confirmed yet" arrives quickly; tests that must see PAID first raise the timeout.
   config.paymentConfirm = { firstDelayMs: 5, maxDelayMs: 20, timeoutMs: 300 };
-  return { built, backend, fake, nav, toasts, config };
+  return { built, backend, fake, nav, toasts, scrolls, titles, config };
 }
 
 /** Holds every request to `path` until the returned gate is opened. */

@@ -181,3 +181,25 @@ test('the order number can be copied', async () => {
   expect(copied).toEqual([outTradeNoOf(O1, 3)]);
   expect(text(page, '.out-trade-no')).toBe(outTradeNoOf(O1, 3));
 });
+
+test('a double tap on cancel opens one dialog and closes the order once', async () => {
+  const shown: string[] = [];
+  const env = withOrder(pageEnv(modal(true, shown)));
+  const page = renderPage(env.built, 'pages/order-detail/index', { id: O1 });
+  await waitFor(() => expect(exists(page, '.cancel')).toBe(true));
+  await tap(page, '.cancel');
+  await tap(page, '.cancel');
+  await waitFor(() => expect(text(page, '.order-status')).toBe('已关闭'));
+  expect(shown).toHaveLength(1);
+  expect(env.backend.requests.filter((r) => r.path === `/api/orders/${O1}/close`)).toHaveLength(1);
+});
+
+test('back on the page after paying elsewhere (onShow): the order is read again and shows paid', async () => {
+  const env = withOrder(pageEnv());
+  const page = renderPage(env.built, 'pages/order-detail/index', { id: O1 });
+  await waitFor(() => expect(text(page, '.order-status')).toBe('待支付'));
+  env.backend.setStatus(O1, 'PAID');
+  (page.instance as unknown as { onShow(): void }).onShow();
+  await waitFor(() => expect(text(page, '.order-status')).toBe('已支付'));
+  expect(exists(page, '.cancel')).toBe(false);
+});

@@ -234,11 +234,21 @@ test('coming back keeps every loaded page (and the place in the list), updating 
   page.detach();
 });
 
-test('status tabs filter the loaded orders; an empty tab says so, and load more still works', async () => {
+function ordersRequests(env: { backend: { requests: { path: string; query: Record<string, string> }[] } }) {
+  return env.backend.requests
+    .filter((r) => r.path === '/api/orders')
+    .map((r) => ({ status: r.query.status, cursor: r.query.cursor }));
+}
+
+test('status tabs ask the server for that status, page by page with their own cursor', async () => {
   const env = pageEnv();
   env.backend.orders = [
-    ...twelveOrders().slice(0, 10),
+    ...twelveOrders(),
+    ...Array.from({ length: 11 }, (_, i) =>
+      makeOrder({ id: orderId(60 + i), status: 'PENDING', description: `待付 ${i}` }),
+    ),
     makeOrder({ id: orderId(50), status: 'REFUNDED', description: '已退的' }),
+    makeOrder({ id: orderId(51), status: 'PARTIALLY_REFUNDED', description: '退了一部分' }),
   ];
   const page = renderPage(env.built, 'pages/orders/index');
   await waitFor(() => expect(page.querySelectorAll('.order')).toHaveLength(10));
@@ -249,19 +259,174 @@ test('status tabs filter the loaded orders; an empty tab says so, and load more 
     '已关闭',
     '退款',
   ]);
-  const tabs = page.querySelectorAll('.tab');
-  await tapElement(tabs[1]!);
-  const pending = page.querySelectorAll('.order');
-  expect(pending).toHaveLength(4);
-  expect(pending.every((o) => textIn(o, '.order-status') === '待支付')).toBe(true);
+  const tabs = () => page.querySelectorAll('.tab');
+  await tapElement(tabs()[1]!);
   expect(text(page, '.tab-active')).toBe('待支付');
-  await tapElement(tabs[4]!);
-  expect(page.querySelectorAll('.order')).toHaveLength(0);
-  expect(text(page, '.tab-empty')).toBe('已加载的订单中没有这类订单');
+  await waitFor(() => expect(page.querySelectorAll('.order')).toHaveLength(10));
+  expect(page.querySelectorAll('.order').every((o) => textIn(o, '.order-status') === '待支付')).toBe(true);
+  // 4 pending among the twelve, 11 more: a second page of the filtered list, with the filter's cursor.
   await tap(page, '.load-more');
+  await waitFor(() => expect(page.querySelectorAll('.order')).toHaveLength(15));
+  expect(text(page, '.no-more')).toBe('没有更多订单了');
+
+  await tapElement(tabs()[4]!);
+  await waitFor(() => expect(page.querySelectorAll('.order')).toHaveLength(2));
+  expect(page.querySelectorAll('.order').map((o) => textIn(o, '.order-status'))).toEqual([
+    '已退款',
+    '部分退款',
+  ]);
+
+  expect(ordersRequests(env)).toEqual([
+    { status: undefined, cursor: undefined },
+    { status: 'pending', cursor: undefined },
+    { status: 'pending', cursor: '10' },
+    { status: 'refund', cursor: undefined },
+  ]);
+});
+
+test('a tab with no orders says so in its own words, without a way to the shop', async () => {
+  const env = pageEnv();
+  env.backend.orders = [makeOrder({ id: orderId(1), status: 'PAID' })];
+  const page = renderPage(env.built, 'pages/orders/index');
   await waitFor(() => expect(page.querySelectorAll('.order')).toHaveLength(1));
-  expect(textIn(page.querySelectorAll('.order')[0]!, '.order-desc')).toBe('已退的');
-  expect(exists(page, '.tab-empty')).toBe(false);
-  await tapElement(tabs[0]!);
-  expect(page.querySelectorAll('.order')).toHaveLength(11);
+  await tapElement(page.querySelectorAll('.tab')[1]!);
+  await waitFor(() => expect(text(statusOf(page), '.empty-text')).toBe('没有待支付的订单'));
+  expect(exists(statusOf(page), '.empty-action')).toBe(false);
+  // The tabs stay, so the buyer can go back.
+  await tapElement(page.querySelectorAll('.tab')[0]!);
+  await waitFor(() => expect(page.querySelectorAll('.order')).toHaveLength(1));
+});
+
+test('switching back to a tab restores its loaded pages and scroll position, then refreshes it in place', async () => {
+  const env = pageEnv();
+  env.backend.orders = twelveOrders();
+  const page = renderPage(env.built, 'pages/orders/index');
+  const instance = page.instance as unknown as OrdersPage & {
+    onPageScroll(e: { scrollTop: number }): void;
+  };
+  await waitFor(() => expect(page.querySelectorAll('.order')).toHaveLength(10));
+  instance.onReachBottom();
+  await waitFor(() => expect(page.querySelectorAll('.order')).toHaveLength(12));
+  instance.onPageScroll({ scrollTop: 1234 });
+
+  await tapElement(page.querySelectorAll('.tab')[2]!);
+  await waitFor(() => expect(page.querySelectorAll('.order')).toHaveLength(4));
+  expect(env.scrolls).toEqual([0]);
+  env.backend.setStatus(orderId(0), 'CLOSED');
+
+  await tapElement(page.querySelectorAll('.tab')[0]!);
+  // At once: all twelve, where the buyer was.
+  expect(page.querySelectorAll('.order')).toHaveLength(12);
+  expect(env.scrolls).toEqual([0, 1234]);
+  // Then the states are brought up to date without losing the loaded pages.
+  await waitFor(() => expect(textIn(page.querySelectorAll('.order')[0]!, '.order-status')).toBe('已关闭'));
+  expect(page.querySelectorAll('.order')).toHaveLength(12);
+  expect(exists(page, '.no-more')).toBe(true);
+});
+
+test('an answer for the tab the buyer left is dropped', async () => {
+  const env = pageEnv();
+  env.backend.orders = twelveOrders();
+  const page = renderPage(env.built, 'pages/orders/index');
+  await waitFor(() => expect(page.querySelectorAll('.order')).toHaveLength(10));
+  const gate = hold(env.backend, '/api/orders');
+  await tapElement(page.querySelectorAll('.tab')[1]!);
+  await tapElement(page.querySelectorAll('.tab')[3]!);
+  gate.resolve();
+  await waitFor(() => expect(page.querySelectorAll('.order')).toHaveLength(4));
+  await new Promise((r) => setTimeout(r, 20));
+  expect(page.querySelectorAll('.order').every((o) => textIn(o, '.order-status') === '已关闭')).toBe(true);
+  expect(text(page, '.tab-active')).toBe('已关闭');
+});
+
+test('back from an order further down the list: that order is read again, the loaded pages and place kept', async () => {
+  const env = pageEnv();
+  env.backend.orders = twelveOrders();
+  const page = renderPage(env.built, 'pages/orders/index');
+  const instance = page.instance as unknown as OrdersPage;
+  await waitFor(() => expect(page.querySelectorAll('.order')).toHaveLength(10));
+  instance.onReachBottom();
+  await waitFor(() => expect(page.querySelectorAll('.order')).toHaveLength(12));
+  // The eleventh row came with the second page: the first page alone would never update it.
+  const eleventh = page.querySelectorAll('.order')[10]!;
+  expect(textIn(eleventh, '.order-desc')).toBe('订单 10');
+  await tapElement(eleventh);
+  expect(env.nav.at(-1)?.url).toBe(`/pages/order-detail/index?id=${orderId(10)}`);
+  // On the detail page the buyer cancels it.
+  env.backend.setStatus(orderId(10), 'CLOSED');
+  instance.onShow();
+  await waitFor(() => expect(textIn(page.querySelectorAll('.order')[10]!, '.order-status')).toBe('已关闭'));
+  expect(page.querySelectorAll('.order')).toHaveLength(12);
+  expect(env.backend.requests.filter((r) => r.path === `/api/orders/${orderId(10)}`)).toHaveLength(1);
+  expect(env.scrolls).toEqual([]);
+  instance.onHide();
+  page.detach();
+});
+
+function modal(confirm: boolean, shown: string[] = []) {
+  return {
+    showModal: ((opts: WechatMiniprogram.ShowModalOption) => {
+      shown.push(opts.content ?? '');
+      setTimeout(() => opts.success?.({ confirm, cancel: !confirm, errMsg: 'showModal:ok', content: '' }), 0);
+    }) as never,
+  };
+}
+
+test('cancel a pending order from the list: asked once even on a double tap, 已关闭 at once', async () => {
+  const shown: string[] = [];
+  const env = pageEnv(modal(true, shown));
+  env.backend.orders = [makeOrder({ id: orderId(1), expiresAt: soon(600_000) })];
+  const page = renderPage(env.built, 'pages/orders/index');
+  await waitFor(() => expect(exists(page, '.cancel')).toBe(true));
+  expect(text(page, '.cancel')).toBe('取消订单');
+  await tap(page, '.cancel');
+  await tap(page, '.cancel');
+  await waitFor(() => expect(text(page, '.order-status')).toBe('已关闭'));
+  expect(shown).toEqual(['确定要取消这个订单吗？取消后无法再支付。']);
+  expect(env.backend.requests.filter((r) => r.path === `/api/orders/${orderId(1)}/close`)).toHaveLength(1);
+  expect(exists(page, '.cancel')).toBe(false);
+  expect(exists(page, '.pay-again')).toBe(false);
+  expect(env.toasts).toEqual(['订单已取消']);
+  // The tap did not open the order.
+  expect(env.nav).toEqual([]);
+});
+
+test('declining the cancel dialog changes nothing', async () => {
+  const env = pageEnv(modal(false));
+  env.backend.orders = [makeOrder({ id: orderId(1), expiresAt: soon(600_000) })];
+  const page = renderPage(env.built, 'pages/orders/index');
+  await waitFor(() => expect(exists(page, '.cancel')).toBe(true));
+  await tap(page, '.cancel');
+  await waitFor(() => expect(env.fake.calls).toContain('showModal'));
+  await new Promise((r) => setTimeout(r, 20));
+  expect(env.backend.requests.some((r) => r.path.endsWith('/close'))).toBe(false);
+  expect(text(page, '.order-status')).toBe('待支付');
+  // The guard is down again: a second tap asks again.
+  await tap(page, '.cancel');
+  await waitFor(() => expect(env.fake.calls.filter((c) => c === 'showModal')).toHaveLength(2));
+});
+
+test('a cancel refused because the order was paid meanwhile: the mapped message, and the list shows it paid', async () => {
+  const env = pageEnv(modal(true));
+  env.backend.orders = [makeOrder({ id: orderId(1), expiresAt: soon(600_000) })];
+  const page = renderPage(env.built, 'pages/orders/index');
+  await waitFor(() => expect(exists(page, '.cancel')).toBe(true));
+  env.backend.setStatus(orderId(1), 'PAID');
+  await tap(page, '.cancel');
+  await waitFor(() => expect(env.toasts).toHaveLength(1));
+  expect(env.toasts[0]).toBe('订单已支付，无需重复支付（请求号 req-order_already_paid）');
+  await waitFor(() => expect(text(page, '.order-status')).toBe('已支付'));
+  expect(exists(page, '.cancel')).toBe(false);
+});
+
+test('a network failure while cancelling keeps the order pending and cancellable', async () => {
+  const env = pageEnv(modal(true));
+  env.backend.orders = [makeOrder({ id: orderId(1), expiresAt: soon(600_000) })];
+  env.backend.intercept((req) => (req.path.endsWith('/close') ? { networkError: 'timeout' } : undefined));
+  const page = renderPage(env.built, 'pages/orders/index');
+  await waitFor(() => expect(exists(page, '.cancel')).toBe(true));
+  await tap(page, '.cancel');
+  await waitFor(() => expect(env.toasts).toEqual(['网络连接失败，请检查网络后重试']));
+  expect(text(page, '.order-status')).toBe('待支付');
+  expect(exists(page, '.cancel')).toBe(true);
 });

@@ -1,17 +1,26 @@
 /**
  * An in-memory merchant server behind a fake wx.request, for page and service tests: it follows the HTTP
- * contract in @mp-pay/shared/api (sessions, 401 for unknown tokens, server-side pricing, cursor pages,
- * payment channels and launches, the server's order id format, pay-again and close rules, refund requests and
- * the refunds of paid orders), and lets a test hold, fail or rewrite any reply through `intercept`.
+ * contract in @mp-pay/shared/api (sessions, 401 for unknown tokens, one product or the catalogue, server-side
+ * pricing, cursor pages with status filters, payment channels and launches, the server's order id format,
+ * pay-again and close rules (a pending order cancelled at once), refund requests and the refunds of paid
+ * orders, the "payment succeeded" subscription), and lets a test hold, fail or rewrite any reply through
+ * `intercept`.
  * The end-to-end test replaces all of this with the real server.
  */
-import { PAYMENT_CHANNELS } from '@mp-pay/shared/api';
+import {
+  ORDER_FILTER_STATUSES,
+  ORDER_LIST_FILTERS,
+  PAYMENT_CHANNELS,
+  SUBSCRIBE_ANSWERS,
+} from '@mp-pay/shared/api';
 import type {
   ClientConfigResponse,
   ErrorId,
   JsapiPayment,
   Order,
+  OrderListFilter,
   OrderStatus,
+  PaidMessageView,
   PaymentLaunch,
   Product,
   RefundState,
@@ -102,6 +111,11 @@ export class FakeBackend {
   /** Each order's refunds, oldest first. The server keeps them apart from the order: lists never show them. */
   refunds = new Map<string, RefundSummary[]>();
   loginCodes: string[] = [];
+  /**
+   * What WeChat does with the "payment succeeded" message when the buyer accepts on a paid order: SENT, or
+   * FAILED with this reason (the real server sends it in the background; this one at once).
+   */
+  paidMessageSend: { state: 'SENT' } | { state: 'FAILED'; reason: string } = { state: 'SENT' };
   private seq = 0;
   private interceptors: Interceptor[] = [];
   private byIdempotencyKey = new Map<string, Order>();
@@ -256,6 +270,16 @@ export class FakeBackend {
     // The catalogue is public, as on the real server.
     if (method === 'GET' && path === '/api/products')
       return { status: 200, body: { products: this.products } };
+    const product = /^\/api\/products\/([^/]+)$/.exec(path);
+    if (method === 'GET' && product) {
+      const id = decodeURIComponent(product[1] ?? '');
+      // Like the real server: an id that cannot be a product's is a bad request, an unknown one not found.
+      if (!/^[a-z0-9-]{1,40}$/.test(id)) return error(400, 'invalid_request', 'not a product id');
+      const found = this.products.find((p) => p.id === id);
+      return found
+        ? { status: 200, body: { product: found } }
+        : error(404, 'not_found', `Unknown product: ${id}.`);
+    }
     if (method === 'POST' && path === '/api/session') {
       const code = (req.data as { code?: unknown } | undefined)?.code;
       if (typeof code !== 'string' || !code) return error(400, 'invalid_request', 'code required');
@@ -271,11 +295,18 @@ export class FakeBackend {
     if (method === 'GET' && path === '/api/orders') {
       const limit = Number(req.query.limit ?? '10');
       const start = Number(req.query.cursor ?? '0');
-      const page = this.orders.slice(start, start + limit);
-      const next = start + limit < this.orders.length ? String(start + limit) : null;
+      const status = req.query.status;
+      if (status !== undefined && !(ORDER_LIST_FILTERS as readonly string[]).includes(status))
+        return error(400, 'invalid_request', 'unknown status filter');
+      const listed =
+        status === undefined
+          ? this.orders
+          : this.orders.filter((o) => ORDER_FILTER_STATUSES[status as OrderListFilter].includes(o.status));
+      const page = listed.slice(start, start + limit);
+      const next = start + limit < listed.length ? String(start + limit) : null;
       return { status: 200, body: { orders: page, nextCursor: next } };
     }
-    const m = /^\/api\/orders\/([^/]+)(\/payment|\/close|\/refund-requests)?$/.exec(path);
+    const m = /^\/api\/orders\/([^/]+)(\/payment|\/close|\/refund-requests|\/subscriptions)?$/.exec(path);
     if (m) {
       const id = decodeURIComponent(m[1] ?? '');
       // Like the real server, a malformed id is a bad request, not an unknown order.
@@ -294,8 +325,40 @@ export class FakeBackend {
         return { status: 200, body: { order } };
       }
       if (method === 'POST' && m[2] === '/refund-requests') return this.askRefund(order, req.data);
+      if (method === 'POST' && m[2] === '/subscriptions') return this.subscribe(order, req.data);
     }
     return error(404, 'not_found', `${method} ${path}`);
+  }
+
+  /**
+   * POST /api/orders/:id/subscriptions {templateId, answer}: 201 {order} with `paidMessage`. Only the
+   * configured template, only for an order that is or may still be paid; a second answer changes nothing.
+   */
+  private subscribe(order: Order, data: unknown): FakeReply {
+    const body = data as { templateId?: unknown; answer?: unknown } | undefined;
+    if (
+      typeof body?.templateId !== 'string' ||
+      !(SUBSCRIBE_ANSWERS as readonly unknown[]).includes(body.answer)
+    )
+      return error(400, 'invalid_request', 'templateId and answer required');
+    if (body.templateId !== this.mode.subscribeTemplates?.paymentSucceeded)
+      return error(409, 'subscription_not_allowed', 'not a template of this server');
+    if (order.status !== 'PAID' && order.status !== 'PENDING')
+      return error(409, 'subscription_not_allowed', `order is ${order.status}`);
+    if (!order.paidMessage) {
+      const answeredAt = '2026-11-25T06:32:00.000Z';
+      let view: PaidMessageView = { state: 'DECLINED', templateId: body.templateId, answeredAt };
+      if (body.answer === 'accept') {
+        view = { ...view, state: 'ACCEPTED' };
+        if (order.status === 'PAID')
+          view =
+            this.paidMessageSend.state === 'SENT'
+              ? { ...view, state: 'SENT', sentAt: '2026-11-25T06:32:01.000Z' }
+              : { ...view, state: 'FAILED', reason: this.paidMessageSend.reason };
+      }
+      order.paidMessage = view;
+    }
+    return { status: 201, body: { order: this.withRefunds(order) } };
   }
 
   /** POST /api/orders/:id/refund-requests {reason}: 201 {order}, the same order while a request is open. */

@@ -80,6 +80,28 @@ export function cashier(errMsg: string, seen: object[] = []): WxStubs {
   };
 }
 
+/**
+ * wx.requestSubscribeMessage answering `answer` for every template asked about (accept / reject / ban /
+ * filter), or failing with `{errCode}` (20004 turned off in settings, 20005 banned, 10002/10003 network,
+ * 20001 no such template). Records the tmplIds of each call.
+ */
+export function subscribeDialog(answer: string | { errCode: number }, asked: string[][] = []): WxStubs {
+  return {
+    requestSubscribeMessage: ((opts: WechatMiniprogram.RequestSubscribeMessageOption) => {
+      asked.push([...opts.tmplIds]);
+      setTimeout(() => {
+        if (typeof answer === 'string') {
+          const res: Record<string, string> = { errMsg: 'requestSubscribeMessage:ok' };
+          for (const id of opts.tmplIds) res[id] = answer;
+          opts.success?.(res as never);
+        } else {
+          opts.fail?.({ errCode: answer.errCode, errMsg: `requestSubscribeMessage:fail ${answer.errCode}` });
+        }
+      }, 0);
+    }) as never,
+  };
+}
+
 export function installFakeWx(stubs: WxStubs, storage = new Map<string, unknown>()): FakeWx {
   const calls: string[] = [];
   const realtimeLog: { level: string; args: unknown[] }[] = [];

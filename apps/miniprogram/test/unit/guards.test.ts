@@ -3,9 +3,12 @@ import {
   isCreateOrderResponse,
   isOrder,
   isOrderResponse,
+  isPaidMessageView,
   isPaymentLaunch,
+  isProductResponse,
   isRefundRequestView,
   isRefundSummary,
+  paidMessageTemplate,
 } from '../../miniprogram/services/guards.ts';
 import { makeOrder, orderId, ORDER_ID_RE, OUT_TRADE_NO_RE, outTradeNoOf } from '../support/fake-backend.ts';
 
@@ -170,5 +173,53 @@ describe('refunds on an order', () => {
   test('refunds that are not a list are refused', () => {
     expect(isOrder({ ...order, refunds: REFUND })).toBe(false);
     expect(isOrder({ ...order, refunds: 'none' })).toBe(false);
+  });
+});
+
+describe('the "payment succeeded" subscribe message', () => {
+  const order = makeOrder({ id: orderId(6), status: 'PAID', paidAt: '2026-11-25T06:31:00.000Z' });
+  const SENT = {
+    state: 'SENT',
+    templateId: 'tmpl-1',
+    answeredAt: '2026-11-25T06:32:00.000Z',
+    sentAt: '2026-11-25T06:32:01.000Z',
+  };
+
+  test.each(['ACCEPTED', 'SENT', 'DECLINED', 'FAILED'])('%s passes, on its own and on an order', (state) => {
+    const view = { ...SENT, state, reason: state === 'FAILED' ? '43101' : undefined };
+    expect(isPaidMessageView(view)).toBe(true);
+    expect(isOrder({ ...order, paidMessage: view })).toBe(true);
+  });
+
+  test.each([
+    ['an unknown state', { ...SENT, state: 'QUEUED' }],
+    ['no template', without(SENT, 'templateId')],
+    ['no answer time', without(SENT, 'answeredAt')],
+    ['a numeric reason', { ...SENT, reason: 43101 }],
+  ])('%s is refused, and so is the order carrying it', (_, view) => {
+    expect(isPaidMessageView(view)).toBe(false);
+    expect(isOrder({ ...order, paidMessage: view })).toBe(false);
+  });
+
+  test('the template id comes from the config when it is a non-empty string; otherwise nothing is asked', () => {
+    expect(paidMessageTemplate({ mode: 'live', subscribeTemplates: { paymentSucceeded: 'tmpl-1' } })).toBe(
+      'tmpl-1',
+    );
+    expect(paidMessageTemplate({ mode: 'live' })).toBeNull();
+    expect(paidMessageTemplate({ mode: 'live', subscribeTemplates: {} })).toBeNull();
+    expect(paidMessageTemplate({ mode: 'live', subscribeTemplates: { paymentSucceeded: '' } })).toBeNull();
+    expect(paidMessageTemplate({ mode: 'live', subscribeTemplates: 'tmpl-1' } as never)).toBeNull();
+    expect(
+      paidMessageTemplate({ mode: 'live', subscribeTemplates: { paymentSucceeded: 7 } } as never),
+    ).toBeNull();
+  });
+});
+
+describe('one product', () => {
+  test('a product reply passes; a bare product or a broken price does not', () => {
+    const product = { id: 'tea', name: '龙井茶', description: '明前', priceFen: 1990 };
+    expect(isProductResponse({ product })).toBe(true);
+    expect(isProductResponse(product)).toBe(false);
+    expect(isProductResponse({ product: { ...product, priceFen: 19.9 } })).toBe(false);
   });
 });

@@ -1,12 +1,13 @@
 /**
- * Order confirmation: pick a quantity, submit, and only then see the amount to pay, as the server priced it.
+ * Order confirmation ("buy now" from the shop or the product page: one product, its quantity in the query;
+ * the cart has its own checkout and is never touched here): pick a quantity, submit, and only then see the amount to pay, as the server priced it.
  * Paying hands the server's five signed fields to the cashier and moves on to the result page, which asks
  * the server what really happened. A launch the mini-program cannot open is refused here, in place: no
  * cashier, no result page, the order stays pending.
  */
 import type { PaymentLaunch } from '../../generated/api';
-import { describeError } from '../../services/errors';
-import { createOrder, listProducts, newIdempotencyKey } from '../../services/orders';
+import { describeError, isProductMissing } from '../../services/errors';
+import { createOrder, getProduct, newIdempotencyKey } from '../../services/orders';
 import type { ClientPayResult } from '../../services/payment';
 import { requestPayment } from '../../services/payment';
 import { redirectTo } from '../../utils/nav';
@@ -18,6 +19,13 @@ type LoadState = 'loading' | 'error' | 'ready';
 
 /** The stepper's upper bound; the server validates quantities itself. */
 const MAX_QUANTITY = 99;
+
+/** The quantity a product page passed along; anything unusable is 1, anything too large the maximum. */
+function queryQuantity(raw: string | undefined): number {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) return 1;
+  return Math.min(n, MAX_QUANTITY);
+}
 
 Component({
   data: {
@@ -38,22 +46,19 @@ Component({
   },
   methods: {
     onLoad(query: Record<string, string | undefined>) {
-      this.setData({ productId: query.productId ?? '' });
+      this.setData({ productId: query.productId ?? '', quantity: queryQuantity(query.quantity) });
       void this.load();
     },
     async load() {
       this.setData({ state: 'loading', error: '' });
       try {
-        // There is no single-product route: the catalogue is small and this is the same call the list made.
-        const products = await listProducts();
-        const product = products.find((p) => p.id === this.data.productId);
-        if (!product) {
-          this.setData({ state: 'error', error: '商品不存在或已下架' });
-          return;
-        }
+        const product = await getProduct(this.data.productId);
         this.setData({ state: 'ready', product: toProductView(product) });
       } catch (err) {
-        this.setData({ state: 'error', error: describeError(err) });
+        this.setData({
+          state: 'error',
+          error: isProductMissing(err) ? '商品不存在或已下架' : describeError(err),
+        });
       }
     },
     onRetry() {

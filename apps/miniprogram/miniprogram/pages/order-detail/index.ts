@@ -1,12 +1,15 @@
 /**
  * One order as the server has it; a pending order can be paid again or cancelled, a paid one can be refunded
- * on request (the shop decides), and its refunds are listed.
+ * on request (the shop decides), and its refunds are listed. A paid order whose buyer has not answered yet
+ * offers the "payment succeeded" subscribe message (when the server has a template for it).
  */
 import { describeError, isOrderStateError, isRefundStateError } from '../../services/errors';
 import { askRefund, closeOrder, getOrder } from '../../services/orders';
 import { payAgain } from '../../services/payment';
 import { redirectTo } from '../../utils/nav';
 import { resultUrl } from '../../utils/routes';
+import { getPaidMessageTemplate } from '../../services/server-config';
+import { askPaidMessage } from '../../services/subscribe';
 import type { OrderView } from '../../utils/view';
 import { toOrderView } from '../../utils/view';
 
@@ -60,10 +63,50 @@ Component({
     /** The action in flight: every button is disabled while one runs. */
     acting: '' as Action,
     actionError: '',
+    /** The "payment succeeded" template from /api/config; '' when the server sends none (nothing offered). */
+    templateId: '',
+    /** The consent dialog is open or its answer on its way to the server. */
+    subscribing: false,
+    /** Why the subscription did not happen (a failed wx.requestSubscribeMessage or request); '' when none. */
+    subscribeNote: '',
+    /** Asking again cannot help (subscriptions turned off or banned): the button goes away. */
+    subscribeBlocked: false,
   },
   methods: {
+    /**
+     * The template id is needed before the buyer taps: the consent dialog must open inside the tap (see
+     * services/subscribe.ts), with no request in between. Failing to get it only means not offering it.
+     */
+    loadTemplate() {
+      getPaidMessageTemplate().then(
+        (id) => this.setData({ templateId: id ?? '' }),
+        () => this.setData({ templateId: '' }),
+      );
+    },
+    /**
+     * "订阅支付结果通知". wx.requestSubscribeMessage must be called from this tap handler itself, before any
+     * await, or WeChat refuses to show the dialog; askPaidMessage makes that call first, synchronously.
+     */
+    onSubscribe() {
+      const { templateId, orderId } = this.data;
+      if (this.data.subscribing || !templateId) return;
+      const asked = askPaidMessage(orderId, templateId);
+      this.setData({ subscribing: true, subscribeNote: '' });
+      void asked.then((result) => {
+        if (result.kind === 'answered') {
+          this.setData({ subscribing: false, order: toOrderView(result.order) });
+        } else {
+          this.setData({
+            subscribing: false,
+            subscribeNote: result.note,
+            subscribeBlocked: !result.canRetry,
+          });
+        }
+      });
+    },
     onLoad(query: Record<string, string | undefined>) {
       this.setData({ orderId: query.id ?? '' });
+      this.loadTemplate();
       void this.load();
     },
     onShow() {
@@ -101,10 +144,17 @@ Component({
         if (isOrderStateError(err)) await this.load(true);
       }
     },
+    /**
+     * Cancels at once: the server answers CLOSED even when WeChat refuses so early a close (it closes the trade
+     * there later). The guard is up from the first tap, dialog included, so a double tap opens one dialog.
+     */
     async onCancel() {
       if (this.data.acting) return;
-      if (!(await confirmCancel())) return;
       this.setData({ acting: 'close', actionError: '' });
+      if (!(await confirmCancel())) {
+        this.setData({ acting: '' });
+        return;
+      }
       try {
         const order = await closeOrder(this.data.orderId);
         this.setData({ acting: '', order: toOrderView(order) });

@@ -1,5 +1,5 @@
 /**
- * The shop (first tab): the catalogue, "buy now" for one product, "add to cart" for several, and a cart bar
+ * The shop (first tab): the catalogue (tap a product for its page), "buy now" for one product, "add to cart" for several, and a cart bar
  * with the count and the estimated total that leads to the cart page. The cart is re-read on every show, so
  * it is current when the buyer comes back from the cart or a payment.
  */
@@ -9,7 +9,7 @@ import { describeError } from '../../services/errors';
 import { listProducts } from '../../services/orders';
 import { formatYuan } from '../../utils/money';
 import { navigateTo } from '../../utils/nav';
-import { confirmUrl, PAGES } from '../../utils/routes';
+import { confirmUrl, PAGES, productDetailUrl } from '../../utils/routes';
 import type { ProductView } from '../../utils/view';
 import { toProductView } from '../../utils/view';
 
@@ -55,6 +55,10 @@ Component({
     onBuy(e: WechatMiniprogram.TouchEvent) {
       const id = String(e.currentTarget.dataset.id ?? '');
       if (id) navigateTo(confirmUrl(id));
+    },
+    onOpenProduct(e: WechatMiniprogram.TouchEvent) {
+      const id = String(e.currentTarget.dataset.id ?? '');
+      if (id) navigateTo(productDetailUrl(id));
     },
     onAddToCart(e: WechatMiniprogram.TouchEvent) {
       const id = String(e.currentTarget.dataset.id ?? '');
