@@ -29,7 +29,16 @@ export function canonicalString(params: V2Params): string {
 
 export function signV2(params: V2Params, key: string, signType: SignType = 'MD5'): string {
   if (!key) throw new TypeError('signV2: the merchant API key is empty');
-  const text = `${canonicalString(params)}&key=${key}`;
+  return signV2Text(canonicalString(params), key, signType);
+}
+
+/**
+ * The digest step of signV2 over a stringA the caller built: for diagnostics that must reproduce what a
+ * mistaken signer computed (empty values kept, `sign` included, names re-cased), never for real requests.
+ */
+export function signV2Text(stringA: string, key: string, signType: SignType = 'MD5'): string {
+  if (!key) throw new TypeError('signV2Text: the merchant API key is empty');
+  const text = `${stringA}&key=${key}`;
   const digest =
     signType === 'HMAC-SHA256'
       ? createHmac('sha256', key).update(text, 'utf8').digest('hex')
