@@ -823,7 +823,12 @@ export interface SubMerchant {
  * merchants (SANDBOX_DEMO_COMBINE_SUB_MERCHANTS). APIv2 sells the shop's own goods only.
  */
 function subMerchantsConfig(e: ParsedEnv, mode: 'sandbox' | 'live'): SubMerchant[] {
-  if (e.WECHATPAY_API_VERSION !== 'v3') return [];
+  if (e.WECHATPAY_API_VERSION !== 'v3') {
+    if (e.WECHATPAY_SUB_MERCHANTS === undefined) return [];
+    throw new ConfigError([
+      'WECHATPAY_SUB_MERCHANTS needs WECHATPAY_API_VERSION=v3 (other merchants are paid through APIv3 only)',
+    ]);
+  }
   if (e.WECHATPAY_SUB_MERCHANTS === undefined) {
     if (mode !== 'sandbox') return [];
     return SANDBOX_DEMO_COMBINE_SUB_MERCHANTS.map((sub, i) => ({
@@ -837,10 +842,15 @@ function subMerchantsConfig(e: ParsedEnv, mode: 'sandbox' | 'live'): SubMerchant
     }));
   }
   const file = e.WECHATPAY_SUB_MERCHANTS;
-  const parsed = z
-    .array(subMerchantSchema)
-    .max(9)
-    .safeParse(JSON.parse(readFileSync(file, 'utf8')));
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new ConfigError([
+      `WECHATPAY_SUB_MERCHANTS (${file}) cannot be read as JSON: ${(err as Error).message}`,
+    ]);
+  }
+  const parsed = z.array(subMerchantSchema).max(9).safeParse(json);
   if (!parsed.success) {
     const first = parsed.error.issues[0];
     throw new ConfigError([`WECHATPAY_SUB_MERCHANTS (${file}): ${first?.path.join('.')}: ${first?.message}`]);
@@ -848,14 +858,27 @@ function subMerchantsConfig(e: ParsedEnv, mode: 'sandbox' | 'live'): SubMerchant
   const sellers = new Set<string>(['main']);
   return parsed.data.map((m) => {
     if (sellers.has(m.seller)) throw new ConfigError([`WECHATPAY_SUB_MERCHANTS: seller ${m.seller} twice`]);
+    const demo = SANDBOX_DEMO_COMBINE_SUB_MERCHANTS.some((d) => d.apiV3Key === m.apiV3Key);
+    if (demo && e.NODE_ENV === 'production') {
+      throw new ConfigError([
+        `WECHATPAY_SUB_MERCHANTS: ${m.seller} has a sandbox demo APIv3 key; set its real one for NODE_ENV=production`,
+      ]);
+    }
     sellers.add(m.seller);
-    const keyPem = m.publicKey === undefined ? undefined : readFileSync(m.publicKey, 'utf8');
+    const read = (path: string, what: string) => {
+      try {
+        return readFileSync(path, 'utf8');
+      } catch {
+        throw new ConfigError([`WECHATPAY_SUB_MERCHANTS: ${m.seller}'s ${what} (${path}) cannot be read`]);
+      }
+    };
+    const keyPem = m.publicKey === undefined ? undefined : read(m.publicKey, 'publicKey');
     return {
       seller: m.seller,
       name: m.name,
       mchId: m.mchId,
       apiV3Key: m.apiV3Key,
-      privateKey: readFileSync(m.privateKey, 'utf8'),
+      privateKey: read(m.privateKey, 'privateKey'),
       certSerial: m.certSerial,
       publicKey:
         keyPem !== undefined && m.publicKeyId !== undefined ? { id: m.publicKeyId, pem: keyPem } : undefined,

@@ -8,6 +8,7 @@ import {
   SANDBOX_DEMO_CHANNELS,
   SANDBOX_DEMO_ADMIN_TOKEN,
   SANDBOX_DEMO_TLS,
+  SANDBOX_DEMO_COMBINE_SUB_MERCHANTS,
   SANDBOX_DEMO_V3,
 } from '@mp-pay/shared/wechatpay';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -529,6 +530,86 @@ describe('APIv3 settings', () => {
     expect(demo).toContain(
       'WECHATPAY_APIV3_KEY is the sandbox demo value; set your real one for NODE_ENV=production',
     );
+  });
+});
+
+describe('WECHATPAY_SUB_MERCHANTS (combine payments, docs/combine.md)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'mp-pay-config-subs-'));
+  const file = (name: string, text: string) => {
+    const path = join(dir, name);
+    writeFileSync(path, text);
+    return path;
+  };
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const demo = SANDBOX_DEMO_COMBINE_SUB_MERCHANTS[0] as (typeof SANDBOX_DEMO_COMBINE_SUB_MERCHANTS)[number];
+  const keyPath = file('sub_key.pem', demo.mchPrivateKey);
+  const entry = {
+    seller: 'teaware',
+    name: 'Teaware',
+    mchId: demo.mchId,
+    apiV3Key: demo.apiV3Key,
+    privateKey: keyPath,
+    certSerial: demo.mchCertSerial,
+  };
+
+  it('sandbox mode with APIv3 sells for the demo merchants; APIv2 for the shop alone', () => {
+    expect(loadConfig({}).wechatpay.subMerchants).toEqual([]);
+    const sellers = loadConfig({ WECHATPAY_API_VERSION: 'v3' }).wechatpay.subMerchants.map((m) => [
+      m.seller,
+      m.mchId,
+    ]);
+    expect(sellers).toEqual(
+      SANDBOX_DEMO_COMBINE_SUB_MERCHANTS.map((m, i) => [['teaware', 'snacks'][i], m.mchId]),
+    );
+  });
+
+  it('reads the file with each merchant’s key, and says what is wrong with a bad one', () => {
+    const good = file('good.json', JSON.stringify([entry]));
+    const subs = loadConfig({ WECHATPAY_API_VERSION: 'v3', WECHATPAY_SUB_MERCHANTS: good }).wechatpay
+      .subMerchants;
+    expect(subs).toEqual([{ ...entry, privateKey: demo.mchPrivateKey, publicKey: undefined }]);
+    expect(problems({ WECHATPAY_SUB_MERCHANTS: good })).toEqual([
+      'WECHATPAY_SUB_MERCHANTS needs WECHATPAY_API_VERSION=v3 (other merchants are paid through APIv3 only)',
+    ]);
+    const v3 = { WECHATPAY_API_VERSION: 'v3' };
+    expect(problems({ ...v3, WECHATPAY_SUB_MERCHANTS: file('bad.json', '[{') })[0]).toMatch(
+      /cannot be read as JSON/,
+    );
+    expect(
+      problems({
+        ...v3,
+        WECHATPAY_SUB_MERCHANTS: file('main.json', JSON.stringify([{ ...entry, seller: 'main' }])),
+      }),
+    ).toEqual(['WECHATPAY_SUB_MERCHANTS: seller main twice']);
+    expect(
+      problems({
+        ...v3,
+        WECHATPAY_SUB_MERCHANTS: file('short.json', JSON.stringify([{ ...entry, apiV3Key: 'x' }])),
+      }),
+    ).toEqual([
+      `WECHATPAY_SUB_MERCHANTS (${join(dir, 'short.json')}): 0.apiV3Key: apiV3Key: the 32-byte APIv3 key`,
+    ]);
+    const missing = file('missing.json', JSON.stringify([{ ...entry, privateKey: join(dir, 'nope.pem') }]));
+    expect(problems({ ...v3, WECHATPAY_SUB_MERCHANTS: missing })[0]).toMatch(
+      /teaware's privateKey .* cannot be read/,
+    );
+    // An error never shows the APIv3 key itself.
+    expect(problems({ ...v3, WECHATPAY_SUB_MERCHANTS: missing }).join()).not.toContain(demo.apiV3Key);
+  });
+
+  it('refuses a sandbox demo merchant key in production', () => {
+    const list = problems({
+      ...live,
+      NODE_ENV: 'production',
+      WECHATPAY_API_VERSION: 'v3',
+      WECHATPAY_APIV3_KEY: 'c'.repeat(32),
+      WECHATPAY_PRIVATE_KEY: keyPath,
+      WECHATPAY_CERT_SERIAL: demo.mchCertSerial,
+      WECHATPAY_PUBLIC_KEY: file('pub.pem', SANDBOX_DEMO_V3.platformPublicKey),
+      WECHATPAY_PUBLIC_KEY_ID: 'PUB_KEY_ID_0123456789012345',
+      WECHATPAY_SUB_MERCHANTS: file('prod.json', JSON.stringify([entry])),
+    });
+    expect(list.join('\n')).toContain('teaware has a sandbox demo APIv3 key');
   });
 });
 
