@@ -242,23 +242,8 @@ export async function closeOrderLater(
       });
       if (ended.kind !== 'ended') continue;
     }
-    const closed = await ctx.store.orders.markClosed(orderId, {
-      closedAt: ctx.now(),
-      reason,
-      closedAttempt: undefined,
-    });
-    switch (closed.kind) {
-      case 'closed':
-        log.info({ orderId, reason, closeAtWechat: 'later' }, 'order closed');
-        return { kind: 'closed' };
-      case 'already_closed':
-      case 'not_found':
-        return { kind: 'closed' };
-      case 'already_paid':
-        return { kind: 'paid' };
-      case 'attempt_open':
-        continue;
-    }
+    const outcome = await markClosedHere(ctx, orderId, reason, undefined, log, { closeAtWechat: 'later' });
+    if (outcome) return outcome;
   }
   throw new GatewayError('unavailable', `order ${orderId} kept opening attempts while being cancelled`);
 }
@@ -300,19 +285,32 @@ export async function closeOrderAtWechat(
       if (outcome.kind === 'closed') closedAttempt = attempt.outTradeNo;
       else recheck = outcome;
     }
-    const closed = await ctx.store.orders.markClosed(orderId, { closedAt: ctx.now(), reason, closedAttempt });
-    switch (closed.kind) {
-      case 'closed':
-        log.info({ orderId, reason }, 'order closed');
-        return recheck ?? { kind: 'closed' };
-      case 'already_closed':
-      case 'not_found':
-        return recheck ?? { kind: 'closed' };
-      case 'already_paid':
-        return { kind: 'paid' };
-      case 'attempt_open':
-        continue;
-    }
+    const outcome = await markClosedHere(ctx, orderId, reason, closedAttempt, log);
+    if (outcome) return outcome.kind === 'closed' ? (recheck ?? outcome) : outcome;
   }
   throw new GatewayError('unavailable', `order ${orderId} kept opening attempts while being closed`);
+}
+
+/** The order CLOSED here (mark-closed.lua); undefined when an attempt opened meanwhile (close it first). */
+async function markClosedHere(
+  ctx: AppContext,
+  orderId: string,
+  reason: string,
+  closedAttempt: string | undefined,
+  log: Logger,
+  note: Record<string, string> = {},
+): Promise<CloseOutcome | undefined> {
+  const closed = await ctx.store.orders.markClosed(orderId, { closedAt: ctx.now(), reason, closedAttempt });
+  switch (closed.kind) {
+    case 'closed':
+      log.info({ orderId, reason, ...note }, 'order closed');
+      return { kind: 'closed' };
+    case 'already_closed':
+    case 'not_found':
+      return { kind: 'closed' };
+    case 'already_paid':
+      return { kind: 'paid' };
+    case 'attempt_open':
+      return undefined;
+  }
 }
