@@ -4,6 +4,9 @@ import type { SandboxContext } from '../context.ts';
 import { readJsonObject } from '../http/body.ts';
 import type { Notifier } from '../notifier.ts';
 import { OUTCOMES, settlePayment, type Outcome } from '../pay/settle.ts';
+import type { PrepayRecord } from '../state.ts';
+import { combineOfPrepay, type CombineRecord } from '../v3/combine.ts';
+import { COMBINE_CHANNEL, settleCombine } from '../v3/combine-pay.ts';
 import { buyerOpenid, knownUser } from './buyer.ts';
 
 /**
@@ -14,7 +17,12 @@ import { buyerOpenid, knownUser } from './buyer.ts';
  * unifiedorder's sign type over the six lower-case fields; v3, SHA256withRSA over
  * `appid\ntimestamp\nnoncestr\nprepayid\n` with the merchant certificate's public key.
  *
- * Answers the SDK's `BaseResp`: `{errCode: 0}` paid, `-2` cancelled, `-1` anything else with `errStr` naming it.
+ * A combine's prepayid (POST /v3/combine-transactions/app) pays every sub-order at once: appid the combine_appid,
+ * partnerid the combine_mchid, the v3 sign with the combine merchant's certificate; `fail_sub_order` (a
+ * sub-order's out_trade_no) fails that one sub-order, as on POST /sandbox/pay.
+ *
+ * Answers the SDK's `BaseResp`: `{errCode: 0}` paid, `-2` cancelled, `-1` anything else with `errStr` naming it
+ * (and the sandbox's `hint` when a combine is only partly paid).
  */
 const FIELDS = ['appid', 'partnerid', 'prepayid', 'package', 'noncestr', 'timestamp', 'sign'] as const;
 /** The camelCase slips of wx.requestPayment habits, named when a field is missing. */
@@ -30,6 +38,7 @@ interface AppReply {
   status: number;
   errCode: 0 | -1 | -2;
   errStr: string;
+  hint?: string;
 }
 const error = (status: number, errStr: string): AppReply => ({ status, errCode: -1, errStr });
 
@@ -40,7 +49,7 @@ export function appPayerRoute(sandbox: SandboxContext, notifier: Notifier) {
       ? pay(sandbox, notifier, ctx, body)
       : error(400, 'send a JSON object: the PayReq fields');
     ctx.status = reply.status;
-    ctx.body = { errCode: reply.errCode, errStr: reply.errStr };
+    ctx.body = { errCode: reply.errCode, errStr: reply.errStr, ...(reply.hint ? { hint: reply.hint } : {}) };
   };
 }
 
@@ -68,6 +77,10 @@ function pay(
     return error(400, `partnerid ${fields.partnerid} is not the merchant bound to ${fields.appid}`);
   }
   const prepay = sandbox.state.prepays.get(fields.prepayid);
+  const combine = prepay && combineOfPrepay(sandbox, prepay);
+  if (prepay && combine) {
+    return payCombine(sandbox, notifier, ctx, fields, prepay, combine, outcome, body.fail_sub_order);
+  }
   const order = prepay && sandbox.state.orders.get(prepay.orderKey);
   if (!prepay || !order) return error(404, 'prepayid不存在: place an APP order first');
   if (order.tradeType !== 'APP') return error(400, `prepayid is a ${order.tradeType} trade, not an APP one`);
@@ -87,9 +100,14 @@ function pay(
   const openid = buyerOpenid(sandbox, order.appId, knownUser(ctx));
   const settled = settlePayment(sandbox, notifier, order, prepay, outcome, openid);
   if (!settled.ok) return error(settled.status, settled.reason);
+  return answer(outcome);
+}
+
+/** The app's BaseResp for the buyer's outcome, once the payment was settled. */
+function answer(outcome: Outcome, hint?: string): AppReply {
   switch (outcome) {
     case 'success':
-      return { status: 200, errCode: 0, errStr: '' };
+      return { status: 200, errCode: 0, errStr: '', ...(hint ? { hint } : {}) };
     case 'cancel':
       return { status: 200, errCode: -2, errStr: '用户取消' };
     case 'fail':
@@ -97,4 +115,37 @@ function pay(
     case 'payerror':
       return { status: 200, errCode: -1, errStr: '支付失败，请重新下单支付' };
   }
+}
+
+/** An APP combine's prepayid: the combine merchant's appid, partnerid and certificate, then every sub-order. */
+function payCombine(
+  sandbox: SandboxContext,
+  notifier: Notifier,
+  ctx: Context,
+  fields: Record<(typeof FIELDS)[number], string>,
+  prepay: PrepayRecord,
+  combine: CombineRecord,
+  outcome: Outcome,
+  failSubOrder: unknown,
+): AppReply {
+  if (combine.kind !== 'app') {
+    return error(400, `prepayid is a ${combine.kind} combine, paid ${COMBINE_CHANNEL[combine.kind]}`);
+  }
+  if (combine.appId !== fields.appid || combine.mchId !== fields.partnerid) {
+    return error(
+      400,
+      'prepayid belongs to another appid or partnerid (a combine: combine_appid, combine_mchid)',
+    );
+  }
+  const merchantV3 = sandbox.accounts.merchantV3(combine.mchId);
+  if (!merchantV3) return error(404, 'prepayid不存在');
+  const signed = Object.fromEntries(FIELDS.map((name) => [name, fields[name]]));
+  const problem = verifyAppPayParamsV3(signed, merchantV3.publicKey);
+  if (problem) return error(400, `支付验证签名失败: ${problem}`);
+
+  const openid = buyerOpenid(sandbox, combine.appId, knownUser(ctx));
+  const settled = settleCombine(sandbox, notifier, prepay, combine, outcome, failSubOrder, openid);
+  if (!settled.ok)
+    return error(settled.status, settled.hint ? `${settled.reason}: ${settled.hint}` : settled.reason);
+  return answer(outcome, settled.hint);
 }

@@ -5,6 +5,8 @@ import type { Notifier } from '../notifier.ts';
 import { applyExpiry, H5_URL_TTL_MS } from '../pay/orders.ts';
 import { settlePayment } from '../pay/settle.ts';
 import type { OrderRecord, PrepayRecord } from '../state.ts';
+import { combineOfPrepay, subOrdersOf, type CombineRecord } from '../v3/combine.ts';
+import { combineDescription, combineTotalFee, settleCombine } from '../v3/combine-pay.ts';
 import { browserUser, buyerOpenid } from './buyer.ts';
 import { errorPage, escapeHtml, renderPage, sendHtml, yuan } from './html.ts';
 
@@ -17,6 +19,11 @@ import { errorPage, escapeHtml, renderPage, sendHtml, yuan } from './html.ts';
  * Referer: WeChat's H5 FAQ, https://pay.weixin.qq.com/doc/v2/merchant/4011936869, answers another host with
  * 商家存在未配置的参数); then shows the amount and a pay button. Paying (`POST /sandbox/h5/pay`, a form) settles
  * like every channel and returns to redirect_url.
+ *
+ * A combine's h5_url (POST /v3/combine-transactions/h5) goes through the same checks (the IP is the combine's
+ * scene_info.payer_client_ip), shows the combine's total, and pays every sub-order at once; the form's
+ * `fail_sub_order` (a sub-order's out_trade_no; the page has a button per sub-order) fails that one sub-order,
+ * as on POST /sandbox/pay.
  */
 const PARAM_ERROR = '商家参数格式有误，请联系商家解决';
 const NETWORK_ERROR = '网络环境未能通过安全验证，请稍后再试';
@@ -24,8 +31,11 @@ const EXPIRED = '支付请求已失效，请用户重新发起支付';
 const IN_WECHAT = '请在微信外打开订单，进行支付';
 const NOT_CONFIGURED = '商家存在未配置的参数，请联系商家解决';
 
+/** What an h5 link pays: one MWEB trade, or an h5 combine and its sub-orders. */
+type Payable = { order: OrderRecord; combine?: undefined } | { order?: undefined; combine: CombineRecord };
+
 type Checked =
-  | { ok: true; order: OrderRecord; prepay: PrepayRecord; redirectUrl: string | undefined }
+  | ({ ok: true; prepay: PrepayRecord; redirectUrl: string | undefined; orders: OrderRecord[] } & Payable)
   | { ok: false; message: string; detail: string };
 
 /**
@@ -45,10 +55,16 @@ function checkLink(
 ): Checked {
   const fail = (message: string, detail: string): Checked => ({ ok: false, message, detail });
   const prepay = fields.prepayId ? sandbox.state.prepays.get(fields.prepayId) : undefined;
-  const order = prepay && sandbox.state.orders.get(prepay.orderKey);
-  if (!prepay || !order || order.tradeType !== 'MWEB' || !prepay.h5Package) {
+  const combine = prepay && combineOfPrepay(sandbox, prepay);
+  const order = combine ? undefined : prepay && sandbox.state.orders.get(prepay.orderKey);
+  const payable: Payable | undefined =
+    combine?.kind === 'h5' ? { combine } : order?.tradeType === 'MWEB' ? { order } : undefined;
+  if (!prepay || !payable || !prepay.h5Package) {
     return fail(PARAM_ERROR, 'unknown prepay_id: open the mweb_url / h5_url exactly as WeChat returned it');
   }
+  // A combine's sub-orders all carry its scene_info.payer_client_ip.
+  const orders = payable.combine ? subOrdersOf(sandbox, payable.combine) : [payable.order];
+  const clientIp = orders[0]?.clientIp;
   if (fields.pkg !== prepay.h5Package) {
     return fail(PARAM_ERROR, 'package does not belong to this prepay_id: do not edit the mweb_url');
   }
@@ -59,10 +75,10 @@ function checkLink(
     return fail(EXPIRED, 'an mweb_url lives 5 minutes: place the order again for a fresh one');
   }
   const ip = ctx.ip;
-  if (comparableIp(ip) !== comparableIp(order.clientIp)) {
+  if (comparableIp(ip) !== comparableIp(clientIp)) {
     return fail(
       NETWORK_ERROR,
-      `the order was placed for ${order.clientIp ?? '?'} (spbill_create_ip / payer_client_ip) but the page is opened from ${ip}`,
+      `the order was placed for ${clientIp ?? '?'} (spbill_create_ip / payer_client_ip) but the page is opened from ${ip}`,
     );
   }
   let redirectUrl: string | undefined;
@@ -86,7 +102,7 @@ function checkLink(
     }
     redirectUrl = url.toString();
   }
-  return { ok: true, order, prepay, redirectUrl };
+  return { ok: true, prepay, redirectUrl, orders, ...payable };
 }
 
 /** The Referer rule, for the GET only (the pay form is posted from the cashier itself). */
@@ -125,14 +141,31 @@ export function cashierPageRoute(sandbox: SandboxContext) {
       if (referer) return error(PARAM_ERROR, referer);
     }
     if (!checked.ok) return error(checked.message, checked.detail);
-    const { order, prepay, redirectUrl } = checked;
-    applyExpiry(order, sandbox.clock.now());
-    if (order.state !== 'NOTPAY') {
+    const { prepay, redirectUrl, orders, combine } = checked;
+    for (const order of orders) applyExpiry(order, sandbox.clock.now());
+    const unpayable = orders.find((order) => order.state !== 'NOTPAY');
+    if (unpayable) {
       return error(
-        order.state === 'SUCCESS' ? '该订单已支付' : '订单已关闭',
-        `the order is ${order.state}: nothing to pay`,
+        orders.some((order) => order.state === 'SUCCESS') ? '该订单已支付' : '订单已关闭',
+        combine
+          ? `sub-order ${unpayable.outTradeNo} of combine ${combine.outTradeNo} is ${unpayable.state}: nothing to pay`
+          : `the order is ${unpayable.state}: nothing to pay`,
       );
     }
+    const first = orders[0] as OrderRecord;
+    const merchantLine = combine
+      ? `合单 combine ${escapeHtml(combine.outTradeNo)} · 商户号 merchant ${escapeHtml(combine.mchId)}`
+      : `商户号 merchant ${escapeHtml(first.mchId)} · ${escapeHtml(first.outTradeNo)}`;
+    // A combine's sub-orders, each with the sandbox's button to fail it alone (outcome success, fail_sub_order).
+    const subOrders = combine
+      ? `<ul id="sandbox-h5-sub-orders" class="muted">${orders
+          .map(
+            (order) =>
+              `<li>${escapeHtml(order.body)} ${escapeHtml(yuan(order.totalFee))} · ${escapeHtml(order.mchId)}
+<button class="secondary" type="submit" name="fail_sub_order" value="${escapeHtml(order.outTradeNo)}">支付但此子单失败 Pay, fail ${escapeHtml(order.outTradeNo)}</button></li>`,
+          )
+          .join('\n')}</ul>`
+      : '';
     browserUser(ctx); // the buyer's sandbox identity, created on the first visit
     const hidden = (name: string, value: string) =>
       `<input type="hidden" name="${name}" value="${escapeHtml(value)}">`;
@@ -143,14 +176,14 @@ export function cashierPageRoute(sandbox: SandboxContext) {
         '微信支付 WeChat Pay',
         `<form class="card" id="sandbox-h5-cashier" method="post" action="/sandbox/h5/pay">
 <p class="muted">微信支付 · WeChat Pay</p>
-<div class="amount" id="sandbox-h5-amount">${escapeHtml(yuan(order.totalFee))}</div>
-<p id="sandbox-h5-body">${escapeHtml(order.body)}</p>
-<p class="muted">商户号 merchant ${escapeHtml(order.mchId)} · ${escapeHtml(order.outTradeNo)}</p>
+<div class="amount" id="sandbox-h5-amount">${escapeHtml(yuan(combineTotalFee(orders)))}</div>
+<p id="sandbox-h5-body">${escapeHtml(combineDescription(orders))}</p>
+<p class="muted">${merchantLine}</p>
 ${hidden('prepay_id', prepay.prepayId)}${hidden('package', prepay.h5Package ?? '')}${hidden('redirect_url', redirectUrl ?? '')}
 <button class="primary" id="sandbox-h5-pay" type="submit" name="outcome" value="success">立即支付 Pay</button>
 <button class="secondary" id="sandbox-h5-fail" type="submit" name="outcome" value="fail">支付失败 Decline</button>
 <button class="secondary" id="sandbox-h5-cancel" type="submit" name="outcome" value="cancel">取消 Cancel</button>
-</form>`,
+${subOrders}</form>`,
       ),
     );
   };
@@ -170,9 +203,13 @@ export function cashierPayRoute(sandbox: SandboxContext, notifier: Notifier) {
       return sendHtml(ctx, 200, errorPage('sandbox-h5-error', checked.message, checked.detail));
     const outcome =
       field('outcome') === 'cancel' ? 'cancel' : field('outcome') === 'fail' ? 'fail' : 'success';
-    const { order, prepay, redirectUrl } = checked;
-    const openid = buyerOpenid(sandbox, order.appId, browserUser(ctx));
-    const settled = settlePayment(sandbox, notifier, order, prepay, outcome, openid);
+    const { prepay, redirectUrl, orders, order, combine } = checked;
+    const openid = buyerOpenid(sandbox, (combine ?? order).appId, browserUser(ctx));
+    const failSubOrder = field('fail_sub_order') || undefined;
+    const settled = combine
+      ? settleCombine(sandbox, notifier, prepay, combine, outcome, failSubOrder, openid)
+      : settlePayment(sandbox, notifier, order, prepay, outcome, openid);
+    const hint = 'hint' in settled ? settled.hint : undefined;
     const message = !settled.ok
       ? settled.reason
       : outcome === 'success'
@@ -192,7 +229,9 @@ export function cashierPayRoute(sandbox: SandboxContext, notifier: Notifier) {
         message,
         `<div class="card" id="sandbox-h5-done"><h1 id="sandbox-h5-result" data-outcome="${escapeHtml(
           settled.ok ? outcome : 'refused',
-        )}">${escapeHtml(message)}</h1><p class="muted">${escapeHtml(yuan(order.totalFee))} · ${escapeHtml(order.outTradeNo)}</p></div>`,
+        )}">${escapeHtml(message)}</h1><p class="muted">${escapeHtml(yuan(combineTotalFee(orders)))} · ${escapeHtml((combine ?? order).outTradeNo)}</p>${
+          hint ? `<p class="muted" id="sandbox-h5-hint">${escapeHtml(hint)}</p>` : ''
+        }</div>`,
       ),
     );
   };

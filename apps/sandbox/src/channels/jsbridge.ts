@@ -2,6 +2,8 @@ import type { Context, Next } from 'koa';
 import type { SandboxContext } from '../context.ts';
 import { sendJsonError } from '../http/json.ts';
 import { reportedState } from '../refunds/status.ts';
+import { combineOfPrepay, subOrdersOf, type CombineRecord } from '../v3/combine.ts';
+import { combineDescription, combineTotalFee } from '../v3/combine-pay.ts';
 
 /**
  * GET /sandbox/jsbridge.js: WeChat's in-browser `WeixinJSBridge`, for official-account pages opened outside
@@ -135,10 +137,19 @@ export async function allowAnyOrigin(ctx: Context, next: Next): Promise<void> {
   await next();
 }
 
-/** GET /sandbox/prepays/:prepay_id → what the pay sheet shows (amount, description, merchant). */
+/**
+ * GET /sandbox/prepays/:prepay_id → what the pay sheet shows (amount, description, merchant). A combine's
+ * prepay_id shows the combine: its total, its sub-orders' descriptions, and each sub-order with its state (a
+ * combine has no overall state).
+ */
 export function prepaySummaryRoute(sandbox: SandboxContext) {
   return (ctx: Context): void => {
     const prepay = sandbox.state.prepays.get(String(ctx.params.prepay_id ?? ''));
+    const combine = prepay && combineOfPrepay(sandbox, prepay);
+    if (prepay && combine) {
+      ctx.body = combineSummary(sandbox, prepay.prepayId, combine);
+      return;
+    }
     const order = prepay && sandbox.state.orders.get(prepay.orderKey);
     if (!prepay || !order) return sendJsonError(ctx, 404, 'PREPAY_NOT_FOUND', 'prepay_id不存在');
     ctx.body = {
@@ -151,5 +162,27 @@ export function prepaySummaryRoute(sandbox: SandboxContext) {
       total_fee: order.totalFee,
       state: reportedState(order),
     };
+  };
+}
+
+const COMBINE_TRADE_TYPE = { jsapi: 'JSAPI', app: 'APP', h5: 'MWEB', native: 'NATIVE' } as const;
+
+function combineSummary(sandbox: SandboxContext, prepayId: string, combine: CombineRecord) {
+  const orders = subOrdersOf(sandbox, combine);
+  return {
+    prepay_id: prepayId,
+    combine_out_trade_no: combine.outTradeNo,
+    mch_id: combine.mchId,
+    appid: combine.appId,
+    trade_type: COMBINE_TRADE_TYPE[combine.kind],
+    body: combineDescription(orders),
+    total_fee: combineTotalFee(orders),
+    sub_orders: orders.map((order) => ({
+      mch_id: order.mchId,
+      out_trade_no: order.outTradeNo,
+      body: order.body,
+      total_fee: order.totalFee,
+      state: reportedState(order),
+    })),
   };
 }

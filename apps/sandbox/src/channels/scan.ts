@@ -14,6 +14,8 @@ import type { Notifier } from '../notifier.ts';
 import { applyExpiry } from '../pay/orders.ts';
 import { OUTCOMES, settlePayment, type Outcome } from '../pay/settle.ts';
 import type { OrderRecord, PrepayRecord } from '../state.ts';
+import { combineOfPrepay, subOrdersOf, type CombineRecord } from '../v3/combine.ts';
+import { combineDescription, combineTotalFee, settleCombine } from '../v3/combine-pay.ts';
 import { browserUser, buyerOpenid, knownUser } from './buyer.ts';
 import { errorPage, escapeHtml, renderPage, scriptJson, sendHtml, yuan } from './html.ts';
 
@@ -25,8 +27,12 @@ import { errorPage, escapeHtml, renderPage, scriptJson, sendHtml, yuan } from '.
  * (SANDBOX_NATIVE_CALLBACK_URL), verifies the signed reply, and pays the prepay_id it carries (a NATIVE
  * unifiedorder of that merchant); a reply with result_code FAIL shows the buyer its err_code_des.
  *
- * `POST /sandbox/scan {url, openid?, outcome?}` does it for tests and demos (JSON); `GET /sandbox/scan?url=`
- * is the page a person uses.
+ * A native combine's code_url (POST /v3/combine-transactions/native) is a mode-2 code too: paying it pays
+ * every sub-order at once, the amount shown is the combine's total, and `fail_sub_order` (a sub-order's
+ * out_trade_no) fails that one sub-order, as on POST /sandbox/pay.
+ *
+ * `POST /sandbox/scan {url, openid?, outcome?, fail_sub_order?}` does it for tests and demos (JSON);
+ * `GET /sandbox/scan?url=` is the page a person uses.
  */
 class ScanError extends Error {
   constructor(
@@ -43,6 +49,8 @@ interface Resolved {
   /** Mode 2: the trade, known before paying. */
   order?: OrderRecord;
   prepay?: PrepayRecord;
+  /** Mode 2, a combine's code_url: the combine (no `order`: it pays every sub-order). */
+  combine?: CombineRecord;
 }
 
 /** The sandbox's words for a code_url past its 2 hours (the prepay_id's life, docs/protocol.md §9 "Native"). */
@@ -50,18 +58,19 @@ const CODE_EXPIRED = '二维码已过期，请刷新页面后重新扫码';
 
 /**
  * Why a mode-2 code_url can no longer be paid, in the words the buyer's WeChat shows, or undefined while it can:
- * its trade paid, closed (also by time_expire) or failed, or the code past its 2 hours on the sandbox clock.
+ * its trade (a combine's: any sub-order) paid, closed (also by time_expire) or failed, or the code past its 2
+ * hours on the sandbox clock.
  */
 function codeUrlProblem(
   sandbox: SandboxContext,
-  order: OrderRecord,
+  orders: OrderRecord[],
   prepay: PrepayRecord,
 ): string | undefined {
   const now = sandbox.clock.now();
-  applyExpiry(order, now);
-  if (order.state === 'SUCCESS') return '该订单已支付';
-  if (order.state === 'CLOSED') return '订单已关闭';
-  if (order.state === 'PAYERROR') return '支付失败，请重新下单支付';
+  for (const order of orders) applyExpiry(order, now);
+  if (orders.some((order) => order.state === 'SUCCESS')) return '该订单已支付';
+  if (orders.some((order) => order.state === 'CLOSED')) return '订单已关闭';
+  if (orders.some((order) => order.state === 'PAYERROR')) return '支付失败，请重新下单支付';
   return now >= prepay.expiresAt ? CODE_EXPIRED : undefined;
 }
 
@@ -80,6 +89,8 @@ function resolve(sandbox: SandboxContext, url: unknown): Resolved {
   if (link.mode === 2) {
     const prepayId = sandbox.state.codeUrls.get(link.pr);
     const prepay = prepayId === undefined ? undefined : sandbox.state.prepays.get(prepayId);
+    const combine = prepay && combineOfPrepay(sandbox, prepay);
+    if (prepay && combine?.kind === 'native') return { link, prepay, combine };
     const order = prepay && sandbox.state.orders.get(prepay.orderKey);
     if (!prepay || !order || order.tradeType !== 'NATIVE') {
       throw new ScanError(
@@ -181,7 +192,11 @@ const MESSAGES: Record<Outcome, string> = {
   payerror: '支付失败 Payment error',
 };
 
-/** POST /sandbox/scan {url, openid?, outcome?} → {mode, outcome, message, out_trade_no, total_fee, product_id?}. */
+/**
+ * POST /sandbox/scan {url, openid?, outcome?, fail_sub_order?} → {mode, outcome, message, out_trade_no, total_fee,
+ * openid, product_id?}; a combine's code_url → {mode, outcome, message, combine_out_trade_no, total_fee (the
+ * combine's total), openid, sub_orders: [{mch_id, out_trade_no, total_fee, state}], hint?}.
+ */
 export function scanRoute(sandbox: SandboxContext, notifier: Notifier) {
   return async (ctx: Context): Promise<void> => {
     const body = await readJsonObject(ctx);
@@ -192,6 +207,12 @@ export function scanRoute(sandbox: SandboxContext, notifier: Notifier) {
         throw new ScanError(400, 'BAD_REQUEST', `unknown outcome: use ${OUTCOMES.join(', ')}`);
       }
       const resolved = resolve(sandbox, body.url);
+      if (resolved.combine) {
+        const prepay = resolved.prepay as PrepayRecord;
+        ctx.body = scanCombine(sandbox, notifier, ctx, resolved.combine, prepay, body, outcome);
+        ctx.status = 200;
+        return;
+      }
       const appId = resolved.link.mode === 2 ? (resolved.order as OrderRecord).appId : resolved.link.appId;
       const openid = payer(sandbox, ctx, appId, body.openid);
       const { order, prepay } =
@@ -201,7 +222,8 @@ export function scanRoute(sandbox: SandboxContext, notifier: Notifier) {
       const settled = settlePayment(sandbox, notifier, order, prepay, outcome, openid);
       if (!settled.ok) {
         // settlePayment recorded the refusal; a code_url's buyer reads the scanner's words for it.
-        const reason = (resolved.link.mode === 2 && codeUrlProblem(sandbox, order, prepay)) || settled.reason;
+        const reason =
+          (resolved.link.mode === 2 && codeUrlProblem(sandbox, [order], prepay)) || settled.reason;
         throw new ScanError(settled.status, 'NOT_PAYABLE', reason);
       }
       ctx.status = 200;
@@ -221,6 +243,44 @@ export function scanRoute(sandbox: SandboxContext, notifier: Notifier) {
   };
 }
 
+/** Pays a combine's code_url: every sub-order at once, for the scanning buyer, as settleCombine decides. */
+function scanCombine(
+  sandbox: SandboxContext,
+  notifier: Notifier,
+  ctx: Context,
+  combine: CombineRecord,
+  prepay: PrepayRecord,
+  body: Record<string, unknown>,
+  outcome: Outcome,
+): Record<string, unknown> {
+  const openid = payer(sandbox, ctx, combine.appId, body.openid);
+  const settled = settleCombine(sandbox, notifier, prepay, combine, outcome, body.fail_sub_order, openid);
+  const orders = subOrdersOf(sandbox, combine);
+  if (!settled.ok) {
+    // A request the scanner cannot act on (fail_sub_order) is the caller's mistake; the rest, the code's state.
+    if (settled.status === 400) {
+      throw new ScanError(400, 'BAD_REQUEST', `${settled.reason}: ${settled.hint ?? ''}`.replace(/: $/, ''));
+    }
+    const reason = codeUrlProblem(sandbox, orders, prepay) || settled.reason;
+    throw new ScanError(settled.status, 'NOT_PAYABLE', reason);
+  }
+  return {
+    mode: 2,
+    outcome,
+    message: MESSAGES[outcome],
+    combine_out_trade_no: combine.outTradeNo,
+    total_fee: combineTotalFee(orders),
+    openid,
+    sub_orders: orders.map((order) => ({
+      mch_id: order.mchId,
+      out_trade_no: order.outTradeNo,
+      total_fee: order.totalFee,
+      state: order.state,
+    })),
+    ...(settled.hint ? { hint: settled.hint } : {}),
+  };
+}
+
 /** GET /sandbox/scan?url=: what the buyer sees after scanning, with a pay button. */
 export function scanPageRoute(sandbox: SandboxContext) {
   return (ctx: Context): void => {
@@ -232,26 +292,33 @@ export function scanPageRoute(sandbox: SandboxContext) {
       if (!(err instanceof ScanError)) throw err;
       return sendHtml(ctx, 200, errorPage('sandbox-scan-error', '无法识别此二维码', err.message));
     }
-    const { link, order, prepay } = resolved;
+    const { link, order, prepay, combine } = resolved;
+    const subOrders = combine ? subOrdersOf(sandbox, combine) : [];
     // A code that can no longer be paid shows why, not a pay button (mode 1 asks the merchant on paying).
-    const problem = order && prepay ? codeUrlProblem(sandbox, order, prepay) : undefined;
-    if (order && problem) {
+    const trades = combine ? subOrders : order ? [order] : [];
+    const problem = trades.length > 0 && prepay ? codeUrlProblem(sandbox, trades, prepay) : undefined;
+    if (problem) {
+      const states = trades.map((trade) => `${trade.outTradeNo} ${trade.state}`).join(', ');
       return sendHtml(
         ctx,
         200,
         errorPage(
           'sandbox-scan-error',
           problem,
-          `the code_url's trade ${order.outTradeNo} is ${order.state}; a code_url lives 2 hours: nothing to pay`,
+          `the code_url's ${combine ? `combine ${combine.outTradeNo} (${states})` : `trade ${states}`}; a code_url lives 2 hours: nothing to pay`,
         ),
       );
     }
     browserUser(ctx);
-    const summary = order
-      ? `<div class="amount" id="sandbox-scan-amount">${escapeHtml(yuan(order.totalFee))}</div>
+    const summary = combine
+      ? `<div class="amount" id="sandbox-scan-amount">${escapeHtml(yuan(combineTotalFee(subOrders)))}</div>
+<p id="sandbox-scan-body">${escapeHtml(combineDescription(subOrders))}</p>
+<p class="muted">合单 combine <span id="sandbox-scan-combine">${escapeHtml(combine.outTradeNo)}</span> · 商户号 merchant <span id="sandbox-scan-merchant">${escapeHtml(combine.mchId)}</span> · ${subOrders.length} 笔子单 sub-orders</p>`
+      : order
+        ? `<div class="amount" id="sandbox-scan-amount">${escapeHtml(yuan(order.totalFee))}</div>
 <p id="sandbox-scan-body">${escapeHtml(order.body)}</p>
 <p class="muted">商户号 merchant <span id="sandbox-scan-merchant">${escapeHtml(order.mchId)}</span></p>`
-      : `<p id="sandbox-scan-body">商品 product <b>${escapeHtml(link.mode === 1 ? link.productId : '')}</b></p>
+        : `<p id="sandbox-scan-body">商品 product <b>${escapeHtml(link.mode === 1 ? link.productId : '')}</b></p>
 <p class="muted">商户号 merchant <span id="sandbox-scan-merchant">${escapeHtml(link.mode === 1 ? link.mchId : '')}</span>
 · 金额由商户下单后确定 the merchant sets the amount when you pay (mode 1)</p>`;
     const script = `(function(){

@@ -7,6 +7,7 @@ import { newTransactionId } from '../pay/orders.ts';
 import { OUTCOMES, recordAttempt, type Outcome } from '../pay/settle.ts';
 import type { OrderRecord, PaymentAttempt, PrepayRecord } from '../state.ts';
 import { combineJson, subOrdersOf, type CombineRecord } from './combine.ts';
+import type { CombineKind } from './combine-rules.ts';
 import { v3Envelope } from './notification.ts';
 import { rsaPaySignProblem, type PayFields } from './paysign.ts';
 import { beijingRfc3339 } from './time.ts';
@@ -25,6 +26,14 @@ const reject = (status: number, detail: string, hint?: string): CombinePayReply 
 });
 
 const MAX_RECORDED_PAYMENTS = 100;
+
+/** Where each kind of combine is paid, named when it is presented to another channel. */
+export const COMBINE_CHANNEL: Record<CombineKind, string> = {
+  jsapi: 'with wx.requestPayment / WeixinJSBridge (POST /sandbox/pay)',
+  app: 'in the app (POST /sandbox/app/pay)',
+  h5: 'on its h5_url cashier',
+  native: 'by scanning its code_url (POST /sandbox/scan)',
+};
 
 function recordOnCombine(combine: CombineRecord, attempt: PaymentAttempt): void {
   combine.payments.push(attempt);
@@ -52,7 +61,6 @@ export function payCombine(
   failSubOrder: unknown,
 ): CombinePayReply {
   const now = sandbox.clock.now();
-  const orders = subOrdersOf(sandbox, combine);
   const refuse = (status: number, detail: string, hint?: string): CombinePayReply => {
     const reply = reject(status, detail, hint);
     const attempt: PaymentAttempt = {
@@ -67,7 +75,7 @@ export function payCombine(
   if (combine.kind !== 'jsapi') {
     return refuse(
       400,
-      `prepay_id不是JSAPI订单: a ${combine.kind} combine is paid in its own channel, which the sandbox does not offer for combines yet`,
+      `prepay_id不是JSAPI订单: a ${combine.kind} combine is paid ${COMBINE_CHANNEL[combine.kind]}`,
     );
   }
   if (fields.appId !== combine.appId) {
@@ -82,21 +90,71 @@ export function payCombine(
   if (!account || !merchant) return reject(404, 'prepay_id不存在');
   const problem = rsaPaySignProblem(fields, paySign, prepay, merchant, account.key);
   if (problem) return refuse(400, '支付验证签名失败', problem);
+
+  const settled = settleCombine(sandbox, notifier, prepay, combine, outcome, failSubOrder);
+  if (!settled.ok) return reject(settled.status, settled.reason, settled.hint);
+  switch (outcome) {
+    case 'cancel':
+      return { status: 200, errMsg: 'requestPayment:fail cancel' };
+    case 'fail':
+      return { status: 200, errMsg: 'requestPayment:fail 支付失败，请稍后再试' };
+    case 'payerror':
+      return { status: 200, errMsg: 'requestPayment:fail 支付失败，请重新下单支付' };
+    case 'success':
+      return { status: 200, errMsg: 'requestPayment:ok', ...(settled.hint ? { hint: settled.hint } : {}) };
+  }
+}
+
+/** What settleCombine decided: as settlePayment's, plus the partial-payment hint of `fail_sub_order`. */
+export type CombineSettled =
+  | { ok: true; outcome: Outcome; hint?: string }
+  | { ok: false; status: number; reason: string; hint?: string };
+
+/**
+ * The buyer's side of a combine once the channel's own checks passed (wx.requestPayment's paySign, the APP
+ * payer's sign, the H5 cashier's link, the scanner's code_url): the combine's counterpart of settlePayment, so
+ * every channel pays a combine alike. Is every sub-order still payable, then the buyer's outcome for all of
+ * them at once; `failSubOrder` (a sub-order's out_trade_no, with outcome success) fails that one alone.
+ * Refusals of an unpayable combine are recorded on it; `payerOpenid` is the buyer of an app / h5 / native
+ * combine (a jsapi combine already names its payer), reported in its query and notification once paid.
+ */
+export function settleCombine(
+  sandbox: SandboxContext,
+  notifier: Notifier,
+  prepay: PrepayRecord,
+  combine: CombineRecord,
+  outcome: Outcome,
+  failSubOrder: unknown,
+  payerOpenid?: string,
+): CombineSettled {
+  const now = sandbox.clock.now();
+  const orders = subOrdersOf(sandbox, combine);
+  const fail = (status: number, reason: string, hint?: string): CombineSettled => ({
+    ok: false,
+    status,
+    reason,
+    ...(hint ? { hint } : {}),
+  });
+  const refuse = (status: number, reason: string, hint?: string): CombineSettled => {
+    recordOnCombine(combine, {
+      at: new Date(now).toISOString(),
+      outcome: 'refused',
+      errMsg: reason,
+      ...(hint ? { hint } : {}),
+    });
+    return fail(status, reason, hint);
+  };
   if (failSubOrder !== undefined && !orders.some((o) => o.outTradeNo === failSubOrder)) {
-    return reject(
-      400,
-      'fail_sub_order不是该合单的子单',
-      "fail_sub_order must be one sub-order's out_trade_no",
-    );
+    return fail(400, 'fail_sub_order不是该合单的子单', "fail_sub_order must be one sub-order's out_trade_no");
   }
   if (failSubOrder !== undefined && outcome !== 'success') {
-    return reject(
+    return fail(
       400,
       'fail_sub_order只用于outcome success',
       'a partial failure needs the payment itself to succeed',
     );
   }
-  if (!OUTCOMES.includes(outcome)) return reject(400, `unknown outcome ${String(outcome)}`);
+  if (!OUTCOMES.includes(outcome)) return fail(400, `unknown outcome ${String(outcome)}`);
 
   if (orders.length !== combine.subOrderKeys.length)
     return refuse(404, 'prepay_id不存在', 'sub-orders were evicted');
@@ -109,16 +167,12 @@ export function payCombine(
   const attempt: PaymentAttempt = { at: new Date(now).toISOString(), outcome };
   recordOnCombine(combine, attempt);
   for (const order of orders) recordAttempt(order, attempt);
-  switch (outcome) {
-    case 'cancel':
-      return { status: 200, errMsg: 'requestPayment:fail cancel' };
-    case 'fail':
-      return { status: 200, errMsg: 'requestPayment:fail 支付失败，请稍后再试' };
-    case 'payerror':
-      for (const order of orders) order.state = 'PAYERROR';
-      return { status: 200, errMsg: 'requestPayment:fail 支付失败，请重新下单支付' };
-    case 'success':
-      break;
+  if (outcome === 'payerror') for (const order of orders) order.state = 'PAYERROR';
+  if (outcome !== 'success') return { ok: true, outcome };
+  // The buyer of an app / h5 / native combine is known once they pay (as settlePayment does for one order).
+  if (payerOpenid && !combine.openid) {
+    combine.openid = payerOpenid;
+    for (const order of orders) order.openid ||= payerOpenid;
   }
   for (const order of orders) {
     if (order.outTradeNo === failSubOrder) order.state = 'PAYERROR';
@@ -126,14 +180,24 @@ export function payCombine(
   }
   startCombineNotification(sandbox, notifier, combine);
   return {
-    status: 200,
-    errMsg: 'requestPayment:ok',
+    ok: true,
+    outcome,
     ...(failSubOrder === undefined
       ? {}
       : {
           hint: `sub-order ${String(failSubOrder)} failed (PAYERROR): the combine is partially paid; read each sub-order's trade_state`,
         }),
   };
+}
+
+/** What the buyer pays for a combine: the sum of its sub-orders, in fen. */
+export function combineTotalFee(orders: OrderRecord[]): number {
+  return orders.reduce((sum, order) => sum + order.totalFee, 0);
+}
+
+/** The combine's description on a pay page: its sub-orders' descriptions, in the order they were listed. */
+export function combineDescription(orders: OrderRecord[]): string {
+  return orders.map((order) => order.body).join(' + ');
 }
 
 /** A sub-order's own payment: its own transaction_id, the same success time as its siblings. */
