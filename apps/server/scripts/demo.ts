@@ -15,6 +15,12 @@
  *                                  with channel `app` (APP trade for the app's AppID), and the six OpenSDK
  *                                  PayReq fields and `sign` posted to the sandbox's APP payer; combines with
  *                                  the options above, in APIv2 and APIv3
+ *   pnpm demo --combine            a cart of two merchants' goods paid at once by a combine (合单) payment
+ *                                  (docs/combine.md): one order, one sub-order per merchant, one payment, one
+ *                                  notification, each sub-order PAID with its own transaction id. APIv3 only:
+ *                                  with --standalone it starts its server in v3; a running server must be in
+ *                                  v3. With --refund, staff refund one merchant's sub-order in full (instead
+ *                                  of the part-then-rest refunds)
  *
  * The refunds use the staff token the server accepts in sandbox mode when ADMIN_TOKENS is unset
  * (SANDBOX_DEMO_ADMIN_TOKEN), or MP_PAY_ADMIN_TOKEN.
@@ -25,6 +31,7 @@ import type {
   ErrorBody,
   Order,
   OrderResponse,
+  Product,
   ProductListResponse,
   Refund,
   RefundListResponse,
@@ -41,6 +48,8 @@ import type { OrderEvent } from '../src/index.ts';
 const env = processEnv(fileURLToPath(new URL('../../../.env', import.meta.url)));
 const standalone = process.argv.includes('--standalone');
 const withRefunds = process.argv.includes('--refund');
+/** A cart of several merchants' goods, paid by one combine payment (APIv3 only). */
+const combine = process.argv.includes('--combine');
 /** `--channel <name>` (or `--channel=<name>`): who the buyer is and how they pay. */
 const DEMO_CHANNELS = ['miniprogram', 'app'] as const;
 type DemoChannel = (typeof DEMO_CHANNELS)[number];
@@ -132,7 +141,12 @@ async function main(): Promise<void> {
         // v2 refunds go over mutual TLS, to the sandbox's own HTTPS listener.
         SANDBOX_TLS_PORT: new URL(sandbox.tlsUrl).port,
         LOG_LEVEL: 'warn',
-        ...(env.WECHATPAY_API_VERSION ? { WECHATPAY_API_VERSION: env.WECHATPAY_API_VERSION } : {}),
+        // Combine payments exist in APIv3 only (docs/combine.md).
+        ...(combine
+          ? { WECHATPAY_API_VERSION: 'v3' }
+          : env.WECHATPAY_API_VERSION
+            ? { WECHATPAY_API_VERSION: env.WECHATPAY_API_VERSION }
+            : {}),
       },
       now: serverNow,
     });
@@ -177,10 +191,14 @@ async function main(): Promise<void> {
   step(
     4,
     `GET /api/products, then POST /api/orders${channel === 'app' ? ' {channel: "app"}' : ''}: the server prices ` +
-      `the order and places the ${channel === 'app' ? 'APP' : 'JSAPI'} unified order`,
+      `the order and places the ${channel === 'app' ? 'APP' : 'JSAPI'} ` +
+      (combine ? 'combine order (合单): one payment, a sub-order per merchant' : 'unified order'),
   );
   const { products } = await call<ProductListResponse>(`${serverUrl}/api/products`);
-  const items = products.slice(0, 2).map((p, i) => ({ productId: p.id, quantity: i + 1 }));
+  const items = (combine ? onePerMerchant(products, 2) : products.slice(0, 2)).map((p, i) => ({
+    productId: p.id,
+    quantity: i + 1,
+  }));
   show('items', items);
   const created = await call<CreateOrderResponse>(`${serverUrl}/api/orders`, {
     json: channel === 'app' ? { items, channel } : { items },
@@ -191,6 +209,7 @@ async function main(): Promise<void> {
     `${created.order.id} ${created.order.status} ${(created.order.totalFen / 100).toFixed(2)} CNY`,
   );
   show('payment', created.payment);
+  if (combine) await showCombine(sandboxUrl, created.order);
 
   if (created.payment.kind === 'app') {
     const p = created.payment;
@@ -230,20 +249,34 @@ async function main(): Promise<void> {
     order = (await call<OrderResponse>(`${serverUrl}/api/orders/${created.order.id}`, { headers: auth }))
       .order;
   }
+  // A combine is notified once, for all its sub-orders, under the combine's number (the attempt's out_trade_no).
   const atWechat = await call<{
     state: string;
     notifications: { attempt: number; outcome: string; httpStatus?: number }[];
-  }>(`${sandboxUrl}/sandbox/orders/${created.order.outTradeNo}`);
+  }>(`${sandboxUrl}/sandbox/${combine ? 'combines' : 'orders'}/${created.order.outTradeNo}`);
   for (const n of atWechat.notifications)
     show(`notify #${n.attempt}`, `${n.outcome} (HTTP ${n.httpStatus ?? '-'})`);
   show('status', order.status);
   if (order.status !== 'PAID') throw new Error(`the order is still ${order.status} after 30 s`);
-  show('transaction', order.transactionId ?? '');
+  if (combine) {
+    for (const sub of order.subOrders ?? [])
+      show('sub-order', `${sub.merchantName}: ${sub.state}, transaction ${sub.transactionId ?? '-'}`);
+    const unpaid = (order.subOrders ?? []).filter((sub) => sub.state !== 'PAID');
+    if (unpaid.length > 0 || (order.subOrders ?? []).length < 2)
+      throw new Error(`the combine's sub-orders are not all PAID: ${JSON.stringify(order.subOrders)}`);
+  } else {
+    show('transaction', order.transactionId ?? '');
+  }
   if (!withRefunds) {
     console.log('\nDone: the order is PAID, and one order.paid event was appended for fulfilment.');
     return;
   }
   console.log('   (one order.paid event was appended for fulfilment)');
+
+  if (combine) {
+    await combineRefundDemo({ sandboxUrl, order, buyer: auth });
+    return;
+  }
 
   const line = products[0];
   await refundDemo({
@@ -252,6 +285,52 @@ async function main(): Promise<void> {
     buyer: auth,
     part: line ? { fen: line.priceFen, reason: `returned: ${line.name}` } : { fen: 1, reason: 'returned' },
   });
+}
+
+/**
+ * The first product of each of the first `count` merchants in the catalogue: a cart the server must split into
+ * that many sub-orders. Refuses a catalogue of fewer merchants (APIv2, or a server with no other merchant).
+ */
+function onePerMerchant(products: Product[], count: number): Product[] {
+  const picked = new Map<string, Product>();
+  for (const p of products) {
+    const mchid = p.merchant?.mchid;
+    if (mchid !== undefined && !picked.has(mchid) && picked.size < count) picked.set(mchid, p);
+  }
+  if (picked.size < count) {
+    throw new Error(
+      `the server sells for ${picked.size} merchant(s): a combine payment needs ${count}. It takes payments for ` +
+        'other merchants in APIv3 only: start it with WECHATPAY_API_VERSION=v3 (sandbox mode then configures two ' +
+        'demo merchants), or run `pnpm demo --standalone --combine`.',
+    );
+  }
+  return [...picked.values()];
+}
+
+/** The combine just placed: one sub-order per merchant here, and each a trade of its merchant at WeChat. */
+async function showCombine(sandboxUrl: string, order: Order): Promise<void> {
+  const subOrders = order.subOrders ?? [];
+  if (subOrders.length < 2) {
+    throw new Error(`expected a combine with a sub-order per merchant, got ${JSON.stringify(subOrders)}`);
+  }
+  console.log(
+    `   combine        out_trade_no ${order.outTradeNo}, one payment for ${subOrders.length} merchants:`,
+  );
+  for (const sub of subOrders) {
+    show(
+      'sub-order',
+      `${sub.outTradeNo} ${sub.mchid} "${sub.merchantName}" ${cny(sub.totalFen)} ${sub.state}`,
+    );
+  }
+  const atWechat = await call<{ sub_orders: { mch_id: string; out_trade_no: string; state: string }[] }>(
+    `${sandboxUrl}/sandbox/combines/${order.outTradeNo}`,
+  );
+  show(
+    'at WeChat',
+    `POST /v3/combine-transactions/${channel === 'app' ? 'app' : 'jsapi'}: ${atWechat.sub_orders
+      .map((s) => `${s.mch_id} ${s.state}`)
+      .join(', ')}`,
+  );
 }
 
 /** Steps 2-3 for the mini-program: wx.login in the sandbox, then POST /api/session. */
@@ -287,24 +366,21 @@ interface SandboxRefundView {
   notifications: { attempt: number; outcome: string; httpStatus?: number }[];
 }
 
-/** Staff refund part of the payment, then the rest a minute later, through /admin (docs: apps/server/README.md). */
-async function refundDemo(input: {
-  sandboxUrl: string;
-  order: Order;
-  buyer: Record<string, string>;
-  part: { fen: number; reason: string };
-}): Promise<void> {
-  const { sandboxUrl, buyer } = input;
-  let order = input.order;
+/**
+ * What the refund steps share: staff asking for a refund through /admin, reading it back, and settling it in the
+ * sandbox. `orderOf` gives the order as last read (a combine's sub-orders tell which merchant a refund is at).
+ */
+function refundTools(sandboxUrl: string, orderOf: () => Order, buyer: Record<string, string>) {
   const staff = { authorization: `Bearer ${adminToken}` };
   const admin = `${serverUrl}/admin`;
   const refundNo = (r: Refund) => `${r.outRefundNo} ${r.state} ${cny(r.refundFen)} (${r.requestedBy})`;
 
-  const ask = async (body: { refundFen?: number; reason: string }): Promise<Refund> => {
+  const askAll = async (body: { refundFen?: number; reason: string; outTradeNo?: string }) => {
     try {
-      return (
-        await call<RefundResponse>(`${admin}/orders/${order.id}/refunds`, { json: body, headers: staff })
-      ).refund;
+      return await call<RefundResponse>(`${admin}/orders/${orderOf().id}/refunds`, {
+        json: body,
+        headers: staff,
+      });
     } catch (err) {
       if (err instanceof HttpError && err.status === 401) {
         throw new Error(
@@ -315,13 +391,17 @@ async function refundDemo(input: {
       throw err;
     }
   };
+  const ask = async (body: { refundFen?: number; reason: string; outTradeNo?: string }): Promise<Refund> =>
+    (await askAll(body)).refund;
   const read = async (r: Refund) =>
     (await call<RefundResponse>(`${admin}/refunds/${r.outRefundNo}`, { headers: staff })).refund;
   const readOrder = async () =>
-    (await call<OrderResponse>(`${serverUrl}/api/orders/${order.id}`, { headers: buyer })).order;
+    (await call<OrderResponse>(`${serverUrl}/api/orders/${orderOf().id}`, { headers: buyer })).order;
   const atWechat = async (r: Refund) => {
+    // A combine's sub-order is a trade of its own merchant at WeChat.
+    const mchid = orderOf().subOrders?.find((s) => s.outTradeNo === r.outTradeNo)?.mchid;
     const view = await call<{ refunds?: SandboxRefundView[] }>(
-      `${sandboxUrl}/sandbox/orders/${r.outTradeNo}`,
+      `${sandboxUrl}/sandbox/orders/${r.outTradeNo}${mchid ? `?mch_id=${mchid}` : ''}`,
     );
     const found = view.refunds?.find((x) => x.out_refund_no === r.outRefundNo);
     if (!found) throw new Error(`the sandbox has no refund ${r.outRefundNo}`);
@@ -359,21 +439,101 @@ async function refundDemo(input: {
     return done;
   };
 
+  /** Waits for the worker to send a queued refund to WeChat, then says which protocol it used. */
+  const sent = async (r: Refund): Promise<Refund> => {
+    const out = await poll(
+      () => read(r),
+      (x) => x.state !== 'PENDING',
+      'the worker to send the refund',
+      30_000,
+    );
+    show(
+      'protocol',
+      (await atWechat(out)).api === 'v3'
+        ? 'v3: POST /v3/refund/domestic/refunds'
+        : 'v2: /secapi/pay/refund over mutual TLS (the demo client certificate)',
+    );
+    return out;
+  };
+
+  return { staff, admin, refundNo, ask, read, readOrder, atWechat, settle, sent };
+}
+
+/**
+ * A combine: staff refund one merchant's sub-order in full (POST /admin/orders/:id/refunds {outTradeNo}). The
+ * refund is that merchant's, made with its credentials; the other sub-order stays PAID, the order is
+ * PARTIALLY_REFUNDED.
+ */
+async function combineRefundDemo(input: {
+  sandboxUrl: string;
+  order: Order;
+  buyer: Record<string, string>;
+}): Promise<void> {
+  let order = input.order;
+  const tools = refundTools(input.sandboxUrl, () => order, input.buyer);
+  // The last sub-order: another merchant's than the shop's own, so the refund is signed by that merchant.
+  const sub = order.subOrders?.at(-1);
+  if (!sub) throw new Error('the order has no sub-orders');
+
+  step(
+    7,
+    `POST /admin/orders/:id/refunds {outTradeNo, reason}: staff refund ${sub.merchantName}'s sub-order`,
+  );
+  let refund = await tools.ask({
+    outTradeNo: sub.outTradeNo,
+    reason: `returned: ${sub.merchantName}'s goods`,
+  });
+  show('queued', tools.refundNo(refund));
+  refund = await tools.sent(refund);
+  show('merchant', `${sub.mchid} (the sub-order's own merchant refunds it)`);
+  refund = await tools.settle(refund);
+
+  step(8, 'The buyer polls GET /api/orders/:id');
+  order = await poll(
+    tools.readOrder,
+    (o) => o.subOrders?.find((s) => s.outTradeNo === sub.outTradeNo)?.state === 'REFUNDED',
+    'the sub-order to be REFUNDED',
+    10_000,
+  );
+  show('status', order.status);
+  for (const s of order.subOrders ?? [])
+    show('sub-order', `${s.merchantName}: ${s.state} ${cny(s.totalFen)}`);
+  if (order.status !== 'PARTIALLY_REFUNDED') {
+    throw new Error(
+      `expected the order PARTIALLY_REFUNDED after one sub-order's refund, got ${order.status}`,
+    );
+  }
+  if (readServerEvents !== undefined) {
+    const events = (await readServerEvents()).filter((e) => e.orderId === order.id);
+    for (const e of events) {
+      show('event', `${e.type} ${e.outRefundNo ?? e.outTradeNo}${e.refundFen ? ` ${cny(e.refundFen)}` : ''}`);
+    }
+  }
+  console.log(
+    `\nDone: ${sub.merchantName}'s sub-order is REFUNDED (${cny(refund.refundFen)}) by its merchant, the rest ` +
+      'stays PAID; a refund.succeeded event was appended after the order.paid.',
+  );
+}
+
+/** Staff refund part of the payment, then the rest a minute later, through /admin (docs: apps/server/README.md). */
+async function refundDemo(input: {
+  sandboxUrl: string;
+  order: Order;
+  buyer: Record<string, string>;
+  part: { fen: number; reason: string };
+}): Promise<void> {
+  const { sandboxUrl } = input;
+  let order = input.order;
+  const { staff, admin, refundNo, ask, read, readOrder, settle, sent } = refundTools(
+    sandboxUrl,
+    () => order,
+    input.buyer,
+  );
+
   step(7, `POST /admin/orders/:id/refunds {refundFen: ${input.part.fen}, reason}: staff refund part of it`);
   let first = await ask({ refundFen: input.part.fen, reason: input.part.reason });
   show('queued', refundNo(first));
-  first = await poll(
-    () => read(first),
-    (x) => x.state !== 'PENDING',
-    'the worker to send the refund',
-    30_000,
-  );
-  show(
-    'protocol',
-    (await atWechat(first)).api === 'v3'
-      ? 'v3: POST /v3/refund/domestic/refunds'
-      : 'v2: /secapi/pay/refund over mutual TLS (the demo client certificate)',
-  );
+  first = await sent(first);
   first = await settle(first);
   order = await poll(readOrder, (o) => o.status !== 'PAID', 'the order to show the refund', 10_000);
   show('status', `${order.status} (GET /api/orders/:id, the buyer's view)`);

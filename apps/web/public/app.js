@@ -7,6 +7,7 @@ import { API_PATHS, callJson, newIdempotencyKey } from './api.js';
 import { addToCart, itemCount, loadCart, pruneCart, saveCart, totalFen } from './cart.js';
 import { chooseChannel } from './channel.js';
 import { launchPayment } from './launch.js';
+import { groupCartByMerchant, hasSeveralMerchants } from './merchants.js';
 import { formatYuan } from './money.js';
 import { consumeOAuthFragment, ensureSession, withSession } from './session.js';
 import { $, busy, clearError, showError, showState } from './ui.js';
@@ -65,6 +66,7 @@ async function loadProducts() {
 function renderProducts() {
   const list = $('#products');
   const template = /** @type {HTMLTemplateElement} */ ($('#product-template'));
+  const showMerchant = hasSeveralMerchants(products);
   list.replaceChildren(
     ...products.map((p) => {
       const item = /** @type {DocumentFragment} */ (template.content.cloneNode(true));
@@ -72,6 +74,12 @@ function renderProducts() {
       li.dataset.productId = p.id;
       text(li, '.product-name', p.name);
       text(li, '.product-description', p.description);
+      const merchant = /** @type {HTMLElement | null} */ (li.querySelector('.product-merchant'));
+      if (merchant && showMerchant && p.merchant) {
+        merchant.textContent = p.merchant.name;
+        merchant.dataset.mchid = p.merchant.mchid;
+        merchant.hidden = false;
+      }
       text(li, '.price', formatYuan(p.priceFen));
       li.querySelector('.add')?.addEventListener('click', () => change(p.id, 1));
       return li;
@@ -82,23 +90,49 @@ function renderProducts() {
 function renderCart() {
   const footer = $('#cart');
   footer.hidden = itemCount(cart) === 0;
-  const template = /** @type {HTMLTemplateElement} */ ($('#line-template'));
-  const byId = new Map(products.map((p) => [p.id, p]));
-  $('#cart-lines').replaceChildren(
-    ...cart.lines.map((line) => {
-      const product = byId.get(line.productId);
-      const item = /** @type {DocumentFragment} */ (template.content.cloneNode(true));
-      const li = /** @type {HTMLElement} */ (item.firstElementChild);
-      li.dataset.productId = line.productId;
-      text(li, '.line-name', product?.name ?? line.productId);
-      text(li, '.quantity', String(line.quantity));
-      text(li, '.line-subtotal', formatYuan((product?.priceFen ?? 0) * line.quantity));
-      li.querySelector('.minus')?.addEventListener('click', () => change(line.productId, -1));
-      li.querySelector('.plus')?.addEventListener('click', () => change(line.productId, 1));
-      return li;
-    }),
-  );
+  const container = $('#cart-lines');
+  if (hasSeveralMerchants(products)) {
+    // Each merchant's goods become a sub-order of their own (docs/combine.md): show the cart the same way.
+    const groupTemplate = /** @type {HTMLTemplateElement} */ ($('#merchant-group-template'));
+    container.replaceChildren(
+      ...groupCartByMerchant(cart, products).map((group) => {
+        const item = /** @type {DocumentFragment} */ (groupTemplate.content.cloneNode(true));
+        const li = /** @type {HTMLElement} */ (item.firstElementChild);
+        li.dataset.mchid = group.mchid;
+        text(li, '.group-merchant', group.name);
+        text(li, '.group-subtotal', formatYuan(group.subtotalFen));
+        li.querySelector('.group-lines')?.replaceChildren(
+          ...group.lines.map((l) => cartLine(l.productId, l.quantity, l.product)),
+        );
+        return li;
+      }),
+    );
+  } else {
+    const byId = new Map(products.map((p) => [p.id, p]));
+    container.replaceChildren(
+      ...cart.lines.map((line) => cartLine(line.productId, line.quantity, byId.get(line.productId))),
+    );
+  }
   $('#cart-total').textContent = formatYuan(totalFen(cart, products));
+}
+
+/**
+ * @param {string} productId
+ * @param {number} quantity
+ * @param {Product | undefined} product
+ * @returns {HTMLElement}
+ */
+function cartLine(productId, quantity, product) {
+  const template = /** @type {HTMLTemplateElement} */ ($('#line-template'));
+  const item = /** @type {DocumentFragment} */ (template.content.cloneNode(true));
+  const li = /** @type {HTMLElement} */ (item.firstElementChild);
+  li.dataset.productId = productId;
+  text(li, '.line-name', product?.name ?? productId);
+  text(li, '.quantity', String(quantity));
+  text(li, '.line-subtotal', formatYuan((product?.priceFen ?? 0) * quantity));
+  li.querySelector('.minus')?.addEventListener('click', () => change(productId, -1));
+  li.querySelector('.plus')?.addEventListener('click', () => change(productId, 1));
+  return li;
 }
 
 /**

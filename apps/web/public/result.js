@@ -7,6 +7,7 @@
 import { API_PATHS, callJson } from './api.js';
 import { chooseChannel } from './channel.js';
 import { launchPayment } from './launch.js';
+import { PARTIAL_PAYMENT_TITLE, partialPaymentNotice, SUB_ORDER_STATE_TEXT } from './merchants.js';
 import { formatYuan } from './money.js';
 import { fetchOrder, STATUS_TEXT } from './order-status.js';
 import { consumeOAuthFragment, withSession } from './session.js';
@@ -71,14 +72,52 @@ async function check(orderId) {
 
 /** @param {Order} order */
 function render(order) {
+  // A combine paid only in part is PAID (then refunded) on the server, but not a success for the buyer: the
+  // notice says what happened instead of "thank you for your order".
+  const notice = partialPaymentNotice(order, formatYuan);
   const status = $('#status');
-  status.textContent = STATUS_TEXT[order.status].title;
+  status.textContent = notice === undefined ? STATUS_TEXT[order.status].title : PARTIAL_PAYMENT_TITLE;
   status.dataset.status = order.status;
-  $('#status-hint').textContent = STATUS_TEXT[order.status].hint;
+  status.toggleAttribute('data-partial', notice !== undefined);
+  $('#status-hint').textContent = notice === undefined ? STATUS_TEXT[order.status].hint : '';
+  $('#partial-notice').textContent = notice ?? '';
+  $('#partial-notice').hidden = notice === undefined;
   $('#order-id').textContent = order.id;
   $('#order-total').textContent = formatYuan(order.totalFen);
   $('#pending-actions').hidden = order.status !== 'PENDING';
+  renderSubOrders(order);
   showState('order');
+}
+
+/**
+ * A combine payment's sub-orders, one per merchant, each with its own state (docs/combine.md).
+ * @param {Order} order
+ */
+function renderSubOrders(order) {
+  const subOrders = order.subOrders ?? [];
+  $('#sub-orders-box').hidden = subOrders.length === 0;
+  const template = /** @type {HTMLTemplateElement} */ ($('#sub-order-template'));
+  $('#sub-orders').replaceChildren(
+    ...subOrders.map((sub) => {
+      const item = /** @type {DocumentFragment} */ (template.content.cloneNode(true));
+      const li = /** @type {HTMLElement} */ (item.firstElementChild);
+      li.dataset.mchid = sub.mchid;
+      // (Not data-state: ui.js's showState hides every element carrying that.)
+      li.dataset.status = sub.state;
+      li.dataset.outTradeNo = sub.outTradeNo;
+      /** @type {[string, string][]} */
+      const texts = [
+        ['.sub-order-merchant', sub.merchantName],
+        ['.sub-order-amount', formatYuan(sub.totalFen)],
+        ['.sub-order-state', SUB_ORDER_STATE_TEXT[sub.state]],
+      ];
+      for (const [selector, value] of texts) {
+        const el = li.querySelector(selector);
+        if (el) el.textContent = value;
+      }
+      return li;
+    }),
+  );
 }
 
 /** @param {string} orderId */
