@@ -8,6 +8,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Order, ProductListResponse, RefundResponse } from '@mp-pay/shared/api';
 import { SANDBOX_DEMO, SANDBOX_DEMO_COMBINE_SUB_MERCHANTS } from '@mp-pay/shared/wechatpay';
+import { beijingDate, beijingMidnight } from '../src/domain/beijing-date.ts';
+import type { ReconciliationReport } from '../src/services/reconcile/index.ts';
 import { waitFor } from './helpers/redis.ts';
 import {
   bearer,
@@ -294,6 +296,55 @@ describe('combine payments on the memory store (pnpm start without Redis)', () =
       expect(view.order.subOrders?.map((s) => s.state)).toEqual(['REFUNDED', 'CLOSED']);
     } finally {
       await memory.close();
+    }
+  });
+});
+
+describe('reconciling a day with combine payments', () => {
+  it('matches the shop’s own sub-orders against its bill and leaves other merchants’ trades to their bills', async () => {
+    const stackR = await startStack({
+      label: 'combine-reconcile',
+      env: { WECHATPAY_API_VERSION: 'v3', ADMIN_TOKENS: ADMIN, RECONCILE_ENABLED: 'false' },
+    });
+    try {
+      const token = await signIn(stackR, 'combine-hugo');
+      const full = await createdOrder(stackR.server, token, CART);
+      expect(await payInSandbox(stackR, full.payment)).toBe('requestPayment:ok');
+      const alone = await createdOrder(stackR.server, token, [{ productId: 'teapot', quantity: 1 }]);
+      expect(await payInSandbox(stackR, alone.payment)).toBe('requestPayment:ok');
+      await waitForStatus(stackR.server, full.order.id, 'PAID');
+      await waitForStatus(stackR.server, alone.order.id, 'PAID');
+      // Refunds of the shop's own sub-order and of another merchant's: only the first is in the shop's bill.
+      const admin = bearer(ADMIN.split(':')[1] as string);
+      for (const sub of full.order.subOrders?.slice(0, 2) ?? []) {
+        const res = await fetch(
+          `${stackR.server.url}/admin/orders/${full.order.id}/refunds`,
+          post({ refundFen: 100, reason: 'reconcile', outTradeNo: sub.outTradeNo }, admin),
+        );
+        expect(res.status).toBe(202);
+      }
+      await waitFor(async () => {
+        const refunds = await stackR.server.store.refunds.listRefunds(full.order.id);
+        return refunds.length === 2 && refunds.every((r) => r.state === 'SUCCESS');
+      }, 'both refunds settled');
+      // The day is over on WeChat's (the sandbox's) clock: its bill is ready the next morning.
+      const clock = await json<{ now: string }>(await fetch(`${stackR.sandbox.url}/sandbox/clock`));
+      const now = Date.parse(clock.now);
+      const day = beijingDate(now);
+      const ahead = beijingMidnight(day) + 86_400_000 + 11 * 3_600_000 - now;
+      await fetch(`${stackR.sandbox.url}/sandbox/clock`, post({ advance_ms: ahead }));
+      const run = await fetch(`${stackR.server.url}/admin/reconciliations/${day}/run`, {
+        method: 'POST',
+        headers: admin,
+      });
+      expect(run.status).toBe(200);
+      const report = await json<ReconciliationReport>(run);
+      expect(report.items).toEqual([]);
+      expect(report.clean).toBe(true);
+      // The bill holds the shop's own sub-order (7600) and its refund; the ledger agrees.
+      expect(report.counts.matched).toBe(2);
+    } finally {
+      await stackR.close();
     }
   });
 });

@@ -89,13 +89,14 @@ export function attemptDoc(attempt: NewAttempt): string {
 }
 
 /**
- * A combine attempt's sub-orders as attempt entries of their own (each with its merchant, amount and the combine
- * it belongs to), written with it by create-order / open-attempt: the count, then out_trade_no, doc, amount.
+ * Who an attempt pays, written with it by create-order / open-attempt (lib/transition.lua write_parts): its
+ * merchant when not the shop's own, then a combine's sub-orders as attempt entries of their own (each with its
+ * merchant, amount and the combine it belongs to): the count, then out_trade_no, doc, amount, merchant.
  */
 export function subOrderArgs(attempt: NewAttempt): (string | number)[] {
-  const subs = attempt.combine?.subOrders ?? [];
-  const out: (string | number)[] = [subs.length];
-  for (const sub of subOrderAttempts(attempt)) out.push(sub.outTradeNo, attemptDoc(sub), sub.totalFen);
+  const subs = subOrderAttempts(attempt);
+  const out: (string | number)[] = [attempt.mchid ?? '', subs.length];
+  for (const sub of subs) out.push(sub.outTradeNo, attemptDoc(sub), sub.totalFen, sub.mchid ?? '');
   return out;
 }
 

@@ -592,6 +592,17 @@ export interface OrderEvent {
   refundFen?: number;
   source: string;
   at: number;
+  /** The merchant of the trade when it is not the shop's own, or a combine's sub-order (docs/combine.md). */
+  mchid?: string;
+  /** order.paid / payment.duplicate of a combine: its paid sub-orders, each its merchant's own trade. */
+  subOrders?: EventSubOrder[];
+}
+
+export interface EventSubOrder {
+  outTradeNo: string;
+  transactionId: string;
+  totalFen: number;
+  mchid: string;
 }
 
 export interface EventStore {

@@ -118,7 +118,7 @@ export async function reconcileDate(
   });
   const bill = await downloadWithRetry(ctx, date, options, log);
   // The ledger is read before any repair: a payment repaired now is reported from the bill's side.
-  const ledger = await ledgerOf(ctx.store, date);
+  const ledger = await ledgerOf(ctx.store, date, ctx.config.wechatpay.mchId);
   const earlier = await earlierRepairs(ctx, date);
   const report = await matchDay(ctx, { date, bill, ledger, earlier, log });
   const json = JSON.stringify(report);

@@ -57,7 +57,13 @@ function pagesOf(store: Store): AsyncIterable<OrderEvent[]> {
   })();
 }
 
-export async function ledgerOf(store: Store, date: string): Promise<LedgerDay> {
+/**
+ * `mchid`: the merchant whose bill is reconciled (the shop's own). Trades of other merchants (their goods sold
+ * alone, a combine's sub-orders of theirs) are in their bills, not this one, and are left out; a combine's
+ * payment counts as its sub-orders of this merchant, each under its own out_trade_no (docs/combine.md).
+ */
+export async function ledgerOf(store: Store, date: string, mchid?: string): Promise<LedgerDay> {
+  const ours = (other: string | undefined) => mchid === undefined || other === undefined || other === mchid;
   const start = beijingMidnight(date);
   const end = start + 86_400_000;
   const day: LedgerDay = { payments: new Map(), refunds: new Map(), since: null };
@@ -69,11 +75,18 @@ export async function ledgerOf(store: Store, date: string): Promise<LedgerDay> {
       switch (event.type) {
         case 'order.paid':
         case 'payment.duplicate':
-          day.payments.set(paymentKey(event.outTradeNo, event.transactionId), event.totalFen);
+          if (event.subOrders !== undefined) {
+            for (const sub of event.subOrders) {
+              if (ours(sub.mchid))
+                day.payments.set(paymentKey(sub.outTradeNo, sub.transactionId), sub.totalFen);
+            }
+          } else if (ours(event.mchid)) {
+            day.payments.set(paymentKey(event.outTradeNo, event.transactionId), event.totalFen);
+          }
           break;
         case 'refund.succeeded':
         case 'refund.external':
-          if (event.outRefundNo !== undefined) {
+          if (event.outRefundNo !== undefined && ours(event.mchid)) {
             day.refunds.set(event.outRefundNo, {
               outTradeNo: event.outTradeNo,
               refundFen: event.refundFen ?? 0,

@@ -304,7 +304,12 @@ async function matchPayment(
   let repair: Repair = 'failed';
   let note: string | undefined;
   try {
-    const outcome = await reconcileAttempt(ctx, attempt, log);
+    // A combine's sub-order is paid through its combine: the combine is asked about (and recorded in one step).
+    const trade =
+      attempt.combineOf === undefined
+        ? attempt
+        : ((await ctx.store.attempts.getAttempt(attempt.combineOf)) ?? attempt);
+    const outcome = await reconcileAttempt(ctx, trade, log);
     attempt = (await ctx.store.attempts.getAttempt(row.outTradeNo)) ?? attempt;
     if (outcome === 'paid' && attempt.state === 'PAID') repair = 'repaired';
     else note = `orderquery: ${outcome}`;

@@ -10,8 +10,9 @@
 -- ARGV[5] expiresAt (ms)  ARGV[6] doc (JSON: description, items)
 -- ARGV[7] first query due (ms)   ARGV[8] request fingerprint ('' = no idempotency key)
 -- ARGV[9] idempotency TTL (s)    ARGV[10] first attempt's out_trade_no   ARGV[11] its doc (JSON)
--- ARGV[12] a combine attempt's sub-order count (0 for any other attempt), then its sub-orders
---          (lib/transition.lua write_subs)
+-- ARGV[12..] who is paid: the attempt's merchant ('' = the shop's own), its combine sub-orders' count and the
+--          sub-orders
+--          (lib/transition.lua write_parts)
 --
 -- Results:
 --   { 1, id }          created
@@ -39,7 +40,7 @@ redis.call('HSET', KEYS[1],
   'id', id, 'userId', ARGV[2], 'status', 'PENDING', 'totalFen', ARGV[3],
   'createdAt', ARGV[4], 'expiresAt', ARGV[5], 'doc', ARGV[6], 'current', no, 'attemptCount', 1)
 redis.call('HSET', KEYS[2], no, ARGV[11], no .. '.state', 'OPEN')
-write_subs(no, 12)
+write_parts(no, 12)
 redis.call('ZADD', KEYS[9], ARGV[4], id)
 index_status(id, nil, 'PENDING')
 redis.call('ZADD', KEYS[Q_QUERY], ARGV[7], id)

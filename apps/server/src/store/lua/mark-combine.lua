@@ -90,6 +90,19 @@ for sub in string.gmatch(listed, '[^,]+') do
 end
 if cstate == 'PAID' or (cstate == 'CLOSED' and paid == 0) then return { 2 } end
 
+-- The paid sub-orders, as the events name them (the ledger reads each merchant's payments from them):
+-- `subOrders` = out_trade_no|transaction_id|fen|mchid, comma-separated.
+local function paid_subs()
+  local parts = {}
+  for _, sub in ipairs(subs) do
+    if attempt_get(sub, 'state') == 'PAID' then
+      parts[#parts + 1] = table.concat({ sub, attempt_get(sub, 'tx'), attempt_get(sub, 'total'),
+        attempt_get(sub, 'mchid') or '' }, '|')
+    end
+  end
+  return { 'subOrders', table.concat(parts, ',') }
+end
+
 -- Requests the full refund of every paid sub-order (their first refund: nothing was refunded before).
 local function refund_paid(doc)
   local nos = {}
@@ -128,13 +141,13 @@ if paid == #subs then
     local paidAttempt = redis.call('HGET', KEYS[1], 'paidAttempt')
     settle_close_queue(id, now)
     local nos = refund_paid(ARGV[6])
-    local reply = { 4, paidAttempt, emit('payment.duplicate', id, cno, total, source, lastPaidAt, firstTx) }
+    local reply = { 4, paidAttempt, emit('payment.duplicate', id, cno, total, source, lastPaidAt, firstTx, paid_subs()) }
     for _, no in ipairs(nos) do reply[#reply + 1] = no end
     return reply
   end
   order_paid(nil)
   if redis.call('HGET', KEYS[1], 'pm.state') == 'ACCEPTED' then redis.call('ZADD', KEYS[10], now, id) end
-  return { 1, status, emit('order.paid', id, cno, total, source, lastPaidAt, firstTx) }
+  return { 1, status, emit('order.paid', id, cno, total, source, lastPaidAt, firstTx, paid_subs()) }
 end
 
 if paid + closed == #subs then
@@ -151,11 +164,11 @@ if paid + closed == #subs then
   local reply
   if is_paid(status) then
     reply = { 4, redis.call('HGET', KEYS[1], 'paidAttempt'),
-      emit('payment.duplicate', id, cno, paidFen, source, lastPaidAt, firstTx) }
+      emit('payment.duplicate', id, cno, paidFen, source, lastPaidAt, firstTx, paid_subs()) }
     settle_close_queue(id, now)
   else
     order_paid(paidFen)
-    local eventId = emit('order.paid', id, cno, paidFen, source, lastPaidAt, firstTx)
+    local eventId = emit('order.paid', id, cno, paidFen, source, lastPaidAt, firstTx, paid_subs())
     emit('combine.partial', id, cno, paidFen, source, now)
     reply = { 5, status, eventId }
   end

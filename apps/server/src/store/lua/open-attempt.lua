@@ -6,8 +6,9 @@
 -- KEYS[1..7] as in lib/transition.lua
 -- ARGV[1] order id   ARGV[2] out_trade_no   ARGV[3] attempt doc (JSON)   ARGV[4] query due (ms)
 -- ARGV[5] max attempts   ARGV[6] '1' to supersede an OPEN attempt   ARGV[7] close due of a superseded one (ms)
--- ARGV[8] now (ms)   ARGV[9] a combine attempt's sub-order count (0 for any other attempt), then its sub-orders
--- (lib/transition.lua write_subs)
+-- ARGV[8] now (ms)   ARGV[9..] who is paid: the attempt's merchant ('' = the shop's own), its combine
+-- sub-orders' count and the sub-orders
+-- (lib/transition.lua write_parts)
 --
 -- Results:
 --   { 1 }               opened
@@ -34,7 +35,7 @@ if currentOpen then
   due_by(Q_CLOSE, id, ARGV[7])
 end
 redis.call('HSET', KEYS[2], no, ARGV[3], no .. '.state', 'OPEN')
-write_subs(no, 9)
+write_parts(no, 9)
 redis.call('HSET', KEYS[1], 'current', no, 'attemptCount', count + 1)
 -- A fresh trade starts a fresh query schedule; its close is due at the order's expiry at the latest.
 redis.call('ZADD', KEYS[Q_QUERY], ARGV[4], id)

@@ -466,6 +466,7 @@ export class MemoryAttemptStore implements AttemptStore {
       totalFen: order.totalFen,
       source: facts.source,
       at: facts.paidAt,
+      ...(attempt.mchid === undefined ? {} : { mchid: attempt.mchid }),
     };
     if (isPaid(order.status)) {
       d.settleCloseQueue(order.id, facts.paidAt);
@@ -619,6 +620,16 @@ export class MemoryAttemptStore implements AttemptStore {
       source: report.source,
       at: lastPaidAt,
     });
+    // mark-combine.lua's `subOrders` field: the paid sub-orders, each its merchant's own trade.
+    const withSubs = (totalFen: number) => ({
+      ...event(totalFen),
+      subOrders: paidSubs.map((sub) => ({
+        outTradeNo: sub.outTradeNo,
+        transactionId: sub.transactionId ?? '',
+        totalFen: sub.totalFen,
+        mchid: sub.mchid ?? '',
+      })),
+    });
     const paidState = {
       state: 'PAID' as const,
       transactionId: firstTx,
@@ -631,13 +642,13 @@ export class MemoryAttemptStore implements AttemptStore {
       if (isPaid(order.status)) {
         d.settleCloseQueue(order.id, report.now);
         const refunds = refundPaid(DOUBLE_PAYMENT_REASON, DOUBLE_PAYMENT_BY);
-        d.emit({ type: 'payment.duplicate', ...event(order.totalFen) });
+        d.emit({ type: 'payment.duplicate', ...withSubs(order.totalFen) });
         return { kind: 'second_payment', paidAttempt: order.paidAttempt ?? '', refunds };
       }
       const previous = order.status;
       orderPaid(undefined);
       if (order.paidMessage?.state === 'ACCEPTED') d.queues.message.due.set(order.id, report.now);
-      d.emit({ type: 'order.paid', ...event(order.totalFen) });
+      d.emit({ type: 'order.paid', ...withSubs(order.totalFen) });
       return { kind: 'paid', previous };
     }
     if (paidSubs.length + closedCount === subs.length) {
@@ -656,14 +667,14 @@ export class MemoryAttemptStore implements AttemptStore {
       Object.assign(combine, { ...paidState, partialFen: paidFen });
       if (isPaid(order.status)) {
         const refunds = refundPaid(DOUBLE_PAYMENT_REASON, DOUBLE_PAYMENT_BY);
-        d.emit({ type: 'payment.duplicate', ...event(paidFen) });
+        d.emit({ type: 'payment.duplicate', ...withSubs(paidFen) });
         d.settleCloseQueue(order.id, report.now);
         return { kind: 'second_payment', paidAttempt: order.paidAttempt ?? '', refunds };
       }
       const refunds = refundPaid(COMBINE_PARTIAL_REASON, COMBINE_PARTIAL_BY);
       const previous = order.status;
       orderPaid(paidFen);
-      d.emit({ type: 'order.paid', ...event(paidFen) });
+      d.emit({ type: 'order.paid', ...withSubs(paidFen) });
       d.emit({ type: 'combine.partial', ...event(paidFen), at: report.now });
       return { kind: 'partial', previous, refunds };
     }
@@ -815,6 +826,7 @@ export class MemoryRefundStore implements RefundStore {
     }
     d.refundTotals.set(refund.outTradeNo, totals);
     d.dequeue('refund', outRefundNo);
+    const tradeMchid = d.attempt(refund.outTradeNo)?.mchid;
     d.emit({
       type:
         outcome.state === 'SUCCESS'
@@ -829,6 +841,7 @@ export class MemoryRefundStore implements RefundStore {
       totalFen: order.totalFen,
       source: outcome.source,
       at: outcome.at,
+      ...(tradeMchid === undefined ? {} : { mchid: tradeMchid }),
     });
     return { kind: 'settled', orderStatus: order.status };
   }

@@ -45,6 +45,7 @@ import {
   type DueQueue,
   type EndAttemptResult,
   type EventStore,
+  type EventSubOrder,
   type MarkRefundSentResult,
   type NewRefund,
   type RefundOutcome,
@@ -759,7 +760,15 @@ function eventOf([id, fields]: [string, string[]]): OrderEvent {
   if (f.transactionId) event.transactionId = f.transactionId;
   if (f.outRefundNo) event.outRefundNo = f.outRefundNo;
   if (f.refundFen) event.refundFen = Number(f.refundFen);
+  if (f.mchid) event.mchid = f.mchid;
+  if (f.subOrders) event.subOrders = f.subOrders.split(',').map(eventSubOrder);
   return event;
+}
+
+/** One `no|tx|fen|mchid` of mark-combine.lua's `subOrders` field. */
+function eventSubOrder(text: string): EventSubOrder {
+  const [outTradeNo = '', transactionId = '', fen = '0', mchid = ''] = text.split('|');
+  return { outTradeNo, transactionId, totalFen: Number(fen), mchid };
 }
 
 export class RedisEventStore implements EventStore {

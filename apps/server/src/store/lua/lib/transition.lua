@@ -78,17 +78,20 @@ local function unsettled()
   return n
 end
 
--- A combine attempt's sub-orders, written beside it (create-order, open-attempt): ARGV[from] is their number,
--- then per sub-order its out_trade_no, its doc (JSON) and its amount (fen). The combine lists them in `subs`.
-local function write_subs(no, from)
-  local k = tonumber(ARGV[from] or '0')
+-- Who is paid, written beside a new attempt (create-order, open-attempt; docs/combine.md): ARGV[from] is the
+-- attempt's merchant when it is not the shop's own ('' otherwise), ARGV[from + 1] the number of its combine
+-- sub-orders, then per sub-order its out_trade_no, doc (JSON), amount (fen) and merchant. The combine lists them
+-- in `subs`; each merchant is kept in a field of its own so that events can name it (emit, settle-refund).
+local function write_parts(no, from)
+  if ARGV[from] ~= '' then attempt_set(no, 'mchid', ARGV[from]) end
+  local k = tonumber(ARGV[from + 1])
   if k == 0 then return end
   local listed = {}
   for i = 1, k do
-    local b = from + 1 + 3 * (i - 1)
+    local b = from + 2 + 4 * (i - 1)
     local sub = ARGV[b]
     redis.call('HSET', KEYS[2], sub, ARGV[b + 1], sub .. '.state', 'OPEN', sub .. '.of', no, sub .. '.total',
-      ARGV[b + 2])
+      ARGV[b + 2], sub .. '.mchid', ARGV[b + 3])
     listed[#listed + 1] = sub
   end
   attempt_set(no, 'subs', table.concat(listed, ','))
@@ -108,11 +111,20 @@ local function settle_close_queue(id, at)
   if unsettled() == 0 then dequeue(Q_CLOSE, id) else due_by(Q_CLOSE, id, at) end
 end
 
-local function emit(kind, id, no, total, source, at, tx)
+-- One event. A trade of another merchant than the shop's own names it (`mchid`); `extra` adds fields (a
+-- combine's paid sub-orders: mark-combine.lua).
+local function emit(kind, id, no, total, source, at, tx, extra)
+  local fields = { 'type', kind, 'orderId', id, 'outTradeNo', no }
   if tx then
-    return redis.call('XADD', KEYS[3], 'MAXLEN', '~', EVENTS_MAX_LEN, '*', 'type', kind, 'orderId', id,
-      'outTradeNo', no, 'transactionId', tx, 'totalFen', total, 'source', source, 'at', at)
+    fields[#fields + 1] = 'transactionId'
+    fields[#fields + 1] = tx
   end
-  return redis.call('XADD', KEYS[3], 'MAXLEN', '~', EVENTS_MAX_LEN, '*', 'type', kind, 'orderId', id,
-    'outTradeNo', no, 'totalFen', total, 'source', source, 'at', at)
+  for _, v in ipairs({ 'totalFen', total, 'source', source, 'at', at }) do fields[#fields + 1] = v end
+  local mchid = attempt_get(no, 'mchid')
+  if mchid then
+    fields[#fields + 1] = 'mchid'
+    fields[#fields + 1] = mchid
+  end
+  for _, v in ipairs(extra or {}) do fields[#fields + 1] = v end
+  return redis.call('XADD', KEYS[3], 'MAXLEN', '~', EVENTS_MAX_LEN, '*', unpack(fields))
 end
