@@ -37,6 +37,7 @@ import { REFUND_REQUIRED, refundHandler, refundQueryHandler } from './refunds/v2
 import { createRefund, queryRefund } from './refunds/v3.ts';
 import type { OrderRecord } from './state.ts';
 import { combineRoutes } from './v3/combine-routes.ts';
+import { registerSandboxConsole } from './console/routes.ts';
 
 /**
  * One Koa app serving WeChat's paths (so a client switches by base URL alone) and the sandbox's own /sandbox/*
@@ -146,6 +147,7 @@ export function createApp(sandbox: SandboxContext, notifier: Notifier): Koa {
   router.get('/sandbox/v3/public-key', v3.publicKey);
   router.get('/sandbox/v3/key-mode', v3.showKeyMode);
   router.post('/sandbox/v3/key-mode', v3.setKeyMode);
+  registerSandboxConsole(router, sandbox, notifier, refunds); // the console page at / (console/*)
   router.get('/sandbox/health', (ctx) => {
     ctx.body = { ok: true, appid: sandbox.config.appId, mch_id: sandbox.config.mchId };
   });

@@ -1,5 +1,5 @@
 import { signedPaymentNotification } from '@mp-pay/shared/testing';
-import { parseXml, readCapped } from '@mp-pay/shared/wechatpay';
+import { canonicalString, parseXml, readCapped } from '@mp-pay/shared/wechatpay';
 import type { SandboxContext } from './context.ts';
 import { FORGERIES, V3_ONLY_FORGERIES, type FaultSettings, type Forgery } from './faults.ts';
 import type { NotificationAttempt, OrderRecord } from './state.ts';
@@ -20,6 +20,10 @@ const MAX_RECORDED_ATTEMPTS = 500;
 const V2_FORGERIES: readonly Forgery[] = FORGERIES.filter((f) => !V3_ONLY_FORGERIES.includes(f));
 const REPLY_EXCERPT = 200;
 const MAX_REPLY_BYTES = 16 * 1024;
+/** What each attempt keeps of the request body and the reply, for the sandbox console. */
+const MAX_RECORDED_BODY = 16 * 1024;
+const MAX_RECORDED_REPLY = 4 * 1024;
+const KEY_WITHHELD = '<APIv2 key, not shown>';
 
 type Kind = NotificationAttempt['kind'];
 
@@ -38,6 +42,8 @@ export interface RenderedNotification {
   body: string;
   /** v3: the Wechatpay-Serial it is signed under. */
   serial?: string;
+  /** The text the signature covers, key withheld (recorded on the attempt for the sandbox console). */
+  signed?: string;
   /** Acknowledged the v3 way (200/204) rather than by the SUCCESS XML. */
   v3: boolean;
 }
@@ -60,7 +66,8 @@ export class Notifier {
       url: order.notifyUrl,
       render: (kind) => {
         if (order.api === 'v3') return { ...v3Notification(this.sandbox, order, kind), v3: true };
-        return { headers: V2_HEADERS, body: this.body(order, kind), v3: false };
+        const signed = this.body(order, kind);
+        return { headers: V2_HEADERS, body: signed.xml, signed: signed.signed, v3: false };
       },
       forgeries: order.api === 'v3' ? FORGERIES : V2_FORGERIES,
     });
@@ -150,6 +157,12 @@ export class Notifier {
     try {
       const rendered = plan.render(kind);
       if (rendered.serial !== undefined) entry.serial = rendered.serial;
+      entry.request = {
+        url: plan.url,
+        headers: rendered.headers,
+        body: rendered.body.slice(0, MAX_RECORDED_BODY),
+      };
+      if (rendered.signed !== undefined) entry.signed = rendered.signed;
       const res = await fetch(plan.url, {
         method: 'POST',
         headers: rendered.headers,
@@ -162,6 +175,7 @@ export class Notifier {
       const reply = await readCapped(res, MAX_REPLY_BYTES);
       entry.httpStatus = res.status;
       entry.reply = reply.slice(0, REPLY_EXCERPT);
+      entry.replyBody = reply.slice(0, MAX_RECORDED_REPLY);
       const accepted = rendered.v3
         ? isV3Acknowledgement(res.status, reply)
         : res.status === 200 && isSuccessReply(reply);
@@ -175,14 +189,14 @@ export class Notifier {
   }
 
   /** Built by the same factory the server's tests and the benchmarks use, so all of them see one shape. */
-  private body(order: OrderRecord, kind: Kind): string {
+  private body(order: OrderRecord, kind: Kind): { xml: string; signed: string } {
     const account = this.sandbox.accounts.merchant(order.mchId);
     if (!account) throw new Error(`merchant ${order.mchId} is no longer configured`);
     if (!order.transactionId || !order.timeEnd) throw new Error(`order ${order.outTradeNo} is not paid`);
     if (order.signType === 'RSA') throw new Error(`order ${order.outTradeNo} was placed with APIv3`);
     // Validly signed but for another amount: only the merchant's own amount check catches it.
     const forgedFee = kind === 'forged-wrong-amount' ? (order.totalFee === 1 ? 2 : 1) : undefined;
-    return signedPaymentNotification({
+    const { map, xml } = signedPaymentNotification({
       appId: order.appId,
       mchId: order.mchId,
       key: kind === 'forged-bad-sign' ? [...account.key].reverse().join('') : account.key,
@@ -200,7 +214,9 @@ export class Notifier {
       feeType: order.feeType,
       attach: order.attach,
       extra: order.paidExtras,
-    }).xml;
+    });
+    // The key is a secret: the recorded string shows where it goes, not what it is.
+    return { xml, signed: `${canonicalString(map)}&key=${KEY_WITHHELD}` };
   }
 
   private record(subject: NotificationSubject, entry: NotificationAttempt): void {

@@ -81,6 +81,15 @@ export interface NotificationAttempt {
   reply?: string;
   error?: string;
   durationMs?: number;
+  /** What was POSTed (the sandbox console shows it): the URL, headers and body, the body capped at 16 KiB. */
+  request?: { url: string; headers: Record<string, string>; body: string };
+  /**
+   * The exact text the signature covers: v3 `timestamp\nnonce\nbody\n`; v2 stringA with `&key=` and the key
+   * withheld. Absent when nothing was signed (v2 refund notifications, the SIGNTEST probe).
+   */
+  signed?: string;
+  /** The merchant's reply body, capped at 4 KiB (`reply` keeps the first 200 characters). */
+  replyBody?: string;
 }
 
 export interface PaymentAttempt {

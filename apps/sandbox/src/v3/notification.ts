@@ -11,6 +11,8 @@ export interface V3Delivery {
   headers: Record<string, string>;
   body: string;
   serial: string;
+  /** The exact text the signature covers (`timestamp\nnonce\nbody\n`); absent for the SIGNTEST probe. */
+  signed?: string;
 }
 
 /** How far back the stale-timestamp fault dates its notification: twice the 5 minutes merchants allow. */
@@ -85,16 +87,20 @@ export function v3Envelope(sandbox: SandboxContext, input: V3EnvelopeInput, kind
   const timestamp = unixSeconds() - (kind === 'forged-stale-timestamp' ? STALE_BY_S : 0);
   const nonce = createNonce();
   let signature: string;
+  let signed: string | undefined;
   if (kind === 'forged-signtest') {
     signature = `WECHATPAY/SIGNTEST/${randomBytes(256).toString('base64')}`;
   } else if (kind === 'forged-bad-sign') {
     signature = platform.sign(timestamp + 1, nonce, body); // a real signature, of another message
+    signed = `${timestamp + 1}\n${nonce}\n${body}\n`;
   } else {
     signature = platform.sign(timestamp, nonce, body);
+    signed = `${timestamp}\n${nonce}\n${body}\n`;
   }
   return {
     body,
     serial,
+    ...(signed === undefined ? {} : { signed }),
     headers: {
       'content-type': 'application/json',
       'user-agent': 'Mozilla/4.0 mp-pay-sandbox',
