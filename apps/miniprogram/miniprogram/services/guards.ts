@@ -20,6 +20,7 @@ import type {
   RefundRequestView,
   RefundSummary,
   SessionResponse,
+  SubOrderView,
 } from '../generated/api';
 
 type Obj = Record<string, unknown>;
@@ -59,8 +60,20 @@ export function paidMessageTemplate(v: ClientConfigResponse): string | null {
   return isStr(id) && id.length > 0 ? id : null;
 }
 
+/** The seller is optional (a server without combine payments sends none), but a present one must be whole. */
+function isOptMerchant(v: unknown): boolean {
+  return v === undefined || v === null || (isObj(v) && isNonEmptyStr(v.mchid) && isStr(v.name));
+}
+
 function isProduct(v: unknown): v is Product {
-  return isObj(v) && isStr(v.id) && isStr(v.name) && isStr(v.description) && isFen(v.priceFen);
+  return (
+    isObj(v) &&
+    isStr(v.id) &&
+    isStr(v.name) &&
+    isStr(v.description) &&
+    isFen(v.priceFen) &&
+    isOptMerchant(v.merchant)
+  );
 }
 export function isProductList(v: unknown): v is ProductListResponse {
   return isObj(v) && Array.isArray(v.products) && v.products.every(isProduct);
@@ -120,6 +133,33 @@ export function isPaidMessageView(v: unknown): v is PaidMessageView {
   );
 }
 
+/** One merchant's part of a combine payment. */
+export function isSubOrderView(v: unknown): v is SubOrderView {
+  return (
+    isObj(v) &&
+    isNonEmptyStr(v.outTradeNo) &&
+    isNonEmptyStr(v.mchid) &&
+    isStr(v.merchantName) &&
+    isFen(v.totalFen) &&
+    (v.state === 'PENDING' ||
+      v.state === 'PAID' ||
+      v.state === 'CLOSED' ||
+      v.state === 'PARTIALLY_REFUNDED' ||
+      v.state === 'REFUNDED') &&
+    isOptStr(v.transactionId)
+  );
+}
+
+/** Only combine orders carry them; `partiallyPaidFen` only a combine paid in part. */
+function hasValidCombine(v: Obj): boolean {
+  return (
+    (v.subOrders === undefined ||
+      v.subOrders === null ||
+      (Array.isArray(v.subOrders) && v.subOrders.every(isSubOrderView))) &&
+    (v.partiallyPaidFen === undefined || v.partiallyPaidFen === null || isFen(v.partiallyPaidFen))
+  );
+}
+
 /** Both are optional: only some replies carry them (the order list never carries refunds). */
 function hasValidRefunds(v: Obj): boolean {
   return (
@@ -149,6 +189,7 @@ export function isOrder(v: unknown): v is Order {
     isOptStr(v.paidAt) &&
     isOptStr(v.closedAt) &&
     hasValidRefunds(v) &&
+    hasValidCombine(v) &&
     (v.paidMessage === undefined || v.paidMessage === null || isPaidMessageView(v.paidMessage))
   );
 }

@@ -28,6 +28,28 @@ export async function listProducts(): Promise<Product[]> {
   return body.products;
 }
 
+/**
+ * Whether these products come from more than one merchant: only then is naming the seller worth the space.
+ * A product without a merchant is the shop's own (a server without combine payments names none).
+ */
+export function hasSeveralMerchants(products: readonly Product[]): boolean {
+  return new Set(products.map((p) => p.merchant?.mchid ?? '')).size > 1;
+}
+
+/**
+ * The seller to name on one product's page: its merchant's name when the catalogue sells for several, else ''.
+ * The catalogue is read only for a product that names a merchant, and failing to read it only means not naming
+ * the seller: the product itself is what the page is for.
+ */
+export async function sellerToShow(product: Product): Promise<string> {
+  if (!product.merchant) return '';
+  try {
+    return hasSeveralMerchants(await listProducts()) ? product.merchant.name : '';
+  } catch {
+    return '';
+  }
+}
+
 /** One product (the product page, the confirmation page); public like the catalogue. 404 not_found. */
 export async function getProduct(productId: string): Promise<Product> {
   const body = await publicRequest({

@@ -7,6 +7,7 @@ import type {
   RefundRequestView,
   RefundState,
   RefundSummary,
+  SubOrderView,
 } from '../generated/api';
 import { formatYuan } from './money';
 import { formatBeijingTime } from './time';
@@ -43,21 +44,34 @@ export const PAID_MESSAGE_TEXT: Record<PaidMessageView['state'], string> = {
   FAILED: '发送失败',
 };
 
+/** One merchant's part of a combine (合单) payment, as the order page states it. */
+export const SUB_ORDER_STATE_TEXT: Record<SubOrderView['state'], string> = {
+  PENDING: '待支付',
+  PAID: '已支付',
+  CLOSED: '已关闭',
+  PARTIALLY_REFUNDED: '部分退款',
+  REFUNDED: '已退款',
+};
+
 export interface ProductView {
   id: string;
   name: string;
   description: string;
   price: string;
   imageUrl: string;
+  /** Who sells it; '' when the catalogue has one merchant only (naming it would tell the buyer nothing). */
+  merchantName: string;
 }
 
-export function toProductView(p: Product): ProductView {
+/** `showMerchant`: the catalogue spans several merchants (services/orders.ts hasSeveralMerchants). */
+export function toProductView(p: Product, showMerchant = false): ProductView {
   return {
     id: p.id,
     name: p.name,
     description: p.description,
     price: formatYuan(p.priceFen),
     imageUrl: p.imageUrl ?? '',
+    merchantName: showMerchant && p.merchant ? p.merchant.name : '',
   };
 }
 
@@ -120,6 +134,23 @@ export interface OrderView {
    * has a template).
    */
   canSubscribe: boolean;
+  /** A combine (合单) payment: each merchant's part; empty for an order of one merchant's goods. */
+  subOrders: SubOrderLineView[];
+  /**
+   * A combine paid only in part (one sub-order failed at WeChat): what was taken, in yuan, which the server
+   * refunds at once; '' otherwise.
+   */
+  partiallyPaid: string;
+}
+
+export interface SubOrderLineView {
+  outTradeNo: string;
+  merchantName: string;
+  amount: string;
+  state: SubOrderView['state'];
+  stateText: string;
+  /** CSS modifier: sub-order-pending / -paid / -closed / -partially_refunded / -refunded. */
+  stateClass: string;
 }
 
 export interface PaidMessageInfo {
@@ -155,18 +186,21 @@ function toRefundLineView(r: RefundSummary): RefundLineView {
 /**
  * Whether to offer "申请退款". The server takes a request for any PAID or PARTIALLY_REFUNDED order without an
  * open one; while a refund is still on its way the whole remaining amount may already be in it, so the page
- * waits for it to settle rather than invite a request the shop could not fulfil.
+ * waits for it to settle rather than invite a request the shop could not fulfil. A combine paid only in part is
+ * refunded in full by the server on its own, so there is nothing to ask for.
  */
 export function canAskRefund(o: Order): boolean {
   const refunds = o.refunds ?? [];
   return (
     (o.status === 'PAID' || o.status === 'PARTIALLY_REFUNDED') &&
+    (o.partiallyPaidFen ?? null) === null &&
     o.refundRequest?.state !== 'REQUESTED' &&
     !refunds.some((r) => r.state === 'PENDING' || r.state === 'PROCESSING')
   );
 }
 
 export function toOrderView(o: Order): OrderView {
+  const partiallyPaidFen = o.partiallyPaidFen ?? null;
   return {
     id: o.id,
     outTradeNo: o.outTradeNo,
@@ -198,6 +232,16 @@ export function toOrderView(o: Order): OrderView {
           stateClass: `paid-message-${o.paidMessage.state.toLowerCase()}`,
         }
       : null,
-    canSubscribe: o.status === 'PAID' && !o.paidMessage,
+    // A partial combine is PAID only until its refund settles: there is nothing to be told about.
+    canSubscribe: o.status === 'PAID' && !o.paidMessage && partiallyPaidFen === null,
+    subOrders: (o.subOrders ?? []).map((s) => ({
+      outTradeNo: s.outTradeNo,
+      merchantName: s.merchantName,
+      amount: formatYuan(s.totalFen),
+      state: s.state,
+      stateText: SUB_ORDER_STATE_TEXT[s.state],
+      stateClass: `sub-order-${s.state.toLowerCase()}`,
+    })),
+    partiallyPaid: partiallyPaidFen === null ? '' : formatYuan(partiallyPaidFen),
   };
 }

@@ -4,6 +4,9 @@
  *   `request:fail …` when no response arrives);
  * - login: a login code from the sandbox (POST /sandbox/login-codes), as WeChat's wx.login would give;
  * - requestPayment: the five fields plus the app's appId to the sandbox payer (POST /sandbox/pay);
+ * - `payerExtras`: what the test adds to every payment at the sandbox payer, from either path (the live-mode
+ *   wx.requestPayment here or the sandbox-mode app's own POST /sandbox/pay), e.g. `fail_sub_order` to make one
+ *   sub-order of a combine fail: a decision WeChat's cashier leaves to the bank, not to the app;
  * - requestSubscribeMessage: the buyer's answer (from a queue the test fills, `accept` by default) recorded at
  *   the sandbox (POST /sandbox/subscribe/consents) for the buyer's openid, as WeChat records the consent;
  * - showActionSheet / showModal: the buyer's choices, taken from queues the test fills;
@@ -24,6 +27,13 @@ export interface RealWx extends FakeWx {
   toasts: string[];
   /** Indexes the buyer taps in the next action sheets (the sandbox payment sheet). */
   sheetChoices: number[];
+  /**
+   * Added to every payment the sandbox payer receives (see the header); empty unless the test fills it. Only
+   * for fields the app never sends itself.
+   */
+  payerExtras: Record<string, unknown>;
+  /** Every body the sandbox payer received, from either path, as sent (extras included). */
+  payerRequests: Record<string, unknown>[];
   /** Outcomes of the next wx.requestPayment calls ('success' | 'cancel' | 'fail'). */
   cashierOutcomes: string[];
   /** What the next dialogs answer: confirm or not, or (for one with an input) the text typed, confirmed. */
@@ -107,6 +117,14 @@ export function installRealWx(options: RealWxOptions): RealWx {
   const paymentsRequested: Record<string, unknown>[] = [];
   const subscribeAnswers: string[] = [];
   const subscriptionsAsked: string[][] = [];
+  const payerExtras: Record<string, unknown> = {};
+  const payerRequests: Record<string, unknown>[] = [];
+  const toPayer = (body: Record<string, unknown>) => {
+    const sent = { ...body, ...payerExtras };
+    payerRequests.push(sent);
+    return sent;
+  };
+  const payerUrl = `${options.sandboxUrl}/sandbox/pay`;
   let openid: string | null = null;
   /** Both login paths (the sandbox-mode app's own request, wx.login here) get their code from the sandbox. */
   const noteLogin = (url: string, data: unknown) => {
@@ -121,10 +139,11 @@ export function installRealWx(options: RealWxOptions): RealWx {
 
   const fake = installFakeWx({
     request: ((opts: WechatMiniprogram.RequestOption) => {
+      const isPayment = opts.url === payerUrl && opts.method === 'POST';
       http(
         opts.method ?? 'GET',
         opts.url,
-        opts.data,
+        isPayment ? toPayer(opts.data as Record<string, unknown>) : opts.data,
         (opts.header ?? {}) as Record<string, string>,
         opts.timeout ?? 60_000,
       )
@@ -170,13 +189,7 @@ export function installRealWx(options: RealWxOptions): RealWx {
       paymentsRequested.push({ ...opts });
       const outcome = cashierOutcomes.shift() ?? 'success';
       // WeChat knows the calling app's appId; the sandbox payer needs it passed.
-      http(
-        'POST',
-        `${options.sandboxUrl}/sandbox/pay`,
-        { ...five, appId: options.appId, outcome },
-        {},
-        10_000,
-      )
+      http('POST', payerUrl, toPayer({ ...five, appId: options.appId, outcome }), {}, 10_000)
         .then((reply) => {
           const errMsg = String(
             (reply.data as { errMsg?: unknown }).errMsg ?? `requestPayment:fail HTTP ${reply.statusCode}`,
@@ -246,6 +259,8 @@ export function installRealWx(options: RealWxOptions): RealWx {
     nav,
     toasts,
     sheetChoices,
+    payerExtras,
+    payerRequests,
     cashierOutcomes,
     modalAnswers,
     paymentsRequested,

@@ -223,3 +223,44 @@ describe('one product', () => {
     expect(isProductResponse({ product: { ...product, priceFen: 19.9 } })).toBe(false);
   });
 });
+
+describe('combine payments', () => {
+  const TEA = { id: 'tea', name: '龙井茶', description: '明前龙井 50g', priceFen: 1990 };
+  const SUB = {
+    outTradeNo: `${orderId(1)}1a`,
+    mchid: '1900000209',
+    merchantName: '龙泉青瓷坊',
+    totalFen: 12800,
+    state: 'PAID',
+    transactionId: '4200000001',
+  };
+
+  test('a product with or without its seller passes; a broken seller does not', () => {
+    expect(isProductResponse({ product: TEA })).toBe(true);
+    expect(
+      isProductResponse({ product: { ...TEA, merchant: { mchid: '1900000109', name: '茶语小店' } } }),
+    ).toBe(true);
+    expect(isProductResponse({ product: { ...TEA, merchant: { name: '茶语小店' } } })).toBe(false);
+    expect(isProductResponse({ product: { ...TEA, merchant: { mchid: '', name: '茶语小店' } } })).toBe(false);
+    expect(isProductResponse({ product: { ...TEA, merchant: '茶语小店' } })).toBe(false);
+  });
+
+  test('an order with sub-orders and a partially paid amount passes', () => {
+    const order = makeOrder({ id: orderId(1), subOrders: [SUB as never], partiallyPaidFen: 12800 });
+    expect(isOrder(order)).toBe(true);
+    expect(isOrder({ ...order, subOrders: [{ ...SUB, state: 'PENDING', transactionId: undefined }] })).toBe(
+      true,
+    );
+  });
+
+  test.each([
+    ['an unknown sub-order state', { subOrders: [{ ...SUB, state: 'PAYERROR' }] }],
+    ['a sub-order amount in yuan', { subOrders: [{ ...SUB, totalFen: 128.5 }] }],
+    ['a sub-order without its merchant', { subOrders: [without(SUB, 'mchid')] }],
+    ['a sub-order without its name', { subOrders: [without(SUB, 'merchantName')] }],
+    ['sub-orders that are not a list', { subOrders: SUB }],
+    ['a partially paid amount that is not fen', { partiallyPaidFen: '128.00' }],
+  ])('%s is refused', (_what, overrides) => {
+    expect(isOrder({ ...makeOrder({ id: orderId(1) }), ...overrides })).toBe(false);
+  });
+});

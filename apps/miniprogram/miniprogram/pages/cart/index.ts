@@ -4,9 +4,11 @@
  * prices it again) and opens the cashier straight away; the result page then asks the server what happened.
  * The ordered products leave the cart as soon as the order exists, whatever the payment does: the order itself
  * (pending, payable again from the orders tab) now holds them.
+ * A cart of several merchants' goods is grouped by merchant, each with its subtotal, and said to be one
+ * combined payment (合并支付): the server pays it with one combine, split between the merchants.
  */
 import type { CreateOrderResponse, Product } from '../../generated/api';
-import type { CartLine } from '../../services/cart';
+import type { CartLine, PricedCart } from '../../services/cart';
 import {
   clearCart,
   MAX_QUANTITY,
@@ -33,6 +35,45 @@ interface CartLineView {
   subtotal: string;
 }
 
+/** One merchant's lines; a cart of one merchant is one group whose heading is not shown. */
+interface CartGroupView {
+  /** The merchant's mchid ('' for products that name none: the shop's own). */
+  key: string;
+  merchantName: string;
+  subtotal: string;
+  lines: CartLineView[];
+}
+
+/** What a product without a merchant is sold by, when the cart also holds other merchants' goods. */
+const OWN_SHOP = '本店';
+
+function groupByMerchant(lines: PricedCart['lines']): CartGroupView[] {
+  const groups: (CartGroupView & { subtotalFen: number })[] = [];
+  for (const l of lines) {
+    const key = l.product.merchant?.mchid ?? '';
+    let group = groups.find((g) => g.key === key);
+    if (!group) {
+      group = {
+        key,
+        merchantName: l.product.merchant?.name ?? OWN_SHOP,
+        subtotal: '',
+        subtotalFen: 0,
+        lines: [],
+      };
+      groups.push(group);
+    }
+    group.subtotalFen += l.subtotalFen;
+    group.lines.push({
+      productId: l.product.id,
+      name: l.product.name,
+      price: formatYuan(l.product.priceFen),
+      quantity: l.quantity,
+      subtotal: formatYuan(l.subtotalFen),
+    });
+  }
+  return groups.map(({ subtotalFen, ...g }) => ({ ...g, subtotal: formatYuan(subtotalFen) }));
+}
+
 let catalogue: Product[] = [];
 
 Component({
@@ -40,6 +81,10 @@ Component({
     state: 'loading' as LoadState,
     error: '',
     lines: [] as CartLineView[],
+    /** The lines by merchant, in cart order of each merchant's first line. */
+    groups: [] as CartGroupView[],
+    /** The cart spans several merchants: headings per merchant and one combined payment (合并支付). */
+    combined: false,
     /** Products in the cart the shop no longer sells: shown, not ordered. */
     missing: 0,
     total: '',
@@ -71,14 +116,11 @@ Component({
     },
     render(cart: CartLine[]) {
       const priced = priceCart(cart, catalogue);
+      const groups = groupByMerchant(priced.lines);
       this.setData({
-        lines: priced.lines.map((l) => ({
-          productId: l.product.id,
-          name: l.product.name,
-          price: formatYuan(l.product.priceFen),
-          quantity: l.quantity,
-          subtotal: formatYuan(l.subtotalFen),
-        })),
+        lines: groups.flatMap((g) => g.lines),
+        groups,
+        combined: groups.length > 1,
         missing: priced.missing.length,
         total: formatYuan(priced.totalFen),
       });

@@ -7,7 +7,7 @@
  */
 import type { PaymentLaunch } from '../../generated/api';
 import { describeError, isProductMissing } from '../../services/errors';
-import { createOrder, getProduct, newIdempotencyKey } from '../../services/orders';
+import { createOrder, getProduct, newIdempotencyKey, sellerToShow } from '../../services/orders';
 import type { ClientPayResult } from '../../services/payment';
 import { requestPayment } from '../../services/payment';
 import { redirectTo } from '../../utils/nav';
@@ -53,7 +53,8 @@ Component({
       this.setData({ state: 'loading', error: '' });
       try {
         const product = await getProduct(this.data.productId);
-        this.setData({ state: 'ready', product: toProductView(product) });
+        const seller = await sellerToShow(product);
+        this.setData({ state: 'ready', product: { ...toProductView(product), merchantName: seller } });
       } catch (err) {
         this.setData({
           state: 'error',

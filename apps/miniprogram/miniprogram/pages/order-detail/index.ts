@@ -1,7 +1,8 @@
 /**
  * One order as the server has it; a pending order can be paid again or cancelled, a paid one can be refunded
  * on request (the shop decides), and its refunds are listed. A paid order whose buyer has not answered yet
- * offers the "payment succeeded" subscribe message (when the server has a template for it).
+ * offers the "payment succeeded" subscribe message (when the server has a template for it). An order paid by a
+ * combine (合单) lists each merchant's part; one paid only in part says so, and that its money is on its way back.
  */
 import { describeError, isOrderStateError, isRefundStateError } from '../../services/errors';
 import { askRefund, closeOrder, getOrder } from '../../services/orders';

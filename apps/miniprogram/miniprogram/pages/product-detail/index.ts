@@ -1,12 +1,12 @@
 /**
  * One product (from the shop, or a shared link): name, description, price, a quantity, then "加入购物车" (the
  * persisted cart) or "立即购买" (straight to the confirmation page with just this product and quantity; the
- * cart is left as it is). Public like the catalogue, so WeChat search may index it (sitemap.json) and it
+ * cart is left as it is). The seller is named when the shop sells for several merchants. Public like the catalogue, so WeChat search may index it (sitemap.json) and it
  * can be shared.
  */
 import { addToCart, MAX_QUANTITY } from '../../services/cart';
 import { describeError, isProductMissing } from '../../services/errors';
-import { getProduct } from '../../services/orders';
+import { getProduct, sellerToShow } from '../../services/orders';
 import { navigateTo, switchTab } from '../../utils/nav';
 import { confirmUrl, PAGES, productDetailUrl } from '../../utils/routes';
 import type { ProductView } from '../../utils/view';
@@ -46,7 +46,8 @@ Component({
       if (!quiet) this.setData({ state: 'loading', error: '' });
       try {
         const product = await getProduct(this.data.productId);
-        this.setData({ state: 'ready', product: toProductView(product) });
+        const seller = await sellerToShow(product);
+        this.setData({ state: 'ready', product: { ...toProductView(product), merchantName: seller } });
         wx.setNavigationBarTitle({ title: product.name });
       } catch (err) {
         if (isProductMissing(err)) this.setData({ state: 'missing', product: null });

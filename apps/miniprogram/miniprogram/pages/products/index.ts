@@ -1,12 +1,13 @@
 /**
- * The shop (first tab): the catalogue (tap a product for its page), "buy now" for one product, "add to cart" for several, and a cart bar
+ * The shop (first tab): the catalogue (tap a product for its page; each names its seller when the shop sells
+ * for several merchants), "buy now" for one product, "add to cart" for several, and a cart bar
  * with the count and the estimated total that leads to the cart page. The cart is re-read on every show, so
  * it is current when the buyer comes back from the cart or a payment.
  */
 import type { Product } from '../../generated/api';
 import { addToCart, cartCount, priceCart, readCart } from '../../services/cart';
 import { describeError } from '../../services/errors';
-import { listProducts } from '../../services/orders';
+import { hasSeveralMerchants, listProducts } from '../../services/orders';
 import { formatYuan } from '../../utils/money';
 import { navigateTo } from '../../utils/nav';
 import { confirmUrl, PAGES, productDetailUrl } from '../../utils/routes';
@@ -36,7 +37,8 @@ Component({
       this.setData({ state: 'loading', error: '' });
       try {
         catalogue = await listProducts();
-        this.setData({ state: 'ready', products: catalogue.map(toProductView) });
+        const showMerchant = hasSeveralMerchants(catalogue);
+        this.setData({ state: 'ready', products: catalogue.map((p) => toProductView(p, showMerchant)) });
         this.refreshCart();
       } catch (err) {
         this.setData({ state: 'error', error: describeError(err) });

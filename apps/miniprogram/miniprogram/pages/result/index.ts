@@ -2,7 +2,8 @@
  * Payment result. It never believes the client: after `requestPayment:ok` it shows a spinner while the server
  * confirms, and only the server's PAID shows "paid". When the server has not seen the money in time the buyer
  * is told to check later and not to pay twice (no pay button there). A cancel or failure leaves the order
- * pending, with a way to pay again.
+ * pending, with a way to pay again. A combine (合单) that WeChat paid only in part is not "paid" to the buyer:
+ * the page says the payment was incomplete and the amount taken goes back.
  */
 import { describeError, isOrderStateError } from '../../services/errors';
 import type { ClientPayResult, PaymentOutcome } from '../../services/payment';
