@@ -40,6 +40,7 @@ try {
   process.exit(1);
 }
 console.log(`mp-pay sandbox (local WeChat login + Pay v2 and v3) listening on ${sandbox.url}
+  Console:    open ${sandbox.url}/ in a browser (orders, notifications, faults, clock, live)
   app ${config.appId}, merchant ${config.mchId}, time scale ${config.timeScale}, APIv3 ${config.v3KeyMode} mode
   Point clients at it:
     WECHAT_API_BASE=${sandbox.url}      (jscode2session)
