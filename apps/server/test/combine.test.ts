@@ -7,7 +7,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Order, ProductListResponse, RefundResponse } from '@mp-pay/shared/api';
-import { SANDBOX_DEMO, SANDBOX_DEMO_COMBINE_SUB_MERCHANTS } from '@mp-pay/shared/wechatpay';
+import {
+  encryptV3Resource,
+  SANDBOX_DEMO,
+  SANDBOX_DEMO_COMBINE_SUB_MERCHANTS,
+  SANDBOX_DEMO_V3,
+  signV3,
+} from '@mp-pay/shared/wechatpay';
 import { beijingDate, beijingMidnight } from '../src/domain/beijing-date.ts';
 import type { ReconciliationReport } from '../src/services/reconcile/index.ts';
 import { waitFor } from './helpers/redis.ts';
@@ -242,6 +248,58 @@ describe('combine payments', () => {
     );
     expect(asked.status).toBe(201);
     await waitForStatus(stack.server, order.id, 'REFUNDED', 20_000);
+  });
+
+  it('a notification decrypted with one merchant’s key cannot pay another merchant’s trade', async () => {
+    const token = await signIn(stack, 'combine-ivan');
+    const { order } = await createdOrder(stack.server, token, [{ productId: 'green-tea', quantity: 1 }]);
+    const sub = SANDBOX_DEMO_COMBINE_SUB_MERCHANTS[0] as (typeof SANDBOX_DEMO_COMBINE_SUB_MERCHANTS)[number];
+    // The other merchant places a trade under our out_trade_no and amount: WeChat signs its notification, which
+    // decrypts with that merchant's APIv3 key (the shop holds it), and names that merchant.
+    const transaction = {
+      appid: SANDBOX_DEMO.appId,
+      mchid: sub.mchId,
+      out_trade_no: order.outTradeNo,
+      transaction_id: '4200000000000000000000000999',
+      trade_type: 'JSAPI',
+      trade_state: 'SUCCESS',
+      trade_state_desc: '支付成功',
+      bank_type: 'OTHERS',
+      success_time: new Date().toISOString().replace('Z', '+00:00'),
+      payer: { openid: 'oOther' },
+      amount: { total: order.totalFen, payer_total: order.totalFen, currency: 'CNY', payer_currency: 'CNY' },
+    };
+    const resource = encryptV3Resource(JSON.stringify(transaction), sub.apiV3Key, {
+      associatedData: 'transaction',
+    });
+    const body = JSON.stringify({
+      id: 'EV-merchant-mismatch',
+      create_time: new Date().toISOString(),
+      resource_type: 'encrypt-resource',
+      event_type: 'TRANSACTION.SUCCESS',
+      summary: '支付成功',
+      resource,
+    });
+    const timestamp = String(Math.floor(Date.now() / 1000));
+    const nonce = 'n' + Date.now();
+    const res = await fetch(`${stack.server.url}/wechatpay/v3/notify`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'wechatpay-timestamp': timestamp,
+        'wechatpay-nonce': nonce,
+        'wechatpay-signature': signV3(
+          `${timestamp}\n${nonce}\n${body}\n`,
+          SANDBOX_DEMO_V3.platformPrivateKey,
+        ),
+        'wechatpay-serial': SANDBOX_DEMO_V3.platformPublicKeyId,
+      },
+      body,
+    });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({ code: 'FAIL', message: 'merchant mismatch' });
+    expect((await stack.server.store.orders.getOrder(order.id))?.status).toBe('PENDING');
+    expect(await paidEvents(stack.server, order.id)).toHaveLength(0);
   });
 
   it('refuses a cart of more merchants than one combine takes, and APIv2 offers only the shop’s own goods', async () => {

@@ -130,6 +130,11 @@ export interface PaymentFact {
   /** Epoch ms, from WeChat's own payment time. */
   paidAt: number;
   payerOpenid: string | undefined;
+  /**
+   * The merchant WeChat names for the trade when it is not the shop's own: a notification decrypted with one
+   * merchant's key may only speak for that merchant's trades (mark-paid.lua checks it against the attempt's).
+   */
+  mchid?: string;
 }
 
 export interface TradeStatus {
@@ -155,6 +160,8 @@ export interface RefundStatus {
   refundFen: number | undefined;
   /** Epoch ms. */
   succeededAt: number | undefined;
+  /** The merchant WeChat names for it when it is not the shop's own (it must be the refunded trade's). */
+  mchid?: string;
 }
 
 /** A raw notification as it arrived: the exact bytes and the headers (v3 signs them). */

@@ -6,6 +6,7 @@
  */
 import type {
   MarkClosedResult,
+  MarkCombineResult,
   MarkPaidResult,
   PaymentFacts,
   RefundOutcome,
@@ -67,6 +68,15 @@ export function instrumentStore(store: Store, metrics: Metrics, notify?: NotifyO
       const observed = facts.source === 'notify' ? notify?.take() : undefined;
       const result = await recorded(observed, attempts.markPaid(outTradeNo, facts));
       if (result.kind === 'paid') appended('order.paid');
+      else if (result.kind === 'second_payment') appended('payment.duplicate');
+      return result;
+    },
+    markCombine: async (...args: Parameters<typeof attempts.markCombine>): Promise<MarkCombineResult> => {
+      const [, report] = args;
+      const observed = report.source === 'notify' ? notify?.take() : undefined;
+      const result = await recorded(observed, attempts.markCombine(...args));
+      if (result.kind === 'paid' || result.kind === 'partial') appended('order.paid');
+      if (result.kind === 'partial') appended('combine.partial');
       else if (result.kind === 'second_payment') appended('payment.duplicate');
       return result;
     },

@@ -29,7 +29,11 @@ export async function applyCombine(
   log: Logger = ctx.log,
 ): Promise<MarkCombineResult> {
   const reports: SubOrderReport[] = subOrders.map((sub) => {
-    const report: SubOrderReport = { outTradeNo: sub.outTradeNo, outcome: OUTCOMES[sub.state] };
+    const report: SubOrderReport = {
+      outTradeNo: sub.outTradeNo,
+      mchid: sub.mchid,
+      outcome: OUTCOMES[sub.state],
+    };
     if (sub.payment !== undefined) {
       report.transactionId = sub.payment.transactionId;
       report.totalFen = sub.payment.totalFen;
@@ -84,6 +88,12 @@ export async function applyCombine(
       log.warn(
         { ...where, subOrder: result.outTradeNo, security: 'second_transaction' },
         'combine sub-order already paid by another transaction_id: check for a double charge',
+      );
+      break;
+    case 'other_merchant':
+      log.error(
+        { ...where, subOrder: result.outTradeNo, security: 'merchant_mismatch' },
+        'combine report names another merchant than the sub-order’s: NOT recorded',
       );
       break;
     case 'not_found':

@@ -7,7 +7,8 @@
  * Reply decisions (also in README.md):
  *   - malformed/hostile body, bad or missing signature, another merchant or an unbound AppID: HTTP 400 + FAIL.
  *   - unknown out_trade_no: HTTP 404 + FAIL (logged): keeps retrying while an operator looks; never acknowledged.
- *   - amount mismatch: HTTP 400 + FAIL, logged as a security event, order untouched. We never acknowledge a
+ *   - amount mismatch, or a merchant other than the trade's (APIv3 with several merchants): HTTP 400 + FAIL,
+ *     logged as a security event, order untouched. We never acknowledge a
  *     payment we did not accept; WeChat's retries keep the incident visible until someone acts.
  *   - a failed payment (result_code=FAIL): nothing to record, HTTP 200 + SUCCESS.
  *   - paid now, already paid (duplicate, concurrent copy), or a second payment of a paid order (recorded and
@@ -97,6 +98,8 @@ async function decide(ctx: AppContext, raw: RawNotification, log: Logger): Promi
       return ACK;
     case 'amount_mismatch':
       return refuse(400, 'amount mismatch');
+    case 'other_merchant':
+      return refuse(400, 'merchant mismatch');
     case 'not_found':
       return refuse(404, 'unknown order');
   }
@@ -125,6 +128,8 @@ async function decideCombine(
   switch (result.kind) {
     case 'amount_mismatch':
       return refuse(400, 'amount mismatch');
+    case 'other_merchant':
+      return refuse(400, 'merchant mismatch');
     case 'not_found':
       return refuse(404, 'unknown order');
     default:

@@ -15,7 +15,12 @@ import {
   type SubOrderView,
 } from '@mp-pay/shared/api';
 import type { AppContext } from '../context.ts';
-import { attemptOutTradeNo, MAX_SUB_ORDERS, subOrderOutTradeNo } from '../domain/ids.ts';
+import {
+  attemptOutTradeNo,
+  MAX_COMBINE_ATTEMPTS,
+  MAX_SUB_ORDERS,
+  subOrderOutTradeNo,
+} from '../domain/ids.ts';
 import { AppError } from '../errors.ts';
 import { isPublicIp } from '../domain/public-ip.ts';
 import { GatewayError, isPlaced, type Prepared, type PrepareRequest } from '../gateway/index.ts';
@@ -372,6 +377,12 @@ async function openNextAttempt(
   if (order.expiresAt - now < MIN_EXPIRE_LEAD_MS) throw tooLate();
   const channel = requested ?? previous?.channel ?? 'miniprogram';
   checkBuyerIp(ctx, channel, clientIp);
+  const split = splitOfAttempt(previous);
+  // A combine's sub-order numbers hold the attempt number in one character (domain/ids.ts).
+  if (split.kind === 'combine' && order.attemptCount >= MAX_COMBINE_ATTEMPTS) {
+    log.warn({ orderId: order.id }, 'combine order has used every payment attempt');
+    throw new AppError('order_closed');
+  }
   const next = newAttempt(
     ctx,
     order,
@@ -380,7 +391,7 @@ async function openNextAttempt(
     payerFor(ctx, channel, session),
     clientIp,
     now,
-    splitOfAttempt(previous),
+    split,
   );
   const opened = await ctx.store.attempts.openAttempt(next, {
     supersede,
@@ -656,9 +667,17 @@ export async function closeOrder(ctx: AppContext, userId: string, id: string, lo
       if (!(err instanceof GatewayError)) throw err;
       // WeChat refuses to close a trade younger than 5 minutes: the buyer's cancel still takes effect now,
       // and the close queue closes the trade at WeChat when it may.
-      if (err.reason === 'too_early') outcome = await closeOrderLater(ctx, id, 'buyer', log);
-      else if (err.retryable) throw new AppError('payment_unavailable', undefined, { cause: err });
-      else throw err;
+      if (err.reason !== 'too_early') {
+        if (err.retryable) throw new AppError('payment_unavailable', undefined, { cause: err });
+        throw err;
+      }
+      try {
+        outcome = await closeOrderLater(ctx, id, 'buyer', log);
+      } catch (later) {
+        if (later instanceof GatewayError)
+          throw new AppError('payment_unavailable', undefined, { cause: later });
+        throw later;
+      }
     }
     if (outcome.kind === 'paid') throw new AppError('order_already_paid');
   }

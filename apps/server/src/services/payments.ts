@@ -24,6 +24,7 @@ export async function applyPayment(
     totalFen: fact.totalFen,
     paidAt: fact.paidAt,
     source,
+    ...(fact.mchid === undefined ? {} : { mchid: fact.mchid }),
   });
   const where = { outTradeNo: fact.outTradeNo, transactionId: fact.transactionId, source };
   switch (result.kind) {
@@ -60,6 +61,12 @@ export async function applyPayment(
           expectedFen: result.expectedFen,
         },
         'payment amount differs from the order total: NOT marked paid',
+      );
+      break;
+    case 'other_merchant':
+      log.error(
+        { ...where, mchid: fact.mchid ?? 'own', security: 'merchant_mismatch' },
+        'payment reported by another merchant than the trade’s: NOT marked paid',
       );
       break;
     case 'not_found':
@@ -110,7 +117,18 @@ export async function reconcileAttempt(
   }
 }
 
-/** The combine query applied like a notification (mark-combine.lua), in the terms of reconcileAttempt. */
+/**
+ * How long after a combine's time_expire a sub-order still unpaid counts as failed: WeChat stops taking payments
+ * at time_expire, and the margin covers a payment completing at the last second and clock skew.
+ */
+export const COMBINE_EXPIRY_GRACE_MS = 5 * 60_000;
+
+/**
+ * The combine query applied like a notification (mark-combine.lua), in the terms of reconcileAttempt. A combine
+ * with some sub-orders paid and others still payable is `pending`: it is asked about again, and once its
+ * time_expire is past (with a margin) the unpaid ones can no longer be paid, so they count as failed and the
+ * combine becomes a partial payment, refunded (docs/combine.md).
+ */
 async function reconcileCombine(
   ctx: AppContext,
   attempt: AttemptRecord,
@@ -119,7 +137,11 @@ async function reconcileCombine(
 ): Promise<AttemptOutcome> {
   const status = await ctx.pay.queryCombine(tradeRefOf(attempt));
   if (status.state === 'unknown') return 'unknown_at_wechat';
-  const result = await applyCombine(ctx, attempt.outTradeNo, status.subOrders, source, log);
+  const over = ctx.now() >= attempt.expiresAt + COMBINE_EXPIRY_GRACE_MS;
+  const subOrders = over
+    ? status.subOrders.map((sub) => (sub.state === 'paid' ? sub : { ...sub, state: 'closed' as const }))
+    : status.subOrders;
+  const result = await applyCombine(ctx, attempt.outTradeNo, subOrders, source, log);
   switch (result.kind) {
     case 'paid':
     case 'partial':
@@ -129,14 +151,16 @@ async function reconcileCombine(
       return 'failed';
     case 'amount_mismatch':
     case 'other_transaction':
+    case 'other_merchant':
     case 'not_found':
       return 'rejected';
     case 'duplicate':
     case 'progress': {
-      // Nothing new: what the sub-orders say now decides (all closed at WeChat = the combine is closed).
-      const states = status.subOrders.map((sub) => sub.state);
-      if (states.some((state) => state === 'paid')) return 'paid';
-      if (states.every((state) => state === 'closed')) return 'closed';
+      // Nothing decided by this report: the stored combine says where it stands.
+      const stored = await ctx.store.attempts.getAttempt(attempt.outTradeNo);
+      if (stored?.state === 'PAID') return 'paid';
+      if (stored?.state === 'ENDED' && stored.endReason === 'failed') return 'failed';
+      if (subOrders.every((sub) => sub.state === 'closed')) return 'closed';
       return 'pending';
     }
   }

@@ -352,6 +352,8 @@ export interface PaymentFacts {
   totalFen: number;
   paidAt: number;
   source: 'notify' | 'query' | 'close';
+  /** The merchant WeChat names when not the shop's own: it must be the attempt's (mark-paid.lua). */
+  mchid?: string;
 }
 
 export type MarkPaidResult =
@@ -365,11 +367,15 @@ export type MarkPaidResult =
    */
   | { kind: 'second_payment'; paidAttempt: string; refund: string }
   | { kind: 'amount_mismatch'; expectedFen: number }
+  /** WeChat names another merchant than the attempt's: refused, nothing changed. */
+  | { kind: 'other_merchant' }
   | { kind: 'not_found' };
 
 /** One sub-order as WeChat reports it (combine notification or query). */
 export interface SubOrderReport {
   outTradeNo: string;
+  /** The merchant WeChat names for it: it must be the sub-order's own. */
+  mchid: string;
   /** `failed`: WeChat can no longer take it (closed, payment failed, revoked); `open`: still payable. */
   outcome: 'paid' | 'failed' | 'open';
   transactionId?: string;
@@ -392,6 +398,8 @@ export type MarkCombineResult =
   | { kind: 'progress'; paidCount: number }
   | { kind: 'amount_mismatch'; outTradeNo: string; expectedFen: number }
   | { kind: 'other_transaction'; outTradeNo: string }
+  /** WeChat names another merchant than the sub-order's: refused, nothing changed. */
+  | { kind: 'other_merchant'; outTradeNo: string }
   | { kind: 'not_found' };
 
 export type EndAttemptResult =
@@ -596,6 +604,8 @@ export interface OrderEvent {
   mchid?: string;
   /** order.paid / payment.duplicate of a combine: its paid sub-orders, each its merchant's own trade. */
   subOrders?: EventSubOrder[];
+  /** order.paid of a combine paid only in part: its refund is requested at once, nothing is to be shipped. */
+  partial?: boolean;
 }
 
 export interface EventSubOrder {

@@ -419,6 +419,7 @@ export class V3Gateway implements PaymentGateway {
         totalFen: trade.amount.total,
         paidAt: this.#time(trade.successTime),
         payerOpenid: trade.payer?.openid,
+        ...this.#otherMerchant(trade.mchid),
       },
     };
   }
@@ -491,6 +492,7 @@ export class V3Gateway implements PaymentGateway {
         totalFen: trade.amount.total,
         paidAt: this.#time(trade.successTime),
         payerOpenid: trade.payer?.openid,
+        ...this.#otherMerchant(trade.mchid),
       },
     };
   }
@@ -600,7 +602,13 @@ export class V3Gateway implements PaymentGateway {
       state: REFUND_STATES[refund.status],
       refundFen: refund.refundFen,
       succeededAt: refund.successTime === undefined ? undefined : this.#time(refund.successTime),
+      ...this.#otherMerchant(refund.mchid),
     };
+  }
+
+  /** `mchid` when WeChat names another merchant than the shop's own (the services check it is the trade's). */
+  #otherMerchant(mchid: string | undefined): { mchid?: string } {
+    return mchid === undefined || mchid === this.#mchId ? {} : { mchid };
   }
 
   /** v3 times are RFC 3339 with an offset; an unreadable one is dated when we learn of it. */

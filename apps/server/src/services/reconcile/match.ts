@@ -15,6 +15,7 @@ import type { AppContext } from '../../context.ts';
 import { beijingTime } from '../../domain/beijing-date.ts';
 import { orderIdOf } from '../../domain/ids.ts';
 import type { Logger } from '../../logger.ts';
+import type { AttemptRecord } from '../../store/index.ts';
 import { reconcileAttempt } from '../payments.ts';
 import { reconcileRefund } from '../refunds.ts';
 import { paymentKey, paymentOfKey, type LedgerDay } from './ledger.ts';
@@ -304,12 +305,7 @@ async function matchPayment(
   let repair: Repair = 'failed';
   let note: string | undefined;
   try {
-    // A combine's sub-order is paid through its combine: the combine is asked about (and recorded in one step).
-    const trade =
-      attempt.combineOf === undefined
-        ? attempt
-        : ((await ctx.store.attempts.getAttempt(attempt.combineOf)) ?? attempt);
-    const outcome = await reconcileAttempt(ctx, trade, log);
+    const outcome = await reconcileAttempt(ctx, await payingTrade(ctx, attempt), log);
     attempt = (await ctx.store.attempts.getAttempt(row.outTradeNo)) ?? attempt;
     if (outcome === 'paid' && attempt.state === 'PAID') repair = 'repaired';
     else note = `orderquery: ${outcome}`;
@@ -420,7 +416,7 @@ async function matchRefund(
     // same way as a paid_not_here (orderquery → mark-paid), then record the refund.
     const attempt = await ctx.store.attempts.getAttempt(row.outTradeNo);
     if (attempt !== undefined) {
-      await reconcileAttempt(ctx, attempt, log).catch(() => undefined);
+      await reconcileAttempt(ctx, await payingTrade(ctx, attempt), log).catch(() => undefined);
       result = await record();
     }
   }
@@ -440,4 +436,10 @@ async function matchRefund(
     default:
       return { ...base, category: 'refund_unknown_here', repair: 'failed', note: result.kind };
   }
+}
+
+/** What to ask WeChat about for a bill line: a combine's sub-order is paid through its combine (one step). */
+async function payingTrade(ctx: AppContext, attempt: AttemptRecord): Promise<AttemptRecord> {
+  if (attempt.combineOf === undefined) return attempt;
+  return (await ctx.store.attempts.getAttempt(attempt.combineOf)) ?? attempt;
 }

@@ -9,7 +9,7 @@
 -- Results:
 --   { 1 }    closed now
 --   { 2 }    already CLOSED
---  { -3 }    the attempt is PAID: nothing changed
+--  { -3 }    the attempt is PAID (or a combine with a paid sub-order): nothing changed
 --  { -1 }    no such order or attempt
 
 local id, no = ARGV[1], ARGV[2]
@@ -18,6 +18,8 @@ local state = attempt_get(no, 'state')
 if not status or not state then return { -1 } end
 if state == 'CLOSED' then return { 2 } end
 if state == 'PAID' then return { -3 } end
+-- A combine with a paid sub-order is not closed here: mark-combine decides (partly paid, refunded).
+if paid_sub(no) then return { -3 } end
 attempt_set(no, 'state', 'CLOSED', 'closedAt', ARGV[3], 'trade', 'closed')
 close_subs(no, ARGV[3])
 if status ~= 'PENDING' and unsettled() == 0 then dequeue(Q_CLOSE, id) end

@@ -22,6 +22,8 @@ if is_paid(status) then return { -3 } end
 local current = redis.call('HGET', KEYS[1], 'current')
 if current and current ~= no and attempt_get(current, 'state') == 'OPEN' then return { -5, current } end
 
+-- A combine with a paid sub-order is not closed: mark-combine decides (partly paid, refunded).
+if no ~= '' and paid_sub(no) then return { -3 } end
 local closedState = no ~= '' and attempt_get(no, 'state')
 if closedState and closedState ~= 'PAID' then
   attempt_set(no, 'state', 'CLOSED', 'closedAt', ARGV[2], 'trade', 'closed')

@@ -13,6 +13,8 @@
 --    so no crash can leave the buyer charged for half an order.
 --  - No sub-order paid and none can be any more: the combine ENDED (failed); paying again opens a new attempt.
 --  - Otherwise (some still payable): the paid ones are recorded, nothing else changes yet.
+--  - A sub-order paid after its combine was settled (partly paid, refunded) is a second payment: its full refund
+--    is requested in the same step, with one payment.duplicate.
 --
 -- KEYS[1..7] as in lib/transition.lua
 -- KEYS[8] refund queue <prefix>{s<n>}:due:refund   KEYS[9] refunds <prefix>{s<n>}:order:<id>:refunds
@@ -21,8 +23,8 @@
 -- ARGV[1] order id   ARGV[2] combine_out_trade_no   ARGV[3] source (notify | query | close)   ARGV[4] now (ms)
 -- ARGV[5] the refunds' doc for a partial payment, ARGV[6] for a double payment (JSON: reason, requestedBy,
 -- createdAt)   ARGV[7] n, the number of sub-orders reported
--- then per sub-order i (base = 8 + 5 * (i - 1)): out_trade_no, outcome (paid | failed | open),
---   transaction_id, total reported (fen), paid at (ms)
+-- then per sub-order i (base = 8 + 6 * (i - 1)): out_trade_no, outcome (paid | failed | open),
+--   transaction_id, total reported (fen), paid at (ms), the merchant WeChat names for it
 --
 -- Results:
 --   { 1, previousStatus, eventId }            every sub-order paid: the order PAID now
@@ -34,6 +36,7 @@
 --  { -1 }                                     no such order, combine or sub-order (or one of another combine)
 --  { -2, out_trade_no, storedTotalFen }       a paid sub-order's amount differs: nothing changed
 --  { -3, out_trade_no, storedTransactionId }  a paid sub-order already has another transaction_id: nothing changed
+--  { -4, out_trade_no }                      WeChat names another merchant than the sub-order's: nothing changed
 
 local id, cno, source, now = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local status = redis.call('HGET', KEYS[1], 'status')
@@ -44,9 +47,11 @@ if not status or not cstate or not listed then return { -1 } end
 local n = tonumber(ARGV[7])
 local reports = {}
 for i = 1, n do
-  local b = 8 + 5 * (i - 1)
+  local b = 8 + 6 * (i - 1)
   local no = ARGV[b]
   if attempt_get(no, 'of') ~= cno then return { -1 } end
+  -- A notification decrypted with one merchant's key may only speak for that merchant's trades.
+  if attempt_get(no, 'mchid') ~= ARGV[b + 5] then return { -4, no } end
   reports[#reports + 1] = { no = no, outcome = ARGV[b + 1], tx = ARGV[b + 2], total = ARGV[b + 3], at = ARGV[b + 4] }
 end
 -- Checks first: a wrong amount or transaction changes nothing at all.
@@ -61,11 +66,13 @@ for _, r in ipairs(reports) do
 end
 
 local changed = false
+local newlyPaid = {}
 local firstTx, lastPaidAt = nil, '0'
 for _, r in ipairs(reports) do
   local state = attempt_get(r.no, 'state')
   if r.outcome == 'paid' and state ~= 'PAID' then
     attempt_set(r.no, 'state', 'PAID', 'tx', r.tx, 'paidAt', r.at, 'via', source, 'trade', 'paid')
+    newlyPaid[#newlyPaid + 1] = r.no
     changed = true
   elseif r.outcome == 'failed' and state == 'OPEN' then
     attempt_set(r.no, 'state', 'CLOSED', 'closedAt', now, 'trade', 'failed')
@@ -88,7 +95,6 @@ for sub in string.gmatch(listed, '[^,]+') do
     closed = closed + 1
   end
 end
-if cstate == 'PAID' or (cstate == 'CLOSED' and paid == 0) then return { 2 } end
 
 -- The paid sub-orders, as the events name them (the ledger reads each merchant's payments from them):
 -- `subOrders` = out_trade_no|transaction_id|fen|mchid, comma-separated.
@@ -107,7 +113,9 @@ end
 local function refund_paid(doc)
   local nos = {}
   for _, sub in ipairs(subs) do
-    if attempt_get(sub, 'state') == 'PAID' and not attempt_get(sub, 'refundCount') then
+    -- Not twice: a sub-order with a refund already (requested here, or recorded from the bill) is left alone.
+    if attempt_get(sub, 'state') == 'PAID' and not attempt_get(sub, 'refundCount')
+      and not attempt_get(sub, 'refundReserved') then
       local fen = attempt_get(sub, 'total')
       local refundNo = sub .. 'R01'
       redis.call('HSET', KEYS[9], refundNo, doc, refundNo .. '.state', 'PENDING', refundNo .. '.fen', fen,
@@ -132,6 +140,19 @@ local function order_paid(fen)
   end
   dequeue(Q_QUERY, id)
   settle_close_queue(id, now)
+end
+
+if cstate == 'PAID' or (cstate == 'CLOSED' and paid == 0) then
+  if #newlyPaid == 0 then return { 2 } end
+  -- Paid after the combine was settled: the money cannot be delivered against anything, so it goes back.
+  local nos = refund_paid(ARGV[6])
+  settle_close_queue(id, now)
+  local fen = 0
+  for _, sub in ipairs(newlyPaid) do fen = fen + tonumber(attempt_get(sub, 'total')) end
+  local reply = { 4, redis.call('HGET', KEYS[1], 'paidAttempt') or '',
+    emit('payment.duplicate', id, cno, fen, source, lastPaidAt, attempt_get(newlyPaid[1], 'tx'), paid_subs()) }
+  for _, no in ipairs(nos) do reply[#reply + 1] = no end
+  return reply
 end
 
 if paid == #subs then
@@ -168,7 +189,11 @@ if paid + closed == #subs then
     settle_close_queue(id, now)
   else
     order_paid(paidFen)
-    local eventId = emit('order.paid', id, cno, paidFen, source, lastPaidAt, firstTx, paid_subs())
+    -- Flagged: what was paid goes back, so nothing must be shipped on this order.paid (docs/combine.md).
+    local extra = paid_subs()
+    extra[#extra + 1] = 'partial'
+    extra[#extra + 1] = '1'
+    local eventId = emit('order.paid', id, cno, paidFen, source, lastPaidAt, firstTx, extra)
     emit('combine.partial', id, cno, paidFen, source, now)
     reply = { 5, status, eventId }
   end

@@ -17,6 +17,7 @@
 -- ARGV[1] order id   ARGV[2] out_trade_no   ARGV[3] total reported by WeChat (fen)   ARGV[4] transaction_id
 -- ARGV[5] paidAt (ms)   ARGV[6] source (notify | query | close)   ARGV[7] now (ms)
 -- ARGV[8] the refund's doc for a double payment (JSON: reason, requestedBy, createdAt)
+-- ARGV[9] the merchant WeChat names for the trade when it is not the shop's own ('' otherwise)
 --
 -- Results:
 --   { 1, previousStatus, eventId }  made the order PAID now; one order.paid appended
@@ -26,11 +27,14 @@
 --                                             its full refund requested
 --  { -1 }                           no such order or attempt
 --  { -2, storedTotalFen }           amount mismatch: nothing changed
+--  { -4 }                           WeChat names another merchant than the attempt's: nothing changed
 
 local id, no, tx = ARGV[1], ARGV[2], ARGV[4]
 local status = redis.call('HGET', KEYS[1], 'status')
 local state = attempt_get(no, 'state')
 if not status or not state then return { -1 } end
+-- A notification decrypted with one merchant's key may only speak for that merchant's trades.
+if (attempt_get(no, 'mchid') or '') ~= ARGV[9] then return { -4 } end
 if state == 'PAID' then
   local stored = attempt_get(no, 'tx')
   if stored == tx then return { 2 } end

@@ -3,7 +3,8 @@
 -- merchant console), recorded once as a fact (docs/reconciliation.md "Refunds unknown here"). It is kept beside
 -- the shop's own refunds as the field `x:<out_refund_no>` of the refunds hash (refundsFromHash skips it: it has
 -- no `<out_trade_no>R<nn>` number), counts as refunded and reserved on the payment, so the shop can never
--- refund that money again, moves the order to PARTIALLY_REFUNDED / REFUNDED like settle-refund, and appends one
+-- refund that money again, moves the order to PARTIALLY_REFUNDED / REFUNDED like settle-refund (a combine's
+-- sub-order included: lib/transition.lua refunded_status), and appends one
 -- `refund.external` event. Recording it again changes nothing.
 --
 -- KEYS[1] order hash   KEYS[2] attempts hash   KEYS[3] event stream   KEYS[4] refund queue (unused)
@@ -30,13 +31,7 @@ redis.call('HSET', KEYS[5], 'x:' .. no, ARGV[7])
 local refunded = tonumber(attempt_get(trade, 'refundedFen') or '0') + fen
 attempt_set(trade, 'refundedFen', refunded,
   'refundReserved', tonumber(attempt_get(trade, 'refundReserved') or '0') + fen)
-if redis.call('HGET', KEYS[1], 'paidAttempt') == trade then
-  local total = tonumber(redis.call('HGET', KEYS[1], 'totalFen'))
-  local before = status
-  status = refunded >= total and 'REFUNDED' or 'PARTIALLY_REFUNDED'
-  redis.call('HSET', KEYS[1], 'status', status)
-  if status ~= before then index_status(id, before, status) end
-end
+status = refunded_status(id, status, trade)
 local eventId = redis.call('XADD', KEYS[3], 'MAXLEN', '~', EVENTS_MAX_LEN, '*', 'type', 'refund.external',
   'orderId', id, 'outTradeNo', trade, 'outRefundNo', no, 'refundFen', fen,
   'totalFen', redis.call('HGET', KEYS[1], 'totalFen'), 'source', ARGV[8], 'at', ARGV[6])

@@ -24,6 +24,8 @@ local no, fen, now = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[5])
 local total = tonumber(attempt_get(no, 'total') or redis.call('HGET', KEYS[1], 'totalFen'))
 local state = attempt_get(no, 'state')
 if not total or not state then return { -1 } end
+-- A combine is paid and refunded through its sub-orders, each a trade of its own merchant.
+if attempt_get(no, 'subs') then return { -1 } end
 if state ~= 'PAID' then return { 0 } end
 if now - tonumber(attempt_get(no, 'paidAt')) > tonumber(ARGV[8]) then return { -6 } end
 local reserved = tonumber(attempt_get(no, 'refundReserved') or '0')

@@ -29,25 +29,8 @@ redis.call('HSET', KEYS[5], no .. '.state', outcome, no .. '.settledAt', ARGV[5]
 if ARGV[4] ~= '' then redis.call('HSET', KEYS[5], no .. '.refundId', ARGV[4]) end
 
 if outcome == 'SUCCESS' then
-  local refunded = tonumber(attempt_get(trade, 'refundedFen') or '0') + fen
-  attempt_set(trade, 'refundedFen', refunded)
-  local paidAttempt = redis.call('HGET', KEYS[1], 'paidAttempt')
-  local of = attempt_get(trade, 'of')
-  if paidAttempt == trade or (of and of == paidAttempt) then
-    -- What was paid: the total, or what a partially paid combine took (`paidFen`); a combine's refunds are
-    -- counted over all its sub-orders.
-    local total = tonumber(redis.call('HGET', KEYS[1], 'paidFen') or redis.call('HGET', KEYS[1], 'totalFen'))
-    if of then
-      refunded = 0
-      for sub in string.gmatch(attempt_get(of, 'subs'), '[^,]+') do
-        refunded = refunded + tonumber(attempt_get(sub, 'refundedFen') or '0')
-      end
-    end
-    local before = status
-    status = refunded >= total and 'REFUNDED' or 'PARTIALLY_REFUNDED'
-    redis.call('HSET', KEYS[1], 'status', status)
-    if status ~= before then index_status(id, before, status) end
-  end
+  attempt_set(trade, 'refundedFen', tonumber(attempt_get(trade, 'refundedFen') or '0') + fen)
+  status = refunded_status(id, status, trade)
 elseif outcome == 'CLOSED' then
   attempt_set(trade, 'refundReserved', tonumber(attempt_get(trade, 'refundReserved') or '0') - fen)
 end

@@ -159,6 +159,25 @@ class MemoryData {
     combine.subs = subs.map((s) => s.outTradeNo);
   }
 
+  /** lib/transition.lua refunded_status: the order's status after a refund of `trade` succeeded. */
+  refundedStatus(order: OrderRecord, trade: string): void {
+    const of = this.attempt(trade)?.combineOf;
+    if (order.paidAttempt !== trade && (of === undefined || order.paidAttempt !== of)) return;
+    const refunded =
+      of === undefined
+        ? (this.refundTotals.get(trade)?.refunded ?? 0)
+        : (this.attempt(of)?.subs ?? []).reduce(
+            (sum, no) => sum + (this.refundTotals.get(no)?.refunded ?? 0),
+            0,
+          );
+    order.status = refunded >= (order.paidFen ?? order.totalFen) ? 'REFUNDED' : 'PARTIALLY_REFUNDED';
+  }
+
+  /** lib/transition.lua paid_sub: whether a combine has a paid sub-order. */
+  paidSub(combine: AttemptRecord): boolean {
+    return (combine.subs ?? []).some((no) => this.attempt(no)?.state === 'PAID');
+  }
+
   /** lib/transition.lua close_subs. */
   closeSubs(combine: AttemptRecord, at: number): void {
     for (const no of combine.subs ?? []) {
@@ -287,6 +306,7 @@ export class MemoryOrderStore implements OrderStore {
     }
     const closed =
       closing.closedAttempt === undefined ? undefined : d.attempts.get(id)?.get(closing.closedAttempt);
+    if (closed && d.paidSub(closed)) return { kind: 'already_paid' };
     if (closed && closed.state !== 'PAID') {
       Object.assign(closed, { state: 'CLOSED', closedAt: closing.closedAt, tradeState: 'closed' });
       d.closeSubs(closed, closing.closedAt);
@@ -448,6 +468,7 @@ export class MemoryAttemptStore implements AttemptStore {
     const attempt = d.attempt(outTradeNo);
     const order = attempt && d.orders.get(attempt.orderId);
     if (!attempt || !order) return { kind: 'not_found' };
+    if ((attempt.mchid ?? '') !== (facts.mchid ?? '')) return { kind: 'other_merchant' };
     if (attempt.state === 'PAID') {
       return { kind: 'duplicate', sameTransaction: attempt.transactionId === facts.transactionId };
     }
@@ -529,6 +550,7 @@ export class MemoryAttemptStore implements AttemptStore {
     for (const r of report.subOrders) {
       const sub = d.attempt(r.outTradeNo);
       if (sub?.combineOf !== combineNo) return { kind: 'not_found' };
+      if (sub.mchid !== r.mchid) return { kind: 'other_merchant', outTradeNo: sub.outTradeNo };
       reports.push({ sub, r });
     }
     for (const { sub, r } of reports) {
@@ -541,8 +563,10 @@ export class MemoryAttemptStore implements AttemptStore {
       }
     }
     let changed = false;
+    const newlyPaid: AttemptRecord[] = [];
     for (const { sub, r } of reports) {
       if (r.outcome === 'paid' && sub.state !== 'PAID') {
+        newlyPaid.push(sub);
         Object.assign(sub, {
           state: 'PAID',
           transactionId: r.transactionId,
@@ -562,12 +586,10 @@ export class MemoryAttemptStore implements AttemptStore {
     const paidFen = paidSubs.reduce((sum, a) => sum + a.totalFen, 0);
     const firstTx = paidSubs[0]?.transactionId;
     const lastPaidAt = paidSubs.reduce((max, a) => Math.max(max, a.paidAt ?? 0), 0);
-    if (combine.state === 'PAID' || (combine.state === 'CLOSED' && paidSubs.length === 0)) {
-      return { kind: 'duplicate' };
-    }
     const refundPaid = (reason: string, by: string): string[] => {
       const nos: string[] = [];
       for (const sub of paidSubs) {
+        // Not twice: a sub-order with a refund already (requested, or recorded from the bill) is left alone.
         if (d.refundTotals.has(sub.outTradeNo)) continue;
         const refund: RefundRecord = {
           outRefundNo: `${sub.outTradeNo}R01`,
@@ -637,6 +659,18 @@ export class MemoryAttemptStore implements AttemptStore {
       paidVia: report.source,
       tradeState: 'paid' as const,
     };
+    if (combine.state === 'PAID' || (combine.state === 'CLOSED' && paidSubs.length === 0)) {
+      if (newlyPaid.length === 0) return { kind: 'duplicate' };
+      // Paid after the combine was settled: the money cannot be delivered against anything, so it goes back.
+      const refunds = refundPaid(DOUBLE_PAYMENT_REASON, DOUBLE_PAYMENT_BY);
+      d.settleCloseQueue(order.id, report.now);
+      d.emit({
+        type: 'payment.duplicate',
+        ...withSubs(newlyPaid.reduce((sum, a) => sum + a.totalFen, 0)),
+        transactionId: newlyPaid[0]?.transactionId ?? '',
+      });
+      return { kind: 'second_payment', paidAttempt: order.paidAttempt ?? '', refunds };
+    }
     if (paidSubs.length === subs.length) {
       Object.assign(combine, paidState);
       if (isPaid(order.status)) {
@@ -674,8 +708,9 @@ export class MemoryAttemptStore implements AttemptStore {
       const refunds = refundPaid(COMBINE_PARTIAL_REASON, COMBINE_PARTIAL_BY);
       const previous = order.status;
       orderPaid(paidFen);
-      d.emit({ type: 'order.paid', ...withSubs(paidFen) });
-      d.emit({ type: 'combine.partial', ...event(paidFen), at: report.now });
+      d.emit({ type: 'order.paid', ...withSubs(paidFen), partial: true });
+      const { transactionId: _tx, ...partial } = event(paidFen);
+      d.emit({ type: 'combine.partial', ...partial, at: report.now });
       return { kind: 'partial', previous, refunds };
     }
     return changed ? { kind: 'progress', paidCount: paidSubs.length } : { kind: 'duplicate' };
@@ -706,7 +741,7 @@ export class MemoryAttemptStore implements AttemptStore {
     const order = attempt && d.orders.get(attempt.orderId);
     if (!attempt || !order) return { kind: 'not_found' };
     if (attempt.state === 'CLOSED') return { kind: 'already_closed' };
-    if (attempt.state === 'PAID') return { kind: 'paid' };
+    if (attempt.state === 'PAID' || d.paidSub(attempt)) return { kind: 'paid' };
     Object.assign(attempt, { state: 'CLOSED', closedAt, tradeState: 'closed' });
     d.closeSubs(attempt, closedAt);
     if (order.status !== 'PENDING' && d.unsettled(order.id) === 0) d.dequeue('close', order.id);
@@ -721,7 +756,8 @@ export class MemoryRefundStore implements RefundStore {
     const d = this.d;
     const attempt = d.attempt(refund.outTradeNo);
     const order = attempt && d.orders.get(attempt.orderId);
-    if (!attempt || !order) return { kind: 'not_found' };
+    // A combine is refunded through its sub-orders (request-refund.lua).
+    if (!attempt || !order || attempt.subs !== undefined) return { kind: 'not_found' };
     if (attempt.state !== 'PAID') return { kind: 'not_paid' };
     if (refund.createdAt - (attempt.paidAt ?? 0) > rules.maxAgeMs) return { kind: 'too_late' };
     const totals = d.refundTotals.get(attempt.outTradeNo) ?? {
@@ -809,18 +845,8 @@ export class MemoryRefundStore implements RefundStore {
     };
     if (outcome.state === 'SUCCESS') {
       totals.refunded += refund.refundFen;
-      const of = d.attempt(refund.outTradeNo)?.combineOf;
-      if (order.paidAttempt === refund.outTradeNo || (of !== undefined && order.paidAttempt === of)) {
-        // settle-refund.lua: against what was paid; a combine's refunds counted over all its sub-orders.
-        let refunded = totals.refunded;
-        if (of !== undefined) {
-          refunded = (d.attempt(of)?.subs ?? [])
-            .filter((no) => no !== refund.outTradeNo)
-            .reduce((sum, no) => sum + (d.refundTotals.get(no)?.refunded ?? 0), totals.refunded);
-        }
-        const paid = order.paidFen ?? order.totalFen;
-        order.status = refunded >= paid ? 'REFUNDED' : 'PARTIALLY_REFUNDED';
-      }
+      d.refundTotals.set(refund.outTradeNo, totals);
+      d.refundedStatus(order, refund.outTradeNo);
     } else if (outcome.state === 'CLOSED') {
       totals.reserved -= refund.refundFen;
     }
@@ -1034,9 +1060,7 @@ export class MemoryReconciliationStore implements ReconciliationStore {
     totals.refunded += refund.refundFen;
     totals.reserved += refund.refundFen;
     d.refundTotals.set(refund.outTradeNo, totals);
-    if (order.paidAttempt === refund.outTradeNo) {
-      order.status = totals.refunded >= order.totalFen ? 'REFUNDED' : 'PARTIALLY_REFUNDED';
-    }
+    d.refundedStatus(order, refund.outTradeNo);
     d.emit({
       type: 'refund.external',
       orderId: order.id,

@@ -477,6 +477,7 @@ export class RedisAttemptStore implements AttemptStore {
         // Attempts left to close at WeChat are due at once: a paid order must not be paid twice.
         facts.paidAt,
         doubleRefundDoc(facts.paidAt),
+        facts.mchid ?? '',
       ),
     );
     const result = markPaidResult(reply, facts.transactionId);
@@ -505,6 +506,7 @@ export class RedisAttemptStore implements AttemptStore {
       sub.transactionId ?? '',
       sub.totalFen === undefined ? '' : String(sub.totalFen),
       sub.paidAt ?? 0,
+      sub.mchid,
     ]);
     const reply = await guard(
       this.b.scripts.markCombine(
@@ -762,6 +764,7 @@ function eventOf([id, fields]: [string, string[]]): OrderEvent {
   if (f.refundFen) event.refundFen = Number(f.refundFen);
   if (f.mchid) event.mchid = f.mchid;
   if (f.subOrders) event.subOrders = f.subOrders.split(',').map(eventSubOrder);
+  if (f.partial) event.partial = true;
   return event;
 }
 

@@ -129,6 +129,8 @@ export function markPaidResult(value: unknown, transactionId: string): MarkPaidR
       return { kind: 'not_found' };
     case -2:
       return { kind: 'amount_mismatch', expectedFen: Number(detail) };
+    case -4:
+      return { kind: 'other_merchant' };
     default:
       return unexpected('mark-paid', code);
   }
@@ -157,6 +159,8 @@ export function markCombineResult(value: unknown): MarkCombineResult {
       return { kind: 'amount_mismatch', outTradeNo: String(detail), expectedFen: Number(third) };
     case -3:
       return { kind: 'other_transaction', outTradeNo: String(detail) };
+    case -4:
+      return { kind: 'other_merchant', outTradeNo: String(detail) };
     default:
       return unexpected('mark-combine', code);
   }

@@ -97,6 +97,16 @@ local function write_parts(no, from)
   attempt_set(no, 'subs', table.concat(listed, ','))
 end
 
+-- Whether a combine has a paid sub-order (false for any other attempt).
+local function paid_sub(no)
+  local listed = attempt_get(no, 'subs')
+  if not listed then return false end
+  for sub in string.gmatch(listed, '[^,]+') do
+    if attempt_get(sub, 'state') == 'PAID' then return true end
+  end
+  return false
+end
+
 -- A combine closed at WeChat closes its unpaid sub-orders with it (a no-op for any other attempt).
 local function close_subs(no, at)
   local listed = attempt_get(no, 'subs')
@@ -109,6 +119,29 @@ end
 -- Once nothing is left to close at WeChat, the order leaves the close queue; otherwise it is due at `at`.
 local function settle_close_queue(id, at)
   if unsettled() == 0 then dequeue(Q_CLOSE, id) else due_by(Q_CLOSE, id, at) end
+end
+
+-- After a refund of `trade` succeeded (settle-refund, record-external-refund): the order goes PARTIALLY_REFUNDED
+-- or REFUNDED when `trade` is the payment that paid it or one of its combine's sub-orders, measured against what
+-- was paid (`paidFen` of a partially paid combine, else the total) and, for a combine, everything refunded over
+-- its sub-orders. Refunds of a second payment leave the order as it is. Returns the order's status.
+local function refunded_status(id, status, trade)
+  local paidAttempt = redis.call('HGET', KEYS[1], 'paidAttempt')
+  local of = attempt_get(trade, 'of')
+  if paidAttempt ~= trade and not (of and of == paidAttempt) then return status end
+  local total = tonumber(redis.call('HGET', KEYS[1], 'paidFen') or redis.call('HGET', KEYS[1], 'totalFen'))
+  local refunded = 0
+  if of then
+    for sub in string.gmatch(attempt_get(of, 'subs'), '[^,]+') do
+      refunded = refunded + tonumber(attempt_get(sub, 'refundedFen') or '0')
+    end
+  else
+    refunded = tonumber(attempt_get(trade, 'refundedFen') or '0')
+  end
+  local next = refunded >= total and 'REFUNDED' or 'PARTIALLY_REFUNDED'
+  redis.call('HSET', KEYS[1], 'status', next)
+  if next ~= status then index_status(id, status, next) end
+  return next
 end
 
 -- One event. A trade of another merchant than the shop's own names it (`mchid`); `extra` adds fields (a
