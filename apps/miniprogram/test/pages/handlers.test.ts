@@ -9,22 +9,33 @@ import { MINIPROGRAM_ROOT, readAppJson } from '../../scripts/miniprogram-files.t
 import { openBuilt } from '../support/built.ts';
 
 const built = openBuilt(inject('miniprogramRoot'));
-const g = globalThis as { Component?: unknown };
+const g = globalThis as { Component?: unknown; Behavior?: unknown };
 afterAll(() => {
   delete g.Component;
+  delete g.Behavior;
   built.reset();
 });
 
-/** The component options a page registers, captured with a stand-in Component(). */
+interface Options {
+  methods?: Record<string, unknown>;
+  behaviors?: Options[];
+}
+
+/**
+ * The component options a page registers, captured with a stand-in Component(), with the methods its behaviors
+ * (Behavior(), e.g. behaviors/paid-message) bring in, as WeChat merges them.
+ */
 function componentOptions(page: string): { methods?: Record<string, unknown> } {
-  let captured: { methods?: Record<string, unknown> } | undefined;
-  g.Component = (options: { methods?: Record<string, unknown> }) => {
+  let captured: Options | undefined;
+  g.Behavior = (options: Options) => options;
+  g.Component = (options: Options) => {
     captured = options;
   };
   built.reset();
   built.load(`${page}.js`);
   if (!captured) throw new Error(`${page} did not call Component()`);
-  return captured;
+  const inherited = (captured.behaviors ?? []).map((b) => b.methods ?? {});
+  return { methods: Object.assign({}, ...inherited, captured.methods) };
 }
 
 function bindings(wxml: string): string[] {

@@ -4,13 +4,12 @@
  * offers the "payment succeeded" subscribe message (when the server has a template for it). An order paid by a
  * combine (合单) lists each merchant's part; one paid only in part says so, and that its money is on its way back.
  */
+import { paidMessageBehavior } from '../../behaviors/paid-message';
 import { describeError, isOrderStateError, isRefundStateError } from '../../services/errors';
 import { askRefund, closeOrder, getOrder } from '../../services/orders';
 import { payAgain } from '../../services/payment';
 import { redirectTo } from '../../utils/nav';
 import { resultUrl } from '../../utils/routes';
-import { getPaidMessageTemplate } from '../../services/server-config';
-import { askPaidMessage } from '../../services/subscribe';
 import type { OrderView } from '../../utils/view';
 import { toOrderView } from '../../utils/view';
 
@@ -56,6 +55,7 @@ function refundReasonProblem(reason: string): string {
 }
 
 Component({
+  behaviors: [paidMessageBehavior],
   data: {
     orderId: '',
     state: 'loading' as LoadState,
@@ -64,47 +64,8 @@ Component({
     /** The action in flight: every button is disabled while one runs. */
     acting: '' as Action,
     actionError: '',
-    /** The "payment succeeded" template from /api/config; '' when the server sends none (nothing offered). */
-    templateId: '',
-    /** The consent dialog is open or its answer on its way to the server. */
-    subscribing: false,
-    /** Why the subscription did not happen (a failed wx.requestSubscribeMessage or request); '' when none. */
-    subscribeNote: '',
-    /** Asking again cannot help (subscriptions turned off or banned): the button goes away. */
-    subscribeBlocked: false,
   },
   methods: {
-    /**
-     * The template id is needed before the buyer taps: the consent dialog must open inside the tap (see
-     * services/subscribe.ts), with no request in between. Failing to get it only means not offering it.
-     */
-    loadTemplate() {
-      getPaidMessageTemplate().then(
-        (id) => this.setData({ templateId: id ?? '' }),
-        () => this.setData({ templateId: '' }),
-      );
-    },
-    /**
-     * "订阅支付结果通知". wx.requestSubscribeMessage must be called from this tap handler itself, before any
-     * await, or WeChat refuses to show the dialog; askPaidMessage makes that call first, synchronously.
-     */
-    onSubscribe() {
-      const { templateId, orderId } = this.data;
-      if (this.data.subscribing || !templateId) return;
-      const asked = askPaidMessage(orderId, templateId);
-      this.setData({ subscribing: true, subscribeNote: '' });
-      void asked.then((result) => {
-        if (result.kind === 'answered') {
-          this.setData({ subscribing: false, order: toOrderView(result.order) });
-        } else {
-          this.setData({
-            subscribing: false,
-            subscribeNote: result.note,
-            subscribeBlocked: !result.canRetry,
-          });
-        }
-      });
-    },
     onLoad(query: Record<string, string | undefined>) {
       this.setData({ orderId: query.id ?? '' });
       this.loadTemplate();

@@ -5,19 +5,19 @@
  * pending, with a way to pay again. A combine (合单) that WeChat paid only in part is not "paid" to the buyer:
  * the page says the payment was incomplete and the amount taken goes back.
  */
+import { paidMessageBehavior } from '../../behaviors/paid-message';
 import { describeError, isOrderStateError } from '../../services/errors';
 import type { ClientPayResult, PaymentOutcome } from '../../services/payment';
 import { payAgain, settle } from '../../services/payment';
 import { redirectTo, reLaunch } from '../../utils/nav';
 import { orderDetailUrl, PAGES, parseClientResult } from '../../utils/routes';
-import { getPaidMessageTemplate } from '../../services/server-config';
-import { askPaidMessage } from '../../services/subscribe';
 import type { OrderView } from '../../utils/view';
 import { toOrderView } from '../../utils/view';
 
 type ResultState = 'confirming' | 'loading' | 'error' | PaymentOutcome['kind'];
 
 Component({
+  behaviors: [paidMessageBehavior],
   data: {
     orderId: '',
     state: 'loading' as ResultState,
@@ -30,47 +30,8 @@ Component({
     paying: false,
     /** The buyer left the page: stop asking the server on its behalf. */
     left: false,
-    /** The "payment succeeded" template from /api/config; '' when the server sends none (nothing offered). */
-    templateId: '',
-    /** The consent dialog is open or its answer on its way to the server. */
-    subscribing: false,
-    /** Why the subscription did not happen (a failed wx.requestSubscribeMessage or request); '' when none. */
-    subscribeNote: '',
-    /** Asking again cannot help (subscriptions turned off or banned): the button goes away. */
-    subscribeBlocked: false,
   },
   methods: {
-    /**
-     * The template id is needed before the buyer taps: the consent dialog must open inside the tap (see
-     * services/subscribe.ts), with no request in between. Failing to get it only means not offering it.
-     */
-    loadTemplate() {
-      getPaidMessageTemplate().then(
-        (id) => this.setData({ templateId: id ?? '' }),
-        () => this.setData({ templateId: '' }),
-      );
-    },
-    /**
-     * "订阅支付结果通知". wx.requestSubscribeMessage must be called from this tap handler itself, before any
-     * await, or WeChat refuses to show the dialog; askPaidMessage makes that call first, synchronously.
-     */
-    onSubscribe() {
-      const { templateId, orderId } = this.data;
-      if (this.data.subscribing || !templateId) return;
-      const asked = askPaidMessage(orderId, templateId);
-      this.setData({ subscribing: true, subscribeNote: '' });
-      void asked.then((result) => {
-        if (result.kind === 'answered') {
-          this.setData({ subscribing: false, order: toOrderView(result.order) });
-        } else {
-          this.setData({
-            subscribing: false,
-            subscribeNote: result.note,
-            subscribeBlocked: !result.canRetry,
-          });
-        }
-      });
-    },
     onLoad(query: Record<string, string | undefined>) {
       this.setData({ orderId: query.id ?? '' });
       this.loadTemplate();
