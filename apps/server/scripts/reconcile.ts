@@ -1,6 +1,7 @@
 /**
- * `pnpm reconcile [--date YYYY-MM-DD]`: reconciles one Beijing day against WeChat Pay's bill and prints the
- * report's summary (docs/reconciliation.md). The day defaults to yesterday on WeChat's clock (the sandbox's, in
+ * `pnpm reconcile [--date YYYY-MM-DD]`: reconciles one Beijing day against WeChat Pay's bills, every merchant's
+ * (the shop's own, then each sub-merchant's: docs/combine.md), and prints each report's summary
+ * (docs/reconciliation.md). The day defaults to yesterday on WeChat's clock (the sandbox's, in
  * sandbox mode: `POST /sandbox/clock` moves it).
  *
  * With Redis configured (REDIS_URL / REDIS_CLUSTER_NODES, from the repository's .env like `pnpm start`), it
@@ -10,11 +11,13 @@
  * or http://127.0.0.1:$PORT, staff token MP_PAY_ADMIN_TOKEN or the sandbox demo token), retrying the same way.
  *
  *   --date YYYY-MM-DD   the day (Beijing)
- *   --json              print the report's JSON instead of the summary
+ *   --json              print JSON instead of the summaries: the shop's own report plus `reports`, every
+ *                       merchant's (the admin API's run reply)
  *   --attempts N        download attempts while the bill is not ready (default 6)
  *   --wait SECONDS      the first wait between attempts (default 60), doubling up to 15 minutes
  *
- * Exit status: 0 clean, 1 discrepancies found, 2 the day cannot be reconciled (message on stderr).
+ * Exit status: 0 every report clean, 1 discrepancies found in any, 2 the day cannot be reconciled (message on
+ * stderr).
  */
 import { fileURLToPath } from 'node:url';
 import { Code2SessionClient } from '@mp-pay/shared/login';
@@ -35,6 +38,9 @@ import {
   type ReconciliationReport,
 } from '../src/services/reconcile/index.ts';
 import { openStore } from '../src/store/index.ts';
+
+/** The shop's own report, its fields at the top level, and every merchant's (own first) in `reports`. */
+type DayReports = ReconciliationReport & { reports: ReconciliationReport[] };
 
 interface Args {
   date: string | undefined;
@@ -87,7 +93,7 @@ async function inProcess(
   date: string,
   now: () => number,
   args: Args,
-): Promise<ReconciliationReport> {
+): Promise<DayReports> {
   const log = createLogger({ ...config, logLevel: 'warn' }, process.stderr);
   const store = await openStore(config.redis);
   try {
@@ -123,7 +129,7 @@ async function inProcess(
       },
     });
     if (result === undefined) fail(`another process is reconciling ${date} right now; try again later`);
-    return result.report;
+    return { ...result.own.report, reports: result.merchants.map((m) => m.report) };
   } finally {
     await store.close();
   }
@@ -135,7 +141,7 @@ async function throughServer(
   config: ServerConfig,
   date: string,
   args: Args,
-): Promise<ReconciliationReport> {
+): Promise<DayReports> {
   const server = env.MP_PAY_SERVER_URL || `http://127.0.0.1:${config.port}`;
   const token = env.MP_PAY_ADMIN_TOKEN || SANDBOX_DEMO_ADMIN_TOKEN;
   let delay = args.waitMs;
@@ -151,8 +157,9 @@ async function throughServer(
         `no Redis configured and no server at ${server} (${(err as Error).message}): start the stack (pnpm start) or set REDIS_URL`,
       );
     }
-    const body = (await res.json().catch(() => ({}))) as ReconciliationReport & { message?: string };
-    if (res.ok) return body;
+    const body = (await res.json().catch(() => ({}))) as Partial<DayReports> & { message?: string };
+    // A server from before every merchant's bill was reconciled answers the one report.
+    if (res.ok) return { ...(body as DayReports), reports: body.reports ?? [body as ReconciliationReport] };
     if (res.status !== 503 || attempt >= args.attempts)
       fail(`${server}: HTTP ${res.status} ${body.message ?? ''}`);
     console.error(`reconcile: ${body.message ?? 'not ready'}; trying again in ${delay / 1000} s`);
@@ -181,17 +188,15 @@ async function main(): Promise<void> {
     throw err;
   }
   const viaServer = config.redis.url === undefined && config.redis.clusterNodes === undefined;
-  let report: ReconciliationReport;
+  let day: DayReports;
   try {
-    report = viaServer
-      ? await throughServer(env, config, date, args)
-      : await inProcess(config, date, now, args);
+    day = viaServer ? await throughServer(env, config, date, args) : await inProcess(config, date, now, args);
   } catch (err) {
     if (err instanceof ReconcileError) fail(err.message);
     throw err;
   }
-  console.log(args.json ? JSON.stringify(report, null, 2) : reportSummary(report));
-  process.exit(report.clean ? 0 : 1);
+  console.log(args.json ? JSON.stringify(day, null, 2) : day.reports.map(reportSummary).join('\n\n'));
+  process.exit(day.reports.every((r) => r.clean) ? 0 : 1);
 }
 
 main().catch((err: unknown) => {

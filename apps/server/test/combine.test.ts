@@ -359,11 +359,41 @@ describe('combine payments on the memory store (pnpm start without Redis)', () =
 });
 
 describe('reconciling a day with combine payments', () => {
-  it('matches the shop’s own sub-orders against its bill and leaves other merchants’ trades to their bills', async () => {
+  const admin = bearer(ADMIN.split(':')[1] as string);
+  type RunReply = ReconciliationReport & { reports: ReconciliationReport[] };
+
+  /** The day's reconciliation through the admin API, once WeChat's (the sandbox's) clock says its bills are ready. */
+  function reconciler(stackR: Stack) {
+    const sandboxNow = async () =>
+      Date.parse((await json<{ now: string }>(await fetch(`${stackR.sandbox.url}/sandbox/clock`))).now);
+    return {
+      sandboxNow,
+      /** Moves the sandbox's clock to 11:00 Beijing the day after `day` (the server keeps its own). */
+      async nextMorning(day: string) {
+        const ahead = beijingMidnight(day) + 86_400_000 + 11 * 3_600_000 - (await sandboxNow());
+        await fetch(`${stackR.sandbox.url}/sandbox/clock`, post({ advance_ms: ahead }));
+      },
+      async run(day: string) {
+        const res = await fetch(`${stackR.server.url}/admin/reconciliations/${day}/run`, {
+          method: 'POST',
+          headers: admin,
+        });
+        expect(res.status, await res.clone().text()).toBe(200);
+        const reply = await json<RunReply>(res);
+        return { reply, of: (mchid: string) => reply.reports.find((r) => r.merchant === mchid) };
+      },
+      stored: (query: string) =>
+        fetch(`${stackR.server.url}/admin/reconciliations/${query}`, { headers: admin }),
+    };
+  }
+
+  it('reconciles every merchant’s bill: its combine sub-orders, its own trades and its refunds', async () => {
     const stackR = await startStack({
       label: 'combine-reconcile',
       env: { WECHATPAY_API_VERSION: 'v3', ADMIN_TOKENS: ADMIN, RECONCILE_ENABLED: 'false' },
     });
+    const recon = reconciler(stackR);
+    const own = stackR.server.config.wechatpay.mchId;
     try {
       const token = await signIn(stackR, 'combine-hugo');
       const full = await createdOrder(stackR.server, token, CART);
@@ -372,9 +402,10 @@ describe('reconciling a day with combine payments', () => {
       expect(await payInSandbox(stackR, alone.payment)).toBe('requestPayment:ok');
       await waitForStatus(stackR.server, full.order.id, 'PAID');
       await waitForStatus(stackR.server, alone.order.id, 'PAID');
-      // Refunds of the shop's own sub-order and of another merchant's: only the first is in the shop's bill.
-      const admin = bearer(ADMIN.split(':')[1] as string);
-      for (const sub of full.order.subOrders?.slice(0, 2) ?? []) {
+      // Refunds of the shop's own sub-order and of teaware's: each is in its own merchant's bill.
+      const subs = full.order.subOrders ?? [];
+      expect(subs.map((s) => s.mchid)).toEqual([own, TEAWARE, SNACKS]);
+      for (const sub of subs.slice(0, 2)) {
         const res = await fetch(
           `${stackR.server.url}/admin/orders/${full.order.id}/refunds`,
           post({ refundFen: 100, reason: 'reconcile', outTradeNo: sub.outTradeNo }, admin),
@@ -385,24 +416,154 @@ describe('reconciling a day with combine payments', () => {
         const refunds = await stackR.server.store.refunds.listRefunds(full.order.id);
         return refunds.length === 2 && refunds.every((r) => r.state === 'SUCCESS');
       }, 'both refunds settled');
-      // The day is over on WeChat's (the sandbox's) clock: its bill is ready the next morning.
-      const clock = await json<{ now: string }>(await fetch(`${stackR.sandbox.url}/sandbox/clock`));
-      const now = Date.parse(clock.now);
-      const day = beijingDate(now);
-      const ahead = beijingMidnight(day) + 86_400_000 + 11 * 3_600_000 - now;
-      await fetch(`${stackR.sandbox.url}/sandbox/clock`, post({ advance_ms: ahead }));
-      const run = await fetch(`${stackR.server.url}/admin/reconciliations/${day}/run`, {
-        method: 'POST',
-        headers: admin,
+
+      const day = beijingDate(await recon.sandboxNow());
+      await recon.nextMorning(day);
+      const { reply, of } = await recon.run(day);
+      // The shop's own report at the top level, as before; every merchant's, own first, in `reports`.
+      expect(reply.merchant).toBe(own);
+      expect(reply.reports.map((r) => r.merchant)).toEqual([own, TEAWARE, SNACKS]);
+      for (const report of reply.reports) {
+        expect(report.items, report.merchant).toEqual([]);
+        expect(report.clean, report.merchant).toBe(true);
+        expect(report.totals.summaryMatches, report.merchant).toBe(true);
+      }
+      // The shop's bill: its sub-order and its refund. Teaware's: its sub-order, its single trade, its refund.
+      // Snacks': its sub-order. Each bill's payments are exactly that merchant's part of the day.
+      const [main, tea, snack] = subs as [(typeof subs)[0], (typeof subs)[0], (typeof subs)[0]];
+      expect(of(own)?.counts.matched).toBe(2);
+      expect(of(own)?.totals).toMatchObject({
+        billPaymentsFen: main.totalFen,
+        ledgerPaymentsFen: main.totalFen,
+        billRefundsFen: 100,
+        ledgerRefundsFen: 100,
       });
-      expect(run.status).toBe(200);
-      const report = await json<ReconciliationReport>(run);
-      expect(report.items).toEqual([]);
-      expect(report.clean).toBe(true);
-      // The bill holds the shop's own sub-order (7600) and its refund; the ledger agrees.
-      expect(report.counts.matched).toBe(2);
+      expect(of(TEAWARE)?.counts.matched).toBe(3);
+      expect(of(TEAWARE)?.totals).toMatchObject({
+        billPaymentsFen: tea.totalFen + alone.order.totalFen,
+        ledgerPaymentsFen: tea.totalFen + alone.order.totalFen,
+        billRefundsFen: 100,
+        ledgerRefundsFen: 100,
+      });
+      expect(of(SNACKS)?.counts.matched).toBe(1);
+      expect(of(SNACKS)?.totals).toMatchObject({
+        billPaymentsFen: snack.totalFen,
+        ledgerPaymentsFen: snack.totalFen,
+        billRefundsFen: 0,
+        ledgerRefundsFen: 0,
+      });
+      // Stored per merchant: the shop's own where it always was (GET without mchid), the others by ?mchid=.
+      expect(await json<ReconciliationReport>(await recon.stored(day))).toEqual(of(own));
+      expect(JSON.parse((await stackR.server.store.reconciliations.getReport(day))?.json ?? '{}')).toEqual(
+        of(own),
+      );
+      expect(await json<ReconciliationReport>(await recon.stored(`${day}?mchid=${TEAWARE}`))).toEqual(
+        of(TEAWARE),
+      );
+      const csv = await recon.stored(`${day}.csv?mchid=${SNACKS}`);
+      expect(csv.status).toBe(200);
+      expect(csv.headers.get('content-disposition')).toContain(`reconciliation-${day}-${SNACKS}.csv`);
+      expect((await csv.text()).trim().split('\r\n').at(-2)).toMatch(/,total_payments,/);
+      expect((await recon.stored(`${day}?mchid=1234567890`)).status).toBe(404);
+      expect((await recon.stored(`${day}?mchid=abc`)).status).toBe(400);
+      expect(
+        (await stackR.server.store.reconciliations.readCompleted()).map((c) => [c.date, c.mchid]),
+      ).toEqual([
+        [day, undefined],
+        [day, TEAWARE],
+        [day, SNACKS],
+      ]);
     } finally {
       await stackR.close();
     }
-  });
+  }, 60_000);
+
+  it('finds a lost payment and a console refund in the sub-merchants’ bills and repairs them there', async () => {
+    const stackR = await startStack({
+      label: 'combine-reconcile-lost',
+      // No background worker: only reconciliation may ask WeChat about the payment whose notification is lost.
+      env: {
+        WECHATPAY_API_VERSION: 'v3',
+        ADMIN_TOKENS: ADMIN,
+        RECONCILE_ENABLED: 'false',
+        WORKER_ENABLED: 'false',
+      },
+    });
+    const recon = reconciler(stackR);
+    const own = stackR.server.config.wechatpay.mchId;
+    try {
+      const token = await signIn(stackR, 'combine-iris');
+      // A teapot (teaware's own trade) paid at WeChat whose notification never arrives.
+      const lost = await createdOrder(stackR.server, token, [{ productId: 'teapot', quantity: 1 }]);
+      await setFaults(stackR, { out_trade_no: lost.order.outTradeNo }, { dropNotifications: true });
+      expect(await payInSandbox(stackR, lost.payment)).toBe('requestPayment:ok');
+      // A combine, and staff refunding 100 fen of snacks' sub-order in snacks' merchant console.
+      const full = await createdOrder(stackR.server, token, CART);
+      expect(await payInSandbox(stackR, full.payment)).toBe('requestPayment:ok');
+      await waitForStatus(stackR.server, full.order.id, 'PAID');
+      const snack = full.order.subOrders?.find((s) => s.mchid === SNACKS);
+      const console = await fetch(
+        `${stackR.sandbox.url}/sandbox/console/refunds`,
+        post({ mch_id: SNACKS, out_trade_no: snack?.outTradeNo, refund_fee: 100 }),
+      );
+      expect(console.status, await console.clone().text()).toBe(201);
+      // It succeeds at WeChat that day (no notification: only the bill tells the shop).
+      await waitFor(async () => {
+        const trade = await json<{ state: string }>(
+          await fetch(`${stackR.sandbox.url}/sandbox/orders/${snack?.outTradeNo}?mch_id=${SNACKS}`),
+        );
+        return trade.state === 'REFUND';
+      }, 'the console refund succeeded');
+      expect((await stackR.server.store.orders.getOrder(lost.order.id))?.status).toBe('PENDING');
+
+      const day = beijingDate(await recon.sandboxNow());
+      await recon.nextMorning(day);
+      const first = await recon.run(day);
+      expect(first.of(TEAWARE)).toMatchObject({
+        clean: false,
+        counts: { matched: 1, paid_not_here: 1 },
+        items: [
+          {
+            category: 'paid_not_here',
+            kind: 'payment',
+            outTradeNo: lost.order.outTradeNo,
+            billFen: lost.order.totalFen,
+            repair: 'repaired',
+          },
+        ],
+      });
+      expect(first.of(SNACKS)).toMatchObject({
+        clean: false,
+        counts: { matched: 1, refund_unknown_here: 1 },
+        items: [
+          {
+            category: 'refund_unknown_here',
+            outTradeNo: snack?.outTradeNo,
+            billFen: 100,
+            repair: 'recorded',
+          },
+        ],
+      });
+      // The shop's own bill has neither: its report is clean.
+      expect(first.of(own)).toMatchObject({ clean: true, counts: { matched: 1 }, items: [] });
+      // Repaired through the same exactly-once transitions as a notification and a refund, under their merchants.
+      expect((await stackR.server.store.orders.getOrder(lost.order.id))?.status).toBe('PAID');
+      const events = await stackR.server.store.events.readEvents();
+      const paid = events.filter((e) => e.type === 'order.paid' && e.orderId === lost.order.id);
+      expect(paid.map((e) => e.mchid)).toEqual([TEAWARE]);
+      const external = events.filter((e) => e.type === 'refund.external');
+      expect(external.map((e) => [e.outTradeNo, e.mchid])).toEqual([[snack?.outTradeNo, SNACKS]]);
+
+      // Run again: the repairs are now in the ledgers, each under its merchant; the same reports, nothing done
+      // twice, no new reconciliation.completed.
+      const completed = (await stackR.server.store.reconciliations.readCompleted()).length;
+      expect(completed).toBe(3);
+      const again = await recon.run(day);
+      expect(again.reply.reports).toEqual(first.reply.reports);
+      expect((await stackR.server.store.reconciliations.readCompleted()).length).toBe(completed);
+      expect((await stackR.server.store.events.readEvents()).length).toBe(events.length);
+    } finally {
+      await stackR.close();
+    }
+  }, 60_000);
 });

@@ -140,10 +140,27 @@ function contract(name: string, open: () => Promise<{ store: Store; cleanup: () 
           3000,
         ),
       ).toEqual({ changed: true });
+      // Another merchant's report of the same day is its own: stored beside the shop's, its event names it.
+      const other = { json: '{"b":1}', csv: 'b\r\n', counts: { matched: 5 } };
+      expect(await store.reconciliations.getReport(date, '1900000209')).toBeUndefined();
+      expect(await store.reconciliations.saveReport(date, other, 4000, '1900000209')).toEqual({
+        changed: true,
+      });
+      expect(await store.reconciliations.saveReport(date, other, 5000, '1900000209')).toEqual({
+        changed: false,
+      });
+      expect(await store.reconciliations.getReport(date, '1900000209')).toEqual({
+        json: '{"b":1}',
+        csv: 'b\r\n',
+        runs: 2,
+        lastRunAt: 5000,
+      });
+      expect((await store.reconciliations.getReport(date))?.json).toBe('{"a":2}');
       const completed = (await store.reconciliations.readCompleted()).slice(before);
       expect(completed).toEqual([
         { date, counts: { matched: 1 }, at: 1000 },
         { date, counts: { matched: 2 }, at: 3000 },
+        { date, mchid: '1900000209', counts: { matched: 5 }, at: 4000 },
       ]);
     });
 

@@ -8,7 +8,9 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SANDBOX_DEMO_COMBINE_SUB_MERCHANTS } from '@mp-pay/shared/wechatpay';
 import { beijingDate, beijingMidnight } from '../src/domain/beijing-date.ts';
+import { createGateway } from '../src/gateway/index.ts';
 import type { ReconciliationReport } from '../src/services/reconcile/index.ts';
 import {
   bearer,
@@ -225,6 +227,21 @@ describe('reconciliation of a sandbox day', () => {
     expect((await admin().get('yesterday')).status).toBe(400);
   });
 
+  it('APIv2 downloads only the shop’s own bill: another merchant’s needs its key, which APIv3 holds', async () => {
+    const v2 = createGateway(stack.server.config, () => Date.now());
+    const other = SANDBOX_DEMO_COMBINE_SUB_MERCHANTS[0]?.mchId as string;
+    await expect(v2.downloadBill(day, 'ALL', other)).rejects.toThrow(TypeError);
+    // Its own, named or not, is the same bill.
+    const rows = async (bill: AsyncIterable<unknown>) => {
+      let n = 0;
+      for await (const _ of bill) n += 1;
+      return n;
+    };
+    const named = await rows(await v2.downloadBill(day, 'ALL', stack.server.config.wechatpay.mchId));
+    expect(named).toBeGreaterThan(1);
+    expect(await rows(await v2.downloadBill(day, 'ALL'))).toBe(named);
+  });
+
   it('a second run, by `pnpm reconcile` over APIv3, gives the same report and changes nothing', async () => {
     const store = stack.server.store;
     const before = await store.reconciliations.getReport(day);
@@ -246,7 +263,18 @@ describe('reconciliation of a sandbox day', () => {
     expect(after?.json).toBe(before?.json);
     expect(after?.runs).toBe((before?.runs ?? 0) + 1);
     expect((await store.events.readEvents()).length).toBe(eventsBefore);
-    expect(await store.reconciliations.readCompleted()).toHaveLength(1);
+    // The shop's own report did not change: no new event for it. APIv3 in sandbox mode also sells for the
+    // sandbox's two demo merchants, whose bills are reconciled too: none that day, so a first, clean report each.
+    const subs = SANDBOX_DEMO_COMBINE_SUB_MERCHANTS.map((m) => m.mchId);
+    expect((await store.reconciliations.readCompleted()).map((c) => c.mchid)).toEqual([undefined, ...subs]);
+    for (const mchid of subs) {
+      expect(result.stdout).toContain(`Reconciliation ${day} (merchant ${mchid}): CLEAN`);
+      expect(JSON.parse((await store.reconciliations.getReport(day, mchid))?.json ?? '{}')).toMatchObject({
+        merchant: mchid,
+        clean: true,
+        totals: { bill: null },
+      });
+    }
   }, 90_000);
 });
 

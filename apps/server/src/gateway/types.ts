@@ -238,7 +238,8 @@ export interface PaymentGateway {
   /**
    * The trade bill of one Beijing day (`date` YYYY-MM-DD), downloaded gzip-compressed (and, in v3, checked
    * against the signed SHA1), then its rows and summary read as a stream. Throws GatewayError `bill_not_ready`,
-   * `no_bill`, `bill_out_of_window`, or the usual reasons (docs/reconciliation.md).
+   * `no_bill`, `bill_out_of_window`, or the usual reasons (docs/reconciliation.md). `mchid`: whose bill (default
+   * the shop's own); each merchant's bill is its own, asked for with its own key (docs/combine.md).
    */
-  downloadBill(date: string, type: BillType): Promise<AsyncIterable<BillEntry>>;
+  downloadBill(date: string, type: BillType, mchid?: string): Promise<AsyncIterable<BillEntry>>;
 }

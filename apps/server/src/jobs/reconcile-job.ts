@@ -1,15 +1,16 @@
 /**
  * The daily reconciliation (docs/reconciliation.md "Daily"): once per Beijing day, after RECONCILE_AT
- * (config.reconcile.atMinute, default 10:30; WeChat's bills are ready from 10:00), yesterday's bill is
- * reconciled. Every server process runs this job; the day's run claim (SET NX PX in the store) lets one of them
- * do it, and a stored report marks the day done for all. While the bill is not ready, or WeChat does not
- * answer, the job tries again on a doubling back-off (1 minute up to 30), so a late bill is still reconciled.
+ * (config.reconcile.atMinute, default 10:30; WeChat's bills are ready from 10:00), yesterday is reconciled:
+ * every merchant's bill, the shop's own and its sub-merchants'. Every server process runs this job; the day's
+ * run claim (SET NX PX in the store) lets one of them do it, and the stored reports of every merchant mark the
+ * day done for all. While a bill is not ready, or WeChat does not answer, the job tries again on a doubling
+ * back-off (1 minute up to 30), so a late bill is still reconciled.
  */
 import { randomUUID } from 'node:crypto';
 import type { AppContext } from '../context.ts';
 import { beijingDate, beijingMinute, previousDate } from '../domain/beijing-date.ts';
 import type { Logger } from '../logger.ts';
-import { ReconcileError, reconcileExclusive } from '../services/reconcile/index.ts';
+import { ReconcileError, reconciledAll, reconcileExclusive } from '../services/reconcile/index.ts';
 
 const CHECK_EVERY_MS = 60_000;
 const FIRST_RETRY_MS = 60_000;
@@ -60,7 +61,8 @@ export class ReconcileJob {
     const now = this.#ctx.now();
     if (beijingMinute(now) < reconcile.atMinute) return 'too_early';
     const date = previousDate(beijingDate(now));
-    if ((await this.#ctx.store.reconciliations.getReport(date)) !== undefined) return 'done';
+    // Done when every merchant's report is stored: a run stopped by one merchant's late bill is run again.
+    if (await reconciledAll(this.#ctx, date)) return 'done';
     if (this.#retry?.date === date && now < this.#retry.at) return 'waiting';
     try {
       const result = await reconcileExclusive(this.#ctx, date, this.#owner, {

@@ -132,8 +132,8 @@ export class InstrumentedGateway implements PaymentGateway {
     return this.#inner.launch(request);
   }
   /** Passed through untimed: one call a day, and its stream is read after the call returns. */
-  downloadBill(date: string, type: BillType): Promise<AsyncIterable<BillEntry>> {
-    return this.#inner.downloadBill(date, type);
+  downloadBill(date: string, type: BillType, mchid?: string): Promise<AsyncIterable<BillEntry>> {
+    return this.#inner.downloadBill(date, type, mchid);
   }
 
   parseNotification(raw: RawNotification): NotificationFact {

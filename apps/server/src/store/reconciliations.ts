@@ -1,6 +1,6 @@
 /**
- * What reconciliation keeps (docs/reconciliation.md): the report of each reconciled Beijing date, a run claim so
- * that one process reconciles a date at a time, and the refunds WeChat's bill shows that the shop never asked
+ * What reconciliation keeps (docs/reconciliation.md): the report of each reconciled Beijing date and merchant, a
+ * run claim so that one process reconciles a date (all its merchants) at a time, and the refunds WeChat's bill shows that the shop never asked
  * for (console refunds), recorded once through their own transition (lua/record-external-refund.lua).
  */
 import type { OrderStatus } from '@mp-pay/shared/api';
@@ -34,17 +34,28 @@ export interface StoredReport {
   lastRunAt: number;
 }
 
+/** A `reconciliation.completed` event: `mchid` names another merchant's report (absent: the shop's own). */
+export interface ReconciliationCompleted {
+  date: string;
+  mchid?: string;
+  counts: Record<string, number>;
+  at: number;
+}
+
 export interface ReconciliationStore {
   /**
-   * Stores a date's report; appends `reconciliation.completed` (with `counts`) only when its JSON differs from
-   * the stored one, so a re-run that found the same things emits nothing. Returns whether it changed.
+   * Stores a date's report of one merchant's bill (`merchant`: another merchant's mchid; absent: the shop's own,
+   * kept where it always was); appends `reconciliation.completed` (with `counts`, and `mchid` for another
+   * merchant) only when its JSON differs from the stored one, so a re-run that found the same things emits
+   * nothing. Returns whether it changed.
    */
   saveReport(
     date: string,
     report: { json: string; csv: string; counts: Record<string, number> },
     now: number,
+    merchant?: string,
   ): Promise<{ changed: boolean }>;
-  getReport(date: string): Promise<StoredReport | undefined>;
+  getReport(date: string, merchant?: string): Promise<StoredReport | undefined>;
   /** One runner per date: true when `owner` got the claim for `ttlMs` (SET NX PX). */
   claimRun(date: string, owner: string, ttlMs: number): Promise<boolean>;
   /** Gives the claim back, only if `owner` still holds it. */
@@ -53,7 +64,7 @@ export interface ReconciliationStore {
   /** The external refunds of an order, by out_refund_no. */
   listExternalRefunds(orderId: string): Promise<ExternalRefund[]>;
   /** The `reconciliation.completed` events, oldest first (operations and tests). */
-  readCompleted(): Promise<{ date: string; counts: Record<string, number>; at: number }[]>;
+  readCompleted(): Promise<ReconciliationCompleted[]>;
 }
 
 /** Kept like the order streams' cap: the completed events are one a day. */

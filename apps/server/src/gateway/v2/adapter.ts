@@ -473,7 +473,9 @@ export class V2Gateway implements PaymentGateway {
   }
 
   /** downloadbill (tar_type GZIP); failures are XML, mapped to the typed bill codes by the client. */
-  async downloadBill(date: string, type: BillType): Promise<AsyncIterable<BillEntry>> {
+  async downloadBill(date: string, type: BillType, mchid?: string): Promise<AsyncIterable<BillEntry>> {
+    // The shop's own bill only: another merchant's is signed with its key, which APIv2 never holds.
+    if (mchid !== undefined && mchid !== this.#mchId) throw new TypeError(COMBINE_V3_ONLY);
     checkBillWindow(date, this.#now());
     let file: Uint8Array;
     try {

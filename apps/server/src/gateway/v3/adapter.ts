@@ -617,13 +617,18 @@ export class V3Gateway implements PaymentGateway {
     return Number.isNaN(ms) ? this.#now() : ms;
   }
 
-  /** tradebill → download_url (fetched with a signed GET; the file itself is unsigned) → SHA1 checked. */
-  async downloadBill(date: string, type: BillType): Promise<AsyncIterable<BillEntry>> {
+  /**
+   * tradebill → download_url (fetched with a signed GET; the file itself is unsigned) → SHA1 checked. Another
+   * merchant's bill is asked for by that merchant (its key signs both requests): WeChat serves a merchant's
+   * bill, combine sub-orders of its own included, only to it.
+   */
+  async downloadBill(date: string, type: BillType, mchid?: string): Promise<AsyncIterable<BillEntry>> {
     checkBillWindow(date, this.#now());
+    const client = this.#merchant(mchid).client;
     let file: Uint8Array;
     try {
-      const bill = await this.#client.tradeBill({ billDate: date, billType: type, tarType: 'GZIP' });
-      file = await this.#client.downloadBillFile(bill.downloadUrl);
+      const bill = await client.tradeBill({ billDate: date, billType: type, tarType: 'GZIP' });
+      file = await client.downloadBillFile(bill.downloadUrl);
       if (!checkBillHash(file, bill.hashValue)) {
         throw new GatewayError('bad_reply', `bill of ${date}: the file does not match its SHA1 hash_value`, {
           wechatCode: 'BILL_HASH_MISMATCH',

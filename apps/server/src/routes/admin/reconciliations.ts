@@ -11,9 +11,11 @@ import { reconciliationRunSchema, reconciliationSchema } from './schemas.ts';
 
 /**
  * The reconciliation reports (docs/reconciliation.md):
- *   GET  /admin/reconciliations/:date          → the stored report (JSON)
+ *   GET  /admin/reconciliations/:date          → the stored report of the shop's own bill (JSON); ?mchid= another
+ *                                                merchant's (a sub-merchant's)
  *   GET  /admin/reconciliations/:date.csv      → the same as CSV for finance (also ?format=csv)
- *   POST /admin/reconciliations/:date/run      → reconciles the day now (one download attempt) → the report
+ *   POST /admin/reconciliations/:date/run      → reconciles the day now, every merchant's bill (one download
+ *                                                attempt each) → the shop's own report plus `reports`: all of them
  */
 export function reconciliationRoutes(
   app: AppContext,
@@ -24,11 +26,15 @@ export function reconciliationRoutes(
     const { params, query } = inputOf(ctx, reconciliationSchema);
     const csv = params.date.endsWith('.csv') || query.format === 'csv';
     const date = params.date.replace(/\.csv$/, '');
-    ctx.state.log.info({ admin: adminOf(ctx), action: 'read_reconciliation', date }, 'admin action');
-    const stored = await storedReport(app, date);
+    ctx.state.log.info(
+      { admin: adminOf(ctx), action: 'read_reconciliation', date, mchid: query.mchid },
+      'admin action',
+    );
+    const stored = await storedReport(app, date, query.mchid);
     if (csv) {
+      const name = query.mchid === undefined ? date : `${date}-${query.mchid}`;
       ctx.type = 'text/csv; charset=utf-8';
-      ctx.set('Content-Disposition', `attachment; filename="reconciliation-${date}.csv"`);
+      ctx.set('Content-Disposition', `attachment; filename="reconciliation-${name}.csv"`);
       ctx.body = stored.csv;
     } else {
       ctx.type = 'application/json; charset=utf-8';
@@ -61,7 +67,7 @@ export function reconciliationRoutes(
     if (result === undefined) {
       throw new AppError('service_unavailable', `The reconciliation of ${params.date} is running elsewhere.`);
     }
-    ctx.type = 'application/json; charset=utf-8';
-    ctx.body = result.json;
+    // The shop's own report as before (its fields at the top level), and every merchant's in `reports`.
+    ctx.body = { ...result.own.report, reports: result.merchants.map((m) => m.report) };
   });
 }

@@ -30,10 +30,19 @@ export const refundSchema = z.object({
   params: z.object({ outRefundNo: z.string().regex(/^[0-9A-Za-z]{32}R\d{2}$/, 'not an out_refund_no') }),
 });
 
-/** `:date` is YYYY-MM-DD, or YYYY-MM-DD.csv for the CSV (GET only). */
+/**
+ * `:date` is YYYY-MM-DD, or YYYY-MM-DD.csv for the CSV (GET only); `mchid` the merchant whose bill's report
+ * (default: the shop's own).
+ */
 export const reconciliationSchema = z.object({
   params: z.object({ date: z.string().regex(/^\d{4}-\d{2}-\d{2}(\.csv)?$/, 'not a day (YYYY-MM-DD)') }),
-  query: z.object({ format: z.enum(['json', 'csv']).default('json') }),
+  query: z.object({
+    format: z.enum(['json', 'csv']).default('json'),
+    mchid: z
+      .string()
+      .regex(/^\d{1,32}$/, 'not a merchant id')
+      .optional(),
+  }),
 });
 
 export const reconciliationRunSchema = z.object({

@@ -58,12 +58,23 @@ function pagesOf(store: Store): AsyncIterable<OrderEvent[]> {
 }
 
 /**
- * `mchid`: the merchant whose bill is reconciled (the shop's own). Trades of other merchants (their goods sold
- * alone, a combine's sub-orders of theirs) are in their bills, not this one, and are left out; a combine's
- * payment counts as its sub-orders of this merchant, each under its own out_trade_no (docs/combine.md).
+ * The ledger of one merchant's bill (docs/combine.md "Reconciliation"): `mchid` is the merchant reconciled,
+ * `ownMchid` the shop's own. Events say whose trade they concern: a single trade or refund of another merchant
+ * names it (`mchid`), a combine's payment lists its paid sub-orders each with its merchant, and a refund of a
+ * sub-order names the sub-order's merchant (the shop's own included). An event naming no merchant is the shop's
+ * own. So the shop's bill gets the unnamed events and those naming it, another merchant's bill only those naming
+ * it, and a combine counts as its sub-orders of that merchant, each under its own out_trade_no. Each merchant's
+ * ledger is read in a pass of its own over the streams: only one merchant's payments are held at a time.
+ * Without `mchid` every payment and refund is taken (one merchant, no combines: the benchmark).
  */
-export async function ledgerOf(store: Store, date: string, mchid?: string): Promise<LedgerDay> {
-  const ours = (other: string | undefined) => mchid === undefined || other === undefined || other === mchid;
+export async function ledgerOf(
+  store: Store,
+  date: string,
+  mchid?: string,
+  ownMchid: string | undefined = mchid,
+): Promise<LedgerDay> {
+  const ours = (named: string | undefined) =>
+    mchid === undefined || (named === undefined || named === '' ? mchid === ownMchid : named === mchid);
   const start = beijingMidnight(date);
   const end = start + 86_400_000;
   const day: LedgerDay = { payments: new Map(), refunds: new Map(), since: null };

@@ -37,6 +37,8 @@ export const repairKey = (item: Pick<ReportItem, 'kind' | 'outTradeNo' | 'outRef
 
 export interface MatchInput {
   date: string;
+  /** The merchant whose bill this is (the report's `merchant`); default the shop's own. */
+  merchant?: string;
   /** The bill's entries, or null when WeChat has no bill for the day. */
   bill: AsyncIterable<BillEntry> | null;
   /** Consumed: matching empties its maps. */
@@ -166,7 +168,7 @@ export async function matchDay(ctx: AppContext, input: MatchInput): Promise<Reco
   const discrepancies = items.length;
   return {
     date: input.date,
-    merchant: ctx.config.wechatpay.mchId,
+    merchant: input.merchant ?? ctx.config.wechatpay.mchId,
     clean: discrepancies === 0 && summaryMatches,
     counts,
     totals: {

@@ -5,7 +5,7 @@
 -- no `<out_trade_no>R<nn>` number), counts as refunded and reserved on the payment, so the shop can never
 -- refund that money again, moves the order to PARTIALLY_REFUNDED / REFUNDED like settle-refund (a combine's
 -- sub-order included: lib/transition.lua refunded_status), and appends one
--- `refund.external` event. Recording it again changes nothing.
+-- `refund.external` event (naming the trade's merchant when it has one). Recording it again changes nothing.
 --
 -- KEYS[1] order hash   KEYS[2] attempts hash   KEYS[3] event stream   KEYS[4] refund queue (unused)
 -- KEYS[5] refunds hash   KEYS[6] refund claim counts (unused)   KEYS[7..11] the status index
@@ -32,7 +32,14 @@ local refunded = tonumber(attempt_get(trade, 'refundedFen') or '0') + fen
 attempt_set(trade, 'refundedFen', refunded,
   'refundReserved', tonumber(attempt_get(trade, 'refundReserved') or '0') + fen)
 status = refunded_status(id, status, trade)
-local eventId = redis.call('XADD', KEYS[3], 'MAXLEN', '~', EVENTS_MAX_LEN, '*', 'type', 'refund.external',
-  'orderId', id, 'outTradeNo', trade, 'outRefundNo', no, 'refundFen', fen,
-  'totalFen', redis.call('HGET', KEYS[1], 'totalFen'), 'source', ARGV[8], 'at', ARGV[6])
+local fields = { 'type', 'refund.external', 'orderId', id, 'outTradeNo', trade, 'outRefundNo', no,
+  'refundFen', fen, 'totalFen', redis.call('HGET', KEYS[1], 'totalFen'), 'source', ARGV[8], 'at', ARGV[6] }
+-- A console refund of another merchant's trade (found in that merchant's bill) names it, like settle-refund:
+-- the next run's ledger puts it in that merchant's bill, not the shop's.
+local mchid = attempt_get(trade, 'mchid')
+if mchid then
+  fields[#fields + 1] = 'mchid'
+  fields[#fields + 1] = mchid
+end
+local eventId = redis.call('XADD', KEYS[3], 'MAXLEN', '~', EVENTS_MAX_LEN, '*', unpack(fields))
 return { 1, status, eventId }

@@ -76,6 +76,7 @@ import { MemoryRateLimitStore } from './memory-rate-limit.ts';
 import { MemoryAccessTokenStore } from './memory-access-tokens.ts';
 import type {
   ExternalRefund,
+  ReconciliationCompleted,
   ReconciliationStore,
   RecordExternalRefundResult,
   StoredReport,
@@ -1000,9 +1001,10 @@ export function createMemoryStore(options: { shards?: number; eventsMaxLen?: num
 
 /** Mirrors src/store/redis/reconciliation-store.ts and its two scripts (save-reconciliation, record-external-refund). */
 export class MemoryReconciliationStore implements ReconciliationStore {
+  /** By the Redis key's tail: `<date>` for the shop's own report, `<date>:<mchid>` for another merchant's. */
   readonly #reports = new Map<string, StoredReport>();
   readonly #locks = new Map<string, { owner: string; until: number }>();
-  readonly #completed: { date: string; counts: Record<string, number>; at: number }[] = [];
+  readonly #completed: ReconciliationCompleted[] = [];
   /** order id → out_refund_no → the external refund. */
   readonly #external = new Map<string, Map<string, ExternalRefund>>();
   constructor(private readonly d: MemoryData) {}
@@ -1011,21 +1013,30 @@ export class MemoryReconciliationStore implements ReconciliationStore {
     date: string,
     report: { json: string; csv: string; counts: Record<string, number> },
     now: number,
+    merchant?: string,
   ): Promise<{ changed: boolean }> {
-    const before = this.#reports.get(date);
+    const key = merchant === undefined ? date : `${date}:${merchant}`;
+    const before = this.#reports.get(key);
     const changed = before?.json !== report.json;
-    this.#reports.set(date, {
+    this.#reports.set(key, {
       json: report.json,
       csv: report.csv,
       runs: (before?.runs ?? 0) + 1,
       lastRunAt: now,
     });
-    if (changed) this.#completed.push({ date, counts: { ...report.counts }, at: now });
+    if (changed) {
+      this.#completed.push({
+        date,
+        ...(merchant === undefined ? {} : { mchid: merchant }),
+        counts: { ...report.counts },
+        at: now,
+      });
+    }
     return { changed };
   }
 
-  async getReport(date: string): Promise<StoredReport | undefined> {
-    const r = this.#reports.get(date);
+  async getReport(date: string, merchant?: string): Promise<StoredReport | undefined> {
+    const r = this.#reports.get(merchant === undefined ? date : `${date}:${merchant}`);
     return r && { ...r };
   }
 
@@ -1070,6 +1081,7 @@ export class MemoryReconciliationStore implements ReconciliationStore {
       totalFen: order.totalFen,
       source: refund.source,
       at: refund.at,
+      ...(attempt.mchid === undefined ? {} : { mchid: attempt.mchid }),
     });
     return { kind: 'recorded', orderStatus: order.status };
   }
@@ -1078,7 +1090,7 @@ export class MemoryReconciliationStore implements ReconciliationStore {
     return [...(this.#external.get(orderId)?.values() ?? [])].map((r) => ({ ...r }));
   }
 
-  async readCompleted(): Promise<{ date: string; counts: Record<string, number>; at: number }[]> {
+  async readCompleted(): Promise<ReconciliationCompleted[]> {
     return this.#completed.map((c) => ({ ...c, counts: { ...c.counts } }));
   }
 }

@@ -5,6 +5,7 @@ import type { Scripts } from './scripts.ts';
 import {
   RECONCILIATION_EVENTS_MAX_LEN,
   type ExternalRefund,
+  type ReconciliationCompleted,
   type ReconciliationStore,
   type RecordExternalRefundResult,
   type StoredReport,
@@ -14,7 +15,9 @@ import {
 export function reconciliationKeys(prefix: string) {
   const at = `${prefix}{recon}:`;
   return {
-    report: (date: string) => `${at}report:${date}`,
+    /** The shop's own report keeps the key it always had; another merchant's adds its mchid. */
+    report: (date: string, merchant?: string) =>
+      merchant === undefined ? `${at}report:${date}` : `${at}report:${date}:${merchant}`,
     events: `${at}events`,
     lock: (date: string) => `${at}lock:${date}`,
   };
@@ -36,10 +39,11 @@ export class RedisReconciliationStore implements ReconciliationStore {
     date: string,
     report: { json: string; csv: string; counts: Record<string, number> },
     now: number,
+    merchant?: string,
   ): Promise<{ changed: boolean }> {
     const reply = (await guard(
       this.scripts.saveReconciliation(
-        this.#k.report(date),
+        this.#k.report(date, merchant),
         this.#k.events,
         date,
         report.json,
@@ -47,13 +51,14 @@ export class RedisReconciliationStore implements ReconciliationStore {
         JSON.stringify(report.counts),
         now,
         RECONCILIATION_EVENTS_MAX_LEN,
+        merchant ?? '',
       ),
     )) as [number, string?];
     return { changed: reply[0] === 1 };
   }
 
-  async getReport(date: string): Promise<StoredReport | undefined> {
-    const hash = await guard(this.redis.hgetall(this.#k.report(date)));
+  async getReport(date: string, merchant?: string): Promise<StoredReport | undefined> {
+    const hash = await guard(this.redis.hgetall(this.#k.report(date, merchant)));
     if (hash.json === undefined) return undefined;
     return {
       json: hash.json,
@@ -118,13 +123,14 @@ export class RedisReconciliationStore implements ReconciliationStore {
       .map(([, doc]) => JSON.parse(doc) as ExternalRefund);
   }
 
-  async readCompleted(): Promise<{ date: string; counts: Record<string, number>; at: number }[]> {
+  async readCompleted(): Promise<ReconciliationCompleted[]> {
     const entries = await guard(this.redis.xrange(this.#k.events, '-', '+'));
     return entries.map(([, fields]) => {
       const f: Record<string, string> = {};
       for (let i = 0; i + 1 < fields.length; i += 2) f[fields[i] as string] = fields[i + 1] as string;
       return {
         date: f.date ?? '',
+        ...(f.mchid ? { mchid: f.mchid } : {}),
         counts: JSON.parse(f.counts ?? '{}') as Record<string, number>,
         at: Number(f.at),
       };
