@@ -5,9 +5,18 @@ import { diagnoseKeys, keysResult } from './doctor/keys.ts';
 import { diagnosePaySign, paySignResult, type PayKind } from './doctor/paysign.ts';
 import { diagnoseSign, signResult } from './doctor/sign.ts';
 import type { KeyCandidate } from './doctor/v2-variants.ts';
-import { diagnoseV3, parseHttpRequest, publicKeyPem, v3Result } from './doctor/v3.ts';
+import { diagnoseV3, parseHttpRequest, v3Result } from './doctor/v3.ts';
 import { HELP } from './help.ts';
-import { EXIT, parseParamMap, readFileArg, readInput, UsageError, type CommandResult } from './io.ts';
+import {
+  errorDocument,
+  escapeControl,
+  EXIT,
+  parseParamMap,
+  readFileArg,
+  readInput,
+  UsageError,
+  type CommandResult,
+} from './io.ts';
 import {
   loadSettings,
   processEnvironment,
@@ -105,7 +114,10 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
       strict: true,
     }));
   } catch (err) {
-    io.stderr(`mp-pay ${name}: ${(err as Error).message}\nRun mp-pay ${name} --help.\n`);
+    const message = escapeControl((err as Error).message);
+    if (rest.includes('--json'))
+      io.stdout(`${JSON.stringify(errorDocument(EXIT.USAGE, message), null, 2)}\n`);
+    io.stderr(`mp-pay ${name}: ${message}\nRun mp-pay ${name} --help.\n`);
     return EXIT.USAGE;
   }
   if (values.help) {
@@ -118,13 +130,22 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
     io.stdout(values.json ? `${JSON.stringify(result.json, null, 2)}\n` : `${result.text}\n`);
     return result.exitCode;
   } catch (err) {
-    if (err instanceof UsageError) {
-      io.stderr(`mp-pay ${name}: ${err.message}\nRun mp-pay ${name} --help.\n`);
-      return EXIT.USAGE;
-    }
-    io.stderr(`mp-pay ${name}: ${(err as Error).message}\n`);
-    return 4;
+    const usage = err instanceof UsageError;
+    const exitCode = usage ? EXIT.USAGE : EXIT.UNEXPECTED;
+    const message = escapeControl((err as Error).message);
+    // Under --json stdout is always one JSON document, whatever the exit code: scripts parse it, not stderr.
+    if (values.json) io.stdout(`${JSON.stringify(errorDocument(exitCode, message), null, 2)}\n`);
+    io.stderr(`mp-pay ${name}: ${message}\n${usage ? `Run mp-pay ${name} --help.\n` : ''}`);
+    return exitCode;
   }
+}
+
+/** Whether a diagnosis reproduced the sign at all, and with no mistake (for choosing a query string's reading). */
+function reproduction(ok: boolean, match: { mistake?: string } | undefined) {
+  return {
+    reproduced: match !== undefined,
+    clean: ok || (match !== undefined && match.mistake === undefined),
+  };
 }
 
 function keyCandidates(settings: Settings): KeyCandidate[] {
@@ -142,6 +163,53 @@ function signTypeSetting(settings: Settings) {
   const value = settings.WECHATPAY_SIGN_TYPE?.value;
   if (value === undefined) return undefined;
   if (!isSignType(value)) throw new UsageError(`--sign-type must be MD5 or HMAC-SHA256, not ${value}`);
+  return value;
+}
+
+/**
+ * --headers: `-` (stdin), a file, or the JSON itself. Only an object of header names is accepted; numbers (a
+ * timestamp written as a JSON number) are taken as their decimal text, anything else is named.
+ */
+function headersArg(arg: string, stdin: () => string): Record<string, string | string[]> {
+  let text: string;
+  const trimmed = arg.trim();
+  if (arg === '-') text = stdin();
+  else if (/^[[{"]|^(null|true|false|-?\d[\d.eE+-]*)$/.test(trimmed)) text = arg;
+  else text = readFileArg(arg, '--headers').toString('utf8');
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (err) {
+    throw new UsageError(`--headers must be a JSON object: ${(err as Error).message}`);
+  }
+  if (typeof data !== 'object' || data === null || Array.isArray(data))
+    throw new UsageError(
+      `--headers must be a JSON object of header names, not ${data === null ? 'null' : Array.isArray(data) ? 'an array' : typeof data}`,
+    );
+  const headers: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(data)) {
+    if (typeof value === 'string') headers[name] = value;
+    else if (typeof value === 'number' && Number.isFinite(value)) headers[name] = String(value);
+    else if (Array.isArray(value) && value.every((v) => typeof v === 'string')) headers[name] = value;
+    else
+      throw new UsageError(
+        `--headers: the value of ${name} must be a string (or a number), not ${value === null ? 'null' : typeof value}`,
+      );
+  }
+  return headers;
+}
+
+/** --sandbox: an http(s) URL; anything else is a usage error, not an unreachable sandbox. */
+function sandboxUrl(value: unknown): string {
+  if (typeof value !== 'string') return 'http://127.0.0.1:4010';
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new UsageError(`--sandbox must be an http(s) URL such as http://127.0.0.1:4010, not ${value}`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new UsageError(`--sandbox must be an http(s) URL, not ${url.protocol}`);
   return value;
 }
 
@@ -178,38 +246,64 @@ async function execute(
     case 'doctor paysign': {
       if (positionals.length !== 1)
         throw new UsageError('give exactly one input: a file, - for stdin, or the text');
-      const { params } = parseParamMap(readInput(positionals[0] ?? '', io.stdin));
+      const parsed = parseParamMap(readInput(positionals[0] ?? '', io.stdin));
       const keys = keyCandidates(settings);
       const showKey = values['show-key'] === true;
-      if (name === 'doctor sign') {
-        if (keys.length === 0)
-          throw new UsageError('give a key: --key (APIv2), and optionally --apiv3-key / --secret to compare');
-        const sign = typeof values.sign === 'string' ? values.sign : undefined;
-        const signType = signTypeSetting(settings);
-        const d = diagnoseSign({
-          params,
-          keys,
-          ...(sign ? { given: sign } : {}),
-          ...(signType ? { signType } : {}),
-        });
-        return signResult(d, settings.WECHATPAY_KEY?.value, showKey);
-      }
+      const signType = signTypeSetting(settings);
+      if (name === 'doctor sign' && keys.length === 0)
+        throw new UsageError('give a key: --key (APIv2), and optionally --apiv3-key / --secret to compare');
       const kind = values.kind;
       if (kind !== undefined && kind !== 'miniprogram' && kind !== 'app')
         throw new UsageError('--kind must be miniprogram or app');
-      const signType = signTypeSetting(settings);
-      const privateKey = text('WECHATPAY_PRIVATE_KEY');
-      const merchantPublic = text('WECHATPAY_CERT');
-      const d = diagnosePaySign({
-        params,
-        keys,
-        ...(kind ? { kind: kind as PayKind } : {}),
-        ...(settings.WECHAT_APPID ? { appId: settings.WECHAT_APPID.value } : {}),
-        ...(signType ? { signType } : {}),
-        ...(privateKey ? { privateKey } : {}),
-        ...(merchantPublic ? { merchantPublic } : {}),
-      });
-      return paySignResult(d, settings.WECHATPAY_KEY?.value, showKey);
+      const privateKey = name === 'doctor paysign' ? text('WECHATPAY_PRIVATE_KEY') : undefined;
+      const merchantPublic = name === 'doctor paysign' ? text('WECHATPAY_CERT') : undefined;
+      const diagnose = (
+        params: Record<string, string>,
+      ): CommandResult & { reproduced: boolean; clean: boolean } => {
+        if (name === 'doctor sign') {
+          const sign = typeof values.sign === 'string' ? values.sign : undefined;
+          const d = diagnoseSign({
+            params,
+            keys,
+            ...(sign ? { given: sign } : {}),
+            ...(signType ? { signType } : {}),
+          });
+          return { ...signResult(d, settings.WECHATPAY_KEY?.value, showKey), ...reproduction(d.ok, d.match) };
+        }
+        const d = diagnosePaySign({
+          params,
+          keys,
+          ...(kind ? { kind: kind as PayKind } : {}),
+          ...(settings.WECHAT_APPID ? { appId: settings.WECHAT_APPID.value } : {}),
+          ...(signType ? { signType } : {}),
+          ...(privateKey ? { privateKey } : {}),
+          ...(merchantPublic ? { merchantPublic } : {}),
+          sources: {
+            ...(settings.WECHATPAY_PRIVATE_KEY ? { privateKey: settings.WECHATPAY_PRIVATE_KEY.source } : {}),
+            ...(settings.WECHATPAY_CERT ? { merchantPublic: settings.WECHATPAY_CERT.source } : {}),
+          },
+        });
+        return {
+          ...paySignResult(d, settings.WECHATPAY_KEY?.value, showKey),
+          ...reproduction(d.ok, d.v2?.match ?? d.match),
+        };
+      };
+      const decoded = diagnose(parsed.params);
+      if (!parsed.raw || JSON.stringify(parsed.raw) === JSON.stringify(parsed.params)) return decoded;
+      // A query string is ambiguous: URL-encoded form data (`+` is a space) or a map pasted as k=v&… with its
+      // values as they are. Read it both ways and say which one the sign belongs to.
+      const raw = diagnose(parsed.raw);
+      const useRaw = !decoded.clean && raw.reproduced && (!decoded.reproduced || raw.clean);
+      const chosen = useRaw ? raw : decoded;
+      const reading = useRaw ? 'raw' : 'decoded';
+      const note = useRaw
+        ? 'Input read as a query string with its values as written (not URL-decoded): that reading reproduces the sign'
+        : `Input read as a query string, URL-decoded (+ as space, %XX)${raw.reproduced ? '' : '; the values as written reproduce nothing either'}`;
+      return {
+        exitCode: chosen.exitCode,
+        text: `${note}\n${chosen.text}`,
+        json: { reading, ...(chosen.json as object) },
+      };
     }
     case 'doctor v3': {
       let headers: Record<string, string | string[]>;
@@ -217,12 +311,11 @@ async function execute(
       if (typeof values.request === 'string') {
         ({ headers, body } = parseHttpRequest(readFileArg(values.request, '--request')));
       } else if (typeof values.headers === 'string' && typeof values.body === 'string') {
-        try {
-          headers = JSON.parse(readInput(values.headers, io.stdin)) as Record<string, string>;
-        } catch (err) {
-          if (err instanceof UsageError) throw err;
-          throw new UsageError(`--headers must be a JSON object: ${(err as Error).message}`);
-        }
+        if (values.headers === '-' && values.body === '-')
+          throw new UsageError(
+            '--headers and --body cannot both be - (stdin is read once): put one in a file',
+          );
+        headers = headersArg(values.headers, io.stdin);
         body = values.body === '-' ? Buffer.from(io.stdin(), 'utf8') : readFileArg(values.body, '--body');
       } else {
         throw new UsageError('give --request FILE, or --headers and --body');
@@ -237,7 +330,7 @@ async function execute(
       const d = diagnoseV3({
         headers,
         body,
-        ...(pub && id ? { publicKey: { id, pem: publicKeyPem(pub) } } : {}),
+        ...(pub && id ? { publicKey: { id, pem: pub } } : {}),
         platformCerts: certs,
         ...(settings.WECHATPAY_APIV3_KEY ? { apiV3Key: settings.WECHATPAY_APIV3_KEY.value } : {}),
         ...(settings.WECHATPAY_KEY ? { v2Key: settings.WECHATPAY_KEY.value } : {}),
@@ -257,7 +350,7 @@ async function execute(
       if (!(scenario in SCENARIOS))
         throw new UsageError(`unknown scenario ${scenario}: one of ${Object.keys(SCENARIOS).join(', ')}`);
       return triggerResult(scenario, {
-        sandbox: typeof values.sandbox === 'string' ? values.sandbox : 'http://127.0.0.1:4010',
+        sandbox: sandboxUrl(values.sandbox),
         notifyUrl:
           typeof values['notify-url'] === 'string'
             ? values['notify-url']

@@ -72,6 +72,11 @@ export interface Setting {
   value: string;
   /** `--apiv3-key`, `.env (WECHATPAY_APIV3_KEY)`, `environment (WECHATPAY_APIV3_KEY)`: for messages. */
   source: string;
+  /**
+   * A file setting whose value looks like the key itself (long base64, no header) rather than a path: set so
+   * messages can say so without ever echoing the value.
+   */
+  looksLikeKey?: boolean;
 }
 
 export type Settings = Partial<Record<SettingVar, Setting>>;
@@ -89,7 +94,7 @@ export function loadSettings({ flags, environment, cwd = process.cwd() }: Settin
     for (const name of SETTING_VARS) {
       const value = values[name];
       if (settings[name] || value === undefined || value === '') continue;
-      settings[name] = { value: resolveFile(name, value, base), source: `${where} (${name})` };
+      settings[name] = setting(name, value, base, `${where} (${name})`);
     }
   };
   const fromFlags: Record<string, string | undefined> = {};
@@ -100,7 +105,7 @@ export function loadSettings({ flags, environment, cwd = process.cwd() }: Settin
   for (const name of SETTING_VARS) {
     const value = fromFlags[name];
     if (value !== undefined && value !== '') {
-      settings[name] = { value: resolveFile(name, value, cwd), source: `--${FLAG_OF[name]}` };
+      settings[name] = setting(name, value, cwd, `--${FLAG_OF[name]}`);
     }
   }
   const envFile = flags['env-file'];
@@ -119,6 +124,33 @@ export function loadSettings({ flags, environment, cwd = process.cwd() }: Settin
   return settings;
 }
 
+function setting(name: SettingVar, value: string, base: string, source: string): Setting {
+  const resolved = { value: resolveFile(name, value, base), source };
+  return FILE_VARS.has(name) && looksLikeKeyMaterial(value) ? { ...resolved, looksLikeKey: true } : resolved;
+}
+
+/**
+ * A PEM body or a base64 .p12 pasted where a path belongs: long, base64 characters only (a `\n` typed as two
+ * characters allowed), digits and both cases mixed, no dot (key files have an extension, base64 never has a
+ * dot) and not starting like a path (`/`, `./`, `~`). Only used to word a message: a file that exists is read.
+ */
+export function looksLikeKeyMaterial(value: string): boolean {
+  const compact = value.replaceAll('\\n', '').replace(/\s/g, '');
+  return (
+    compact.length >= 64 &&
+    /^[A-Za-z0-9+/]+={0,2}$/.test(compact) &&
+    /\d/.test(compact) &&
+    /[A-Z]/.test(compact) &&
+    /[a-z]/.test(compact) &&
+    !value.includes('.') &&
+    !/^[/~]/.test(value)
+  );
+}
+
+/** The hint given (as a finding or in the usage error) when a key was pasted where its file belongs. */
+export const KEY_MATERIAL_HINT =
+  'looks like key material, not a path: pass a file path or the PEM with its header';
+
 /** A relative path is relative to where it was written (the env file's folder, or the working directory). */
 function resolveFile(name: SettingVar, value: string, base: string): string {
   if (!FILE_VARS.has(name) || value.includes('-----BEGIN') || isAbsolute(value)) return value;
@@ -133,14 +165,20 @@ export function processEnvironment(): Readonly<Record<string, string | undefined
   return process.env;
 }
 
-/** A PEM (or other file) setting's content: the inline PEM itself, or the file it names. */
+/**
+ * A PEM (or other file) setting's content: the inline PEM itself, or the file it names. The error names the
+ * setting's source, never its value: the value may be the key itself, pasted without its PEM header.
+ */
 export function settingContent(setting: Setting): Buffer {
   if (setting.value.includes('-----BEGIN')) return Buffer.from(setting.value.replaceAll('\\n', '\n'), 'utf8');
   try {
     return readFileSync(setting.value);
   } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
     throw new UsageError(
-      `cannot read ${setting.source}: ${setting.value}: ${(err as NodeJS.ErrnoException).code ?? 'unreadable'}`,
+      setting.looksLikeKey
+        ? `${setting.source}: ${KEY_MATERIAL_HINT}`
+        : `cannot read the file given by ${setting.source}: ${code}`,
     );
   }
 }

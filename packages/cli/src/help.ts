@@ -2,9 +2,10 @@
 const EXIT_CODES = `Exit codes:
   0  fine: the signature matches / the configuration is complete / the merchant answered as it must
   1  a problem was diagnosed (the report says which)
-  2  usage error (unknown option, missing or unreadable input)
+  2  usage error (unknown option, missing or unreadable input, a merchant or app the sandbox does not know)
   3  the sandbox could not be reached (trigger)
-  4  unexpected failure (a bug, or a sandbox reply the CLI did not expect)`;
+  4  unexpected failure (a bug, or a sandbox reply the CLI did not expect)
+With --json, exit 2, 3 and 4 print {"ok":false,"exitCode":N,"error":"USAGE|SANDBOX_UNREACHABLE|UNEXPECTED","message":…}.`;
 
 const SETTINGS = `Configuration (the server's variable names; flags win over --env-file, which wins over --env):
   --appid WECHAT_APPID          --mchid WECHATPAY_MCHID        --key WECHATPAY_KEY (APIv2 key)
@@ -37,7 +38,8 @@ ${EXIT_CODES}`,
   'doctor sign': `mp-pay doctor sign <input> [--key K] [--apiv3-key K] [--secret S] [--sign SIGN] [--sign-type T] [--show-key] [--json]
 
 <input> is a v2 parameter map as JSON, a query string or XML: a file path, - for stdin, or the text itself.
-Prints the exact string that is signed (stringA&key=…; the key masked unless --show-key), the MD5 and
+A query string is read URL-decoded (+ as space, %XX) and, if that reproduces nothing, with its values as
+written; the report says which reading matched. Prints the exact string that is signed (stringA&key=…; the key masked unless --show-key), the MD5 and
 HMAC-SHA256 signatures with --key, and whether the map's sign (or --sign) matches. When it does not, it re-signs
 the map the ways signers get it wrong — empty values kept, sign itself signed (give the sent sign with --sign),
 sign_type added after signing, URL-encoded or decoded values, untrimmed values, names re-cased (timeStamp /
@@ -82,11 +84,13 @@ Checks an APIv3 notification (or reply) the way the server does, reporting every
   time       Wechatpay-Timestamp within 5 minutes of now (--now: Unix seconds or an ISO time)
   serial     a key you hold: PUB_KEY_ID_… (public key mode) or a platform certificate serial
   signature  over timestamp\\nnonce\\nbody\\n with the raw body; if not, over the body re-serialised
-             (JSON.stringify of the parsed body, pretty-printed…): "body was re-serialised"
+             (JSON.stringify of the parsed body, pretty-printed…) or, the other way, over the body received with
+             WeChat's \\uXXXX escapes, \\/ or ", " / ": " separators put back: "body was re-serialised"
   decrypt    the resource's AEAD_AES_256_GCM tag with the APIv3 key ("tag mismatch: the APIv3 key is wrong";
              with --key it also recognises the APIv2 key used in its place)
 --request is a saved HTTP request (request line, headers, blank line, body bytes); --headers a JSON object
-(file or inline) with --body the exact body file.
+(file, - or inline; string or number values) with --body the exact body file (or -, but not both from stdin).
+A key or certificate that does not load is a finding, and the check goes on with the others.
 
 Examples:
   mp-pay doctor v3 --request notify.http --public-key pub_key.pem --public-key-id PUB_KEY_ID_0114… --apiv3-key "$K3"

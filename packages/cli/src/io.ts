@@ -14,7 +14,41 @@ export const EXIT = Object.freeze({
   USAGE: 2,
   /** The sandbox could not be reached (trigger only). */
   UNREACHABLE: 3,
+  /** Something the CLI did not foresee: a bug, or a sandbox reply it does not know. */
+  UNEXPECTED: 4,
 });
+
+/** The stable `error` id of the --json document printed for exit codes 2, 3 and 4. */
+export const ERROR_ID: Readonly<Record<number, string>> = {
+  [EXIT.USAGE]: 'USAGE',
+  [EXIT.UNREACHABLE]: 'SANDBOX_UNREACHABLE',
+  [EXIT.UNEXPECTED]: 'UNEXPECTED',
+};
+
+/**
+ * The --json document of a command that could not produce its report (exit 2, 3 or 4): the same shape for every
+ * command, so a script can always parse stdout and read `exitCode`.
+ */
+export function errorDocument(exitCode: number, message: string, extra: Record<string, unknown> = {}) {
+  return { ok: false, exitCode, error: ERROR_ID[exitCode] ?? 'UNEXPECTED', message, ...extra };
+}
+
+/**
+ * Untrusted text (a signed string, a sign, a reply from a notify_url) made safe for a terminal: control
+ * characters, DEL / C1 and the bidi overrides are shown as JSON-style escapes (\n, \t, \u001b…) instead of
+ * moving the cursor, recolouring or reordering what the user reads. Printable text, CJK included, is kept.
+ */
+export function escapeControl(text: string): string {
+  return text.replace(
+    // Matching control characters is the point here.
+    // eslint-disable-next-line no-control-regex
+    /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g,
+    (c) => {
+      const named: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+      return named[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+    },
+  );
+}
 
 export class UsageError extends Error {
   override name = 'UsageError';
@@ -63,7 +97,12 @@ export type InputFormat = 'json' | 'query' | 'xml';
  * parser the server uses) or a query string (`a=1&b=2`, percent-decoded as a browser would send it). Values are
  * kept exactly (no trimming): whitespace in a value is one of the mistakes the doctor looks for.
  */
-export function parseParamMap(text: string): { format: InputFormat; params: Record<string, string> } {
+export function parseParamMap(text: string): {
+  format: InputFormat;
+  params: Record<string, string>;
+  /** Query strings only: the values exactly as written (no `+` → space, no %XX decoding). */
+  raw?: Record<string, string>;
+} {
   const trimmed = text.trim();
   if (trimmed.startsWith('{')) {
     let data: unknown;
@@ -92,13 +131,16 @@ export function parseParamMap(text: string): { format: InputFormat; params: Reco
   }
   if (trimmed.includes('=')) {
     const params: Record<string, string> = {};
+    const raw: Record<string, string> = {};
     for (const part of trimmed.replace(/^\?/, '').split('&')) {
       if (part === '') continue;
       const eq = part.indexOf('=');
-      const name = decode(eq === -1 ? part : part.slice(0, eq));
-      params[name] = eq === -1 ? '' : decode(part.slice(eq + 1));
+      const name = eq === -1 ? part : part.slice(0, eq);
+      const value = eq === -1 ? '' : part.slice(eq + 1);
+      params[decode(name)] = decode(value);
+      raw[name] = value;
     }
-    return { format: 'query', params };
+    return { format: 'query', params, raw };
   }
   throw new UsageError('the input is neither JSON, XML nor a query string (a=1&b=2)');
 }

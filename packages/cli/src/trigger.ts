@@ -1,7 +1,7 @@
-import { randomBytes } from 'node:crypto';
+import { createPrivateKey, randomBytes } from 'node:crypto';
 import { SANDBOX_DEMO, SANDBOX_DEMO_V3 } from '@mp-pay/shared/wechatpay';
-import { miniProgramPayParamsV3, V3KeySet, WechatPayV3Client } from '@mp-pay/shared/v3';
-import { EXIT, UsageError, type CommandResult } from './io.ts';
+import { miniProgramPayParamsV3, V3KeySet, WechatPayV3Client, WechatPayV3Error } from '@mp-pay/shared/v3';
+import { errorDocument, escapeControl, EXIT, UsageError, type CommandResult } from './io.ts';
 import { settingContent, type Settings } from './config.ts';
 
 /**
@@ -146,8 +146,35 @@ async function call<T>(base: string, path: string, init?: { method?: string; bod
     );
   }
   const text = await res.text();
-  if (!res.ok) throw new Error(`${init?.method ?? 'GET'} ${path}: HTTP ${res.status} ${text.slice(0, 300)}`);
+  if (!res.ok) {
+    const known = unknownSetting(text);
+    if (known) throw new UsageError(known);
+    throw new Error(`${init?.method ?? 'GET'} ${path}: HTTP ${res.status} ${text.slice(0, 300)}`);
+  }
   return (text ? JSON.parse(text) : undefined) as T;
+}
+
+/** The flag behind each `UNKNOWN_…` the sandbox answers (apps/sandbox/README.md: `{error, message}` replies). */
+const UNKNOWN_FLAGS: Readonly<Record<string, string>> = {
+  UNKNOWN_MCH_ID: '--mchid (WECHATPAY_MCHID)',
+  UNKNOWN_APPID: '--appid (WECHAT_APPID)',
+};
+
+/**
+ * A sandbox reply saying it does not know a merchant or app the user named is the user's mistake (exit 2), not
+ * an unexpected failure: name the setting to fix.
+ */
+function unknownSetting(text: string): string | undefined {
+  let reply: { error?: unknown; message?: unknown };
+  try {
+    reply = JSON.parse(text) as typeof reply;
+  } catch {
+    return undefined;
+  }
+  if (typeof reply.error !== 'string' || !reply.error.startsWith('UNKNOWN_')) return undefined;
+  const flag = UNKNOWN_FLAGS[reply.error];
+  const said = typeof reply.message === 'string' ? `: ${reply.message}` : '';
+  return `the sandbox answered ${reply.error}${said}${flag ? ` — check ${flag}, or leave it out to use the demo merchant` : ''}`;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -157,14 +184,24 @@ export async function runTrigger(name: string, o: TriggerOptions): Promise<Trigg
   if (!scenario)
     throw new UsageError(`unknown scenario ${name}: one of ${Object.keys(SCENARIOS).join(', ')}`);
   const report: TriggerReport = { scenario: name, ok: false, sandbox: o.sandbox, problems: [] };
-  await call(o.sandbox, '/sandbox/health');
-
+  // The user's own settings first: a key that does not load is a usage error whether or not the sandbox is up.
   const s = o.settings;
   const appId = s.WECHAT_APPID?.value ?? SANDBOX_DEMO.appId;
   const mchId = s.WECHATPAY_MCHID?.value ?? SANDBOX_DEMO.mchId;
   const privateKey = s.WECHATPAY_PRIVATE_KEY
     ? settingContent(s.WECHATPAY_PRIVATE_KEY).toString('utf8')
     : SANDBOX_DEMO_V3.mchPrivateKey;
+  if (s.WECHATPAY_PRIVATE_KEY) {
+    try {
+      createPrivateKey(privateKey);
+    } catch {
+      throw new UsageError(
+        `${s.WECHATPAY_PRIVATE_KEY.source} is not a PEM private key (apiclient_key.pem)${privateKey.includes('PUBLIC KEY') || privateKey.includes('CERTIFICATE') ? ': it holds a public key or a certificate' : ''}`,
+      );
+    }
+  }
+  await call(o.sandbox, '/sandbox/health');
+
   const serialNo = s.WECHATPAY_CERT_SERIAL?.value ?? SANDBOX_DEMO_V3.mchCertSerial;
   const published = await call<{ public_key_id: string; public_key: string; platform_certificate?: string }>(
     o.sandbox,
@@ -351,7 +388,8 @@ export function renderTrigger(r: TriggerReport): string {
   if (r.firstArrived) lines.push(`first to arrive: the ${r.firstArrived} notification`);
   lines.push(r.ok ? 'Verdict: OK — the merchant answered as it must' : 'Verdict: PROBLEM');
   for (const p of r.problems) lines.push(`  - ${p}`);
-  return lines.join('\n');
+  // Replies and errors come from the merchant's server: shown escaped, never as terminal control sequences.
+  return lines.map(escapeControl).join('\n');
 }
 
 export async function triggerResult(name: string, o: TriggerOptions): Promise<CommandResult> {
@@ -359,11 +397,24 @@ export async function triggerResult(name: string, o: TriggerOptions): Promise<Co
     const report = await runTrigger(name, o);
     return { exitCode: report.ok ? EXIT.OK : EXIT.PROBLEM, text: renderTrigger(report), json: report };
   } catch (err) {
+    // The sandbox refusing the merchant's own request (SIGN_ERROR for a key that is not the merchant's, a serial
+    // that is not its certificate's, an appid it does not own) is the configuration given, not a CLI failure.
+    if (
+      err instanceof WechatPayV3Error &&
+      err.httpStatus !== undefined &&
+      err.httpStatus >= 400 &&
+      err.httpStatus < 500 &&
+      err.httpStatus !== 429
+    ) {
+      throw new UsageError(
+        `the sandbox refused the merchant's request: ${err.message} — check --appid, --mchid, --private-key and --cert-serial (or leave them out for the demo merchant)`,
+      );
+    }
     if (err instanceof SandboxUnreachable) {
       return {
         exitCode: EXIT.UNREACHABLE,
         text: err.message,
-        json: { scenario: name, ok: false, error: 'SANDBOX_UNREACHABLE', message: err.message },
+        json: errorDocument(EXIT.UNREACHABLE, err.message, { scenario: name }),
       };
     }
     throw err;

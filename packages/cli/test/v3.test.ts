@@ -10,7 +10,9 @@ const NOW = Date.UTC(2026, 11, 1, 8, 0, 0);
 const KEYS = { publicKey: { id: D.platformPublicKeyId, pem: D.platformPublicKey } } as const;
 
 /** A notification built the way WeChat builds one: resource sealed with the APIv3 key, body signed as sent. */
-function notification(options: { key?: string; serial?: string; timestamp?: number } = {}) {
+function notification(
+  options: { key?: string; serial?: string; timestamp?: number; encode?: (json: string) => string } = {},
+) {
   const transaction = {
     mchid: SANDBOX_DEMO.mchId,
     out_trade_no: 'T1',
@@ -21,14 +23,16 @@ function notification(options: { key?: string; serial?: string; timestamp?: numb
     associatedData: 'transaction',
     originalType: 'transaction',
   });
-  const body = JSON.stringify({
-    id: 'EV-2018022511223320873',
-    create_time: '2026-12-01T16:00:00+08:00',
-    resource_type: 'encrypt-resource',
-    event_type: 'TRANSACTION.SUCCESS',
-    summary: '支付成功',
-    resource,
-  });
+  const body = (options.encode ?? ((json: string) => json))(
+    JSON.stringify({
+      id: 'EV-2018022511223320873',
+      create_time: '2026-12-01T16:00:00+08:00',
+      resource_type: 'encrypt-resource',
+      event_type: 'TRANSACTION.SUCCESS',
+      summary: '支付成功',
+      resource,
+    }),
+  );
   const headers = signResponseV3(body, {
     privateKey: D.platformPrivateKey,
     serial: options.serial ?? D.platformPublicKeyId,
@@ -101,6 +105,71 @@ describe('doctor v3', () => {
     const d = run({ ...n, body: pretty });
     expect(ids(d)).toEqual(['body-reserialised']);
     expect(d.findings[0]?.message).toContain('JSON.stringify(JSON.parse(body))');
+  });
+
+  it('body was re-serialised the other way: WeChat sent \\uXXXX escapes, the verifier got JSON.stringify(JSON.parse())', () => {
+    // WeChat's bytes escape the Chinese summary; a framework parses them and hands JSON.stringify's output on.
+    const n = notification({ encode: (json) => json.replace('支付成功', '\\u652f\\u4ed8\\u6210\\u529f') });
+    expect(n.body.toString()).toContain('"summary":"\\u652f\\u4ed8\\u6210\\u529f"');
+    const received = Buffer.from(JSON.stringify(JSON.parse(n.body.toString())));
+    expect(received.toString()).toContain('"summary":"支付成功"');
+    const d = run({ ...n, body: received });
+    expect(ids(d)).toEqual(['body-reserialised']);
+    expect(d.findings[0]?.message).toContain('non-ASCII escaped as \\uXXXX');
+    // The resource still decrypts: the ciphertext survived the round trip.
+    expect(d.checks.find((c) => c.name === 'decrypt')?.status).toBe('ok');
+  });
+
+  it('body was re-serialised: Python-style separators and \\/ escapes are put back, together', () => {
+    // A field with slashes, so `\/` is in the bytes whatever the random ciphertext holds.
+    const python = (json: string) =>
+      json
+        .replace('"summary"', '"url":"https://api.mch.weixin.qq.com/v3/x","summary"')
+        .replaceAll('/', '\\/')
+        .replaceAll('","', '", "')
+        .replaceAll('":', '": ')
+        .replaceAll('},"', '}, "');
+    const n = notification({ encode: python });
+    expect(n.body.toString()).toMatch(/"summary": "支付成功", "resource": \{/);
+    const received = Buffer.from(JSON.stringify(JSON.parse(n.body.toString())));
+    const d = run({ ...n, body: received });
+    expect(ids(d)).toEqual(['body-reserialised']);
+    expect(d.findings[0]?.message).toContain('/ escaped as \\/, a space after each , and :');
+  });
+
+  it('a failing signature over a body that is exactly JSON.stringify output gets the "looks re-serialised" hint', () => {
+    const n = notification();
+    // Signed over bytes no transform reproduces (a tab WeChat never sends), received re-stringified.
+    const signedOver = notification({ encode: (json) => json.replace('{', '{\t') });
+    const received = Buffer.from(JSON.stringify(JSON.parse(signedOver.body.toString())));
+    const d = run({ ...signedOver, body: received });
+    expect(ids(d)).toEqual(['signature-mismatch']);
+    expect(d.findings[0]?.message).toContain('looks re-serialised');
+    expect(d.findings[0]?.message).toContain('capture the raw bytes');
+    // A pretty-printed body that fails is not JSON.stringify output: no such hint.
+    const pretty = Buffer.from(
+      JSON.stringify(JSON.parse(n.body.toString().replace('支付成功', '支付失败')), null, 1),
+    );
+    expect(run({ ...n, body: pretty }).findings[0]?.message).not.toContain('looks re-serialised');
+  });
+
+  it('keys that do not load are findings, not crashes: garbage, a private key as --public-key, a bad --platform-cert', () => {
+    const n = notification();
+    const garbage = run({ ...n, publicKey: { id: D.platformPublicKeyId, pem: 'not a key at all' } });
+    expect(ids(garbage)).toEqual(['key-unreadable', 'not-verified']);
+    expect(garbage.findings[0]?.message).toMatch(/^--public-key is not a PEM public key/);
+    const privateAsPublic = run({
+      ...n,
+      publicKey: { id: D.platformPublicKeyId, pem: D.platformPrivateKey },
+    });
+    expect(privateAsPublic.findings[0]?.message).toContain('--public-key is a private key');
+    // A broken certificate next to a good public key: the good key still verifies.
+    const mixed = run({
+      ...n,
+      platformCerts: ['-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n'],
+    });
+    expect(ids(mixed)).toEqual(['key-unreadable']);
+    expect(mixed.checks.find((c) => c.name === 'signature')?.status).toBe('ok');
   });
 
   it('a tampered body does not verify, and is not mistaken for re-serialisation', () => {

@@ -2,8 +2,8 @@ import { createPrivateKey, createPublicKey, X509Certificate, type KeyObject } fr
 import { createSecureContext } from 'node:tls';
 import { APIV2_KEY_RULE, APPID_RULE, MCH_ID_RULE } from '@mp-pay/shared/core';
 import { PUB_KEY_ID_RE } from '@mp-pay/shared/v3';
-import { EXIT, type CommandResult } from '../io.ts';
-import { settingContent, type Settings, type SettingVar } from '../config.ts';
+import { EXIT, escapeControl, UsageError, type CommandResult } from '../io.ts';
+import { settingContent, type Setting, type Settings, type SettingVar } from '../config.ts';
 import type { Finding } from './sign.ts';
 
 /**
@@ -30,7 +30,14 @@ const DAY_MS = 24 * 3600 * 1000;
 export function diagnoseKeys(settings: Settings, now: number = Date.now()): KeysDiagnosis {
   const checks: KeyCheck[] = [];
   const findings: Finding[] = [];
-  const apiVersion = settings.WECHATPAY_API_VERSION?.value === 'v3' ? 'v3' : 'v2';
+  const versionSetting = settings.WECHATPAY_API_VERSION;
+  // The server refuses anything but v2 / v3 (apps/server/src/config.ts): checking "V3" as v2 would pass a
+  // configuration the server will not start with.
+  if (versionSetting && versionSetting.value !== 'v2' && versionSetting.value !== 'v3')
+    throw new UsageError(
+      `${versionSetting.source} must be v2 or v3 (lower case), not ${JSON.stringify(versionSetting.value)}`,
+    );
+  const apiVersion = versionSetting?.value === 'v3' ? 'v3' : 'v2';
   const ok = (name: string, detail: string) => checks.push({ name, status: 'ok', detail });
   const warn = (name: string, detail: string) => checks.push({ name, status: 'warning', detail });
   const fail = (name: string, id: string, detail: string) => {
@@ -38,6 +45,16 @@ export function diagnoseKeys(settings: Settings, now: number = Date.now()): Keys
     findings.push({ id, message: detail });
   };
   const value = (name: SettingVar) => settings[name]?.value;
+  /**
+   * A key setting that could not be loaded. settingContent's own errors already name the source (and never
+   * the value); a key pasted without its PEM header gets its own finding id so scripts can tell it apart.
+   */
+  const unreadable = (name: SettingVar, id: string, setting: Setting, err: unknown, what = '') => {
+    const message = (err as Error).message;
+    if (setting.looksLikeKey && err instanceof UsageError) fail(name, 'key-material-not-path', message);
+    else if (err instanceof UsageError) fail(name, id, message);
+    else fail(name, id, `${setting.source}: ${what}${message}`);
+  };
 
   for (const [name, rule] of [
     ['WECHAT_APPID', APPID_RULE],
@@ -87,7 +104,7 @@ export function diagnoseKeys(settings: Settings, now: number = Date.now()): Keys
         );
       else ok('WECHATPAY_PRIVATE_KEY', `RSA ${bits}, loads`);
     } catch (err) {
-      fail('WECHATPAY_PRIVATE_KEY', 'private-key-unreadable', `${pk.source}: ${(err as Error).message}`);
+      unreadable('WECHATPAY_PRIVATE_KEY', 'private-key-unreadable', pk, err);
     }
   }
 
@@ -140,11 +157,14 @@ export function diagnoseKeys(settings: Settings, now: number = Date.now()): Keys
       }
     } catch (err) {
       if (!checks.some((c) => c.name === 'WECHATPAY_CERT')) {
-        fail(
-          'WECHATPAY_CERT',
-          'certificate-unreadable',
-          `${certSetting.source}: not a PEM certificate (${(err as Error).message})`,
-        );
+        if (err instanceof UsageError)
+          unreadable('WECHATPAY_CERT', 'certificate-unreadable', certSetting, err);
+        else
+          fail(
+            'WECHATPAY_CERT',
+            'certificate-unreadable',
+            `${certSetting.source}: not a PEM certificate (${(err as Error).message})`,
+          );
       }
     }
   }
@@ -174,13 +194,15 @@ export function diagnoseKeys(settings: Settings, now: number = Date.now()): Keys
       );
     } catch (err) {
       const wrong = /passphrase|mac verify|bad decrypt/i.test((err as Error).message);
-      fail(
-        'WECHATPAY_CERT_P12',
-        wrong ? 'p12-passphrase' : 'p12-unreadable',
-        wrong
-          ? `the .p12 does not open with ${settings.WECHATPAY_CERT_PASSPHRASE ? 'WECHATPAY_CERT_PASSPHRASE' : 'the mch_id'}: wrong passphrase (WeChat's is the mch_id unless changed)`
-          : (err as Error).message,
-      );
+      if (err instanceof UsageError) unreadable('WECHATPAY_CERT_P12', 'p12-unreadable', p12, err);
+      else
+        fail(
+          'WECHATPAY_CERT_P12',
+          wrong ? 'p12-passphrase' : 'p12-unreadable',
+          wrong
+            ? `the .p12 does not open with ${settings.WECHATPAY_CERT_PASSPHRASE ? 'WECHATPAY_CERT_PASSPHRASE' : 'the mch_id'}: wrong passphrase (WeChat's is the mch_id unless changed)`
+            : `${p12.source}: ${(err as Error).message}`,
+        );
     }
   }
 
@@ -227,7 +249,7 @@ export function diagnoseKeys(settings: Settings, now: number = Date.now()): Keys
         );
       }
     } catch (err) {
-      fail('WECHATPAY_PUBLIC_KEY', 'public-key-unreadable', `${publicKey.source}: ${(err as Error).message}`);
+      unreadable('WECHATPAY_PUBLIC_KEY', 'public-key-unreadable', publicKey, err);
     }
   }
 
@@ -270,7 +292,7 @@ export function renderKeys(d: KeysDiagnosis): string {
       `${c.status === 'ok' ? 'ok  ' : c.status === 'failed' ? 'FAIL' : 'warn'}  ${c.name}: ${c.detail}`,
     );
   lines.push(d.ok ? 'Verdict: OK' : 'Verdict: PROBLEM');
-  return lines.join('\n');
+  return lines.map(escapeControl).join('\n');
 }
 
 export function keysResult(d: KeysDiagnosis): CommandResult {

@@ -2,7 +2,7 @@ import { createPrivateKey, createPublicKey, X509Certificate, type KeyObject } fr
 import { SANDBOX_DEMO_V3 } from '@mp-pay/shared/wechatpay';
 import { isSignType, verifyAppPayParams, type SignType } from '@mp-pay/shared/v2';
 import { appPayMessageV3, signV3, verifySignatureV3 } from '@mp-pay/shared/v3';
-import { EXIT, type CommandResult } from '../io.ts';
+import { EXIT, escapeControl, type CommandResult } from '../io.ts';
 import { diagnoseSign, renderSign, type Finding, type SignDiagnosis } from './sign.ts';
 import type { KeyCandidate } from './v2-variants.ts';
 
@@ -27,6 +27,8 @@ export interface PaySignInput {
   /** v3: the merchant private key (apiclient_key.pem) and / or the merchant certificate or public key. */
   privateKey?: string;
   merchantPublic?: string;
+  /** Where those came from (`--private-key`, `.env (WECHATPAY_PRIVATE_KEY)`), for the findings. */
+  sources?: { privateKey?: string; merchantPublic?: string };
 }
 
 export interface PaySignDiagnosis {
@@ -221,15 +223,41 @@ function rsaDiagnosis(
   const rule = variants[0]?.message ?? '';
   const result: PaySignDiagnosis = { ok: false, kind, version: 'v3', message: rule, given, findings };
   const candidates: { label: string; key: KeyObject }[] = [];
+  // A key that does not load is the user's mistake to report, not a crash: say which flag and go on with the
+  // keys that do load.
+  const privateSource = input.sources?.privateKey ?? '--private-key';
+  const publicSource = input.sources?.merchantPublic ?? '--cert';
   if (input.privateKey) {
-    result.expected = signV3(rule, input.privateKey);
-    candidates.push({
-      label: 'the merchant private key (--private-key)',
-      key: publicKeyOf(input.privateKey),
-    });
+    const pem = input.privateKey;
+    if (pem.includes('PUBLIC KEY') || pem.includes('BEGIN CERTIFICATE')) {
+      findings.push({
+        id: 'private-key-is-public',
+        message: `${privateSource} holds a public key or a certificate: pass apiclient_key.pem there, and the certificate as --cert`,
+      });
+    } else {
+      try {
+        const key = publicKeyOf(pem);
+        result.expected = signV3(rule, pem);
+        candidates.push({ label: 'the merchant private key (--private-key)', key });
+      } catch (err) {
+        findings.push({
+          id: 'private-key-unreadable',
+          message: `${privateSource} is not a PEM private key (${(err as Error).message})`,
+        });
+      }
+    }
   }
-  if (input.merchantPublic)
-    candidates.push({ label: 'the merchant certificate (--cert)', key: publicKeyOf(input.merchantPublic) });
+  if (input.merchantPublic) {
+    try {
+      candidates.push({ label: 'the merchant certificate (--cert)', key: publicKeyOf(input.merchantPublic) });
+    } catch (err) {
+      findings.push({
+        id: 'cert-unreadable',
+        message: `${publicSource} is neither a PEM certificate nor a public key (${(err as Error).message})`,
+      });
+    }
+  }
+  if (candidates.length === 0 && (input.privateKey || input.merchantPublic)) return result;
   if (candidates.length === 0) {
     findings.push({
       id: 'no-merchant-key',
@@ -301,7 +329,7 @@ export function renderPaySign(d: PaySignDiagnosis, v2Key: string | undefined, sh
   }
   lines.push(d.ok ? 'Verdict: OK' : 'Verdict: PROBLEM');
   for (const f of d.findings) lines.push(`  - [${f.id}] ${f.message}`);
-  return lines.join('\n');
+  return lines.map(escapeControl).join('\n');
 }
 
 export function paySignResult(

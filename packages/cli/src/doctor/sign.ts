@@ -1,5 +1,5 @@
 import { canonicalString, isSignType, signV2Text, type SignType } from '@mp-pay/shared/v2';
-import { EXIT, maskSecret, type CommandResult } from '../io.ts';
+import { EXIT, escapeControl, maskSecret, type CommandResult } from '../io.ts';
 import { findV2Match, signVariants, type KeyCandidate, type V2Match } from './v2-variants.ts';
 
 export interface Finding {
@@ -182,7 +182,9 @@ export function renderSign(d: SignDiagnosis, v2Key: string | undefined, showKey:
   }
   lines.push(d.ok ? 'Verdict: OK' : 'Verdict: PROBLEM');
   for (const f of d.findings) lines.push(`  - [${f.id}] ${f.message}`);
-  return lines.join('\n');
+  // The values are the caller's (or an attacker's): a newline or an escape sequence in one must not rewrite the
+  // report on the terminal.
+  return lines.map(escapeControl).join('\n');
 }
 
 export function signResult(d: SignDiagnosis, v2Key: string | undefined, showKey: boolean): CommandResult {

@@ -25,7 +25,7 @@ import type { Finding } from './sign.ts';
 export interface V3Input {
   headers: V3HeaderBag;
   body: Buffer;
-  /** WeChat Pay public key (PEM) and its id. */
+  /** WeChat Pay public key (PEM, or a certificate holding it) and its id; loaded here, a bad one is a finding. */
   publicKey?: { id: string; pem: string };
   /** Platform certificates (PEM). */
   platformCerts?: string[];
@@ -39,7 +39,7 @@ export interface V3Input {
 export type CheckStatus = 'ok' | 'failed' | 'skipped';
 
 export interface V3Check {
-  name: 'headers' | 'probe' | 'time' | 'serial' | 'signature' | 'decrypt';
+  name: 'headers' | 'probe' | 'time' | 'keys' | 'serial' | 'signature' | 'decrypt';
   status: CheckStatus;
   detail: string;
 }
@@ -128,11 +128,39 @@ export function diagnoseV3(input: V3Input): V3Diagnosis {
   }
 
   const keys = new V3KeySet();
-  if (input.publicKey) keys.addPublicKey(input.publicKey.id, input.publicKey.pem);
-  for (const pem of input.platformCerts ?? []) keys.addCertificate(pem);
+  // A file that is not a key is the user's mistake, reported like any other: the check goes on with the keys
+  // that did load.
+  const unloadable: string[] = [];
+  if (input.publicKey) {
+    const { id, pem } = input.publicKey;
+    if (pem.includes('PRIVATE KEY')) {
+      unloadable.push(
+        "--public-key is a private key: it must be WeChat Pay's public key (pub_key.pem, API安全 → 微信支付公钥)",
+      );
+    } else {
+      try {
+        keys.addPublicKey(id, publicKeyPem(pem));
+      } catch (err) {
+        unloadable.push(`--public-key is not a PEM public key or certificate (${(err as Error).message})`);
+      }
+    }
+  }
+  (input.platformCerts ?? []).forEach((pem, i) => {
+    try {
+      keys.addCertificate(pem);
+    } catch (err) {
+      unloadable.push(`--platform-cert #${i + 1} is not a PEM certificate (${(err as Error).message})`);
+    }
+  });
+  for (const message of unloadable) fail('keys', message, { id: 'key-unreadable', message });
   const key = keys.get(signed.serial);
   if (keys.size === 0) {
-    skip('serial', 'no keys given (--public-key with --public-key-id, or --platform-cert)');
+    skip(
+      'serial',
+      unloadable.length > 0
+        ? 'no key loaded'
+        : 'no keys given (--public-key with --public-key-id, or --platform-cert)',
+    );
   } else if (!key) {
     const publicKeyMode = PUB_KEY_ID_RE.test(signed.serial);
     const message = publicKeyMode
@@ -171,7 +199,12 @@ export function diagnoseV3(input: V3Input): V3Diagnosis {
       const message = `body was re-serialised: the signature verifies over ${variant.name}, not over the bytes received. Verify the raw body (read it before any JSON parser)`;
       fail('signature', message, { id: 'body-reserialised', message });
     } else {
-      const message = `the signature does not verify with ${signed.serial}: the body or a header was altered, or the key is not WeChat Pay's`;
+      // No transform reproduced WeChat's bytes, but a body that is exactly what JSON.stringify writes may still
+      // have been parsed and re-stringified (WeChat's spacing or escapes are not always the ones tried above).
+      const hint = isStringified(input.body)
+        ? ". The body is byte-identical to JSON.stringify(JSON.parse(body)): it looks re-serialised — capture the raw bytes before any JSON parser (e.g. express.raw / koa's rawBody) and check those"
+        : '';
+      const message = `the signature does not verify with ${signed.serial}: the body or a header was altered, or the key is not WeChat Pay's${hint}`;
       fail('signature', message, { id: 'signature-mismatch', message });
     }
   }
@@ -242,7 +275,20 @@ function resourceOf(body: Buffer): V3EncryptedResource | undefined {
   }
 }
 
-/** What frameworks send to a verifier instead of the raw body: JSON.stringify of the parsed body, compact or pretty. */
+function isStringified(body: Buffer): boolean {
+  try {
+    return JSON.stringify(JSON.parse(body.toString('utf8'))) === body.toString('utf8');
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * What frameworks send to a verifier instead of the raw body: JSON.stringify of the parsed body, compact or
+ * pretty. And the reverse: the verifier got JSON.stringify's compact, unescaped form while WeChat's bytes had
+ * `\uXXXX` escapes, `\/` or Python-style `, ` / `: ` separators, so every combination of putting those back is
+ * tried on the body received.
+ */
 function reserialised(body: Buffer): { name: string; body: string }[] {
   let parsed: unknown;
   try {
@@ -251,13 +297,55 @@ function reserialised(body: Buffer): { name: string; body: string }[] {
     return [];
   }
   const text = body.toString('utf8');
-  return [
+  const variants = [
     { name: 'JSON.stringify(JSON.parse(body))', body: JSON.stringify(parsed) },
     { name: 'the body pretty-printed (2 spaces)', body: JSON.stringify(parsed, null, 2) },
     { name: 'the body pretty-printed (4 spaces)', body: JSON.stringify(parsed, null, 4) },
     { name: 'the body with its trailing whitespace trimmed', body: text.trimEnd() },
     { name: 'the body with \\r\\n line ends', body: text.replace(/\r?\n/g, '\r\n') },
-  ].filter((v) => v.body !== text);
+  ];
+  const transforms: { name: string; apply: (json: string) => string }[] = [
+    { name: 'non-ASCII escaped as \\uXXXX', apply: (json) => escapeNonAscii(json, false) },
+    { name: 'non-ASCII escaped as \\uXXXX (upper-case hex)', apply: (json) => escapeNonAscii(json, true) },
+    { name: '/ escaped as \\/', apply: (json) => json.replaceAll('/', '\\/') },
+    { name: 'a space after each , and :', apply: spaceSeparators },
+  ];
+  // Every non-empty combination, the two \uXXXX spellings never together.
+  for (let mask = 1; mask < 1 << transforms.length; mask++) {
+    if ((mask & 3) === 3) continue;
+    const chosen = transforms.filter((_, i) => mask & (1 << i));
+    const result = chosen.reduce((json, t) => t.apply(json), text);
+    variants.push({
+      name: `the body with ${chosen.map((t) => t.name).join(', ')} (the received body is JSON.stringify's re-serialisation of WeChat's)`,
+      body: result,
+    });
+  }
+  const seen = new Set<string>([text]);
+  return variants.filter((v) => !seen.has(v.body) && (seen.add(v.body), true));
+}
+
+/** Non-ASCII as JSON \uXXXX escapes (one per UTF-16 unit, as Java and Python's ensure_ascii write them). */
+function escapeNonAscii(json: string, upper: boolean): string {
+  return json.replace(/[\u0080-\uffff]/g, (c) => {
+    const hex = c.charCodeAt(0).toString(16).padStart(4, '0');
+    return `\\u${upper ? hex.toUpperCase() : hex}`;
+  });
+}
+
+/** `,` → `, ` and `:` → `: ` outside strings (Python's json.dumps default separators). */
+function spaceSeparators(json: string): string {
+  let out = '';
+  let inString = false;
+  for (let i = 0; i < json.length; i++) {
+    const c = json[i] as string;
+    out += c;
+    if (inString) {
+      if (c === '\\') out += json[++i] ?? '';
+      else if (c === '"') inString = false;
+    } else if (c === '"') inString = true;
+    else if (c === ',' || c === ':') out += ' ';
+  }
+  return out;
 }
 
 export function renderV3(d: V3Diagnosis): string {
