@@ -58,7 +58,15 @@ export interface NotificationPlan {
 const V2_HEADERS = { 'content-type': 'text/xml; charset=utf-8', 'user-agent': 'Mozilla/4.0 mp-pay-sandbox' };
 
 export class Notifier {
+  /** Subjects with a schedule under way: an attempt waiting (nextNotificationAt set) or in flight (not set). */
+  readonly #running = new WeakSet<NotificationSubject>();
+
   constructor(private readonly sandbox: SandboxContext) {}
+
+  /** Whether the subject's notification schedule is still running (WeChat never runs two for one). */
+  running(subject: NotificationSubject): boolean {
+    return this.#running.has(subject);
+  }
 
   /** Starts delivery for a freshly paid order (honouring the delay fault). */
   start(order: OrderRecord): void {
@@ -90,8 +98,12 @@ export class Notifier {
     delayMs: number,
   ): void {
     subject.nextNotificationAt = this.sandbox.clock.now() + delayMs;
+    this.#running.add(subject);
     this.sandbox.timers.after(delayMs, () => {
-      void this.attempt(subject, plan, attempt);
+      void this.attempt(subject, plan, attempt).finally(() => {
+        // Not rescheduled (acknowledged, out of retries, closing): the schedule is over.
+        if (subject.nextNotificationAt === undefined) this.#running.delete(subject);
+      });
     });
   }
 

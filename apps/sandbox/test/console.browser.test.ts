@@ -135,6 +135,55 @@ describe.skipIf(skip)('the sandbox console in Chromium', () => {
         const clock = await postJson(`${ctx.sb.url}/sandbox/clock`, { advance_ms: 0 });
         expect(clock.json.offset_ms).toBe(3_600_000);
 
+        // 4. Clicks as people make them: pressed for 150 ms while the page is live. The page only redraws what
+        // changed, so a button stays the same element between press and release, even when another order
+        // changes meanwhile.
+        let older = '';
+        for (let i = 0; i < 3; i++) {
+          const pending = await placeOrder(ctx.sb, ctx.receiver.url);
+          older = pending.outTradeNo;
+          const button = `${orderCard(pending.outTradeNo)}[data-state="NOTPAY"] button.pay`;
+          await page.waitForSelector(button);
+          await page.click(button, { delay: 150 });
+          await page.waitForSelector(`${orderCard(pending.outTradeNo)}[data-state="SUCCESS"]`);
+        }
+        const held = await placeOrder(ctx.sb, ctx.receiver.url);
+        const heldButton = page.locator(
+          `${orderCard(held.outTradeNo)}[data-state="NOTPAY"] button.drop-next`,
+        );
+        await heldButton.waitFor();
+        const box = await heldButton.boundingBox();
+        if (!box) throw new Error('the drop-next button is not on screen');
+        const renders = async () => Number(await page.locator('body').getAttribute('data-renders'));
+        const before = await renders();
+        await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+        await page.mouse.down();
+        // Another order (further down, so nothing moves under the pointer) changes while the button is held
+        // down: the page redraws that card, this one stays.
+        const changed = await postJson(`${ctx.sb.url}/sandbox/faults`, {
+          out_trade_no: older,
+          faults: { duplicateNotifications: 2 },
+        });
+        expect(changed.status).toBe(200);
+        await expect.poll(renders).toBeGreaterThan(before);
+        await page.mouse.up();
+        await expect
+          .poll(async () => {
+            const res = await fetch(`${ctx.sb.url}/sandbox/faults`);
+            return ((await res.json()) as { orders: Record<string, unknown> }).orders[held.outTradeNo];
+          })
+          .toEqual({ dropNotifications: 1 });
+        // A change elsewhere does not redraw a card: a selection in it survives a new order arriving.
+        const other = await placeOrder(ctx.sb, ctx.receiver.url);
+        await page.waitForSelector(orderCard(other.outTradeNo));
+        await page.locator(`${orderCard(other.outTradeNo)} .out-trade-no`).selectText();
+        const selection = () => page.evaluate<string>('String(getSelection())');
+        const selected = await selection();
+        expect(selected).toBe(other.outTradeNo);
+        const another = await placeOrder(ctx.sb, ctx.receiver.url);
+        await page.waitForSelector(orderCard(another.outTradeNo));
+        expect(await selection()).toBe(other.outTradeNo);
+
         expect(await page.evaluate(() => (globalThis as unknown as { __loaded?: number }).__loaded)).toBe(1);
         expect(foreign).toEqual([]);
         expect(problems).toEqual([]);

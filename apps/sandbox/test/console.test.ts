@@ -11,6 +11,7 @@ import {
   DEMO,
   eventually,
   pay,
+  payParams,
   placeOrder,
   loginCode,
   postJson,
@@ -311,6 +312,147 @@ describe('the buyer-side controls', () => {
   });
 });
 
+describe('POST /sandbox/notifications/resend while the schedule runs', () => {
+  it('answers 409 NOTIFICATION_RUNNING while attempts are pending or in flight, and resends once it is over', async () => {
+    const resend = (outTradeNo: string) =>
+      postJson(`${ctx.sb.url}/sandbox/notifications/resend`, { out_trade_no: outTradeNo });
+    // The merchant is slow: the first attempt is in flight for 600 ms (no next attempt scheduled yet).
+    ctx.receiver.reply = () => ({ body: SUCCESS_XML, delayMs: 600 });
+    const slow = await placeOrder(ctx.sb, ctx.receiver.url);
+    const before = ctx.receiver.received.length;
+    await pay(ctx.sb, slow);
+    await eventually(() => (ctx.receiver.received.length > before ? true : undefined));
+    const inFlight = await resend(slow.outTradeNo);
+    expect(inFlight.status).toBe(409);
+    expect(inFlight.json.error).toBe('NOTIFICATION_RUNNING');
+    expect(String(inFlight.json.message)).toContain('in flight');
+
+    // The first attempt waits 3 s (the delay fault): pending (next_notification_at set), four resends start
+    // nothing, and the merchant gets one notification, not five.
+    ctx.receiver.reply = () => ({ body: SUCCESS_XML });
+    const delayed = await placeOrder(ctx.sb, ctx.receiver.url);
+    await postJson(`${ctx.sb.url}/sandbox/faults`, {
+      out_trade_no: delayed.outTradeNo,
+      faults: { notifyDelayMs: 3000 },
+    });
+    await pay(ctx.sb, delayed);
+    const pending = (await (await fetch(`${ctx.sb.url}/sandbox/orders/${delayed.outTradeNo}`)).json()) as {
+      next_notification_at?: string;
+    };
+    expect(pending.next_notification_at).toBeDefined();
+    for (let i = 0; i < 4; i++) {
+      const refused = await resend(delayed.outTradeNo);
+      expect(refused.status).toBe(409);
+      expect(refused.json.error).toBe('NOTIFICATION_RUNNING');
+      expect(String(refused.json.message)).toContain('next attempt at');
+    }
+    const delivered = await eventually(async () => {
+      const found = await orderOf(delayed.outTradeNo);
+      return found?.notifications.length ? found : undefined;
+    }, 8000);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect((await orderOf(delayed.outTradeNo))?.notifications.map((n) => n.outcome)).toEqual([
+      'acknowledged',
+    ]);
+    expect(delivered.state).toBe('SUCCESS');
+
+    // Once the slow one is acknowledged, its schedule is over and a resend goes out (one schedule, one POST).
+    await eventually(async () =>
+      (await orderOf(slow.outTradeNo))?.notifications.some((n) => n.outcome === 'acknowledged')
+        ? true
+        : undefined,
+    );
+    const again = await resend(slow.outTradeNo);
+    expect(again.status).toBe(202);
+    const seen = await eventually(async () => {
+      const found = await orderOf(slow.outTradeNo);
+      return found?.notifications.length === 2 ? found : undefined;
+    });
+    expect(seen.notifications.map((n) => n.outcome)).toEqual(['acknowledged', 'acknowledged']);
+  });
+});
+
+describe('the console controls refuse other web pages', () => {
+  /** What a page on another origin can send without a preflight: a text/plain "simple" request. */
+  const simple = (path: string, body: unknown, headers: Record<string, string>) =>
+    fetch(`${ctx.sb.url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain;charset=UTF-8', ...headers },
+      body: JSON.stringify(body),
+    });
+
+  it('answers 403 CROSS_ORIGIN to a cross-site POST, and does nothing', async () => {
+    const order = await placeOrder(ctx.sb, ctx.receiver.url);
+    const attacks: Array<[string, unknown]> = [
+      ['/sandbox/buyer/pay', { out_trade_no: order.outTradeNo }],
+      ['/sandbox/notifications/resend', { out_trade_no: order.outTradeNo }],
+      ['/sandbox/console/refunds', { out_trade_no: order.outTradeNo, refund_fee: 1 }],
+      ['/sandbox/console/bill-tamper', { out_trade_no: order.outTradeNo, total_fee: 1 }],
+      ['/sandbox/faults', { mch_id: DEMO.mchId, faults: { dropNotifications: true } }],
+      ['/sandbox/clock', { advance_ms: 3_600_000 }],
+    ];
+    const origins: Array<Record<string, string>> = [
+      { origin: 'https://evil.example' },
+      // Another port of the same host is another origin (a merchant's web app on :3000, say).
+      { origin: 'http://127.0.0.1:1' },
+      { origin: 'null' },
+      // A browser that sends no Origin still says where the request comes from.
+      { 'sec-fetch-site': 'cross-site' },
+      { 'sec-fetch-site': 'same-site' },
+    ];
+    for (const [path, body] of attacks) {
+      for (const headers of origins) {
+        const res = await simple(path, body, headers);
+        expect(res.status, `${path} ${JSON.stringify(headers)}`).toBe(403);
+        const json = (await res.json()) as { error: string; message: string };
+        expect(json.error).toBe('CROSS_ORIGIN');
+        expect(json.message).toContain('own page');
+      }
+    }
+    const cleared = await fetch(`${ctx.sb.url}/sandbox/faults`, {
+      method: 'DELETE',
+      headers: { origin: 'https://evil.example' },
+    });
+    expect(cleared.status).toBe(403);
+    // Nothing happened: unpaid, no fault set, the clock where it was.
+    expect((await orderOf(order.outTradeNo))?.state).toBe('NOTPAY');
+    const { json } = await snapshot();
+    expect(json.faults.merchants[DEMO.mchId]).toBeUndefined();
+    expect(json.clock.offset_ms).toBe(0);
+  });
+
+  it('accepts the sandbox page itself (same origin), and clients that name no origin', async () => {
+    const order = await placeOrder(ctx.sb, ctx.receiver.url);
+    const own = await simple(
+      '/sandbox/buyer/pay',
+      { out_trade_no: order.outTradeNo, outcome: 'cancel' },
+      { origin: new URL(ctx.sb.url).origin, 'sec-fetch-site': 'same-origin' },
+    );
+    expect(own.status).toBe(200);
+    // curl, tests, SDKs: no Origin at all.
+    const plain = await postJson(`${ctx.sb.url}/sandbox/buyer/pay`, { out_trade_no: order.outTradeNo });
+    expect(plain.status).toBe(200);
+    const clock = await fetch(`${ctx.sb.url}/sandbox/clock`, { headers: { origin: 'https://evil.example' } });
+    expect(clock.status).toBe(200); // reads are not guarded: another page cannot read them without CORS
+  });
+
+  it('leaves the buyer-side pay paths open to merchant pages on other origins', async () => {
+    const order = await placeOrder(ctx.sb, ctx.receiver.url);
+    const res = await fetch(`${ctx.sb.url}/sandbox/pay`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        origin: 'http://localhost:5173',
+        'sec-fetch-site': 'cross-site',
+      },
+      body: JSON.stringify(payParams(order)),
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('access-control-allow-origin')).toBe('*');
+    expect((await orderOf(order.outTradeNo))?.state).toBe('SUCCESS');
+  });
+});
+
 /** Reads Server-Sent Events from a fetch body until `until` accepts one (or the deadline passes). */
 async function readEvents(
   body: ReadableStream<Uint8Array>,
@@ -382,6 +524,85 @@ describe('GET /sandbox/events', () => {
       );
     } finally {
       abort.abort();
+    }
+  });
+});
+
+describe('GET /sandbox/events: only changes', () => {
+  /** Every event that arrives on `body` in the next `ms`. */
+  async function collect(body: ReadableStream<Uint8Array>, ms: number) {
+    const reader = body.getReader();
+    const decoder = new TextDecoder();
+    const events: Array<{ event: string; data: string }> = [];
+    let buffer = '';
+    const timer = setTimeout(() => reader.releaseLock(), ms);
+    try {
+      for (;;) {
+        const chunk = await reader.read();
+        if (chunk.done) break;
+        buffer += decoder.decode(chunk.value, { stream: true });
+        let end: number;
+        while ((end = buffer.indexOf('\n\n')) >= 0) {
+          const lines = buffer.slice(0, end).split('\n');
+          buffer = buffer.slice(end + 2);
+          const data = lines
+            .filter((l) => l.startsWith('data: '))
+            .map((l) => l.slice(6))
+            .join('\n');
+          const event = lines.find((l) => l.startsWith('event: '))?.slice(7) ?? 'message';
+          if (data) events.push({ event, data });
+        }
+      }
+    } catch {
+      // released at the deadline: the pending read is rejected, the stream stays readable
+    } finally {
+      clearTimeout(timer);
+    }
+    return events;
+  }
+
+  it('sends nothing more while the sandbox is idle (the clock running is not a change)', async () => {
+    const abort = new AbortController();
+    const res = await fetch(`${ctx.sb.url}/sandbox/events`, { signal: abort.signal });
+    try {
+      const body = res.body as ReadableStream<Uint8Array>;
+      const [first] = await readEvents(body, () => true);
+      expect(first?.event).toBe('snapshot');
+      const later = await collect(body, 2200);
+      expect(later.filter((e) => e.event === 'snapshot')).toEqual([]);
+    } finally {
+      abort.abort();
+    }
+  });
+
+  it('delivers a change to every console, the one that connected right after it included', async () => {
+    const aborts: AbortController[] = [];
+    const connect = async () => {
+      const abort = new AbortController();
+      aborts.push(abort);
+      const res = await fetch(`${ctx.sb.url}/sandbox/events`, { signal: abort.signal });
+      return res.body as ReadableStream<Uint8Array>;
+    };
+    try {
+      const a = await connect();
+      const b = await connect();
+      await readEvents(a, () => true);
+      await readEvents(b, () => true);
+      const order = await placeOrder(ctx.sb, ctx.receiver.url);
+      // C connects after the change and before the feed's next check.
+      const c = await connect();
+      const hasOrder = (e: { data: string }) =>
+        (JSON.parse(e.data) as Snapshot).orders.some((o) => o.out_trade_no === order.outTradeNo);
+      const [cFirst] = await readEvents(c, () => true);
+      expect(hasOrder(cFirst as { data: string })).toBe(true);
+      await readEvents(a, hasOrder);
+      await readEvents(b, hasOrder);
+      // And each got it once: nothing more while idle.
+      for (const body of [a, b, c]) {
+        expect((await collect(body, 600)).filter((e) => e.event === 'snapshot')).toEqual([]);
+      }
+    } finally {
+      for (const abort of aborts) abort.abort();
     }
   });
 });

@@ -12,6 +12,7 @@ import { findOrder } from '../pay/orders.ts';
 import { settlePayment } from '../pay/settle.ts';
 import type { Refunds } from '../refunds/core.ts';
 import { combineOfOrder } from '../v3/combine.ts';
+import { sameOriginOnly } from '../control/same-origin.ts';
 import { ConsoleFeed } from './events.ts';
 import { buildSnapshot, snapshotLimit } from './snapshot.ts';
 
@@ -91,7 +92,7 @@ export function registerSandboxConsole(
   // POST /sandbox/buyer/pay {mch_id?, out_trade_no, outcome?}: the buyer confirms (or not) the order's newest
   // prepay_id, through the same settlement as every payer (state checks, notification). Single orders only: a
   // combine is paid as one (POST /sandbox/pay with its prepay_id).
-  router.post('/sandbox/buyer/pay', async (ctx) => {
+  router.post('/sandbox/buyer/pay', sameOriginOnly, async (ctx) => {
     const input = await parse(ctx, paySchema);
     if (!input) return;
     const order = findOrder(sandbox, input.mch_id ?? sandbox.config.mchId, input.out_trade_no);
@@ -111,14 +112,27 @@ export function registerSandboxConsole(
   });
 
   // POST /sandbox/notifications/resend {mch_id?, out_trade_no}: WeChat sends a paid order's notification again
-  // (it does: duplicates are documented), from attempt 1 of the schedule; a v3 one keeps its id.
-  router.post('/sandbox/notifications/resend', async (ctx) => {
+  // (it does: duplicates are documented), from attempt 1 of the schedule; a v3 one keeps its id. Never beside
+  // a schedule still running (retries pending, or an attempt in flight): WeChat runs one per notification.
+  router.post('/sandbox/notifications/resend', sameOriginOnly, async (ctx) => {
     const input = await parse(ctx, orderSchema);
     if (!input) return;
     const order = findOrder(sandbox, input.mch_id ?? sandbox.config.mchId, input.out_trade_no);
     if (!order) return sendJsonError(ctx, 404, 'ORDERNOTEXIST', `no order ${input.out_trade_no}`);
     if (order.state !== 'SUCCESS' || combineOfOrder(sandbox, order)) {
       return sendJsonError(ctx, 409, 'NOT_PAID', 'only a paid single order has a notification to resend');
+    }
+    if (notifier.running(order)) {
+      return sendJsonError(
+        ctx,
+        409,
+        'NOTIFICATION_RUNNING',
+        `the notification of ${order.outTradeNo} is still being delivered` +
+          (order.nextNotificationAt === undefined
+            ? ' (an attempt is in flight)'
+            : ` (next attempt at ${new Date(order.nextNotificationAt).toISOString()})`) +
+          ': resend once its schedule is over',
+      );
     }
     notifier.start(order);
     ctx.status = 202;

@@ -410,15 +410,60 @@ function combineView(combine) {
   );
 }
 
+/**
+ * The data a part was last built from, by key: a part whose data did not change keeps its DOM nodes, so a
+ * button under the pointer, an open <details> or a text selection survive a snapshot that changed elsewhere.
+ */
+const built = new Map();
+function part(key, data, build) {
+  const json = JSON.stringify(data);
+  const known = built.get(key);
+  if (known && known.json === json) return known.el;
+  const el = build();
+  built.set(key, { json, el });
+  return el;
+}
+
+/** Puts exactly `nodes` in `parent`, in order, moving or replacing only what is not already in place. */
+function place(parent, nodes) {
+  nodes.forEach((node, i) => {
+    if (parent.children[i] !== node) parent.insertBefore(node, parent.children[i] || null);
+  });
+  while (parent.children.length > nodes.length) parent.lastElementChild.remove();
+}
+
+/** Forgets parts that are no longer on the page. */
+function prune(prefix, keep) {
+  for (const key of built.keys()) if (key.startsWith(prefix) && !keep.has(key)) built.delete(key);
+}
+
+/** The sandbox clock is its wall clock plus an offset: the page keeps it running from the last reading. */
+let clockSkewMs = 0;
+function showClock() {
+  if (snapshot) $('clock').textContent = new Date(Date.now() + clockSkewMs).toLocaleString();
+}
+function readClock(clock) {
+  clockSkewMs = Date.parse(clock.now) - Date.now();
+  showClock();
+}
+
+/** A snapshot as compared: without the clock's reading, which differs every time. */
+let renderedKey = '';
+const withoutReading = (next) => JSON.stringify({ ...next, clock: { offset_ms: next.clock.offset_ms } });
+
 function render(next) {
+  readClock(next.clock);
+  const key = withoutReading(next);
+  // Nothing changed (a poll, a reconnect's first event): the page stays exactly as it is.
+  if (key === renderedKey) return;
+  renderedKey = key;
   snapshot = next;
-  $('clock').textContent = new Date(next.clock.now).toLocaleString();
   $('clock-offset').textContent = next.clock.offset_ms
     ? `(+${Math.round(next.clock.offset_ms / 1000)} s)`
     : '';
   const faults = next.faults;
-  $('merchants').tBodies[0].replaceChildren(
-    ...next.merchants.map((m) =>
+  const merchantRows = next.merchants.map((m) =>
+    part(`m:${m.mch_id}`, [m, faults.merchants[m.mch_id]], () =>
       h(
         'tr',
         { 'data-mch-id': m.mch_id },
@@ -430,14 +475,30 @@ function render(next) {
       ),
     ),
   );
-  $('fault-targets').replaceChildren(
-    ...next.merchants.map((m) => h('option', { value: m.mch_id })),
-    ...next.orders.map((o) => h('option', { value: o.out_trade_no })),
+  place($('merchants').tBodies[0], merchantRows);
+  prune('m:', new Set(next.merchants.map((m) => `m:${m.mch_id}`)));
+  // Replacing the datalist closes its suggestions under the typing user: only when the targets changed.
+  const targets = [...next.merchants.map((m) => m.mch_id), ...next.orders.map((o) => o.out_trade_no)];
+  const targetsJson = JSON.stringify(targets);
+  if ($('fault-targets').dataset.targets !== targetsJson) {
+    $('fault-targets').dataset.targets = targetsJson;
+    $('fault-targets').replaceChildren(...targets.map((value) => h('option', { value })));
+  }
+  const faultsText = JSON.stringify(faults, null, 2);
+  if ($('faults-set').textContent !== faultsText) $('faults-set').textContent = faultsText;
+  const orderKey = (o) => `o:${o.mch_id}:${o.out_trade_no}`;
+  place(
+    $('orders'),
+    next.orders.map((o) => part(orderKey(o), [o, faults.orders[o.out_trade_no]], () => orderView(o))),
   );
-  $('faults-set').textContent = JSON.stringify(faults, null, 2);
-  $('orders').replaceChildren(...next.orders.map(orderView));
+  prune('o:', new Set(next.orders.map(orderKey)));
   $('orders-empty').hidden = next.orders.length > 0;
-  $('combines').replaceChildren(...next.combines.map(combineView));
+  const combineKey = (c) => `c:${c.combine_mch_id}:${c.combine_out_trade_no}`;
+  place(
+    $('combines'),
+    next.combines.map((c) => part(combineKey(c), c, () => combineView(c))),
+  );
+  prune('c:', new Set(next.combines.map(combineKey)));
   $('combines-empty').hidden = next.combines.length > 0;
   document.body.dataset.renders = String(Number(document.body.dataset.renders || 0) + 1);
 }
@@ -472,6 +533,8 @@ function live() {
     setMode('live', 'live');
     render(JSON.parse(event.data));
   });
+  // The heartbeat of an idle sandbox carries its clock, to keep the page's in step.
+  source.addEventListener('clock', (event) => readClock(JSON.parse(event.data)));
   source.addEventListener('error', () => {
     // EventSource reconnects by itself; once it gives up (CLOSED), fall back to polling.
     if (source.readyState === EventSource.CLOSED) poll();
@@ -482,4 +545,5 @@ function live() {
 document.addEventListener('DOMContentLoaded', () => {
   wireFaultForm();
   live();
+  setInterval(showClock, 1000);
 });
