@@ -114,7 +114,8 @@ export async function createOrder(ctx: AppContext, input: CreateOrderInput, log:
   if (stored.status === 'CLOSED') throw new AppError('order_closed');
   const issued = await issuePayment(ctx, stored, input.session, input.clientIp, log);
   return {
-    order: await orderView(ctx, issued.order),
+    // Only a combine has sub-orders to show: no extra read on the hot path of ordinary orders.
+    order: split.kind === 'combine' ? await orderView(ctx, issued.order) : toApiOrder(issued.order),
     payment: issued.payment,
     replayed: result.kind === 'replayed',
   };
