@@ -26,6 +26,7 @@ import {
   type RawNotification,
 } from '../gateway/index.ts';
 import type { Logger } from '../logger.ts';
+import type { MarkCombineResult, MarkPaidResult } from '../store/index.ts';
 import { applyCombine } from './combine.ts';
 import { applyPayment } from './payments.ts';
 
@@ -91,17 +92,23 @@ async function decide(ctx: AppContext, raw: RawNotification, log: Logger): Promi
     log.error({ ...where, err }, 'could not record the payment; answering FAIL so WeChat retries');
     return refuse(503, 'temporarily unavailable');
   }
-  switch (result.kind) {
-    case 'paid':
-    case 'duplicate':
-    case 'second_payment':
-      return ACK;
+  return answerFor(result.kind);
+}
+
+/**
+ * The answer once the transition ran (the table above): the refusals by their result, an acknowledgement for
+ * everything recorded (paid, duplicate, second payment; a combine's partial, failed or progress too).
+ */
+function answerFor(kind: MarkPaidResult['kind'] | MarkCombineResult['kind']): NotificationAnswer {
+  switch (kind) {
     case 'amount_mismatch':
       return refuse(400, 'amount mismatch');
     case 'other_merchant':
       return refuse(400, 'merchant mismatch');
     case 'not_found':
       return refuse(404, 'unknown order');
+    default:
+      return ACK;
   }
 }
 
@@ -125,14 +132,5 @@ async function decideCombine(
     );
     return refuse(503, 'temporarily unavailable');
   }
-  switch (result.kind) {
-    case 'amount_mismatch':
-      return refuse(400, 'amount mismatch');
-    case 'other_merchant':
-      return refuse(400, 'merchant mismatch');
-    case 'not_found':
-      return refuse(404, 'unknown order');
-    default:
-      return ACK;
-  }
+  return answerFor(result.kind);
 }

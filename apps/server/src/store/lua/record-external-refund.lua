@@ -36,10 +36,6 @@ local fields = { 'type', 'refund.external', 'orderId', id, 'outTradeNo', trade, 
   'refundFen', fen, 'totalFen', redis.call('HGET', KEYS[1], 'totalFen'), 'source', ARGV[8], 'at', ARGV[6] }
 -- A console refund of another merchant's trade (found in that merchant's bill) names it, like settle-refund:
 -- the next run's ledger puts it in that merchant's bill, not the shop's.
-local mchid = attempt_get(trade, 'mchid')
-if mchid then
-  fields[#fields + 1] = 'mchid'
-  fields[#fields + 1] = mchid
-end
+name_merchant(fields, trade)
 local eventId = redis.call('XADD', KEYS[3], 'MAXLEN', '~', EVENTS_MAX_LEN, '*', unpack(fields))
 return { 1, status, eventId }

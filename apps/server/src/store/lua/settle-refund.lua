@@ -41,10 +41,6 @@ local kind = outcome == 'SUCCESS' and 'refund.succeeded' or (outcome == 'CLOSED'
 local fields = { 'type', kind, 'orderId', id, 'outTradeNo', trade, 'outRefundNo', no, 'refundFen', fen,
   'totalFen', redis.call('HGET', KEYS[1], 'totalFen'), 'source', ARGV[6], 'at', ARGV[5] }
 -- A refund of another merchant's trade (a combine's sub-order) names that merchant: its own bill lists it.
-local mchid = attempt_get(trade, 'mchid')
-if mchid then
-  fields[#fields + 1] = 'mchid'
-  fields[#fields + 1] = mchid
-end
+name_merchant(fields, trade)
 local eventId = redis.call('XADD', KEYS[3], 'MAXLEN', '~', EVENTS_MAX_LEN, '*', unpack(fields))
 return { 1, status, eventId }

@@ -358,6 +358,14 @@ export class RedisOrderStore implements OrderStore {
   }
 }
 
+/** Payment transition results that changed nothing, so there is nothing to wait for a replica to have. */
+const NOTHING_WRITTEN: ReadonlySet<string> = new Set([
+  'not_found',
+  'amount_mismatch',
+  'other_merchant',
+  'other_transaction',
+]);
+
 /** The refunds mark-combine requests for a partially paid (or doubly paid) combine. */
 function combineRefundDoc(createdAt: number): string {
   return refundDoc({
@@ -481,16 +489,23 @@ export class RedisAttemptStore implements AttemptStore {
       ),
     );
     const result = markPaidResult(reply, facts.transactionId);
-    // What the notification acknowledges must survive a failover: see waitForReplica.
-    if (this.b.replicated !== undefined && result.kind !== 'not_found' && result.kind !== 'amount_mismatch') {
-      await waitForReplica(
-        this.b.redis as Cluster,
-        k.order(orderId),
-        this.b.replicated.timeoutMs,
-        result.kind === 'duplicate' ? k.replicated(k.shardOfOrder(orderId)) : undefined,
-      );
-    }
+    await this.#durable(orderId, result.kind);
     return result;
+  }
+
+  /**
+   * What a notification acknowledges must survive a failover (waitForReplica): after a payment transition that
+   * wrote something, or a duplicate (whose earlier write must have reached a replica too).
+   */
+  async #durable(orderId: string, kind: string): Promise<void> {
+    if (this.b.replicated === undefined || NOTHING_WRITTEN.has(kind)) return;
+    const k = this.b.keys;
+    await waitForReplica(
+      this.b.redis as Cluster,
+      k.order(orderId),
+      this.b.replicated.timeoutMs,
+      kind === 'duplicate' ? k.replicated(k.shardOfOrder(orderId)) : undefined,
+    );
   }
 
   async markCombine(
@@ -526,15 +541,7 @@ export class RedisAttemptStore implements AttemptStore {
       ),
     );
     const result = markCombineResult(reply);
-    // As for markPaid: what the notification acknowledges must survive a failover.
-    if (this.b.replicated !== undefined && result.kind !== 'not_found' && result.kind !== 'amount_mismatch') {
-      await waitForReplica(
-        this.b.redis as Cluster,
-        k.order(orderId),
-        this.b.replicated.timeoutMs,
-        result.kind === 'duplicate' ? k.replicated(k.shardOfOrder(orderId)) : undefined,
-      );
-    }
+    await this.#durable(orderId, result.kind);
     return result;
   }
 

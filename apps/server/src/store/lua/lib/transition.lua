@@ -144,6 +144,16 @@ local function refunded_status(id, status, trade)
   return next
 end
 
+-- An event's fields name the trade's merchant when it has one (another merchant's trade, a combine's
+-- sub-order): the ledger of each merchant's bill reads it (services/reconcile/ledger.ts).
+local function name_merchant(fields, no)
+  local mchid = attempt_get(no, 'mchid')
+  if mchid then
+    fields[#fields + 1] = 'mchid'
+    fields[#fields + 1] = mchid
+  end
+end
+
 -- One event. A trade of another merchant than the shop's own names it (`mchid`); `extra` adds fields (a
 -- combine's paid sub-orders: mark-combine.lua).
 local function emit(kind, id, no, total, source, at, tx, extra)
@@ -153,11 +163,7 @@ local function emit(kind, id, no, total, source, at, tx, extra)
     fields[#fields + 1] = tx
   end
   for _, v in ipairs({ 'totalFen', total, 'source', source, 'at', at }) do fields[#fields + 1] = v end
-  local mchid = attempt_get(no, 'mchid')
-  if mchid then
-    fields[#fields + 1] = 'mchid'
-    fields[#fields + 1] = mchid
-  end
+  name_merchant(fields, no)
   for _, v in ipairs(extra or {}) do fields[#fields + 1] = v end
   return redis.call('XADD', KEYS[3], 'MAXLEN', '~', EVENTS_MAX_LEN, '*', unpack(fields))
 end
