@@ -177,6 +177,27 @@ function contract(name: string, open: () => Promise<{ store: Store; cleanup: () 
       expect((await store.refunds.getRefund(`${c.theirs}R01`))?.refundFen).toBe(200);
     });
 
+    it('a combine the buyer replaced, paid in part, is refunded and leaves the order payable', async () => {
+      const c = await place();
+      const next = attemptOf(c.order, 2);
+      const opened = await store.attempts.openAttempt(next, {
+        supersede: true,
+        queryDueAt: Date.now() + 60_000,
+        closeDueAt: Date.now(),
+        now: Date.now(),
+      });
+      expect(opened.kind).toBe('opened');
+      const result = await mark(c.combine, [
+        paidReport(c.own, MAIN, 100),
+        report(c.theirs, TEAWARE, 'failed'),
+      ]);
+      expect(result).toEqual({ kind: 'second_payment', paidAttempt: '', refunds: [`${c.own}R01`] });
+      expect((await store.orders.getOrder(c.order.id))?.status).toBe('PENDING');
+      expect((await store.attempts.getAttempt(next.outTradeNo))?.state).toBe('OPEN');
+      const types = (await events(c.order.id)).map((e) => [e.type, e.totalFen]);
+      expect(types).toEqual([['payment.duplicate', 100]]);
+    });
+
     it('refunds per sub-order: capped by its amount, never of the combine itself; REFUNDED when all are', async () => {
       const c = await place();
       await mark(c.combine, [paidReport(c.own, MAIN, 100), paidReport(c.theirs, TEAWARE, 200)]);

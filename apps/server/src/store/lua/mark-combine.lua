@@ -10,7 +10,9 @@
 --  - Some sub-orders paid and the others can no longer be paid (WeChat closed or failed them): a partial payment.
 --    The order cannot be delivered as bought, so it is PAID with the amount actually paid (`paidFen`, one
 --    order.paid and one combine.partial) and every paid sub-order's full refund is requested in the same step,
---    so no crash can leave the buyer charged for half an order.
+--    so no crash can leave the buyer charged for half an order. A combine the buyer had already replaced by
+--    another attempt is refunded the same way but leaves the order PENDING (one payment.duplicate): the attempt
+--    being paid now stays payable.
 --  - No sub-order paid and none can be any more: the combine ENDED (failed); paying again opens a new attempt.
 --  - Otherwise (some still payable): the paid ones are recorded, nothing else changes yet.
 --  - A sub-order paid after its combine was settled (partly paid, refunded) is a second payment: its full refund
@@ -181,10 +183,13 @@ if paid + closed == #subs then
   end
   attempt_set(cno, 'state', 'PAID', 'tx', firstTx, 'paidAt', lastPaidAt, 'via', source, 'trade', 'paid',
     'partial', paidFen)
-  local nos = refund_paid(is_paid(status) and ARGV[6] or ARGV[5])
+  -- A combine the buyer had already replaced (another channel, a new attempt) that pays only in part: the money
+  -- goes back and the order stays as it is, so the attempt the buyer is paying now stays payable.
+  local superseded = status == 'PENDING' and redis.call('HGET', KEYS[1], 'current') ~= cno
+  local nos = refund_paid((is_paid(status) or superseded) and ARGV[6] or ARGV[5])
   local reply
-  if is_paid(status) then
-    reply = { 4, redis.call('HGET', KEYS[1], 'paidAttempt'),
+  if is_paid(status) or superseded then
+    reply = { 4, redis.call('HGET', KEYS[1], 'paidAttempt') or '',
       emit('payment.duplicate', id, cno, paidFen, source, lastPaidAt, firstTx, paid_subs()) }
     settle_close_queue(id, now)
   else

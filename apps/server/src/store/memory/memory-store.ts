@@ -700,7 +700,9 @@ export class MemoryAttemptStore implements AttemptStore {
         return { kind: 'failed' };
       }
       Object.assign(combine, { ...paidState, partialFen: paidFen });
-      if (isPaid(order.status)) {
+      // mark-combine.lua: a replaced combine paid in part is refunded and leaves the order as it is.
+      const superseded = order.status === 'PENDING' && order.currentAttempt !== combineNo;
+      if (isPaid(order.status) || superseded) {
         const refunds = refundPaid(DOUBLE_PAYMENT_REASON, DOUBLE_PAYMENT_BY);
         d.emit({ type: 'payment.duplicate', ...withSubs(paidFen) });
         d.settleCloseQueue(order.id, report.now);
