@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   h5SceneInfo,
   buildXml,
@@ -17,20 +17,13 @@ import {
   WechatPayV2Client,
   type SignType,
 } from '../src/wechatpay/index.ts';
-import { signedV2Reply, startFakeWechat, type Received } from './fake-wechat.ts';
+import { signedV2Reply, fakeWechatPerFile, type Received } from './fake-wechat.ts';
 
 const KEY = 'a'.repeat(16) + 'B'.repeat(16);
 const APPID = 'wx0123456789abcdef';
 const MCHID = '1900000109';
 
-let fake: Awaited<ReturnType<typeof startFakeWechat>>;
-beforeAll(async () => {
-  fake = await startFakeWechat();
-});
-afterAll(() => fake.close());
-beforeEach(() => {
-  fake.received.length = 0;
-});
+const fake = fakeWechatPerFile();
 
 function client(signType: SignType = 'MD5', timeoutMs = 2000) {
   return new WechatPayV2Client({

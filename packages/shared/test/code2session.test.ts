@@ -1,5 +1,4 @@
-import type { ServerResponse } from 'node:http';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   Code2SessionClient,
   WechatError,
@@ -10,31 +9,17 @@ import {
   WechatLoginRateLimitedError,
   WechatLoginUnavailableError,
 } from '../src/wechatpay/index.ts';
-import { startFakeWechat } from './fake-wechat.ts';
+import { fakeWechatPerFile, jsonReply } from './fake-wechat.ts';
 
 const SECRET = 'topsecret0app0secret000000000000';
-let fake: Awaited<ReturnType<typeof startFakeWechat>>;
-beforeAll(async () => {
-  fake = await startFakeWechat();
-});
-afterAll(() => fake.close());
-beforeEach(() => {
-  fake.received.length = 0;
-});
+const fake = fakeWechatPerFile();
 
 const login = (timeoutMs = 2000) =>
   new Code2SessionClient({ appId: 'wxapp', secret: SECRET, baseUrl: fake.url, timeoutMs });
 
-function json(body: unknown) {
-  return (_req: unknown, res: ServerResponse) => {
-    res.setHeader('content-type', 'application/json');
-    res.end(JSON.stringify(body));
-  };
-}
-
 describe('Code2SessionClient', () => {
   it('exchanges a code (errcode missing means success) and sends the documented query', async () => {
-    fake.setHandler(json({ openid: 'o1', session_key: 'sk==' }));
+    fake.setHandler(jsonReply({ openid: 'o1', session_key: 'sk==' }));
     await expect(login().code2Session('CODE-1')).resolves.toEqual({
       openid: 'o1',
       sessionKey: 'sk==',
@@ -51,7 +36,7 @@ describe('Code2SessionClient', () => {
   });
 
   it('returns the unionid when there is one and accepts errcode 0', async () => {
-    fake.setHandler(json({ errcode: 0, errmsg: 'ok', openid: 'o1', session_key: 'sk', unionid: 'u1' }));
+    fake.setHandler(jsonReply({ errcode: 0, errmsg: 'ok', openid: 'o1', session_key: 'sk', unionid: 'u1' }));
     await expect(login().code2Session('c')).resolves.toMatchObject({ unionid: 'u1' });
   });
 
@@ -63,7 +48,7 @@ describe('Code2SessionClient', () => {
     [-1, WechatLoginUnavailableError, true],
     [40125, WechatLoginError, false],
   ])('maps errcode %i to its class', async (errcode, cls, retryable) => {
-    fake.setHandler(json({ errcode, errmsg: `failure, rid: 1 secret=${SECRET}` }));
+    fake.setHandler(jsonReply({ errcode, errmsg: `failure, rid: 1 secret=${SECRET}` }));
     const error = (await login()
       .code2Session('c')
       .catch((e: unknown) => e)) as WechatLoginError;
@@ -75,7 +60,7 @@ describe('Code2SessionClient', () => {
   });
 
   it('treats a reply without openid/session_key, non-JSON, HTTP errors, timeouts and refusals as unavailable', async () => {
-    fake.setHandler(json({ errcode: 0 }));
+    fake.setHandler(jsonReply({ errcode: 0 }));
     await expect(login().code2Session('c')).rejects.toMatchObject({ code: 'BAD_REPLY', retryable: true });
     fake.setHandler((_r, res) => res.end('<html/>'));
     await expect(login().code2Session('c')).rejects.toMatchObject({ code: 'BAD_REPLY' });
@@ -94,7 +79,7 @@ describe('Code2SessionClient', () => {
   });
 
   it('keeps the reply on the error (HTTP status, rawBody), with the secret masked and never a session_key', async () => {
-    fake.setHandler(json({ errcode: 40125, errmsg: `invalid appsecret ${SECRET}` }));
+    fake.setHandler(jsonReply({ errcode: 40125, errmsg: `invalid appsecret ${SECRET}` }));
     const error = (await login()
       .code2Session('c')
       .catch((e: unknown) => e)) as WechatLoginError;
@@ -103,7 +88,7 @@ describe('Code2SessionClient', () => {
     expect(error.rawBody).toContain('40125');
     expect(error.rawBody).not.toContain(SECRET);
 
-    fake.setHandler(json({ errcode: 0, session_key: 'sk-secret' }));
+    fake.setHandler(jsonReply({ errcode: 0, session_key: 'sk-secret' }));
     const partial = (await login()
       .code2Session('c')
       .catch((e: unknown) => e)) as WechatLoginError;

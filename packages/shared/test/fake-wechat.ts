@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createServer as createHttpsServer, type ServerOptions as HttpsServerOptions } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
+import { afterAll, beforeAll, beforeEach, expect } from 'vitest';
 import { buildXml, parseXml, signV2, type SignType } from '../src/v2/index.ts';
 
 export interface Received {
@@ -15,16 +16,18 @@ export interface Received {
 
 export type Handler = (req: Received, res: ServerResponse) => unknown;
 
-/**
- * A throwaway server on port 0 standing in for WeChat; each test sets `handler`. With `tls` it is an HTTPS
- * server (e.g. one that requires a client certificate, like WeChat's /secapi/ paths).
- */
-export async function startFakeWechat(tls?: HttpsServerOptions): Promise<{
+export interface FakeWechat {
   url: string;
   received: Received[];
   setHandler(handler: Handler): void;
   close(): Promise<void>;
-}> {
+}
+
+/**
+ * A throwaway server on port 0 standing in for WeChat; each test sets `handler`. With `tls` it is an HTTPS
+ * server (e.g. one that requires a client certificate, like WeChat's /secapi/ paths).
+ */
+export async function startFakeWechat(tls?: HttpsServerOptions): Promise<FakeWechat> {
   let handler: Handler = (_req, res) => {
     res.statusCode = 500;
     res.end('no handler');
@@ -65,6 +68,60 @@ export async function startFakeWechat(tls?: HttpsServerOptions): Promise<{
         server.close(() => resolve());
       }),
   };
+}
+
+/**
+ * The fake of one test file: started before its tests, closed after them, and its `received` emptied before each
+ * test, so a test sees only its own requests. The returned object reads through to the running fake (usable from
+ * the tests and hooks, not at module load).
+ */
+export function fakeWechatPerFile(tls?: HttpsServerOptions): FakeWechat {
+  let fake: FakeWechat | undefined;
+  const running = (): FakeWechat => {
+    if (!fake) throw new Error('the fake WeChat is not running (used outside the tests?)');
+    return fake;
+  };
+  beforeAll(async () => {
+    fake = await startFakeWechat(tls);
+  });
+  afterAll(() => fake?.close());
+  beforeEach(() => {
+    if (fake) fake.received.length = 0;
+  });
+  return {
+    get url() {
+      return running().url;
+    },
+    get received() {
+      return running().received;
+    },
+    setHandler: (handler) => running().setHandler(handler),
+    close: () => running().close(),
+  };
+}
+
+/** A handler that answers `body` as JSON (WeChat's login and message APIs answer JSON, errors included). */
+export function jsonReply(body: unknown, status = 200): Handler {
+  return (_req, res) => {
+    res.statusCode = status;
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify(body));
+  };
+}
+
+/** What a client's call rejected with, checked to be a `type`; a call that resolves fails the test. */
+export async function rejectionOf<E>(
+  promise: Promise<unknown>,
+  type: abstract new (...args: never[]) => E,
+): Promise<E> {
+  const error = await promise.then(
+    () => {
+      throw new Error('expected a rejection');
+    },
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(type);
+  return error as E;
 }
 
 /**

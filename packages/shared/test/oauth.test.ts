@@ -1,5 +1,4 @@
-import type { ServerResponse } from 'node:http';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   OAuthClient,
   oauthAuthorizeUrl,
@@ -12,28 +11,14 @@ import {
   type OAuthScope,
 } from '@mp-pay/shared/login';
 import * as wechatpay from '@mp-pay/shared/wechatpay';
-import { startFakeWechat } from './fake-wechat.ts';
+import { fakeWechatPerFile, jsonReply, rejectionOf } from './fake-wechat.ts';
 
 const SECRET = 'topsecret0oa0secret0000000000000';
 const OA_APPID = 'wx0fa0ac0c0de5a4d1';
-let fake: Awaited<ReturnType<typeof startFakeWechat>>;
-beforeAll(async () => {
-  fake = await startFakeWechat();
-});
-afterAll(() => fake.close());
-beforeEach(() => {
-  fake.received.length = 0;
-});
+const fake = fakeWechatPerFile();
 
 const oauth = (timeoutMs = 2000) =>
   new OAuthClient({ appId: OA_APPID, secret: SECRET, baseUrl: fake.url, timeoutMs });
-
-function json(body: unknown) {
-  return (_req: unknown, res: ServerResponse) => {
-    res.setHeader('content-type', 'application/json');
-    res.end(JSON.stringify(body));
-  };
-}
 
 /** The documented success reply of sns/oauth2/access_token. */
 const TOKEN_REPLY = {
@@ -45,16 +30,7 @@ const TOKEN_REPLY = {
   is_snapshotuser: 0,
 };
 
-async function failure(promise: Promise<unknown>): Promise<WechatLoginError> {
-  const error = await promise.then(
-    () => {
-      throw new Error('expected a rejection');
-    },
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(WechatLoginError);
-  return error as WechatLoginError;
-}
+const failure = (promise: Promise<unknown>) => rejectionOf(promise, WechatLoginError);
 
 describe('oauthAuthorizeUrl', () => {
   it('builds the documented link: parameters in order, redirect_uri encoded, #wechat_redirect', () => {
@@ -114,7 +90,7 @@ describe('oauthAuthorizeUrl', () => {
 
 describe('OAuthClient.exchangeCode', () => {
   it('GETs sns/oauth2/access_token with the documented query and returns the typed token', async () => {
-    fake.setHandler(json(TOKEN_REPLY));
+    fake.setHandler(jsonReply(TOKEN_REPLY));
     await expect(oauth().exchangeCode('CODE-1')).resolves.toEqual({
       openid: 'oOAbuyer000000000000000001',
       accessToken: 'ACCESS_TOKEN_VALUE',
@@ -135,9 +111,9 @@ describe('OAuthClient.exchangeCode', () => {
   });
 
   it('returns the unionid when there is one and accepts errcode 0', async () => {
-    fake.setHandler(json({ ...TOKEN_REPLY, errcode: 0, unionid: 'uUnion1' }));
+    fake.setHandler(jsonReply({ ...TOKEN_REPLY, errcode: 0, unionid: 'uUnion1' }));
     await expect(oauth().exchangeCode('c')).resolves.toMatchObject({ unionid: 'uUnion1' });
-    fake.setHandler(json({ ...TOKEN_REPLY, unionid: '' }));
+    fake.setHandler(jsonReply({ ...TOKEN_REPLY, unionid: '' }));
     expect(await oauth().exchangeCode('c')).not.toHaveProperty('unionid');
   });
 
@@ -149,7 +125,7 @@ describe('OAuthClient.exchangeCode', () => {
     [40013, WechatLoginError, false],
     [40125, WechatLoginError, false],
   ])('maps errcode %i to its class, without the secret', async (errcode, cls, retryable) => {
-    fake.setHandler(json({ errcode, errmsg: `failure, rid: 1 secret=${SECRET}` }));
+    fake.setHandler(jsonReply({ errcode, errmsg: `failure, rid: 1 secret=${SECRET}` }));
     const error = await failure(oauth().exchangeCode('c'));
     expect(error).toBeInstanceOf(cls);
     expect(error.constructor).toBe(cls);
@@ -169,14 +145,14 @@ describe('OAuthClient.exchangeCode', () => {
       { ...TOKEN_REPLY, expires_in: '7200' },
       { ...TOKEN_REPLY, expires_in: -1 },
     ]) {
-      fake.setHandler(json(body));
+      fake.setHandler(jsonReply(body));
       const error = await failure(oauth().exchangeCode('c'));
       expect(error).toMatchObject({ code: 'BAD_REPLY', retryable: true });
       // The reply holds the buyer's access_token: it is not kept on the error.
       expect(error.rawBody).toBeUndefined();
       expect(error.message).not.toContain('ACCESS_TOKEN_VALUE');
     }
-    fake.setHandler(json([TOKEN_REPLY]));
+    fake.setHandler(jsonReply([TOKEN_REPLY]));
     await expect(oauth().exchangeCode('c')).rejects.toMatchObject({ code: 'BAD_REPLY' });
     fake.setHandler((_r, res) => res.end('<html/>'));
     await expect(oauth().exchangeCode('c')).rejects.toMatchObject({ code: 'BAD_REPLY', rawBody: '<html/>' });

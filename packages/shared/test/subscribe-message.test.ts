@@ -1,5 +1,4 @@
-import type { ServerResponse } from 'node:http';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   SANDBOX_DEMO_SUBSCRIBE_TEMPLATE,
   SubscribeMessageClient,
@@ -10,41 +9,17 @@ import {
   WechatMessageUnavailableError,
 } from '@mp-pay/shared/login';
 import { WechatError } from '@mp-pay/shared/core';
-import { startFakeWechat } from './fake-wechat.ts';
+import { fakeWechatPerFile, jsonReply, rejectionOf } from './fake-wechat.ts';
 
 const APPID = 'wx5ad0b0c0de5a4db0';
 const SECRET = 'topsecret0mp0secret0000000000000';
 const TOKEN = 'ACCESS_TOKEN_0123456789abcdefABCDEF';
-let fake: Awaited<ReturnType<typeof startFakeWechat>>;
-beforeAll(async () => {
-  fake = await startFakeWechat();
-});
-afterAll(() => fake.close());
-beforeEach(() => {
-  fake.received.length = 0;
-});
+const fake = fakeWechatPerFile();
 
 const client = (timeoutMs = 2000) =>
   new SubscribeMessageClient({ appId: APPID, secret: SECRET, baseUrl: fake.url, timeoutMs });
 
-function json(body: unknown, status = 200) {
-  return (_req: unknown, res: ServerResponse) => {
-    res.statusCode = status;
-    res.setHeader('content-type', 'application/json');
-    res.end(JSON.stringify(body));
-  };
-}
-
-async function failure(promise: Promise<unknown>): Promise<WechatError> {
-  const error = await promise.then(
-    () => {
-      throw new Error('expected a rejection');
-    },
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(WechatError);
-  return error as WechatError;
-}
+const failure = (promise: Promise<unknown>) => rejectionOf(promise, WechatError);
 
 const MESSAGE = {
   touser: 'oBuyer0000000000000000000001',
@@ -55,7 +30,7 @@ const MESSAGE = {
 
 describe('SubscribeMessageClient.fetchAccessToken', () => {
   it('GETs cgi-bin/token with client_credential and returns the token', async () => {
-    fake.setHandler(json({ access_token: TOKEN, expires_in: 7200 }));
+    fake.setHandler(jsonReply({ access_token: TOKEN, expires_in: 7200 }));
     await expect(client().fetchAccessToken()).resolves.toEqual({ accessToken: TOKEN, expiresIn: 7200 });
     const url = new URL(fake.received[0]!.url, 'http://x');
     expect(fake.received[0]!.method).toBe('GET');
@@ -68,14 +43,14 @@ describe('SubscribeMessageClient.fetchAccessToken', () => {
   });
 
   it('types errcodes and never shows the secret', async () => {
-    fake.setHandler(json({ errcode: 40125, errmsg: `invalid appsecret ${SECRET}` }));
+    fake.setHandler(jsonReply({ errcode: 40125, errmsg: `invalid appsecret ${SECRET}` }));
     const denied = await failure(client().fetchAccessToken());
     expect(denied).toBeInstanceOf(WechatLoginError);
     expect(denied).toMatchObject({ code: 40125, retryable: false });
     expect(`${denied.message} ${denied.rawBody}`).not.toContain(SECRET);
-    fake.setHandler(json({ errcode: -1, errmsg: 'system error' }));
+    fake.setHandler(jsonReply({ errcode: -1, errmsg: 'system error' }));
     expect(await failure(client().fetchAccessToken())).toBeInstanceOf(WechatLoginUnavailableError);
-    fake.setHandler(json({ access_token: TOKEN }));
+    fake.setHandler(jsonReply({ access_token: TOKEN }));
     const noExpiry = await failure(client().fetchAccessToken());
     expect(noExpiry).toMatchObject({ code: 'BAD_REPLY' });
     // A reply holding a token never reaches rawBody.
@@ -85,7 +60,7 @@ describe('SubscribeMessageClient.fetchAccessToken', () => {
 
 describe('SubscribeMessageClient.send', () => {
   it('POSTs the documented JSON with the token in the query', async () => {
-    fake.setHandler(json({ errcode: 0, errmsg: 'ok', msgid: 2_100_000_000_123 }));
+    fake.setHandler(jsonReply({ errcode: 0, errmsg: 'ok', msgid: 2_100_000_000_123 }));
     await expect(client().send(TOKEN, { ...MESSAGE, miniprogramState: 'developer' })).resolves.toEqual({
       msgid: '2100000000123',
     });
@@ -118,7 +93,7 @@ describe('SubscribeMessageClient.send', () => {
     [47003, WechatMessageError],
     [-1, WechatMessageUnavailableError],
   ])('errcode %i is a %s', async (errcode, type) => {
-    fake.setHandler(json({ errcode, errmsg: `something about ${TOKEN}` }));
+    fake.setHandler(jsonReply({ errcode, errmsg: `something about ${TOKEN}` }));
     const error = await failure(client().send(TOKEN, MESSAGE));
     expect(error).toBeInstanceOf(type);
     expect(error.code).toBe(errcode);
@@ -127,7 +102,7 @@ describe('SubscribeMessageClient.send', () => {
   });
 
   it('reports HTTP errors, non-JSON and timeouts as unavailable, without the token', async () => {
-    fake.setHandler(json({}, 502));
+    fake.setHandler(jsonReply({}, 502));
     expect(await failure(client().send(TOKEN, MESSAGE))).toMatchObject({ code: 'HTTP_502', retryable: true });
     fake.setHandler((_req, res) => res.end('<html>'));
     expect(await failure(client().send(TOKEN, MESSAGE))).toMatchObject({ code: 'BAD_REPLY' });

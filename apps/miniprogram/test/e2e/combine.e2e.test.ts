@@ -6,61 +6,28 @@
  */
 import { uninstallDom } from '../support/dom-installed.ts';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startSandbox, type RunningSandbox } from '@mp-pay/sandbox';
-import { startServer, type RunningServer } from '@mp-pay/server';
+import type { RunningServer } from '@mp-pay/server';
 import type { Order } from '@mp-pay/shared/api';
-import { SANDBOX_DEMO, SANDBOX_DEMO_COMBINE_SUB_MERCHANTS, SANDBOX_DEMO_V3 } from '@mp-pay/shared/wechatpay';
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, expect, inject, test } from 'vitest';
-import { openBuilt, type BuiltMiniprogram } from '../support/built.ts';
+import { SANDBOX_DEMO_COMBINE_SUB_MERCHANTS, SANDBOX_DEMO_V3 } from '@mp-pay/shared/wechatpay';
+import { afterAll, beforeAll, expect, test } from 'vitest';
 import { ORDER_ID_RE } from '../support/fake-backend.ts';
 import { waitFor } from '../support/fake-wx.ts';
 import { exists, renderPage, tap, tapElement, text, textIn, type Rendered } from '../support/pages.ts';
-import { installRealWx, queryOf, type RealWx } from './real-wx.ts';
+import { queryOf, type RealWx } from './real-wx.ts';
+import { checkoutPaidInSheet, E2eStack, firstPaymentRequested, freePort, liveModeEnv } from './stack.ts';
 
-const REDIS_URL = 'redis://127.0.0.1:6379';
-const prefixes: string[] = [];
-const running: { close(): Promise<void> }[] = [];
-let sandbox: RunningSandbox;
-let built: BuiltMiniprogram;
+const stack = new E2eStack();
 /** Key files of the live-mode server (APIv3 reads keys from files only). */
 const keyDir = mkdtempSync(join(tmpdir(), 'mp-pay-combine-e2e-'));
 
 /** The sandbox's teaware merchant (SANDBOX_DEMO_COMBINE_SUB_MERCHANTS[0]), which sells the teapot. */
 const TEAWARE_MCHID = '1900000209';
 
-async function dropPrefixes(): Promise<void> {
-  const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  await redis.connect();
-  try {
-    for (const prefix of prefixes) {
-      let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-        if (keys.length > 0) await redis.del(...keys);
-        cursor = next;
-      } while (cursor !== '0');
-    }
-  } finally {
-    redis.disconnect();
-  }
-}
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as { port: number };
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
-
 /**
- * The settings of a server that reports live mode (as with WeChat's own hosts) while still talking to the
- * sandbox, so the mini-program takes its production path (wx.login, wx.requestPayment): APIv3 with explicit
- * credentials, the sandbox's demo merchant and its two demo sub-merchants named in files instead of defaulted.
+ * The settings of a live-mode server on APIv3 (see liveModeEnv): the sandbox's demo merchant's APIv3 keys and
+ * its two demo sub-merchants, named in files instead of defaulted.
  */
 function liveV3Env(port: number): Record<string, string> {
   const file = (name: string, content: string) => {
@@ -79,11 +46,7 @@ function liveV3Env(port: number): Record<string, string> {
     certSerial: sub.mchCertSerial,
   }));
   return {
-    WECHATPAY_MODE: 'live',
-    PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
-    WECHAT_APPID: SANDBOX_DEMO.appId,
-    WECHAT_SECRET: SANDBOX_DEMO.secret,
-    WECHATPAY_MCHID: SANDBOX_DEMO.mchId,
+    ...liveModeEnv(port),
     WECHATPAY_APIV3_KEY: SANDBOX_DEMO_V3.apiV3Key,
     WECHATPAY_PRIVATE_KEY: file('main-key.pem', SANDBOX_DEMO_V3.mchPrivateKey),
     WECHATPAY_CERT_SERIAL: SANDBOX_DEMO_V3.mchCertSerial,
@@ -94,49 +57,12 @@ function liveV3Env(port: number): Record<string, string> {
 }
 
 /** A server on APIv3 (sandbox mode unless `extra` says otherwise): it sells for the shop and two demo merchants. */
-async function v3Server(label: string, extra: Record<string, string> = {}, port = 0): Promise<RunningServer> {
-  const prefix = `mp-pay-test:mp-${label}-${process.pid}-${Date.now().toString(36)}:`;
-  prefixes.push(prefix);
-  const server = await startServer({
-    port,
-    env: {
-      NODE_ENV: 'test',
-      LOG_LEVEL: 'silent',
-      WECHAT_API_BASE: sandbox.url,
-      WECHATPAY_API_BASE: sandbox.url,
-      WECHATPAY_API_VERSION: 'v3',
-      REDIS_URL,
-      REDIS_PREFIX: prefix,
-      ORDER_REFRESH_AFTER_MS: '300',
-      WORKER_INTERVAL_MS: '50',
-      ...extra,
-    },
-  });
-  running.push(server);
-  return server;
+function v3Server(label: string, extra: Record<string, string> = {}, port = 0): Promise<RunningServer> {
+  return stack.server(label, { WECHATPAY_API_VERSION: 'v3', ...extra }, port);
 }
 
-/** A fresh app launch: new module state, the real wx, config.ts pointed at `server`. */
-function launch(server: RunningServer): RealWx {
-  built.reset();
-  const wx = installRealWx({ sandboxUrl: sandbox.url, appId: server.config.wechat.appId, user: 'unused' });
-  const { config } = built.load<{
-    config: {
-      apiBaseUrls: { develop: string };
-      paymentConfirm: { firstDelayMs: number; maxDelayMs: number; timeoutMs: number };
-    };
-  }>('config.js');
-  config.apiBaseUrls.develop = server.url;
-  config.paymentConfirm = { firstDelayMs: 100, maxDelayMs: 500, timeoutMs: 20_000 };
-  return wx;
-}
-
-function follow(wx: RealWx): Rendered {
-  const last = wx.nav.at(-1);
-  if (!last) throw new Error('the app did not navigate');
-  const { page, query } = queryOf(last.url);
-  return renderPage(built, page, query);
-}
+const launch = (server: RunningServer) => stack.launch(server);
+const follow = (wx: RealWx) => stack.follow(wx);
 
 /** The order as the server reports it to its buyer (the app's own session token, from its storage). */
 async function serverOrder(server: RunningServer, wx: RealWx, id: string): Promise<Order> {
@@ -167,7 +93,7 @@ async function twoMerchantCart(
   adds: string[],
 ): Promise<{ wx: RealWx; cart: Rendered }> {
   let wx = launch(server);
-  const products = renderPage(built, 'pages/products/index');
+  const products = renderPage(stack.built, 'pages/products/index');
   await waitFor(() => expect(products.querySelectorAll('.product').length).toBeGreaterThan(4), 10_000);
   const row = (id: string) => {
     const found = products
@@ -189,20 +115,17 @@ async function twoMerchantCart(
   const storage = wx.storage;
   wx = launch(server);
   for (const [k, v] of storage) wx.storage.set(k, v);
-  const cart = renderPage(built, 'pages/cart/index');
+  const cart = renderPage(stack.built, 'pages/cart/index');
   await waitFor(() => expect(cart.querySelectorAll('.merchant-group')).toHaveLength(2), 10_000);
   return { wx, cart };
 }
 
 beforeAll(async () => {
-  sandbox = await startSandbox({ port: 0, timeScale: 1000, closeMinAgeMs: 0 });
-  running.push(sandbox);
-  built = openBuilt(inject('miniprogramRoot'));
+  await stack.start();
 });
 
 afterAll(async () => {
-  for (const r of running.reverse()) await r.close();
-  await dropPrefixes();
+  await stack.stop();
   rmSync(keyDir, { recursive: true, force: true });
   uninstallDom();
 });
@@ -222,18 +145,11 @@ test('a two-merchant cart across a relaunch, paid with one tap by one combine: P
   expect(text(cart, '.total')).toBe('¥204.00');
 
   // 2. One tap: the order is created and the sandbox cashier opens once; pay.
-  wx.sheetChoices.push(0);
-  await tap(cart, '.checkout');
-  await waitFor(
-    () => expect(wx.nav.at(-1)?.url).toMatch(/^\/pages\/result\/index\?id=[^&]+&client=ok$/),
-    10_000,
-  );
-  expect(wx.calls.filter((c) => c === 'showActionSheet')).toHaveLength(1);
+  const id = await checkoutPaidInSheet(wx, cart);
   // One payment for both merchants: one launch, an APIv3 (RSA-signed) prepay_id.
   expect(wx.payerRequests).toHaveLength(1);
   expect(wx.payerRequests[0]).toMatchObject({ signType: 'RSA', outcome: 'success' });
   expect(String(wx.payerRequests[0]?.package)).toMatch(/^prepay_id=/);
-  const id = queryOf(wx.nav.at(-1)!.url).query.id ?? '';
   expect(id).toMatch(ORDER_ID_RE);
   const result = follow(wx);
   await waitFor(() => expect(text(result, '.result .title')).toBe('支付成功'), 20_000);
@@ -241,7 +157,7 @@ test('a two-merchant cart across a relaunch, paid with one tap by one combine: P
   expect(wx.storage.get('mp-pay:cart')).toEqual([]);
 
   // 3. The order page: PAID, and each merchant's part paid.
-  const detail = renderPage(built, 'pages/order-detail/index', { id });
+  const detail = renderPage(stack.built, 'pages/order-detail/index', { id });
   await waitFor(() => expect(text(detail, '.order-status')).toBe('已支付'), 10_000);
   expect(text(detail, '.sub-orders .card-title')).toBe('合并支付 · 2 家商户');
   expect(subOrderRows(detail)).toEqual([
@@ -274,7 +190,7 @@ test('a combine whose sub-order fails: the incomplete-payment notice, the paid p
   const id = queryOf(wx.nav.at(-1)!.url).query.id ?? '';
   const result = follow(wx);
   await waitFor(() => expect(text(result, '.result .title')).toBe('已取消支付'), 10_000);
-  const pending = renderPage(built, 'pages/order-detail/index', { id });
+  const pending = renderPage(stack.built, 'pages/order-detail/index', { id });
   await waitFor(() => expect(text(pending, '.order-status')).toBe('待支付'), 10_000);
   expect(subOrderRows(pending)).toEqual([
     ['mp-pay tea house', '¥38.00', '待支付'],
@@ -295,7 +211,7 @@ test('a combine whose sub-order fails: the incomplete-payment notice, the paid p
   //    the amount taken goes back.
   await waitFor(() => expect(text(result, '.result .title')).toBe('支付未完成'), 20_000);
   expect(text(result, '.result .partial-notice')).toBe('支付未完成，已付金额原路退回（¥128.00）');
-  const detail = renderPage(built, 'pages/order-detail/index', { id });
+  const detail = renderPage(stack.built, 'pages/order-detail/index', { id });
   await waitFor(() => expect(exists(detail, '.partial-notice')).toBe(true), 10_000);
   expect(text(detail, '.partial-title')).toBe('支付未完成，已付金额原路退回');
   expect(text(detail, '.partially-paid')).toBe('¥128.00');
@@ -306,7 +222,7 @@ test('a combine whose sub-order fails: the incomplete-payment notice, the paid p
   const deadline = Date.now() + 20_000;
   while ((await serverOrder(server, wx, id)).status !== 'REFUNDED' && Date.now() < deadline)
     await new Promise((r) => setTimeout(r, 100));
-  const reopened = renderPage(built, 'pages/order-detail/index', { id });
+  const reopened = renderPage(stack.built, 'pages/order-detail/index', { id });
   await waitFor(() => expect(text(reopened, '.order-status')).toBe('已退款'), 10_000);
   expect(text(reopened, '.partial-title')).toBe('支付未完成，已付金额原路退回');
   const states = Object.fromEntries(subOrderRows(reopened).map(([name, , state]) => [name, state]));
@@ -332,15 +248,10 @@ test('live-mode client path on APIv3: one wx.requestPayment with the five fields
   expect(wx.calls).toContain('login');
   expect(wx.calls).not.toContain('showActionSheet');
   expect(wx.paymentsRequested).toHaveLength(1);
-  const passed = wx.paymentsRequested[0] ?? {};
-  expect(
-    Object.keys(passed)
-      .filter((k) => typeof passed[k] !== 'function')
-      .sort(),
-  ).toEqual(['nonceStr', 'package', 'paySign', 'signType', 'timeStamp']);
+  const passed = firstPaymentRequested(wx);
   expect(passed.signType).toBe('RSA');
 
-  const detail = renderPage(built, 'pages/order-detail/index', { id });
+  const detail = renderPage(stack.built, 'pages/order-detail/index', { id });
   await waitFor(() => expect(text(detail, '.order-status')).toBe('已支付'), 10_000);
   // Both merchants' parts paid (in the order the server lists them).
   expect(subOrderRows(detail).map(([, amount, state]) => [amount, state])).toEqual(

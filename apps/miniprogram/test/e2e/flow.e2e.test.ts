@@ -4,24 +4,18 @@
  * Runs in Node (see dom.ts for why not in vitest's jsdom environment).
  */
 import { uninstallDom } from '../support/dom-installed.ts';
-import { createServer } from 'node:net';
 import { startSandbox, type RunningSandbox } from '@mp-pay/sandbox';
-import { startServer, type RunningServer } from '@mp-pay/server';
+import type { RunningServer } from '@mp-pay/server';
 import { SANDBOX_DEMO_SUBSCRIBE_TEMPLATE } from '@mp-pay/shared/login';
 import { SANDBOX_DEMO } from '@mp-pay/shared/wechatpay';
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, expect, inject, test } from 'vitest';
-import { openBuilt, type BuiltMiniprogram } from '../support/built.ts';
+import { afterAll, beforeAll, expect, test } from 'vitest';
 import { ORDER_ID_RE, OUT_TRADE_NO_RE } from '../support/fake-backend.ts';
 import { waitFor } from '../support/fake-wx.ts';
-import { exists, renderPage, tap, tapElement, text, textIn, type Rendered } from '../support/pages.ts';
-import { installRealWx, queryOf, type RealWx } from './real-wx.ts';
+import { exists, renderPage, tap, tapElement, text, textIn } from '../support/pages.ts';
+import { queryOf, type RealWx } from './real-wx.ts';
+import { checkoutPaidInSheet, E2eStack, firstPaymentRequested, freePort, liveModeEnv } from './stack.ts';
 
-const REDIS_URL = 'redis://127.0.0.1:6379';
-const prefixes: string[] = [];
-const running: { close(): Promise<void> }[] = [];
-let sandbox: RunningSandbox;
-let built: BuiltMiniprogram;
+const stack = new E2eStack();
 
 interface SandboxOrder {
   state: string;
@@ -31,98 +25,22 @@ interface SandboxOrder {
   notifications: { outcome: string }[];
 }
 
-async function sandboxOrder(outTradeNo: string, on: RunningSandbox = sandbox): Promise<SandboxOrder> {
+async function sandboxOrder(outTradeNo: string, on: RunningSandbox = stack.sandbox): Promise<SandboxOrder> {
   const res = await fetch(`${on.url}/sandbox/orders/${encodeURIComponent(outTradeNo)}`);
   expect(res.status).toBe(200);
   return (await res.json()) as SandboxOrder;
 }
 
-function newPrefix(label: string): string {
-  const prefix = `mp-pay-test:mp-${label}-${process.pid}-${Date.now().toString(36)}:`;
-  prefixes.push(prefix);
-  return prefix;
+/** A fresh app launch; small pages, so a handful of orders already spans two of them (the server's cursors). */
+function launch(server: RunningServer, user: string, on?: RunningSandbox): RealWx {
+  return stack.launch(server, { user, on, ordersPageSize: 2 });
 }
 
-async function dropPrefixes(): Promise<void> {
-  const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  await redis.connect();
-  try {
-    for (const prefix of prefixes) {
-      let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-        if (keys.length > 0) await redis.del(...keys);
-        cursor = next;
-      } while (cursor !== '0');
-    }
-  } finally {
-    redis.disconnect();
-  }
-}
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as { port: number };
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
-
-async function serverOnSandbox(
-  label: string,
-  extra: Record<string, string> = {},
-  port = 0,
-  on: RunningSandbox = sandbox,
-): Promise<RunningServer> {
-  const server = await startServer({
-    port,
-    env: {
-      NODE_ENV: 'test',
-      LOG_LEVEL: 'silent',
-      WECHAT_API_BASE: on.url,
-      WECHATPAY_API_BASE: on.url,
-      REDIS_URL,
-      REDIS_PREFIX: newPrefix(label),
-      // A pending order older than this is checked with orderquery when the client asks for it: the path
-      // that settles a payment whose notification never arrived.
-      ORDER_REFRESH_AFTER_MS: '300',
-      WORKER_INTERVAL_MS: '50',
-      ...extra,
-    },
-  });
-  running.push(server);
-  return server;
-}
-
-/** A fresh app launch: new module state, the real wx, config.ts pointed at `server`. */
-function launch(server: RunningServer, user: string, on: RunningSandbox = sandbox): RealWx {
-  built.reset();
-  const wx = installRealWx({ sandboxUrl: on.url, appId: server.config.wechat.appId, user });
-  const { config } = built.load<{
-    config: {
-      apiBaseUrls: { develop: string };
-      paymentConfirm: { firstDelayMs: number; maxDelayMs: number; timeoutMs: number };
-      ordersPageSize: number;
-    };
-  }>('config.js');
-  config.apiBaseUrls.develop = server.url;
-  config.paymentConfirm = { firstDelayMs: 100, maxDelayMs: 500, timeoutMs: 20_000 };
-  // Small pages, so a handful of orders already spans two of them (the server's cursors, for real).
-  config.ordersPageSize = 2;
-  return wx;
-}
-
-/** Opens the page the app last navigated to, with the query it passed. */
-function follow(wx: RealWx): Rendered {
-  const last = wx.nav.at(-1);
-  if (!last) throw new Error('the app did not navigate');
-  const { page, query } = queryOf(last.url);
-  return renderPage(built, page, query);
-}
+const follow = (wx: RealWx) => stack.follow(wx);
 
 /** Products → confirmation for `productId`, quantity `quantity`, submitted: the confirmation page with its order. */
 async function orderFromCatalogue(wx: RealWx, productId: string, quantity: number) {
-  const products = renderPage(built, 'pages/products/index');
+  const products = renderPage(stack.built, 'pages/products/index');
   await waitFor(() => expect(products.querySelectorAll('.product')).toHaveLength(4), 10_000);
   const buy = products.querySelectorAll('.buy').find((b) => b.dom.getAttribute('data-id') === productId);
   if (!buy) throw new Error(`no buy button for ${productId}`);
@@ -143,19 +61,16 @@ async function orderFromCatalogue(wx: RealWx, productId: string, quantity: numbe
 }
 
 beforeAll(async () => {
-  sandbox = await startSandbox({ port: 0, timeScale: 1000, closeMinAgeMs: 0 });
-  running.push(sandbox);
-  built = openBuilt(inject('miniprogramRoot'));
+  await stack.start();
 });
 
 afterAll(async () => {
-  for (const r of running.reverse()) await r.close();
-  await dropPrefixes();
+  await stack.stop();
   uninstallDom();
 });
 
 test('sandbox mode: order, cancel, pay again, a refund request, a dropped notification, and cancelling an order', async () => {
-  const server = await serverOnSandbox('sandbox-mode');
+  const server = await stack.server('sandbox-mode');
   const wx = launch(server, 'unused');
 
   // 1. Browse, pick 2 × Longjing (38.00 each), submit: the server prices it.
@@ -190,7 +105,7 @@ test('sandbox mode: order, cancel, pay again, a refund request, a dropped notifi
   expect(trade.notifications.some((n) => n.outcome === 'acknowledged')).toBe(true);
 
   // 4. My orders shows it paid (one order: one page, nothing more to load).
-  const orders = renderPage(built, 'pages/orders/index');
+  const orders = renderPage(stack.built, 'pages/orders/index');
   await waitFor(() => expect(orders.querySelectorAll('.order')).toHaveLength(1), 10_000);
   expect(exists(orders, '.load-more')).toBe(false);
   expect(textIn(orders.querySelectorAll('.order')[0]!, '.order-status')).toBe('已支付');
@@ -211,14 +126,14 @@ test('sandbox mode: order, cancel, pay again, a refund request, a dropped notifi
   expect(exists(paidDetail, '.refunds')).toBe(false);
   expect(wx.toasts).toContain('退款申请已提交');
   // Opened again, the server says the same.
-  const reopened = renderPage(built, 'pages/order-detail/index', { id: firstId });
+  const reopened = renderPage(stack.built, 'pages/order-detail/index', { id: firstId });
   await waitFor(() => expect(text(reopened, '.refund-request-state')).toBe('退款申请审核中'), 10_000);
   expect(exists(reopened, '.ask-refund')).toBe(false);
 
   // 5. A payment whose notifications are all lost: the result page keeps confirming until the server has
   //    asked WeChat (orderquery) itself, then shows it paid.
   const second = await orderFromCatalogue(wx, 'tea-cup', 1);
-  const fault = await fetch(`${sandbox.url}/sandbox/faults`, {
+  const fault = await fetch(`${stack.sandbox.url}/sandbox/faults`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ out_trade_no: second.outTradeNo, faults: { dropNotifications: true } }),
@@ -237,7 +152,7 @@ test('sandbox mode: order, cancel, pay again, a refund request, a dropped notifi
   // 6. An order left unpaid is cancelled from its detail page; WeChat's side is closed too.
   const third = await orderFromCatalogue(wx, 'sample', 1);
   expect(text(third.confirm, '.total')).toBe('¥0.01');
-  const list = renderPage(built, 'pages/orders/index');
+  const list = renderPage(stack.built, 'pages/orders/index');
   await waitFor(() => expect(list.querySelectorAll('.order')).toHaveLength(2), 10_000);
   await tap(list, '.load-more');
   await waitFor(() => expect(list.querySelectorAll('.order')).toHaveLength(3), 10_000);
@@ -267,11 +182,11 @@ test('sandbox mode: order, cancel, pay again, a refund request, a dropped notifi
 });
 
 test('a multi-item cart: kept across a relaunch, total before submitting, one tap to the sandbox cashier', async () => {
-  const server = await serverOnSandbox('cart');
+  const server = await stack.server('cart');
   let wx = launch(server, 'unused');
 
   // 1. Add 2 × Longjing (38.00) and 3 × tea cups (25.00) from the catalogue.
-  const products = renderPage(built, 'pages/products/index');
+  const products = renderPage(stack.built, 'pages/products/index');
   await waitFor(() => expect(products.querySelectorAll('.product')).toHaveLength(4), 10_000);
   const add = (id: string) => {
     const button = products.querySelectorAll('.add-cart').find((b) => b.dom.getAttribute('data-id') === id);
@@ -289,19 +204,12 @@ test('a multi-item cart: kept across a relaunch, total before submitting, one ta
   const storage = wx.storage;
   wx = launch(server, 'unused');
   for (const [k, v] of storage) wx.storage.set(k, v);
-  const cart = renderPage(built, 'pages/cart/index');
+  const cart = renderPage(stack.built, 'pages/cart/index');
   await waitFor(() => expect(cart.querySelectorAll('.line')).toHaveLength(2), 10_000);
   expect(text(cart, '.total')).toBe('¥151.00');
 
   // 3. One tap: the order is created with both lines and the sandbox sheet (the cashier) opens; pay.
-  wx.sheetChoices.push(0);
-  await tap(cart, '.checkout');
-  await waitFor(
-    () => expect(wx.nav.at(-1)?.url).toMatch(/^\/pages\/result\/index\?id=[^&]+&client=ok$/),
-    10_000,
-  );
-  expect(wx.calls.filter((c) => c === 'showActionSheet')).toHaveLength(1);
-  const orderIdPaid = queryOf(wx.nav.at(-1)!.url).query.id ?? '';
+  const orderIdPaid = await checkoutPaidInSheet(wx, cart);
   const result = follow(wx);
   await waitFor(() => expect(text(result, '.result .title')).toBe('支付成功'), 20_000);
   expect(text(result, '.total')).toBe('¥151.00');
@@ -317,17 +225,10 @@ test('live-mode client path against the sandbox: wx.login and wx.requestPayment 
   // A server that reports live mode (as with WeChat's own hosts) while still talking to the sandbox, so the
   // mini-program takes its production path: no sheet, no sandbox login codes of its own.
   const port = await freePort();
-  const server = await serverOnSandbox(
+  const server = await stack.server(
     'live-mode',
-    {
-      WECHATPAY_MODE: 'live',
-      PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
-      // Live mode wants explicit credentials: the sandbox's demo merchant, named instead of defaulted.
-      WECHAT_APPID: SANDBOX_DEMO.appId,
-      WECHAT_SECRET: SANDBOX_DEMO.secret,
-      WECHATPAY_MCHID: SANDBOX_DEMO.mchId,
-      WECHATPAY_KEY: SANDBOX_DEMO.key,
-    },
+    // APIv2: the demo merchant's signing key, named instead of defaulted.
+    { ...liveModeEnv(port), WECHATPAY_KEY: SANDBOX_DEMO.key },
     port,
   );
   const wx = launch(server, 'live-buyer');
@@ -341,12 +242,7 @@ test('live-mode client path against the sandbox: wx.login and wx.requestPayment 
 
   expect(wx.calls).toContain('login');
   expect(wx.calls).not.toContain('showActionSheet');
-  const passed = wx.paymentsRequested[0] ?? {};
-  expect(
-    Object.keys(passed)
-      .filter((k) => typeof passed[k] !== 'function')
-      .sort(),
-  ).toEqual(['nonceStr', 'package', 'paySign', 'signType', 'timeStamp']);
+  firstPaymentRequested(wx);
 });
 
 interface SandboxMessage {
@@ -367,12 +263,12 @@ test('product page → buy now, the "payment succeeded" subscribe message, cance
   // A sandbox with WeChat's own rule that a trade younger than 5 minutes cannot be closed: cancelling an order
   // must not wait for WeChat.
   const strict = await startSandbox({ port: 0, timeScale: 1000 });
-  running.push(strict);
-  const server = await serverOnSandbox('detail-subscribe', {}, 0, strict);
+  stack.track(strict);
+  const server = await stack.server('detail-subscribe', {}, 0, strict);
   const wx = launch(server, 'unused', strict);
 
   // 1. From the shop to the product page, two of them, buy now: the confirmation page with that quantity.
-  const products = renderPage(built, 'pages/products/index');
+  const products = renderPage(stack.built, 'pages/products/index');
   await waitFor(() => expect(products.querySelectorAll('.product-info').length).toBeGreaterThan(0), 10_000);
   const info = products
     .querySelectorAll('.product-info')
@@ -423,7 +319,7 @@ test('product page → buy now, the "payment succeeded" subscribe message, cance
   expect(message?.touser).toBe(openid);
   expect(message?.template_id).toBe(SANDBOX_DEMO_SUBSCRIBE_TEMPLATE.id);
   // The order page then says it was sent, and offers nothing more; no second message follows.
-  const paidDetail = renderPage(built, 'pages/order-detail/index', { id: paidId });
+  const paidDetail = renderPage(stack.built, 'pages/order-detail/index', { id: paidId });
   await waitFor(() => expect(text(paidDetail, '.paid-message-state')).toBe('已发送'), 10_000);
   expect(exists(paidDetail, '.subscribe')).toBe(false);
   await new Promise((r) => setTimeout(r, 300));
@@ -432,7 +328,7 @@ test('product page → buy now, the "payment succeeded" subscribe message, cance
   // 3. A fresh order cancelled from the list: 已关闭 at once, although WeChat refuses to close so young a trade
   //    (the server closes it there later).
   const fresh = await orderFromCatalogue(wx, 'sample', 1);
-  const list = renderPage(built, 'pages/orders/index');
+  const list = renderPage(stack.built, 'pages/orders/index');
   await waitFor(() => expect(list.querySelectorAll('.order')).toHaveLength(2), 10_000);
   const newest = list.querySelectorAll('.order')[0]!;
   expect(textIn(newest, '.order-no')).toBe(fresh.outTradeNo);
@@ -446,12 +342,12 @@ test('product page → buy now, the "payment succeeded" subscribe message, cance
   expect(wx.toasts).toContain('订单已取消');
   expect((await sandboxOrder(fresh.outTradeNo, strict)).state).toBe('NOTPAY');
   // The server says so too.
-  const reread = renderPage(built, 'pages/order-detail/index', { id: fresh.outTradeNo.slice(0, -2) });
+  const reread = renderPage(stack.built, 'pages/order-detail/index', { id: fresh.outTradeNo.slice(0, -2) });
   await waitFor(() => expect(text(reread, '.order-status')).toBe('已关闭'), 10_000);
 
   // 4. One more order left pending, then the status tabs, each filtered by the server (pages of 2).
   const pending = await orderFromCatalogue(wx, 'tea-cup', 1);
-  const tabs = renderPage(built, 'pages/orders/index');
+  const tabs = renderPage(stack.built, 'pages/orders/index');
   await waitFor(() => expect(tabs.querySelectorAll('.order')).toHaveLength(2), 10_000);
   await tap(tabs, '.load-more');
   await waitFor(() => expect(tabs.querySelectorAll('.order')).toHaveLength(3), 10_000);

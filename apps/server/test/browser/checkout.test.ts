@@ -4,14 +4,17 @@
  * the sandbox cashier → back to result.html; WeChat's browser → OAuth → WeixinJSBridge stand-in → result.html.
  * Also the H5 cashier's refusal when the shop is not the Referer, and the Native flow once in APIv3.
  */
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { CreateOrderResponse } from '@mp-pay/shared/api';
 import { bearer, json, post, storedStatus, type Stack } from '../helpers/stack.ts';
 import {
   addToCart,
   desktopContext,
+  FLOW_TIMEOUT,
   launchBrowser,
+  orderIdOf,
+  payInJsBridgeSheet,
   phoneContext,
   screenshot,
   shopUrl,
@@ -19,42 +22,15 @@ import {
   startShopStack,
   textOf,
   USER_AGENTS,
-  watchPage,
+  withContext,
 } from './support.ts';
 
-const FLOW_TIMEOUT = 60_000;
 let browser: Browser;
 
 beforeAll(async () => {
   if (!skipBrowserSuites) browser = await launchBrowser();
 });
 afterAll(async () => browser?.close());
-
-/** A fresh browser profile per test, closed afterwards; a failure message carries what the page complained of. */
-async function withContext<T>(
-  open: () => Promise<BrowserContext>,
-  run: (context: BrowserContext, page: Page, problems: string[]) => Promise<T>,
-): Promise<T> {
-  const context = await open();
-  const page = await context.newPage();
-  const problems = watchPage(page);
-  try {
-    return await run(context, page, problems);
-  } catch (err) {
-    if (problems.length > 0 && err instanceof Error)
-      err.message += `\npage problems:\n${problems.join('\n')}`;
-    throw err;
-  } finally {
-    await context.close();
-  }
-}
-
-/** The order id in `?order=` of the page's address. */
-function orderIdOf(page: Page): string {
-  const id = new URL(page.url()).searchParams.get('order');
-  if (!id) throw new Error(`no ?order= in ${page.url()}`);
-  return id;
-}
 
 /** Desktop: cart → checkout → QR → the sandbox scanner pays → the checkout page turns to paid by itself. */
 async function nativeFlow(stack: Stack, shot: string, mode1 = false): Promise<void> {
@@ -177,14 +153,7 @@ describe.skipIf(skipBrowserSuites)('web checkout in Chromium (APIv2)', () => {
           expect(await textOf(page, '#cart-total')).toBe('¥50.00');
           await page.click('#checkout');
 
-          await page.waitForSelector('#sandbox-jsbridge-pay');
-          await screenshot(page, 'jsapi-pay-sheet');
-          await page.click('#sandbox-jsbridge-pay');
-
-          await page.waitForURL(/\/shop\/result\.html\?order=/);
-          const orderId = orderIdOf(page);
-          await page.waitForSelector('#status[data-status="PAID"]', { timeout: 20_000 });
-          expect(await storedStatus(stack.server, orderId)).toBe('PAID');
+          await payInJsBridgeSheet(page, stack, 'jsapi');
           await screenshot(page, 'jsapi-result');
         },
       ),

@@ -8,10 +8,12 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { CreateOrderResponse, Order, ProductListResponse } from '@mp-pay/shared/api';
 import { SANDBOX_DEMO, SANDBOX_DEMO_COMBINE_SUB_MERCHANTS } from '@mp-pay/shared/wechatpay';
-import { bearer, json, storedStatus, type Stack } from '../helpers/stack.ts';
+import { bearer, json, type Stack } from '../helpers/stack.ts';
 import {
   addToCart,
+  FLOW_TIMEOUT,
   launchBrowser,
+  payInJsBridgeSheet,
   phoneContext,
   screenshot,
   shopUrl,
@@ -19,10 +21,9 @@ import {
   startShopStack,
   textOf,
   USER_AGENTS,
-  watchPage,
+  withContext,
 } from './support.ts';
 
-const FLOW_TIMEOUT = 60_000;
 const TEAWARE = SANDBOX_DEMO_COMBINE_SUB_MERCHANTS[0]?.mchId as string;
 
 let browser: Browser;
@@ -50,92 +51,83 @@ describe.skipIf(skipBrowserSuites)('web checkout of a two-merchant cart in Chrom
       expect(shopName).toBeTruthy();
       expect(teawareName).toBeTruthy();
 
-      const context = await phoneContext(browser, USER_AGENTS.wechatAndroid);
-      const page = await context.newPage();
-      const problems = watchPage(page);
-      try {
-        await page.goto(shopUrl(stack));
-        await page.waitForSelector('#products .product');
-        expect(await page.getAttribute('#channel', 'data-channel')).toBe('official_account');
-        // Each product names its merchant once the catalogue holds several.
-        expect(await textOf(page, '.product[data-product-id="teapot"] .product-merchant')).toBe(teawareName);
-        expect(await textOf(page, '.product[data-product-id="green-tea"] .product-merchant')).toBe(shopName);
+      await withContext(
+        () => phoneContext(browser, USER_AGENTS.wechatAndroid),
+        async (_context, page) => {
+          await page.goto(shopUrl(stack));
+          await page.waitForSelector('#products .product');
+          expect(await page.getAttribute('#channel', 'data-channel')).toBe('official_account');
+          // Each product names its merchant once the catalogue holds several.
+          expect(await textOf(page, '.product[data-product-id="teapot"] .product-merchant')).toBe(
+            teawareName,
+          );
+          expect(await textOf(page, '.product[data-product-id="green-tea"] .product-merchant')).toBe(
+            shopName,
+          );
 
-        await addToCart(page, { 'green-tea': 2, teapot: 1 });
-        // One group per merchant, in the cart's order, each with its subtotal; the total is their sum.
-        const groups = await page.$$eval('#cart-lines .merchant-group', (els) =>
-          els.map((el) => [
-            el.getAttribute('data-mchid'),
-            el.querySelector('.group-merchant')?.textContent,
-            el.querySelector('.group-subtotal')?.textContent,
-            [...el.querySelectorAll('.line')].map((l) => l.getAttribute('data-product-id')),
-          ]),
-        );
-        expect(groups).toEqual([
-          [SANDBOX_DEMO.mchId, shopName, '¥76.00', ['green-tea']],
-          [TEAWARE, teawareName, '¥128.00', ['teapot']],
-        ]);
-        expect(await textOf(page, '#cart-total')).toBe('¥204.00');
-        await screenshot(page, 'combine-shop');
+          await addToCart(page, { 'green-tea': 2, teapot: 1 });
+          // One group per merchant, in the cart's order, each with its subtotal; the total is their sum.
+          const groups = await page.$$eval('#cart-lines .merchant-group', (els) =>
+            els.map((el) => [
+              el.getAttribute('data-mchid'),
+              el.querySelector('.group-merchant')?.textContent,
+              el.querySelector('.group-subtotal')?.textContent,
+              [...el.querySelectorAll('.line')].map((l) => l.getAttribute('data-product-id')),
+            ]),
+          );
+          expect(groups).toEqual([
+            [SANDBOX_DEMO.mchId, shopName, '¥76.00', ['green-tea']],
+            [TEAWARE, teawareName, '¥128.00', ['teapot']],
+          ]);
+          expect(await textOf(page, '#cart-total')).toBe('¥204.00');
+          await screenshot(page, 'combine-shop');
 
-        await page.click('#checkout');
-        await page.waitForSelector('#sandbox-jsbridge-pay');
-        await screenshot(page, 'combine-pay-sheet');
-        await page.click('#sandbox-jsbridge-pay');
+          await page.click('#checkout');
+          const orderId = await payInJsBridgeSheet(page, stack, 'combine');
+          expect(await textOf(page, '#order-total')).toBe('¥204.00');
+          expect(await page.isHidden('#partial-notice')).toBe(true);
+          expect(await textOf(page, '#status')).toBe('支付成功 / Paid');
 
-        await page.waitForURL(/\/shop\/result\.html\?order=/);
-        const orderId = new URL(page.url()).searchParams.get('order') ?? '';
-        await page.waitForSelector('#status[data-status="PAID"]', { timeout: 20_000 });
-        expect(await storedStatus(stack.server, orderId)).toBe('PAID');
-        expect(await textOf(page, '#order-total')).toBe('¥204.00');
-        expect(await page.isHidden('#partial-notice')).toBe(true);
-        expect(await textOf(page, '#status')).toBe('支付成功 / Paid');
-
-        // What the server says of the sub-orders, and what the page shows of them: the same, row for row.
-        const token = (await page.evaluate("sessionStorage.getItem('mp-pay:oa-session')")) as string;
-        const order = (
-          await json<{ order: Order }>(
-            await fetch(`${stack.server.url}/api/orders/${orderId}`, { headers: bearer(token) }),
-          )
-        ).order;
-        expect(order.subOrders?.map((s) => [s.mchid, s.totalFen, s.state])).toEqual([
-          [SANDBOX_DEMO.mchId, 7600, 'PAID'],
-          [TEAWARE, 12800, 'PAID'],
-        ]);
-        expect(order.subOrders?.every((s) => /^\d{28}$/.test(s.transactionId ?? ''))).toBe(true);
-        await page.waitForSelector('#sub-orders-box:not([hidden])');
-        const rows = await page.$$eval('#sub-orders .sub-order', (els) =>
-          els.map((el) => [
-            el.getAttribute('data-mchid'),
-            el.getAttribute('data-status'),
-            el.getAttribute('data-out-trade-no'),
-            el.querySelector('.sub-order-merchant')?.textContent,
-            el.querySelector('.sub-order-amount')?.textContent,
-            el.querySelector('.sub-order-state')?.textContent,
-          ]),
-        );
-        expect(rows).toEqual(
-          (order.subOrders ?? []).map((s) => [
-            s.mchid,
-            'PAID',
-            s.outTradeNo,
-            s.merchantName,
-            s.mchid === TEAWARE ? '¥128.00' : '¥76.00',
-            '已支付 / Paid',
-          ]),
-        );
-        expect(rows.map((r) => r[3])).toEqual([shopName, teawareName]);
-        // Shown, not merely present.
-        expect(await page.isVisible('#sub-orders .sub-order[data-mchid="' + TEAWARE + '"]')).toBe(true);
-        expect(await page.locator('#sub-orders .sub-order:visible').count()).toBe(2);
-        await screenshot(page, 'combine-result');
-      } catch (err) {
-        if (problems.length > 0 && err instanceof Error)
-          err.message += `\npage problems:\n${problems.join('\n')}`;
-        throw err;
-      } finally {
-        await context.close();
-      }
+          // What the server says of the sub-orders, and what the page shows of them: the same, row for row.
+          const token = (await page.evaluate("sessionStorage.getItem('mp-pay:oa-session')")) as string;
+          const order = (
+            await json<{ order: Order }>(
+              await fetch(`${stack.server.url}/api/orders/${orderId}`, { headers: bearer(token) }),
+            )
+          ).order;
+          expect(order.subOrders?.map((s) => [s.mchid, s.totalFen, s.state])).toEqual([
+            [SANDBOX_DEMO.mchId, 7600, 'PAID'],
+            [TEAWARE, 12800, 'PAID'],
+          ]);
+          expect(order.subOrders?.every((s) => /^\d{28}$/.test(s.transactionId ?? ''))).toBe(true);
+          await page.waitForSelector('#sub-orders-box:not([hidden])');
+          const rows = await page.$$eval('#sub-orders .sub-order', (els) =>
+            els.map((el) => [
+              el.getAttribute('data-mchid'),
+              el.getAttribute('data-status'),
+              el.getAttribute('data-out-trade-no'),
+              el.querySelector('.sub-order-merchant')?.textContent,
+              el.querySelector('.sub-order-amount')?.textContent,
+              el.querySelector('.sub-order-state')?.textContent,
+            ]),
+          );
+          expect(rows).toEqual(
+            (order.subOrders ?? []).map((s) => [
+              s.mchid,
+              'PAID',
+              s.outTradeNo,
+              s.merchantName,
+              s.mchid === TEAWARE ? '¥128.00' : '¥76.00',
+              '已支付 / Paid',
+            ]),
+          );
+          expect(rows.map((r) => r[3])).toEqual([shopName, teawareName]);
+          // Shown, not merely present.
+          expect(await page.isVisible('#sub-orders .sub-order[data-mchid="' + TEAWARE + '"]')).toBe(true);
+          expect(await page.locator('#sub-orders .sub-order:visible').count()).toBe(2);
+          await screenshot(page, 'combine-result');
+        },
+      );
     },
     FLOW_TIMEOUT,
   );
@@ -143,49 +135,43 @@ describe.skipIf(skipBrowserSuites)('web checkout of a two-merchant cart in Chrom
   test(
     'a combine paid only in part: the result page says so, with the failed sub-order not paid',
     async () => {
-      const context = await phoneContext(browser, USER_AGENTS.wechatAndroid);
-      const page = await context.newPage();
-      const problems = watchPage(page);
-      try {
-        await page.goto(shopUrl(stack));
-        await addToCart(page, { 'green-tea': 2, teapot: 1 });
-        const placed = page.waitForResponse(
-          (res) => res.request().method() === 'POST' && new URL(res.url()).pathname === '/api/orders',
-        );
-        await page.click('#checkout');
-        const { order } = (await (await placed).json()) as CreateOrderResponse;
-        const teapot = order.subOrders?.find((s) => s.mchid === TEAWARE);
-        expect(teapot?.state).toBe('PENDING');
-        // WeChat fails the teaware merchant's part and takes the rest: the sandbox's fail_sub_order, added to
-        // what the WeixinJSBridge stand-in sends (apps/sandbox/README.md "Combine payments").
-        await failSubOrderOnPay(page, teapot?.outTradeNo ?? '');
-        await page.waitForSelector('#sandbox-jsbridge-pay');
-        await page.click('#sandbox-jsbridge-pay');
+      await withContext(
+        () => phoneContext(browser, USER_AGENTS.wechatAndroid),
+        async (_context, page) => {
+          await page.goto(shopUrl(stack));
+          await addToCart(page, { 'green-tea': 2, teapot: 1 });
+          const placed = page.waitForResponse(
+            (res) => res.request().method() === 'POST' && new URL(res.url()).pathname === '/api/orders',
+          );
+          await page.click('#checkout');
+          const { order } = (await (await placed).json()) as CreateOrderResponse;
+          const teapot = order.subOrders?.find((s) => s.mchid === TEAWARE);
+          expect(teapot?.state).toBe('PENDING');
+          // WeChat fails the teaware merchant's part and takes the rest: the sandbox's fail_sub_order, added to
+          // what the WeixinJSBridge stand-in sends (apps/sandbox/README.md "Combine payments").
+          await failSubOrderOnPay(page, teapot?.outTradeNo ?? '');
+          await page.waitForSelector('#sandbox-jsbridge-pay');
+          await page.click('#sandbox-jsbridge-pay');
 
-        await page.waitForURL(/\/shop\/result\.html\?order=/);
-        await page.waitForSelector('#partial-notice:not([hidden])', { timeout: 20_000 });
-        expect(await textOf(page, '#partial-notice')).toContain('¥76.00');
-        expect(await textOf(page, '#partial-notice')).toContain('¥204.00');
-        expect(await textOf(page, '#status')).toBe('支付未完成 / Payment incomplete');
-        expect(await page.getAttribute('#status', 'data-partial')).toBe('');
-        // Taken, then refunded in full at once: PAID until the refund settles.
-        expect(['PAID', 'PARTIALLY_REFUNDED', 'REFUNDED']).toContain(
-          await page.getAttribute('#status', 'data-status'),
-        );
-        const states = await page.$$eval('#sub-orders .sub-order', (els) =>
-          els.map((el) => [el.getAttribute('data-mchid'), el.getAttribute('data-status')]),
-        );
-        expect(states.map(([mchid]) => mchid)).toEqual([SANDBOX_DEMO.mchId, TEAWARE]);
-        expect(states[1]?.[1]).not.toBe('PAID');
-        expect(['PAID', 'PARTIALLY_REFUNDED', 'REFUNDED']).toContain(states[0]?.[1]);
-        await screenshot(page, 'combine-partial-result');
-      } catch (err) {
-        if (problems.length > 0 && err instanceof Error)
-          err.message += `\npage problems:\n${problems.join('\n')}`;
-        throw err;
-      } finally {
-        await context.close();
-      }
+          await page.waitForURL(/\/shop\/result\.html\?order=/);
+          await page.waitForSelector('#partial-notice:not([hidden])', { timeout: 20_000 });
+          expect(await textOf(page, '#partial-notice')).toContain('¥76.00');
+          expect(await textOf(page, '#partial-notice')).toContain('¥204.00');
+          expect(await textOf(page, '#status')).toBe('支付未完成 / Payment incomplete');
+          expect(await page.getAttribute('#status', 'data-partial')).toBe('');
+          // Taken, then refunded in full at once: PAID until the refund settles.
+          expect(['PAID', 'PARTIALLY_REFUNDED', 'REFUNDED']).toContain(
+            await page.getAttribute('#status', 'data-status'),
+          );
+          const states = await page.$$eval('#sub-orders .sub-order', (els) =>
+            els.map((el) => [el.getAttribute('data-mchid'), el.getAttribute('data-status')]),
+          );
+          expect(states.map(([mchid]) => mchid)).toEqual([SANDBOX_DEMO.mchId, TEAWARE]);
+          expect(states[1]?.[1]).not.toBe('PAID');
+          expect(['PAID', 'PARTIALLY_REFUNDED', 'REFUNDED']).toContain(states[0]?.[1]);
+          await screenshot(page, 'combine-partial-result');
+        },
+      );
     },
     FLOW_TIMEOUT,
   );

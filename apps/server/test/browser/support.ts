@@ -11,7 +11,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { freePort } from '../helpers/free-port.ts';
-import { startStack, type Stack } from '../helpers/stack.ts';
+import { expect } from 'vitest';
+import { startStack, storedStatus, type Stack } from '../helpers/stack.ts';
 
 export const CHROMIUM = '/usr/bin/chromium-headless-shell';
 const chromiumMissing = !existsSync(CHROMIUM);
@@ -117,4 +118,49 @@ export function watchPage(page: Page): string[] {
   });
   page.on('requestfailed', (req) => problems.push(`requestfailed: ${req.url()} ${req.failure()?.errorText}`));
   return problems;
+}
+
+/** How long one browser flow (shop → cashier → result) may take. */
+export const FLOW_TIMEOUT = 60_000;
+
+/** A fresh browser profile per test, closed afterwards; a failure message carries what the page complained of. */
+export async function withContext<T>(
+  open: () => Promise<BrowserContext>,
+  run: (context: BrowserContext, page: Page, problems: string[]) => Promise<T>,
+): Promise<T> {
+  const context = await open();
+  const page = await context.newPage();
+  const problems = watchPage(page);
+  try {
+    return await run(context, page, problems);
+  } catch (err) {
+    if (problems.length > 0 && err instanceof Error)
+      err.message += `\npage problems:\n${problems.join('\n')}`;
+    throw err;
+  } finally {
+    await context.close();
+  }
+}
+
+/** The order id in `?order=` of the page's address. */
+export function orderIdOf(page: Page): string {
+  const id = new URL(page.url()).searchParams.get('order');
+  if (!id) throw new Error(`no ?order= in ${page.url()}`);
+  return id;
+}
+
+/**
+ * WeChat's browser after checkout: the WeixinJSBridge stand-in's pay sheet (saved as `<shot>-pay-sheet`), paid,
+ * then the result page, PAID because the server stores it so. Returns the order id.
+ */
+export async function payInJsBridgeSheet(page: Page, stack: Stack, shot: string): Promise<string> {
+  await page.waitForSelector('#sandbox-jsbridge-pay');
+  await screenshot(page, `${shot}-pay-sheet`);
+  await page.click('#sandbox-jsbridge-pay');
+
+  await page.waitForURL(/\/shop\/result\.html\?order=/);
+  const orderId = orderIdOf(page);
+  await page.waitForSelector('#status[data-status="PAID"]', { timeout: 20_000 });
+  expect(await storedStatus(stack.server, orderId)).toBe('PAID');
+  return orderId;
 }
