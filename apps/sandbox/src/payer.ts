@@ -3,7 +3,8 @@ import { isSignType, signV2, type SignType } from '@mp-pay/shared/wechatpay';
 import type { SandboxContext } from './context.ts';
 import { readJsonObject } from './http/body.ts';
 import type { Notifier } from './notifier.ts';
-import { OUTCOMES, recordAttempt, settlePayment, type Outcome } from './pay/settle.ts';
+import { paymentReply, rejectPayment as reject, type PayReply } from './pay/request-payment.ts';
+import { OUTCOMES, recordAttempt, refusedAttempt, settlePayment, type Outcome } from './pay/settle.ts';
 import type { PaySignType, PrepayRecord } from './state.ts';
 import { rsaPaySignProblem } from './v3/paysign.ts';
 import { combineOfPrepay } from './v3/combine.ts';
@@ -26,18 +27,6 @@ import { payCombine } from './v3/combine-pay.ts';
  * does: the buyer can try again with the same prepay_id. Outcome `payerror` simulates the rarer bank-side
  * failure after which orderquery reports PAYERROR and the order needs a new out_trade_no.
  */
-
-interface PayReply {
-  status: number;
-  errMsg: string;
-  hint?: string;
-}
-
-const reject = (status: number, detail: string, hint?: string): PayReply => ({
-  status,
-  errMsg: `requestPayment:fail ${detail}`,
-  ...(hint ? { hint } : {}),
-});
 
 const SIGN_FAILED = '支付验证签名失败';
 
@@ -103,7 +92,7 @@ function pay(sandbox: SandboxContext, notifier: Notifier, body: Record<string, u
   // From here on the order is known: a refused attempt is recorded on it, so inspection shows why.
   const refuse = (status: number, detail: string, hint?: string): PayReply => {
     const reply = reject(status, detail, hint);
-    recordAttempt(order, { at: new Date(now).toISOString(), outcome: 'refused', errMsg: reply.errMsg, hint });
+    recordAttempt(order, refusedAttempt(now, reply.errMsg, hint));
     return reply;
   };
   if (order.tradeType !== 'JSAPI') {
@@ -132,16 +121,7 @@ function pay(sandbox: SandboxContext, notifier: Notifier, body: Record<string, u
 
   const settled = settlePayment(sandbox, notifier, order, prepay, outcome);
   if (!settled.ok) return reject(settled.status, settled.reason, settled.hint);
-  switch (outcome) {
-    case 'cancel':
-      return { status: 200, errMsg: 'requestPayment:fail cancel' };
-    case 'fail':
-      return { status: 200, errMsg: 'requestPayment:fail 支付失败，请稍后再试' };
-    case 'payerror':
-      return { status: 200, errMsg: 'requestPayment:fail 支付失败，请重新下单支付' };
-    case 'success':
-      return { status: 200, errMsg: 'requestPayment:ok' };
-  }
+  return paymentReply(outcome);
 }
 
 /** Recognises the usual paySign mistakes by recomputing what the merchant probably signed. */

@@ -11,7 +11,7 @@ import {
   type SignType,
   type XmlMap,
 } from '@mp-pay/shared/wechatpay';
-import { Aes, Formatter, Hash, Rsa, Transformer } from 'wechatpay-axios-plugin';
+import { Aes, Formatter, Hash, Rsa, Transformer, Wechatpay } from 'wechatpay-axios-plugin';
 import type { RunningSandbox } from '../src/index.ts';
 import {
   callV2,
@@ -240,4 +240,50 @@ export function libraryReadsV3Notification(received: ReceivedNotification) {
     unknown
   >;
   return { verified, serial: h('wechatpay-serial'), envelope, tx };
+}
+
+/** A reply of wechatpay-axios-plugin's chained APIv3 client (it has verified the reply's signature already). */
+export interface LibraryReply {
+  status: number;
+  data: Record<string, unknown>;
+  headers: Record<string, string>;
+}
+/** One endpoint of that client, for the calls the fidelity suites make. */
+export interface LibraryEndpoint {
+  get(config?: Record<string, unknown>): Promise<LibraryReply>;
+  post(data?: unknown, config?: Record<string, unknown>): Promise<LibraryReply>;
+}
+/** What the client throws: an error reply of the sandbox, or its own refusal (an unverifiable signature). */
+export interface LibraryError {
+  code?: string;
+  message: string;
+  response?: { status: number; data?: Record<string, unknown> };
+}
+
+/**
+ * wechatpay-axios-plugin's chained APIv3 client as the main demo merchant, trusting the sandbox's platform
+ * public key unless `certs` says otherwise; `T` is the shape of the paths a suite calls.
+ */
+export function libraryV3<T>(
+  sb: RunningSandbox,
+  options: { privateKey?: string; certs?: Record<string, string> } = {},
+): T {
+  const wxpay = new Wechatpay({
+    mchid: DEMO.mchId,
+    serial: V3.mchCertSerial,
+    privateKey: options.privateKey ?? V3.mchPrivateKey,
+    certs: options.certs ?? { [V3.platformPublicKeyId]: V3.platformPublicKey },
+    baseURL: `${sb.url}/`,
+  } as ConstructorParameters<typeof Wechatpay>[0]) as unknown as { v3: T };
+  return wxpay.v3;
+}
+
+/** What a library call that must fail threw; a call that succeeds fails the test. */
+export async function libraryFailure(promise: Promise<unknown>): Promise<LibraryError> {
+  return (await promise.then(
+    () => {
+      throw new Error('expected the call to fail');
+    },
+    (e: unknown) => e,
+  )) as LibraryError;
 }

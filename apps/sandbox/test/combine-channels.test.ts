@@ -8,7 +8,6 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Formatter, Rsa, Wechatpay } from 'wechatpay-axios-plugin';
-import { SANDBOX_DEMO_COMBINE_SUB_MERCHANTS } from '@mp-pay/shared/wechatpay';
 import type { RunningSandbox } from '../src/index.ts';
 import {
   APP,
@@ -22,13 +21,9 @@ import {
   cashierLink,
 } from './channel-helpers.ts';
 import { DEMO, eventually, postJson, useSandboxAndReceiver, type ReceivedNotification } from './helpers.ts';
-import { V3 } from './v3-helpers.ts';
+import { SUB1, SUB2, V3 } from './v3-helpers.ts';
 
 const ctx = useSandboxAndReceiver();
-const [SUB1, SUB2] = SANDBOX_DEMO_COMBINE_SUB_MERCHANTS as [
-  (typeof SANDBOX_DEMO_COMBINE_SUB_MERCHANTS)[number],
-  (typeof SANDBOX_DEMO_COMBINE_SUB_MERCHANTS)[number],
-];
 
 type Kind = 'jsapi' | 'app' | 'h5' | 'native';
 interface Endpoint {

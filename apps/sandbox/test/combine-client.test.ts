@@ -7,7 +7,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   combineFullyPaid,
   createOutTradeNo,
-  SANDBOX_DEMO_COMBINE_SUB_MERCHANTS,
   SANDBOX_DEMO_V3,
   V3KeySet,
   WechatPayV3Client,
@@ -17,12 +16,8 @@ import {
 import { beijingDay, billReadyAt } from '../src/bills/calendar.ts';
 import type { RunningSandbox } from '../src/index.ts';
 import { DEMO, loginCode, postJson, sandbox } from './helpers.ts';
-import { rsaPayParams } from './v3-helpers.ts';
+import { rsaPayParams, SUB1, SUB2 } from './v3-helpers.ts';
 
-const [SUB1, SUB2] = SANDBOX_DEMO_COMBINE_SUB_MERCHANTS as [
-  (typeof SANDBOX_DEMO_COMBINE_SUB_MERCHANTS)[number],
-  (typeof SANDBOX_DEMO_COMBINE_SUB_MERCHANTS)[number],
-];
 const V3 = SANDBOX_DEMO_V3;
 
 let sb: RunningSandbox;

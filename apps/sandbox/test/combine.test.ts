@@ -6,20 +6,24 @@
  */
 import { createVerify, generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { Formatter, Rsa, Wechatpay } from 'wechatpay-axios-plugin';
+import { Formatter, Rsa } from 'wechatpay-axios-plugin';
 import {
   combineFromNotificationV3,
   combineFullyPaid,
   createOutTradeNo,
   parseV3CombineTransaction,
   SANDBOX_DEMO_CHANNELS,
-  SANDBOX_DEMO_COMBINE_SUB_MERCHANTS,
   V3KeySet,
   verifyV3Notification,
   type V3EncryptedResource,
 } from '@mp-pay/shared/wechatpay';
 import type { RunningSandbox } from '../src/index.ts';
-import { libraryReadsV3Notification } from './channel-helpers.ts';
+import {
+  libraryFailure as failure,
+  libraryReadsV3Notification,
+  libraryV3,
+  type LibraryEndpoint,
+} from './channel-helpers.ts';
 import {
   DEMO,
   eventually,
@@ -28,55 +32,23 @@ import {
   type ReceivedNotification,
   useSandboxAndReceiver,
 } from './helpers.ts';
-import { callV3, decrypt, jsapiBody, queryPath, replySignatureOk, V3 } from './v3-helpers.ts';
+import { callV3, decrypt, jsapiBody, queryPath, replySignatureOk, SUB1, SUB2, V3 } from './v3-helpers.ts';
 
 const ctx = useSandboxAndReceiver();
-const [SUB1, SUB2] = SANDBOX_DEMO_COMBINE_SUB_MERCHANTS as [
-  (typeof SANDBOX_DEMO_COMBINE_SUB_MERCHANTS)[number],
-  (typeof SANDBOX_DEMO_COMBINE_SUB_MERCHANTS)[number],
-];
 
-interface Reply {
-  status: number;
-  data: Record<string, unknown>;
-  headers: Record<string, string>;
-}
-interface Endpoint {
-  get(config?: Record<string, unknown>): Promise<Reply>;
-  post(data?: unknown, config?: Record<string, unknown>): Promise<Reply>;
-}
 interface CombineClient {
   combineTransactions: {
-    jsapi: Endpoint;
-    app: Endpoint;
-    h5: Endpoint;
-    native: Endpoint;
-    outTradeNo: { _combine_out_trade_no_: Endpoint & { close: Endpoint } };
+    jsapi: LibraryEndpoint;
+    app: LibraryEndpoint;
+    h5: LibraryEndpoint;
+    native: LibraryEndpoint;
+    outTradeNo: { _combine_out_trade_no_: LibraryEndpoint & { close: LibraryEndpoint } };
   };
-}
-interface LibraryError {
-  response?: { status: number; data?: Record<string, unknown> };
 }
 
 /** The library's chained client, as the combine merchant (the main demo merchant) unless told otherwise. */
 function library(sb: RunningSandbox, options: { privateKey?: string } = {}): CombineClient {
-  const wxpay = new Wechatpay({
-    mchid: DEMO.mchId,
-    serial: V3.mchCertSerial,
-    privateKey: options.privateKey ?? V3.mchPrivateKey,
-    certs: { [V3.platformPublicKeyId]: V3.platformPublicKey },
-    baseURL: `${sb.url}/`,
-  } as ConstructorParameters<typeof Wechatpay>[0]) as unknown as { v3: CombineClient };
-  return wxpay.v3;
-}
-
-async function failure(promise: Promise<unknown>): Promise<LibraryError> {
-  return (await promise.then(
-    () => {
-      throw new Error('expected the call to fail');
-    },
-    (e: unknown) => e,
-  )) as LibraryError;
+  return libraryV3<CombineClient>(sb, options);
 }
 
 let seq = 0;

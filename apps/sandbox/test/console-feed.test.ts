@@ -15,7 +15,16 @@ import { createContext, type SandboxContext } from '../src/context.ts';
 import { Notifier } from '../src/notifier.ts';
 import { Refunds } from '../src/refunds/core.ts';
 import type { RunningSandbox } from '../src/index.ts';
-import { DEMO, eventually, NotifyReceiver, pay, placeOrder, postJson } from './helpers.ts';
+import {
+  DEMO,
+  eventually,
+  NotifyReceiver,
+  pay,
+  placeOrder,
+  postJson,
+  SseParser,
+  type SseEvent,
+} from './helpers.ts';
 
 const MAX_BUFFERED = 256 * 1024;
 const STALL_MS = 1500;
@@ -63,33 +72,18 @@ afterAll(async () => {
   await receiver.close();
 });
 
-interface Event {
-  event: string;
-  data: string;
-}
+type Event = SseEvent;
 
 /** Reads a Server-Sent Events stream in the background, keeping every event with data. */
 function follow(body: ReadableStream<Uint8Array>): { events: Event[]; stop: () => Promise<void> } {
   const reader = body.getReader();
-  const decoder = new TextDecoder();
+  const parser = new SseParser();
   const events: Event[] = [];
-  let buffer = '';
   const done = (async () => {
     for (;;) {
       const chunk = await reader.read().catch(() => ({ done: true as const, value: undefined }));
       if (chunk.done) return;
-      buffer += decoder.decode(chunk.value, { stream: true });
-      let end: number;
-      while ((end = buffer.indexOf('\n\n')) >= 0) {
-        const lines = buffer.slice(0, end).split('\n');
-        buffer = buffer.slice(end + 2);
-        const data = lines
-          .filter((l) => l.startsWith('data: '))
-          .map((l) => l.slice(6))
-          .join('\n');
-        const event = lines.find((l) => l.startsWith('event: '))?.slice(7) ?? 'message';
-        if (data) events.push({ event, data });
-      }
+      events.push(...parser.push(chunk.value));
     }
   })();
   return {

@@ -15,8 +15,10 @@ import {
   placeOrder,
   loginCode,
   postJson,
+  SseParser,
   SUCCESS_XML,
   useSandboxAndReceiver,
+  type SseEvent,
 } from './helpers.ts';
 import { callV3, payV3, placeV3, rsaPayParams } from './v3-helpers.ts';
 
@@ -456,13 +458,12 @@ describe('the console controls refuse other web pages', () => {
 /** Reads Server-Sent Events from a fetch body until `until` accepts one (or the deadline passes). */
 async function readEvents(
   body: ReadableStream<Uint8Array>,
-  until: (event: { event: string; data: string }) => boolean,
+  until: (event: SseEvent) => boolean,
   timeoutMs = 5000,
-): Promise<Array<{ event: string; data: string }>> {
+): Promise<SseEvent[]> {
   const reader = body.getReader();
-  const decoder = new TextDecoder();
-  const events: Array<{ event: string; data: string }> = [];
-  let buffer = '';
+  const parser = new SseParser();
+  const events: SseEvent[] = [];
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const chunk = await Promise.race([
@@ -472,20 +473,9 @@ async function readEvents(
       ),
     ]);
     if (chunk.done) break;
-    buffer += decoder.decode(chunk.value, { stream: true });
-    let end: number;
-    while ((end = buffer.indexOf('\n\n')) >= 0) {
-      const block = buffer.slice(0, end);
-      buffer = buffer.slice(end + 2);
-      const lines = block.split('\n');
-      const event = lines.find((l) => l.startsWith('event: '))?.slice(7) ?? 'message';
-      const data = lines
-        .filter((l) => l.startsWith('data: '))
-        .map((l) => l.slice(6))
-        .join('\n');
-      if (!data) continue;
-      events.push({ event, data });
-      if (until({ event, data })) {
+    for (const event of parser.push(chunk.value)) {
+      events.push(event);
+      if (until(event)) {
         reader.releaseLock();
         return events;
       }
@@ -532,26 +522,14 @@ describe('GET /sandbox/events: only changes', () => {
   /** Every event that arrives on `body` in the next `ms`. */
   async function collect(body: ReadableStream<Uint8Array>, ms: number) {
     const reader = body.getReader();
-    const decoder = new TextDecoder();
-    const events: Array<{ event: string; data: string }> = [];
-    let buffer = '';
+    const parser = new SseParser();
+    const events: SseEvent[] = [];
     const timer = setTimeout(() => reader.releaseLock(), ms);
     try {
       for (;;) {
         const chunk = await reader.read();
         if (chunk.done) break;
-        buffer += decoder.decode(chunk.value, { stream: true });
-        let end: number;
-        while ((end = buffer.indexOf('\n\n')) >= 0) {
-          const lines = buffer.slice(0, end).split('\n');
-          buffer = buffer.slice(end + 2);
-          const data = lines
-            .filter((l) => l.startsWith('data: '))
-            .map((l) => l.slice(6))
-            .join('\n');
-          const event = lines.find((l) => l.startsWith('event: '))?.slice(7) ?? 'message';
-          if (data) events.push({ event, data });
-        }
+        events.push(...parser.push(chunk.value));
       }
     } catch {
       // released at the deadline: the pending read is rejected, the stream stays readable

@@ -234,3 +234,36 @@ export async function inspect(sb: RunningSandbox, outTradeNo: string) {
     [k: string]: unknown;
   };
 }
+
+/** One Server-Sent Event as a test sees it: its `event:` name (`message` when unnamed) and its data lines joined. */
+export interface SseEvent {
+  event: string;
+  data: string;
+}
+
+/**
+ * Splits a Server-Sent Events byte stream into events as its chunks arrive (a chunk may end mid-event): each
+ * block ends at a blank line; blocks without data (keep-alive comments) are skipped.
+ */
+export class SseParser {
+  private readonly decoder = new TextDecoder();
+  private buffer = '';
+
+  /** The events that `chunk` completes. */
+  push(chunk: Uint8Array): SseEvent[] {
+    this.buffer += this.decoder.decode(chunk, { stream: true });
+    const events: SseEvent[] = [];
+    let end: number;
+    while ((end = this.buffer.indexOf('\n\n')) >= 0) {
+      const lines = this.buffer.slice(0, end).split('\n');
+      this.buffer = this.buffer.slice(end + 2);
+      const data = lines
+        .filter((l) => l.startsWith('data: '))
+        .map((l) => l.slice(6))
+        .join('\n');
+      const event = lines.find((l) => l.startsWith('event: '))?.slice(7) ?? 'message';
+      if (data) events.push({ event, data });
+    }
+    return events;
+  }
+}

@@ -6,38 +6,29 @@
  */
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { Aes, Formatter, Rsa, Wechatpay } from 'wechatpay-axios-plugin';
+import { Aes, Formatter, Rsa } from 'wechatpay-axios-plugin';
 import type { RunningSandbox } from '../src/index.ts';
 import { DEMO, eventually, loginCode, postJson, sandbox, useSandboxAndReceiver } from './helpers.ts';
-import { libraryReadsV3Notification } from './channel-helpers.ts';
+import {
+  libraryFailure as failure,
+  libraryReadsV3Notification,
+  libraryV3,
+  type LibraryEndpoint,
+} from './channel-helpers.ts';
 import { V3 } from './v3-helpers.ts';
 
-interface Reply {
-  status: number;
-  data: Record<string, unknown>;
-  headers: Record<string, string>;
-}
-interface Endpoint {
-  get(config?: Record<string, unknown>): Promise<Reply>;
-  post(data?: unknown, config?: Record<string, unknown>): Promise<Reply>;
-}
 /** The chained client's shape, for the paths used here. */
 interface V3Client {
   v3: {
     pay: {
       transactions: {
-        jsapi: Endpoint;
-        outTradeNo: { _out_trade_no_: Endpoint & { close: Endpoint } };
-        id: { _transaction_id_: Endpoint };
+        jsapi: LibraryEndpoint;
+        outTradeNo: { _out_trade_no_: LibraryEndpoint & { close: LibraryEndpoint } };
+        id: { _transaction_id_: LibraryEndpoint };
       };
     };
-    certificates: Endpoint;
+    certificates: LibraryEndpoint;
   };
-}
-interface LibraryError {
-  code?: string;
-  message: string;
-  response?: { status: number; data?: Record<string, unknown> };
 }
 
 const ctx = useSandboxAndReceiver();
@@ -46,23 +37,7 @@ function library(
   sb: RunningSandbox,
   options: { privateKey?: string; certs?: Record<string, string> } = {},
 ): V3Client['v3'] {
-  const wxpay = new Wechatpay({
-    mchid: DEMO.mchId,
-    serial: V3.mchCertSerial,
-    privateKey: options.privateKey ?? V3.mchPrivateKey,
-    certs: options.certs ?? { [V3.platformPublicKeyId]: V3.platformPublicKey },
-    baseURL: `${sb.url}/`,
-  } as ConstructorParameters<typeof Wechatpay>[0]) as unknown as V3Client;
-  return wxpay.v3;
-}
-
-async function failure(promise: Promise<unknown>): Promise<LibraryError> {
-  return (await promise.then(
-    () => {
-      throw new Error('expected the call to fail');
-    },
-    (e: unknown) => e,
-  )) as LibraryError;
+  return libraryV3<V3Client['v3']>(sb, options);
 }
 
 async function order(v3: V3Client['v3'], extra: Record<string, unknown> = {}) {

@@ -7,6 +7,7 @@ import { createDecipheriv, createSign, verify } from 'node:crypto';
 import {
   buildAuthorizationV3,
   createOutTradeNo,
+  SANDBOX_DEMO_COMBINE_SUB_MERCHANTS,
   SANDBOX_DEMO_V3,
   type V3EncryptedResource,
 } from '@mp-pay/shared/wechatpay';
@@ -14,6 +15,12 @@ import type { RunningSandbox } from '../src/index.ts';
 import { DEMO, loginCode, postJson } from './helpers.ts';
 
 export const V3 = SANDBOX_DEMO_V3;
+
+/** The demo sub-merchants of the combine suites (the main demo merchant is the combine merchant). */
+export const [SUB1, SUB2] = SANDBOX_DEMO_COMBINE_SUB_MERCHANTS as [
+  (typeof SANDBOX_DEMO_COMBINE_SUB_MERCHANTS)[number],
+  (typeof SANDBOX_DEMO_COMBINE_SUB_MERCHANTS)[number],
+];
 
 export interface V3Response {
   status: number;

@@ -71,15 +71,7 @@ export function orderInspectionRoute(sandbox: SandboxContext, refunds: Refunds) 
       time_end: order.timeEnd,
       bank_type: order.bankType,
       extras: order.paidExtras,
-      prepay_ids: order.prepayIds.map((id) => {
-        const prepay = sandbox.state.prepays.get(id);
-        return {
-          prepay_id: id,
-          expires_at: iso(prepay?.expiresAt),
-          ...(prepay?.codeUrl ? { code_url: prepay.codeUrl } : {}),
-          ...(prepay?.h5Package ? { h5_package: prepay.h5Package } : {}),
-        };
-      }),
+      prepay_ids: order.prepayIds.map((id) => prepayInspection(sandbox, id)),
       payments: order.payments,
       notifications: order.notifications,
       next_notification_at: iso(order.nextNotificationAt),
@@ -103,5 +95,19 @@ export function orderInspectionRoute(sandbox: SandboxContext, refunds: Refunds) 
         next_notification_at: iso(refund.nextNotificationAt),
       })),
     };
+  };
+}
+
+/**
+ * A prepay_id as the inspection views show it (an order's and a combine's): when it expires and what its
+ * channel hands the buyer (a Native code_url, an H5 cashier's package).
+ */
+export function prepayInspection(sandbox: SandboxContext, id: string) {
+  const prepay = sandbox.state.prepays.get(id);
+  return {
+    prepay_id: id,
+    expires_at: prepay === undefined ? undefined : new Date(prepay.expiresAt).toISOString(),
+    ...(prepay?.codeUrl ? { code_url: prepay.codeUrl } : {}),
+    ...(prepay?.h5Package ? { h5_package: prepay.h5Package } : {}),
   };
 }

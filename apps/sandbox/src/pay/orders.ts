@@ -23,6 +23,17 @@ export function findOrder(
 }
 
 /**
+ * Where every new order starts, whoever placed it (unifiedorder, a v3 order endpoint, a combine's sub-order):
+ * unpaid, with no prepay_id, payment, notification or refund yet.
+ */
+export function unpaidOrderStart(): Pick<
+  OrderRecord,
+  'state' | 'prepayIds' | 'paidExtras' | 'payments' | 'notifications' | 'refunds'
+> {
+  return { state: 'NOTPAY', prepayIds: [], paidExtras: {}, payments: [], notifications: [], refunds: [] };
+}
+
+/**
  * An unpaid order past its time_expire can no longer be paid; the sandbox shows it as CLOSED from then on
  * (closed by expiry, which closeorder still accepts, unlike a merchant close).
  */

@@ -17,9 +17,15 @@ export type Settled =
 
 const MAX_RECORDED_PAYMENTS = 100;
 
-export function recordAttempt(order: OrderRecord, attempt: PaymentAttempt): void {
-  order.payments.push(attempt);
-  if (order.payments.length > MAX_RECORDED_PAYMENTS) order.payments.shift();
+/** Keeps an attempt on an order, or on a combine (which records the attempts made with its prepay_id). */
+export function recordAttempt(record: { payments: PaymentAttempt[] }, attempt: PaymentAttempt): void {
+  record.payments.push(attempt);
+  if (record.payments.length > MAX_RECORDED_PAYMENTS) record.payments.shift();
+}
+
+/** A refused attempt as recorded, so inspection shows why the buyer could not pay. */
+export function refusedAttempt(now: number, errMsg: string, hint?: string): PaymentAttempt {
+  return { at: new Date(now).toISOString(), outcome: 'refused', errMsg, ...(hint ? { hint } : {}) };
 }
 
 /**
@@ -36,12 +42,7 @@ export function settlePayment(
 ): Settled {
   const now = sandbox.clock.now();
   const refuse = (status: number, reason: string, hint?: string): Settled => {
-    recordAttempt(order, {
-      at: new Date(now).toISOString(),
-      outcome: 'refused',
-      errMsg: reason,
-      ...(hint ? { hint } : {}),
-    });
+    recordAttempt(order, refusedAttempt(now, reason, hint));
     return { ok: false, status, reason, ...(hint ? { hint } : {}) };
   };
   applyExpiry(order, now);
@@ -56,17 +57,27 @@ export function settlePayment(
   if (outcome === 'success') {
     if (payerOpenid && !order.openid) order.openid = payerOpenid;
     markPaid(sandbox, order, now);
+    applyCoupon(sandbox, order);
     notifier.start(order);
   }
   return { ok: true, outcome };
 }
 
-function markPaid(sandbox: SandboxContext, order: OrderRecord, now: number): void {
+/**
+ * What every paid order records, a single order or a combine's sub-order: its own transaction_id (by which it
+ * can be queried) and the time it was paid, the whole total paid in cash.
+ */
+export function markPaid(sandbox: SandboxContext, order: OrderRecord, now: number): void {
   order.state = 'SUCCESS';
   order.transactionId = newTransactionId(now);
   order.timeEnd = formatWechatTime(new Date(now));
   order.bankType = 'OTHERS';
   order.cashFee = order.totalFee;
+  sandbox.state.transactions.set(order.transactionId, order.key);
+}
+
+/** A coupon fault on a single order (POST /sandbox/faults {coupon}): the buyer pays part of the total with it. */
+function applyCoupon(sandbox: SandboxContext, order: OrderRecord): void {
   const coupon = sandbox.faults.for(order.mchId, order.outTradeNo).coupon;
   const couponFee = coupon ? Math.min(coupon.fee, order.totalFee - 1) : 0;
   if (coupon && couponFee > 0) {
@@ -81,5 +92,4 @@ function markPaid(sandbox: SandboxContext, order: OrderRecord, now: number): voi
       ...(coupon.type === 'NO_CASH' ? { settlement_total_fee: String(order.totalFee - couponFee) } : {}),
     };
   }
-  sandbox.state.transactions.set(order.transactionId, order.key);
 }

@@ -2,7 +2,7 @@ import { buildXml, parseWechatTime, returnFailXml, type XmlMap } from '@mp-pay/s
 import type { SandboxContext } from '../context.ts';
 import { resultFailXml, signedFields } from '../http/xml-reply.ts';
 import { orderKey, type OrderRecord, type TradeType } from '../state.ts';
-import { findOrder, issueCodeUrl, issueMwebUrl, issuePrepayId } from './orders.ts';
+import { findOrder, issueCodeUrl, issueMwebUrl, issuePrepayId, unpaidOrderStart } from './orders.ts';
 import type { PayRequest } from './request.ts';
 import { checkUnifiedOrder } from './rules.ts';
 
@@ -84,12 +84,7 @@ export function unifiedOrder(req: PayRequest, sandbox: SandboxContext): string {
       signType,
       createdAt: now,
       expiresAt: raw.time_expire === undefined ? undefined : parseWechatTime(raw.time_expire)?.getTime(),
-      state: 'NOTPAY',
-      prepayIds: [],
-      paidExtras: {},
-      payments: [],
-      notifications: [],
-      refunds: [],
+      ...unpaidOrderStart(),
     };
     sandbox.state.orders.set(order.key, order);
   }

@@ -1,31 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { formatWechatTime } from '@mp-pay/shared/wechatpay';
 import type { SandboxContext } from '../context.ts';
 import { FORGERIES } from '../faults.ts';
 import type { Notifier } from '../notifier.ts';
-import { newTransactionId } from '../pay/orders.ts';
-import { OUTCOMES, recordAttempt, type Outcome } from '../pay/settle.ts';
+import { paymentReply, rejectPayment as reject, type PayReply } from '../pay/request-payment.ts';
+import { markPaid, OUTCOMES, recordAttempt, refusedAttempt, type Outcome } from '../pay/settle.ts';
 import type { OrderRecord, PaymentAttempt, PrepayRecord } from '../state.ts';
 import { combineJson, subOrdersOf, type CombineRecord } from './combine.ts';
 import type { CombineKind } from './combine-rules.ts';
 import { v3Envelope } from './notification.ts';
 import { rsaPaySignProblem, type PayFields } from './paysign.ts';
 import { beijingRfc3339 } from './time.ts';
-
-/** What the payer answers (the shape of payer.ts's replies). */
-export interface CombinePayReply {
-  status: number;
-  errMsg: string;
-  hint?: string;
-}
-
-const reject = (status: number, detail: string, hint?: string): CombinePayReply => ({
-  status,
-  errMsg: `requestPayment:fail ${detail}`,
-  ...(hint ? { hint } : {}),
-});
-
-const MAX_RECORDED_PAYMENTS = 100;
 
 /** Where each kind of combine is paid, named when it is presented to another channel. */
 export const COMBINE_CHANNEL: Record<CombineKind, string> = {
@@ -34,11 +18,6 @@ export const COMBINE_CHANNEL: Record<CombineKind, string> = {
   h5: 'on its h5_url cashier',
   native: 'by scanning its code_url (POST /sandbox/scan)',
 };
-
-function recordOnCombine(combine: CombineRecord, attempt: PaymentAttempt): void {
-  combine.payments.push(attempt);
-  if (combine.payments.length > MAX_RECORDED_PAYMENTS) combine.payments.shift();
-}
 
 /**
  * wx.requestPayment with a combine's prepay_id (POST /sandbox/pay, payer.ts hands it over): signType RSA over
@@ -59,17 +38,11 @@ export function payCombine(
   paySign: string,
   outcome: Outcome,
   failSubOrder: unknown,
-): CombinePayReply {
+): PayReply {
   const now = sandbox.clock.now();
-  const refuse = (status: number, detail: string, hint?: string): CombinePayReply => {
+  const refuse = (status: number, detail: string, hint?: string): PayReply => {
     const reply = reject(status, detail, hint);
-    const attempt: PaymentAttempt = {
-      at: new Date(now).toISOString(),
-      outcome: 'refused',
-      errMsg: reply.errMsg,
-      ...(hint ? { hint } : {}),
-    };
-    recordOnCombine(combine, attempt);
+    recordAttempt(combine, refusedAttempt(now, reply.errMsg, hint));
     return reply;
   };
   if (combine.kind !== 'jsapi') {
@@ -93,16 +66,7 @@ export function payCombine(
 
   const settled = settleCombine(sandbox, notifier, prepay, combine, outcome, failSubOrder);
   if (!settled.ok) return reject(settled.status, settled.reason, settled.hint);
-  switch (outcome) {
-    case 'cancel':
-      return { status: 200, errMsg: 'requestPayment:fail cancel' };
-    case 'fail':
-      return { status: 200, errMsg: 'requestPayment:fail 支付失败，请稍后再试' };
-    case 'payerror':
-      return { status: 200, errMsg: 'requestPayment:fail 支付失败，请重新下单支付' };
-    case 'success':
-      return { status: 200, errMsg: 'requestPayment:ok', ...(settled.hint ? { hint: settled.hint } : {}) };
-  }
+  return paymentReply(outcome, settled.hint);
 }
 
 /** What settleCombine decided: as settlePayment's, plus the partial-payment hint of `fail_sub_order`. */
@@ -136,12 +100,7 @@ export function settleCombine(
     ...(hint ? { hint } : {}),
   });
   const refuse = (status: number, reason: string, hint?: string): CombineSettled => {
-    recordOnCombine(combine, {
-      at: new Date(now).toISOString(),
-      outcome: 'refused',
-      errMsg: reason,
-      ...(hint ? { hint } : {}),
-    });
+    recordAttempt(combine, refusedAttempt(now, reason, hint));
     return fail(status, reason, hint);
   };
   if (failSubOrder !== undefined && !orders.some((o) => o.outTradeNo === failSubOrder)) {
@@ -165,7 +124,7 @@ export function settleCombine(
     return refuse(409, 'prepay_id已过期', 'prepay_id lives 2 hours: place the combine again');
 
   const attempt: PaymentAttempt = { at: new Date(now).toISOString(), outcome };
-  recordOnCombine(combine, attempt);
+  recordAttempt(combine, attempt);
   for (const order of orders) recordAttempt(order, attempt);
   if (outcome === 'payerror') for (const order of orders) order.state = 'PAYERROR';
   if (outcome !== 'success') return { ok: true, outcome };
@@ -176,7 +135,8 @@ export function settleCombine(
   }
   for (const order of orders) {
     if (order.outTradeNo === failSubOrder) order.state = 'PAYERROR';
-    else markSubOrderPaid(sandbox, order, now);
+    // Each sub-order gets its own transaction_id, with the same success time as its siblings.
+    else markPaid(sandbox, order, now);
   }
   startCombineNotification(sandbox, notifier, combine);
   return {
@@ -198,16 +158,6 @@ export function combineTotalFee(orders: OrderRecord[]): number {
 /** The combine's description on a pay page: its sub-orders' descriptions, in the order they were listed. */
 export function combineDescription(orders: OrderRecord[]): string {
   return orders.map((order) => order.body).join(' + ');
-}
-
-/** A sub-order's own payment: its own transaction_id, the same success time as its siblings. */
-function markSubOrderPaid(sandbox: SandboxContext, order: OrderRecord, now: number): void {
-  order.state = 'SUCCESS';
-  order.transactionId = newTransactionId(now);
-  order.timeEnd = formatWechatTime(new Date(now));
-  order.bankType = 'OTHERS';
-  order.cashFee = order.totalFee;
-  sandbox.state.transactions.set(order.transactionId, order.key);
 }
 
 /**

@@ -1,6 +1,7 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import type { SandboxContext } from '../context.ts';
+import { prepayInspection } from '../control/orders.ts';
 import { sendJsonError } from '../http/json.ts';
 import { TRADE_STATE_DESC } from '../pay/orders.ts';
 import { reportedState } from '../refunds/status.ts';
@@ -113,15 +114,7 @@ function combineInspectionRoute(sandbox: SandboxContext, settle: (order: OrderRe
           refunds: order.refunds.length,
         };
       }),
-      prepay_ids: combine.prepayIds.map((id) => {
-        const prepay = sandbox.state.prepays.get(id);
-        return {
-          prepay_id: id,
-          expires_at: iso(prepay?.expiresAt),
-          ...(prepay?.codeUrl ? { code_url: prepay.codeUrl } : {}),
-          ...(prepay?.h5Package ? { h5_package: prepay.h5Package } : {}),
-        };
-      }),
+      prepay_ids: combine.prepayIds.map((id) => prepayInspection(sandbox, id)),
       payments: combine.payments,
       notifications: combine.notifications,
       next_notification_at: iso(combine.nextNotificationAt),

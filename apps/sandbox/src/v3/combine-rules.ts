@@ -1,7 +1,15 @@
 import { isIP } from 'node:net';
 import { H5_SCENE_TYPES, TIME_EXPIRE_TOO_SHORT } from '../pay/rules.ts';
 import { missingField, paramError, v3Error, type V3Reply } from './reply.ts';
-import { checkNotifyUrl, V3_OUT_TRADE_NO_RE } from './rules.ts';
+import {
+  at,
+  bytes,
+  checkNotifyUrl,
+  H5_SCENE_REQUIRED,
+  isMissing,
+  MIN_EXPIRE_LEAD_MS,
+  V3_OUT_TRADE_NO_RE,
+} from './rules.ts';
 import { parseRfc3339 } from './time.ts';
 
 /** The combine order endpoints: /v3/combine-transactions/{jsapi,app,h5,native}. */
@@ -55,12 +63,7 @@ const REQUIRED_BY_KIND: Record<CombineKind, Array<[string, string]>> = {
     ['scene_info', '场景信息'],
     ['scene_info.payer_client_ip', '用户终端IP'],
   ],
-  h5: [
-    ['scene_info', '场景信息'],
-    ['scene_info.payer_client_ip', '用户终端IP'],
-    ['scene_info.h5_info', 'H5场景信息'],
-    ['scene_info.h5_info.type', '场景类型'],
-  ],
+  h5: H5_SCENE_REQUIRED,
 };
 
 const SUB_REQUIRED: Array<[string, string]> = [
@@ -71,21 +74,8 @@ const SUB_REQUIRED: Array<[string, string]> = [
   ['description', '商品描述'],
 ];
 
-const MIN_EXPIRE_LEAD_MS = 5 * 60_000;
-
-function at(body: unknown, path: string): unknown {
-  let value: unknown = body;
-  for (const part of path.split('.')) {
-    if (value === null || typeof value !== 'object') return undefined;
-    value = (value as Record<string, unknown>)[part];
-  }
-  return value;
-}
-
-const bytes = (text: string) => Buffer.byteLength(text, 'utf8');
 const isObject = (value: unknown): value is Record<string, unknown> =>
   value !== null && typeof value === 'object' && !Array.isArray(value);
-const empty = (value: unknown) => value === undefined || value === null || value === '';
 
 /**
  * The parameter rules of POST /v3/combine-transactions/{kind} (docs/protocol.md §7 "Combine payments"). Every
@@ -98,7 +88,7 @@ export function checkCombine(
   kind: CombineKind,
 ): { combine: CombineBody } | { reply: V3Reply } {
   for (const [path, label] of [...REQUIRED, ...REQUIRED_BY_KIND[kind]]) {
-    if (empty(at(body, path))) return { reply: missingField(path, label) };
+    if (isMissing(at(body, path))) return { reply: missingField(path, label) };
   }
   const fail = (field: string, why: string, value?: unknown) => ({
     reply: paramError(field, `${field}参数格式错误: ${why}`, 'body', value),
@@ -157,7 +147,7 @@ export function checkCombine(
     const name = (field: string) => `sub_orders[${i}].${field}`;
     if (!isObject(sub)) return fail(`sub_orders[${i}]`, 'must be an object');
     for (const [path, label] of SUB_REQUIRED) {
-      if (empty(at(sub, path))) return { reply: missingField(name(path), label) };
+      if (isMissing(at(sub, path))) return { reply: missingField(name(path), label) };
     }
     for (const field of ['mchid', 'attach', 'out_trade_no', 'description']) {
       if (typeof sub[field] !== 'string') return fail(name(field), 'must be a string', sub[field]);

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { formatWechatTime } from '@mp-pay/shared/wechatpay';
 import type { SandboxContext } from '../context.ts';
 import { sandboxBaseUrl } from '../http/base-url.ts';
-import { applyExpiry, issueCodeUrl, issueMwebUrl } from '../pay/orders.ts';
+import { applyExpiry, issueCodeUrl, issueMwebUrl, unpaidOrderStart } from '../pay/orders.ts';
 import { reportedState } from '../refunds/status.ts';
 import {
   BoundedMap,
@@ -301,12 +301,7 @@ function create(
       signType: 'RSA',
       createdAt: now,
       expiresAt,
-      state: 'NOTPAY',
-      prepayIds: [],
-      paidExtras: {},
-      payments: [],
-      notifications: [],
-      refunds: [],
+      ...unpaidOrderStart(),
     };
     sandbox.state.orders.set(order.key, order);
     bySubOrder.set(order.key, combine.key);

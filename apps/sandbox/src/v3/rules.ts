@@ -35,6 +35,14 @@ const REQUIRED: Array<[string, string]> = [
   ['amount.total', '总金额'],
 ];
 
+/** What an H5 payment (an order or a combine) requires of its scene_info. */
+export const H5_SCENE_REQUIRED: Array<[string, string]> = [
+  ['scene_info', '场景信息'],
+  ['scene_info.payer_client_ip', '用户终端IP'],
+  ['scene_info.h5_info', 'H5场景信息'],
+  ['scene_info.h5_info.type', '场景类型'],
+];
+
 /** What each endpoint requires on top (WeChat's labels). */
 const REQUIRED_BY_KIND: Record<V3OrderKind, Array<[string, string]>> = {
   jsapi: [
@@ -43,17 +51,14 @@ const REQUIRED_BY_KIND: Record<V3OrderKind, Array<[string, string]>> = {
   ],
   app: [],
   native: [],
-  h5: [
-    ['scene_info', '场景信息'],
-    ['scene_info.payer_client_ip', '用户终端IP'],
-    ['scene_info.h5_info', 'H5场景信息'],
-    ['scene_info.h5_info.type', '场景类型'],
-  ],
+  h5: H5_SCENE_REQUIRED,
 };
 
-const MIN_EXPIRE_LEAD_MS = 5 * 60_000;
+/** time_expire must leave the buyer at least 5 minutes (orders and combines alike). */
+export const MIN_EXPIRE_LEAD_MS = 5 * 60_000;
 
-function at(body: Record<string, unknown>, path: string): unknown {
+/** The value at a dotted path of a JSON body (`scene_info.h5_info.type`), undefined where the path breaks. */
+export function at(body: unknown, path: string): unknown {
   let value: unknown = body;
   for (const part of path.split('.')) {
     if (value === null || typeof value !== 'object') return undefined;
@@ -62,7 +67,11 @@ function at(body: Record<string, unknown>, path: string): unknown {
   return value;
 }
 
-const bytes = (text: string) => Buffer.byteLength(text, 'utf8');
+/** A required field counts as missing when absent, null or an empty string (orders and combines alike). */
+export const isMissing = (value: unknown) => value === undefined || value === null || value === '';
+
+/** WeChat's length limits count UTF-8 bytes, not characters. */
+export const bytes = (text: string) => Buffer.byteLength(text, 'utf8');
 
 /**
  * POST /v3/pay/transactions/jsapi's parameter rules (docs/protocol.md §7 "Orders"): every failure is a 400
@@ -82,8 +91,7 @@ export function checkV3Order(
   kind: V3OrderKind,
 ): { order: V3Order } | { reply: V3Reply } {
   for (const [path, label] of [...REQUIRED, ...REQUIRED_BY_KIND[kind]]) {
-    const value = at(body, path);
-    if (value === undefined || value === null || value === '') return { reply: missingField(path, label) };
+    if (isMissing(at(body, path))) return { reply: missingField(path, label) };
   }
   const fail = (field: string, why: string, value?: unknown) => ({
     reply: paramError(field, `${field}参数格式错误: ${why}`, 'body', value),

@@ -1,6 +1,13 @@
 import type { SandboxContext } from '../context.ts';
 import { sandboxBaseUrl } from '../http/base-url.ts';
-import { findOrder, issueCodeUrl, issueMwebUrl, issuePrepayId, TRADE_STATE_DESC } from '../pay/orders.ts';
+import {
+  findOrder,
+  issueCodeUrl,
+  issueMwebUrl,
+  issuePrepayId,
+  TRADE_STATE_DESC,
+  unpaidOrderStart,
+} from '../pay/orders.ts';
 import { reportedState } from '../refunds/status.ts';
 import { orderKey, type OrderRecord, type ReportedTradeState, type TradeType } from '../state.ts';
 import { paramError, v3Error, type V3Reply } from './reply.ts';
@@ -126,12 +133,7 @@ function place(req: V3Request, sandbox: SandboxContext, kind: V3OrderKind): V3Re
       signType: 'RSA',
       createdAt: now,
       expiresAt: placed.time_expire === undefined ? undefined : parseRfc3339(placed.time_expire),
-      state: 'NOTPAY',
-      prepayIds: [],
-      paidExtras: {},
-      payments: [],
-      notifications: [],
-      refunds: [],
+      ...unpaidOrderStart(),
     };
     sandbox.state.orders.set(order.key, order);
   }
