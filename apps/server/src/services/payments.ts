@@ -252,10 +252,9 @@ export async function closeOrderLater(
   log: Logger = ctx.log,
 ): Promise<CloseOutcome> {
   for (let round = 0; round < 3; round++) {
-    const order = await ctx.store.orders.getOrder(orderId);
-    if (!order || order.status === 'CLOSED') return { kind: 'closed' };
-    if (order.status === 'PAID') return { kind: 'paid' };
-    const attempt = await ctx.store.attempts.getAttempt(order.currentAttempt);
+    const current = await closingOrder(ctx, orderId);
+    if ('outcome' in current) return current.outcome;
+    const { attempt } = current;
     if (attempt && attempt.state === 'OPEN') {
       const now = ctx.now();
       const ended = await ctx.store.attempts.endAttempt(attempt.outTradeNo, {
@@ -286,10 +285,9 @@ export async function closeOrderAtWechat(
 ): Promise<CloseOutcome> {
   // A few rounds at most: a new attempt opened while the first was being closed is closed in the next.
   for (let round = 0; round < 3; round++) {
-    const order = await ctx.store.orders.getOrder(orderId);
-    if (!order || order.status === 'CLOSED') return { kind: 'closed' };
-    if (order.status === 'PAID') return { kind: 'paid' };
-    let attempt = await ctx.store.attempts.getAttempt(order.currentAttempt);
+    const current = await closingOrder(ctx, orderId);
+    if ('outcome' in current) return current.outcome;
+    let { attempt } = current;
     let closedAttempt: string | undefined;
     let recheck: CloseOutcome | undefined;
     if (attempt && attempt.state === 'OPEN' && !isPlaced(attempt.prepared)) {
@@ -313,6 +311,20 @@ export async function closeOrderAtWechat(
     if (outcome) return outcome.kind === 'closed' ? (recheck ?? outcome) : outcome;
   }
   throw new GatewayError('unavailable', `order ${orderId} kept opening attempts while being closed`);
+}
+
+/**
+ * One round of closing an order: its current attempt, or the outcome when it is closed or paid already (both
+ * close loops start each round here: a round may find what another process did meanwhile).
+ */
+async function closingOrder(
+  ctx: AppContext,
+  orderId: string,
+): Promise<{ outcome: CloseOutcome } | { attempt: AttemptRecord | undefined }> {
+  const order = await ctx.store.orders.getOrder(orderId);
+  if (!order || order.status === 'CLOSED') return { outcome: { kind: 'closed' } };
+  if (order.status === 'PAID') return { outcome: { kind: 'paid' } };
+  return { attempt: await ctx.store.attempts.getAttempt(order.currentAttempt) };
 }
 
 /** The order CLOSED here (mark-closed.lua); undefined when an attempt opened meanwhile (close it first). */

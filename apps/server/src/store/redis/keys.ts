@@ -74,6 +74,22 @@ export function refundKeys(k: RedisKeys, orderId: string): string[] {
   ];
 }
 
+/**
+ * The fifteen keys of the payment transitions (mark-paid.lua, mark-combine.lua): the transition's seven, the
+ * refund queue and refunds (a double or partial payment's refund is requested in the same step), the message
+ * queue (an accepted subscribe message is queued when the order becomes PAID) and the status index.
+ */
+export function paymentKeys(k: RedisKeys, orderId: string): string[] {
+  const shard = k.shardOfOrder(orderId);
+  return [
+    ...transitionKeys(k, orderId),
+    k.due('refund', shard),
+    k.refunds(orderId),
+    k.due('message', shard),
+    ...statusKeys(k, orderId),
+  ];
+}
+
 /** The seven keys every transition script takes first (src/store/lua/lib/transition.lua). */
 export function transitionKeys(k: RedisKeys, orderId: string): string[] {
   const shard = k.shardOfOrder(orderId);

@@ -81,7 +81,7 @@ import {
 import type { TradeState } from '../../gateway/types.ts';
 import { connectCluster, connectRedis, guard, type RedisClient, type RedisStoreOptions } from './connect.ts';
 import { DEFAULT_EVENTS_MAX_LEN, DEFAULT_SHARDS, idMinter, keySlot } from '../shards.ts';
-import { redisKeys, refundKeys, statusKeys, transitionKeys, type RedisKeys } from './keys.ts';
+import { paymentKeys, redisKeys, refundKeys, statusKeys, transitionKeys, type RedisKeys } from './keys.ts';
 import {
   answerPaidMessageResult,
   finishPaidMessageResult,
@@ -471,11 +471,7 @@ export class RedisAttemptStore implements AttemptStore {
     const k = this.b.keys;
     const reply = await guard(
       this.b.scripts.markPaid(
-        ...transitionKeys(k, orderId),
-        k.due('refund', k.shardOfOrder(orderId)),
-        k.refunds(orderId),
-        k.due('message', k.shardOfOrder(orderId)),
-        ...statusKeys(k, orderId),
+        ...paymentKeys(k, orderId),
         orderId,
         outTradeNo,
         String(facts.totalFen),
@@ -525,11 +521,7 @@ export class RedisAttemptStore implements AttemptStore {
     ]);
     const reply = await guard(
       this.b.scripts.markCombine(
-        ...transitionKeys(k, orderId),
-        k.due('refund', k.shardOfOrder(orderId)),
-        k.refunds(orderId),
-        k.due('message', k.shardOfOrder(orderId)),
-        ...statusKeys(k, orderId),
+        ...paymentKeys(k, orderId),
         orderId,
         combineNo,
         report.source,
