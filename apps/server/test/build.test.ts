@@ -13,7 +13,7 @@ import { startSandbox, type RunningSandbox } from '@mp-pay/sandbox';
 import { SANDBOX_DEMO } from '@mp-pay/shared/wechatpay';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBuilt, type BuiltProcess } from './helpers/built-process.ts';
+import { signInAt, startBuilt, type BuiltProcess } from './helpers/built-process.ts';
 import { freePort } from './helpers/free-port.ts';
 import { dropPrefix, TEST_REDIS_URL, uniquePrefix, waitFor } from './helpers/redis.ts';
 
@@ -116,20 +116,7 @@ describe('pnpm build', () => {
     });
 
     it('on SIGTERM finishes the order in flight, then exits 0', async () => {
-      const login = (await (
-        await fetch(`${sandbox.url}/sandbox/login-codes`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ appid: SANDBOX_DEMO.appId, user: 'build-buyer' }),
-        })
-      ).json()) as { code: string };
-      const session = await fetch(`${url}/api/session`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ code: login.code }),
-      });
-      expect(session.status).toBe(201);
-      const { token } = (await session.json()) as { token: string };
+      const token = await signInAt(url, sandbox.url, SANDBOX_DEMO.appId, 'build-buyer');
 
       // WeChat answers the unified order slowly: the order request is inside the server when SIGTERM arrives.
       const faults = await fetch(`${sandbox.url}/sandbox/faults`, {

@@ -71,7 +71,8 @@ describe('Redis Cluster readiness', () => {
       const calls: string[][] = [];
       const feed = await monitor.monitor();
       feed.on('monitor', (_time: string, args: string[]) => {
-        if (/^eval(sha)?$/i.test(args[0] ?? '')) calls.push(args);
+        // Only this store's calls: other test files run their scripts on the same Redis at the same time.
+        if (/^eval(sha)?$/i.test(args[0] ?? '') && args[3]?.startsWith(prefix)) calls.push(args);
       });
       const store = await createRedisStore({ url: TEST_REDIS_URL, prefix, commandTimeoutMs: 2000 });
       try {

@@ -27,7 +27,7 @@ import { fileURLToPath } from 'node:url';
 import { startSandbox, type RunningSandbox } from '@mp-pay/sandbox';
 import { SANDBOX_DEMO } from '@mp-pay/shared/wechatpay';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { serverUrlOf, startBuilt, type BuiltProcess } from './helpers/built-process.ts';
+import { serverUrlOf, signInAt, startBuilt, type BuiltProcess } from './helpers/built-process.ts';
 import { dropPrefix, TEST_REDIS_URL, uniquePrefix } from './helpers/redis.ts';
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
@@ -158,20 +158,7 @@ describe('the Dockerfile, run as shell', () => {
     });
 
     it('takes an order through Redis (the Lua scripts in dist/) and WeChat (the sandbox)', async () => {
-      const login = (await (
-        await fetch(`${sandbox.url}/sandbox/login-codes`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ appid: SANDBOX_DEMO.appId, user: 'deploy-buyer' }),
-        })
-      ).json()) as { code: string };
-      const session = await fetch(`${url}/api/session`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ code: login.code }),
-      });
-      expect(session.status).toBe(201);
-      const { token } = (await session.json()) as { token: string };
+      const token = await signInAt(url, sandbox.url, SANDBOX_DEMO.appId, 'deploy-buyer');
       const order = await fetch(`${url}/api/orders`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },

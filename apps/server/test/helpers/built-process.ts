@@ -102,3 +102,22 @@ function lines(stream: NodeJS.ReadableStream | null, into: string[], each: (line
     }
   });
 }
+
+/**
+ * A buyer's session on a server running as its own process (no Stack around it): a login code from the sandbox,
+ * then POST /api/session, as the mini-program does.
+ */
+export async function signInAt(serverUrl: string, sandboxUrl: string, appid: string, user: string) {
+  const json = (body: unknown) => ({
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  const login = (await (await fetch(`${sandboxUrl}/sandbox/login-codes`, json({ appid, user }))).json()) as {
+    code: string;
+  };
+  const session = await fetch(`${serverUrl}/api/session`, json({ code: login.code }));
+  if (session.status !== 201)
+    throw new Error(`sign-in failed: HTTP ${session.status} ${await session.text()}`);
+  return ((await session.json()) as { token: string }).token;
+}
