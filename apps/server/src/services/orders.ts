@@ -80,7 +80,7 @@ export interface CreateOrderInput {
 
 export async function createOrder(ctx: AppContext, input: CreateOrderInput, log: Logger) {
   const priced = ctx.catalog.price(input.items);
-  const split = splitOf(ctx, priced.parts);
+  const split = splitOf(priced.parts, ctx.pay.combine);
   const payer = payerFor(ctx, input.channel, input.session);
   checkBuyerIp(ctx, input.channel, input.clientIp);
   const now = ctx.now();
@@ -126,15 +126,15 @@ export async function createOrder(ctx: AppContext, input: CreateOrderInput, log:
  * with its credentials), or several: a combine payment with one sub-order per merchant. Fixed with the first
  * attempt; later attempts of the order repeat it (splitOfAttempt), whatever the catalogue says by then.
  */
-type Split =
+export type Split =
   | { kind: 'single'; mchid: string | undefined }
   | { kind: 'combine'; parts: Omit<SubOrderSpec, 'outTradeNo'>[] };
 
-function splitOf(ctx: AppContext, parts: readonly PricedPart[]): Split {
+export function splitOf(parts: readonly PricedPart[], combineAvailable: boolean): Split {
   const own = parts.length === 1 && parts[0]?.seller === 'main';
   if (own) return { kind: 'single', mchid: undefined };
   // The catalogue offers other merchants' goods only when this gateway can take their payments (APIv3).
-  if (!ctx.pay.combine) {
+  if (!combineAvailable) {
     throw new AppError(
       'channel_not_available',
       'Goods of other merchants need APIv3 (WECHATPAY_API_VERSION=v3).',
