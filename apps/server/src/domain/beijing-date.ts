@@ -2,16 +2,14 @@
  * Beijing calendar days (UTC+8 all year, no daylight saving): WeChat dates bills, and a bill's trade times, by
  * them (docs/reconciliation.md).
  */
+import { isBillDate } from '@mp-pay/shared/bills';
+
 const DAY_MS = 86_400_000;
 const BEIJING_OFFSET_MS = 8 * 3_600_000;
 
-export const BILL_DATE_RE = /^\d{4}-\d{2}-\d{2}$/;
-
-/** Whether `text` is a real YYYY-MM-DD day. */
+/** Whether `text` is a real YYYY-MM-DD day (the bills' own rule, @mp-pay/shared/bills). */
 export function isDate(text: string): boolean {
-  if (!BILL_DATE_RE.test(text)) return false;
-  const d = new Date(`${text}T00:00:00.000Z`);
-  return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === text;
+  return isBillDate(text, 'v3');
 }
 
 /** The Beijing day of an instant, YYYY-MM-DD. */

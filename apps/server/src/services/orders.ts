@@ -112,10 +112,18 @@ export async function createOrder(ctx: AppContext, input: CreateOrderInput, log:
   );
   if (stored.status === 'PAID') throw new AppError('order_already_paid');
   if (stored.status === 'CLOSED') throw new AppError('order_closed');
-  const issued = await issuePayment(ctx, stored, input.session, input.clientIp, log);
+  const issued = await issuePayment(
+    ctx,
+    stored,
+    input.session,
+    input.clientIp,
+    log,
+    undefined,
+    result.kind === 'created' ? result.attempt : undefined,
+  );
   return {
     // Only a combine has sub-orders to show: no extra read on the hot path of ordinary orders.
-    order: split.kind === 'combine' ? await orderView(ctx, issued.order) : toApiOrder(issued.order),
+    order: split.kind === 'combine' ? await orderView(ctx, issued.order, []) : toApiOrder(issued.order),
     payment: issued.payment,
     replayed: result.kind === 'replayed',
   };
@@ -240,10 +248,15 @@ export async function issuePayment(
   clientIp: string,
   log: Logger,
   channel?: PaymentChannel,
+  /** The order's current attempt when the caller holds it already (just written, or just read). */
+  current?: AttemptRecord,
 ): Promise<{ order: OrderRecord; payment: PaymentLaunch }> {
   // Past time_expire WeChat refuses to pay: parameters issued now could only fail in the buyer's hands.
   if (ctx.now() >= order.expiresAt) throw new AppError('order_closed');
-  let attempt = await ctx.store.attempts.getAttempt(order.currentAttempt);
+  let attempt =
+    current?.outTradeNo === order.currentAttempt
+      ? current
+      : await ctx.store.attempts.getAttempt(order.currentAttempt);
   if (!attempt || attempt.state !== 'OPEN') {
     ({ order, attempt } = await openNextAttempt(ctx, order, attempt, session, clientIp, log, false, channel));
   } else if (attempt.apiVersion !== ctx.pay.apiVersion) {
@@ -638,9 +651,13 @@ export async function paymentForOrder(
   channel?: PaymentChannel,
 ) {
   let order = await getOwnOrder(ctx, session.userId, id);
+  // The attempt read here is handed on, unless asking WeChat may have changed it.
+  let known: AttemptRecord | undefined;
   if (order.status === 'PENDING' && ctx.now() < order.expiresAt) {
     const attempt = await ctx.store.attempts.getAttempt(order.currentAttempt);
+    known = attempt;
     if (attempt?.state === 'OPEN' && isPlaced(attempt.prepared)) {
+      known = undefined;
       try {
         await refreshOrder(ctx, order, log);
         order = (await ctx.store.orders.getOrder(id)) ?? order;
@@ -652,7 +669,7 @@ export async function paymentForOrder(
   }
   if (order.status === 'PAID') throw new AppError('order_already_paid');
   if (order.status === 'CLOSED') throw new AppError('order_closed');
-  const issued = await issuePayment(ctx, order, session, clientIp, log, channel);
+  const issued = await issuePayment(ctx, order, session, clientIp, log, channel, known);
   return { order: toApiOrder(issued.order), payment: issued.payment };
 }
 

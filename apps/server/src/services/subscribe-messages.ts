@@ -8,6 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Order, PaidMessageView, SubscriptionRequest } from '@mp-pay/shared/api';
+import { fenToYuan } from '@mp-pay/shared/bills';
 import {
   SubscribeMessageClient,
   WechatAccessTokenError,
@@ -157,11 +158,6 @@ export async function accessToken(ctx: AppContext, rejected?: string): Promise<s
   }
 }
 
-/** `12.34` from 1234 fen, without floating point. */
-export function yuan(fen: number): string {
-  return `${Math.floor(fen / 100)}.${String(fen % 100).padStart(2, '0')}`;
-}
-
 /** A `thing` keyword holds at most 20 characters (WeChat counts characters, not bytes). */
 export function thing(text: string): string {
   const chars = [...text.trim()];
@@ -195,7 +191,7 @@ export function paidMessageOf(
     page: `${PAID_MESSAGE_PAGE}?id=${order.id}`,
     data: {
       thing1: thing(summary),
-      amount2: `${yuan(order.totalFen)}元`,
+      amount2: `${fenToYuan(order.totalFen)}元`,
       character_string3: order.id,
       time4: beijingMinuteText(order.paidAt ?? message.answeredAt),
     },

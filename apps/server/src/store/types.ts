@@ -164,7 +164,10 @@ export interface CreateOrderOptions {
 }
 
 export type CreateOrderResult =
-  { kind: 'created'; order: OrderRecord } | { kind: 'replayed'; order: OrderRecord } | { kind: 'conflict' };
+  /** `attempt`: the first attempt as written (no read back on the hot path of order creation). */
+  | { kind: 'created'; order: OrderRecord; attempt: AttemptRecord }
+  | { kind: 'replayed'; order: OrderRecord }
+  | { kind: 'conflict' };
 
 export interface OrderPage {
   orders: OrderRecord[];

@@ -3,7 +3,7 @@
  * finance, a few lines for the terminal. It holds no run time, so reconciling a day again that found the same
  * things gives byte-identical JSON (the store emits `reconciliation.completed` only when it changed).
  */
-import type { BillSummary } from '@mp-pay/shared/bills';
+import { fenToYuan, type BillSummary } from '@mp-pay/shared/bills';
 
 /**
  *  matched              payment or refund the same here and in the bill
@@ -93,10 +93,7 @@ const CSV_COLUMNS = [
 ] as const;
 
 function yuan(fen: number | undefined): string {
-  if (fen === undefined) return '';
-  const sign = fen < 0 ? '-' : '';
-  const abs = Math.abs(fen);
-  return `${sign}${Math.floor(abs / 100)}.${String(abs % 100).padStart(2, '0')}`;
+  return fen === undefined ? '' : fenToYuan(fen);
 }
 
 /** RFC 4180 quoting; a leading = + - @ is prefixed with ' so a spreadsheet never runs it as a formula. */

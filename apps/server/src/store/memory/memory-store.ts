@@ -253,7 +253,7 @@ export class MemoryOrderStore implements OrderStore {
         expiresAt: Date.now() + options.idempotencyTtlSeconds * 1000,
       });
     }
-    return { kind: 'created', order: clone(record) };
+    return { kind: 'created', order: clone(record), attempt: clone(firstRecord) };
   }
 
   async getOrder(id: string): Promise<OrderRecord | undefined> {

@@ -21,6 +21,7 @@ import {
   refundFromHash,
   refundsFromHash,
   subOrderArgs,
+  subOrderAttempts,
 } from '../codec.ts';
 import {
   DUE_QUEUES,
@@ -239,6 +240,7 @@ export class RedisOrderStore implements OrderStore {
           currentAttempt: first.outTradeNo,
           attemptCount: 1,
         },
+        attempt: writtenAttempt(first),
       };
     }
     const stored = await this.getOrder(result.id);
@@ -358,6 +360,12 @@ export class RedisOrderStore implements OrderStore {
   }
 }
 
+/** A new attempt as create-order / open-attempt wrote it: OPEN, with a combine's sub-orders listed. */
+function writtenAttempt(attempt: NewAttempt): AttemptRecord {
+  const subs = subOrderAttempts(attempt).map((sub) => sub.outTradeNo);
+  return { ...structuredClone(attempt), state: 'OPEN', ...(subs.length === 0 ? {} : { subs }) };
+}
+
 /** Payment transition results that changed nothing, so there is nothing to wait for a replica to have. */
 const NOTHING_WRITTEN: ReadonlySet<string> = new Set([
   'not_found',
@@ -429,7 +437,7 @@ export class RedisAttemptStore implements AttemptStore {
     const result = openAttemptResult(reply);
     switch (result.kind) {
       case 'opened':
-        return { kind: 'opened', attempt: { ...structuredClone(attempt), state: 'OPEN' } };
+        return { kind: 'opened', attempt: writtenAttempt(attempt) };
       case 'collision':
         throw new Error(`attempt ${attempt.outTradeNo} already exists`);
       default:
