@@ -10,6 +10,7 @@ import {
   type OrderItemInput,
   type OrderListFilter,
   type OrderListResponse,
+  type OrderStatus,
   type PaymentChannel,
   type PaymentLaunch,
   type SubOrderView,
@@ -26,7 +27,15 @@ import { isPublicIp } from '../domain/public-ip.ts';
 import { GatewayError, isPlaced, type Prepared, type PrepareRequest } from '../gateway/index.ts';
 import type { Logger } from '../logger.ts';
 import { decodeCursor, encodeCursor } from '../store/codec.ts';
-import type { AttemptRecord, NewAttempt, OrderRecord, RefundRecord, SubOrderSpec } from '../store/index.ts';
+import type {
+  AttemptRecord,
+  ListPosition,
+  NewAttempt,
+  OrderPage,
+  OrderRecord,
+  RefundRecord,
+  SubOrderSpec,
+} from '../store/index.ts';
 import type { PricedPart } from './catalog.ts';
 import { combinePart, tradeRefOf } from './combine.ts';
 import { payerFor } from './channels.ts';
@@ -587,21 +596,42 @@ export async function orderView(
   return view;
 }
 
+/** The position a page's cursor names (undefined: from the newest); a cursor not minted here is refused. */
+function positionOf(cursor: string | undefined): ListPosition | undefined {
+  if (cursor === undefined) return undefined;
+  const after = decodeCursor(cursor);
+  if (after === undefined) throw new AppError('invalid_request', 'Unknown cursor.');
+  return after;
+}
+
+/** A store page as the API lists it: the orders and the cursor of the next page (null on the last). */
+function pageOf(page: OrderPage): OrderListResponse {
+  const last = page.orders.at(-1);
+  return {
+    orders: page.orders.map(toApiOrder),
+    nextCursor: page.hasMore && last ? encodeCursor({ createdAt: last.createdAt, id: last.id }) : null,
+  };
+}
+
+/** GET /admin/orders?status=: every order in a status, newest first (the staff's list). */
+export async function listOrdersByStatus(
+  ctx: AppContext,
+  status: OrderStatus,
+  page: { limit: number; cursor: string | undefined },
+): Promise<OrderListResponse> {
+  return pageOf(
+    await ctx.store.orders.listByStatus(status, { limit: page.limit, after: positionOf(page.cursor) }),
+  );
+}
+
 export async function listOrders(
   ctx: AppContext,
   userId: string,
   page: { limit: number; cursor: string | undefined; filter?: OrderListFilter | undefined },
 ): Promise<OrderListResponse> {
-  let after = page.cursor === undefined ? undefined : decodeCursor(page.cursor);
-  if (page.cursor !== undefined && after === undefined)
-    throw new AppError('invalid_request', 'Unknown cursor.');
+  let after = positionOf(page.cursor);
   if (page.filter === undefined) {
-    const result = await ctx.store.orders.listOrders(userId, { limit: page.limit, after });
-    const last = result.orders.at(-1);
-    return {
-      orders: result.orders.map(toApiOrder),
-      nextCursor: result.hasMore && last ? encodeCursor({ createdAt: last.createdAt, id: last.id }) : null,
-    };
+    return pageOf(await ctx.store.orders.listOrders(userId, { limit: page.limit, after }));
   }
   // A status tab: the buyer's own index is read in batches and filtered here. The per-status indexes are global
   // (the staff's lists), and a buyer has few orders, so a bounded scan beats a per-buyer-per-status index that

@@ -145,6 +145,19 @@ export async function reconcileRefund(ctx: AppContext, refund: RefundRecord, log
   return result !== undefined;
 }
 
+/** GET /admin/orders/:id/refunds: every refund of the order, oldest first (404 for an unknown order). */
+export async function refundsOfOrder(ctx: AppContext, orderId: string): Promise<Refund[]> {
+  if (!(await ctx.store.orders.getOrder(orderId))) throw new AppError('order_not_found');
+  return (await ctx.store.refunds.listRefunds(orderId)).map(toApiRefund);
+}
+
+/** GET /admin/refunds/:outRefundNo (404 not_found). */
+export async function readRefund(ctx: AppContext, outRefundNo: string): Promise<Refund> {
+  const refund = await ctx.store.refunds.getRefund(outRefundNo);
+  if (!refund) throw new AppError('not_found');
+  return toApiRefund(refund);
+}
+
 /** What a buyer sees of a refund. */
 export function toRefundSummary(refund: RefundRecord): RefundSummary {
   const out: RefundSummary = {

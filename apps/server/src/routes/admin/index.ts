@@ -7,15 +7,13 @@ import type {
   RefundResponse,
 } from '@mp-pay/shared/api';
 import type { AppContext } from '../../context.ts';
-import { AppError } from '../../errors.ts';
 import { adminOf, requireAdmin } from '../../http/admin-auth.ts';
 import { jsonBody } from '../../http/body.ts';
 import type { AppState } from '../../http/state.ts';
 import { inputOf, validate } from '../../http/validate.ts';
 import { decideRefundRequest } from '../../services/refund-requests.ts';
-import { toApiOrder } from '../../services/orders.ts';
-import { staffRefund, toApiRefund } from '../../services/refunds.ts';
-import { decodeCursor, encodeCursor } from '../../store/codec.ts';
+import { listOrdersByStatus } from '../../services/orders.ts';
+import { readRefund, refundsOfOrder, staffRefund } from '../../services/refunds.ts';
 import { reconciliationRoutes } from './reconciliations.ts';
 import { orderRefundsSchema, ordersByStatusSchema, refundOrderSchema, refundSchema } from './schemas.ts';
 
@@ -63,15 +61,10 @@ export function adminRoutes(app: AppContext): Router<AppState> {
   router.get('/orders', admin, validate(ordersByStatusSchema), async (ctx) => {
     const { query } = inputOf(ctx, ordersByStatusSchema);
     ctx.state.log.info({ admin: adminOf(ctx), action: 'list_orders', status: query.status }, 'admin action');
-    const after = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
-    if (query.cursor !== undefined && after === undefined)
-      throw new AppError('invalid_request', 'Unknown cursor.');
-    const page = await app.store.orders.listByStatus(query.status, { limit: query.limit, after });
-    const last = page.orders.at(-1);
-    const response: OrderListResponse = {
-      orders: page.orders.map(toApiOrder),
-      nextCursor: page.hasMore && last ? encodeCursor({ createdAt: last.createdAt, id: last.id }) : null,
-    };
+    const response: OrderListResponse = await listOrdersByStatus(app, query.status, {
+      limit: query.limit,
+      cursor: query.cursor,
+    });
     ctx.body = response;
   });
 
@@ -79,10 +72,7 @@ export function adminRoutes(app: AppContext): Router<AppState> {
   router.get('/orders/:id/refunds', admin, validate(orderRefundsSchema), async (ctx) => {
     const { params } = inputOf(ctx, orderRefundsSchema);
     ctx.state.log.info({ admin: adminOf(ctx), action: 'list_refunds', orderId: params.id }, 'admin action');
-    if (!(await app.store.orders.getOrder(params.id))) throw new AppError('order_not_found');
-    const response: RefundListResponse = {
-      refunds: (await app.store.refunds.listRefunds(params.id)).map(toApiRefund),
-    };
+    const response: RefundListResponse = { refunds: await refundsOfOrder(app, params.id) };
     ctx.body = response;
   });
 
@@ -93,9 +83,7 @@ export function adminRoutes(app: AppContext): Router<AppState> {
       { admin: adminOf(ctx), action: 'read_refund', outRefundNo: params.outRefundNo },
       'admin action',
     );
-    const refund = await app.store.refunds.getRefund(params.outRefundNo);
-    if (!refund) throw new AppError('not_found');
-    const response: RefundResponse = { refund: toApiRefund(refund) };
+    const response: RefundResponse = { refund: await readRefund(app, params.outRefundNo) };
     ctx.body = response;
   });
 
