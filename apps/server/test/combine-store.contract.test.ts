@@ -163,12 +163,18 @@ function contract(name: string, open: () => Promise<{ store: Store; cleanup: () 
         sentAt: Date.now(),
         queryDueAt: Date.now() + 60_000,
       });
-      const settled = await store.refunds.settleRefund(`${c.own}R01`, {
-        state: 'SUCCESS',
-        refundId: 'r1',
-        at: Date.now(),
-        source: 'notify',
-      });
+      const settle = (mchid?: string) =>
+        store.refunds.settleRefund(`${c.own}R01`, {
+          state: 'SUCCESS',
+          refundId: 'r1',
+          at: Date.now(),
+          source: 'notify',
+          ownMchid: MAIN,
+          ...(mchid === undefined ? {} : { mchid }),
+        });
+      // Only the refunded trade's merchant settles it: a report in another merchant's name changes nothing.
+      expect(await settle(TEAWARE)).toEqual({ kind: 'other_merchant' });
+      const settled = await settle();
       expect(settled).toEqual({ kind: 'settled', orderStatus: 'REFUNDED' });
 
       // The other sub-order paid after all: a second payment, refunded in full in the same step.
@@ -214,7 +220,7 @@ function contract(name: string, open: () => Promise<{ store: Store; cleanup: () 
         );
       expect((await ask(c.combine, 1)).kind).toBe('not_found');
       expect(await ask(c.theirs, 201)).toEqual({ kind: 'too_much', remainingFen: 200 });
-      const settle = async (fen: number, no: string) => {
+      const settle = async (fen: number, no: string, mchid?: string) => {
         const made = await ask(no, fen);
         if (made.kind !== 'requested') throw new Error(made.kind);
         await store.refunds.markRefundSent(made.refund.outRefundNo, {
@@ -227,9 +233,14 @@ function contract(name: string, open: () => Promise<{ store: Store; cleanup: () 
           refundId: 'r' + fen,
           at: Date.now(),
           source: 'query',
+          ownMchid: MAIN,
+          ...(mchid === undefined ? {} : { mchid }),
         });
       };
-      expect(await settle(200, c.theirs)).toEqual({ kind: 'settled', orderStatus: 'PARTIALLY_REFUNDED' });
+      expect(await settle(200, c.theirs, TEAWARE)).toEqual({
+        kind: 'settled',
+        orderStatus: 'PARTIALLY_REFUNDED',
+      });
       expect(await settle(100, c.own)).toEqual({ kind: 'settled', orderStatus: 'REFUNDED' });
       const refundEvents = (await events(c.order.id)).filter((e) => e.type === 'refund.succeeded');
       // The refund of another merchant's sub-order names it: its own bill lists it (the ledger leaves it out).

@@ -10,7 +10,6 @@ import {
   type NotificationAnswer,
   type NotificationReply,
   type RawNotification,
-  type RefundStatus,
 } from '../gateway/index.ts';
 import type { Logger } from '../logger.ts';
 import { applyRefundStatus } from './refunds.ts';
@@ -37,14 +36,14 @@ async function decide(ctx: AppContext, raw: RawNotification, log: Logger): Promi
   }
   if (status.state === 'processing') return { ack: true };
   try {
-    if (!(await sameMerchant(ctx, status))) {
+    const result = await applyRefundStatus(ctx, status, 'notify', log);
+    if (result?.kind === 'other_merchant') {
       log.error(
         { security: 'merchant_mismatch', outRefundNo: status.outRefundNo, mchid: status.mchid ?? 'own' },
         'refund notification from another merchant than the refunded trade’s: NOT recorded',
       );
       return { ack: false, status: 400, message: 'merchant mismatch' };
     }
-    const result = await applyRefundStatus(ctx, status, 'notify', log);
     if (result?.kind === 'not_found') {
       log.warn(
         { security: 'unknown_refund', outRefundNo: status.outRefundNo },
@@ -60,18 +59,4 @@ async function decide(ctx: AppContext, raw: RawNotification, log: Logger): Promi
     return { ack: false, status: 503, message: 'temporarily unavailable' };
   }
   return { ack: true };
-}
-
-/**
- * A notification decrypted with one merchant's key may only settle that merchant's refunds (APIv3 with several
- * merchants, docs/combine.md): the refunded trade's merchant must be the one WeChat names. An unknown refund is
- * left to the caller (404).
- */
-async function sameMerchant(ctx: AppContext, status: RefundStatus): Promise<boolean> {
-  const refund = await ctx.store.refunds.getRefund(status.outRefundNo);
-  if (refund === undefined) return true;
-  const trade = await ctx.store.attempts.getAttempt(refund.outTradeNo);
-  const own = ctx.config.wechatpay.mchId;
-  const norm = (mchid: string | undefined) => (mchid === undefined || mchid === own ? '' : mchid);
-  return norm(trade?.mchid) === norm(status.mchid);
 }

@@ -75,6 +75,8 @@ export async function applyRefundStatus(
     refundId: status.refundId,
     at: status.succeededAt ?? ctx.now(),
     source,
+    ownMchid: ctx.config.wechatpay.mchId,
+    ...(status.mchid === undefined ? {} : { mchid: status.mchid }),
   });
   if (result.kind === 'settled') {
     const where = { outRefundNo: status.outRefundNo, refundId: status.refundId, source };

@@ -512,6 +512,8 @@ export type SettleRefundResult =
   | { kind: 'settled'; orderStatus: OrderStatus }
   /** Already in that state, or already final: nothing changed. */
   | { kind: 'unchanged'; state: RefundRecordState }
+  /** WeChat names another merchant than the refunded trade's: refused, nothing changed. */
+  | { kind: 'other_merchant' }
   | { kind: 'not_found' };
 
 export type MarkRefundSentResult =
@@ -533,9 +535,20 @@ export interface RefundStore {
     sent: { refundId: string | undefined; sentAt: number; queryDueAt: number },
   ): Promise<MarkRefundSentResult>;
   /** The refund's outcome from WeChat (notification or query), recorded once with its event. */
+  /**
+   * `mchid`: the merchant WeChat names for the refund when it is not the shop's own (`ownMchid`); it must be the
+   * refunded trade's, or nothing changes (`other_merchant`).
+   */
   settleRefund(
     outRefundNo: string,
-    outcome: { state: RefundOutcome; refundId: string | undefined; at: number; source: string },
+    outcome: {
+      state: RefundOutcome;
+      refundId: string | undefined;
+      at: number;
+      source: string;
+      mchid?: string;
+      ownMchid?: string;
+    },
   ): Promise<SettleRefundResult>;
 }
 

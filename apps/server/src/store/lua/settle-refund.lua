@@ -11,16 +11,22 @@
 -- KEYS[6] refund claim counts   KEYS[7..11] the status index (lib/transition.lua index_status)
 -- ARGV[1] order id   ARGV[2] out_refund_no   ARGV[3] SUCCESS | CLOSED | ABNORMAL   ARGV[4] refund_id ('' = none)
 -- ARGV[5] at (ms)   ARGV[6] source (notify | query | ...)
+-- ARGV[7] the merchant WeChat names for the refund ('' = the shop's own)   ARGV[8] the shop's own mchid
 --
 -- Results:
 --   { 1, orderStatus, eventId }   settled now
 --   { 2, state }                  already in that state, or already final: nothing changed
 --  { -1 }                         no such refund
+--  { -4 }                         WeChat names another merchant than the refunded trade's: nothing changed
 
 local id, no, outcome = ARGV[1], ARGV[2], ARGV[3]
 local state = redis.call('HGET', KEYS[5], no .. '.state')
 local status = redis.call('HGET', KEYS[1], 'status')
 if not state or not status then return { -1 } end
+-- A notification decrypted with one merchant's key may only settle that merchant's refunds (docs/combine.md).
+local merchant = attempt_get(redis.call('HGET', KEYS[5], no .. '.trade'), 'mchid')
+if merchant == ARGV[8] then merchant = nil end
+if (merchant or '') ~= ARGV[7] then return { -4 } end
 if state == outcome or state == 'SUCCESS' or state == 'CLOSED' then return { 2, state } end
 
 local fen = tonumber(redis.call('HGET', KEYS[5], no .. '.fen'))

@@ -41,7 +41,6 @@ import type {
   EventStore,
   MarkRefundSentResult,
   NewRefund,
-  RefundOutcome,
   RefundRecord,
   RefundRules,
   RefundStore,
@@ -829,12 +828,16 @@ export class MemoryRefundStore implements RefundStore {
 
   async settleRefund(
     outRefundNo: string,
-    outcome: { state: RefundOutcome; refundId: string | undefined; at: number; source: string },
+    outcome: Parameters<RefundStore['settleRefund']>[1],
   ): Promise<SettleRefundResult> {
     const d = this.d;
     const refund = this.#refund(outRefundNo);
     const order = refund && d.orders.get(refund.orderId);
     if (!refund || !order) return { kind: 'not_found' };
+    // settle-refund.lua: only the refunded trade's merchant settles it.
+    const merchant = d.attempt(refund.outTradeNo)?.mchid;
+    const expected = merchant === outcome.ownMchid ? '' : (merchant ?? '');
+    if (expected !== (outcome.mchid ?? '')) return { kind: 'other_merchant' };
     if (refund.state === outcome.state || refund.state === 'SUCCESS' || refund.state === 'CLOSED') {
       return { kind: 'unchanged', state: refund.state };
     }

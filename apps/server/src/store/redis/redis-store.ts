@@ -49,7 +49,6 @@ import {
   type EventSubOrder,
   type MarkRefundSentResult,
   type NewRefund,
-  type RefundOutcome,
   type RefundRecord,
   type RefundRules,
   type RefundStore,
@@ -648,7 +647,7 @@ export class RedisRefundStore implements RefundStore {
 
   async settleRefund(
     outRefundNo: string,
-    outcome: { state: RefundOutcome; refundId: string | undefined; at: number; source: string },
+    outcome: Parameters<RefundStore['settleRefund']>[1],
   ): Promise<SettleRefundResult> {
     const orderId = orderIdOfRefund(outRefundNo);
     if (orderId === undefined) return { kind: 'not_found' };
@@ -662,6 +661,8 @@ export class RedisRefundStore implements RefundStore {
         outcome.refundId ?? '',
         outcome.at,
         outcome.source,
+        outcome.mchid ?? '',
+        outcome.ownMchid ?? '',
       ),
     );
     return settleRefundResult(reply);

@@ -313,6 +313,8 @@ export function settleRefundResult(value: unknown): SettleRefundResult {
       return { kind: 'unchanged', state: detail as RefundRecordState };
     case -1:
       return { kind: 'not_found' };
+    case -4:
+      return { kind: 'other_merchant' };
     default:
       return unexpected('settle-refund', code);
   }
