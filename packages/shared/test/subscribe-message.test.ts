@@ -6,6 +6,7 @@ import {
   WechatLoginError,
   WechatLoginUnavailableError,
   WechatMessageError,
+  WechatMessageNoConsentError,
   WechatMessageUnavailableError,
 } from '@mp-pay/shared/login';
 import { WechatError } from '@mp-pay/shared/core';
@@ -88,7 +89,7 @@ describe('SubscribeMessageClient.send', () => {
   it.each([
     [40001, WechatAccessTokenError],
     [42001, WechatAccessTokenError],
-    [43101, WechatMessageError],
+    [43101, WechatMessageNoConsentError],
     [40037, WechatMessageError],
     [47003, WechatMessageError],
     [-1, WechatMessageUnavailableError],

@@ -14,6 +14,7 @@ import {
   WechatAccessTokenError,
   WechatLoginError,
   WechatMessageError,
+  WechatMessageNoConsentError,
   type SubscribeMessage,
 } from '@mp-pay/shared/login';
 import type { AppContext } from '../context.ts';
@@ -245,7 +246,7 @@ export async function deliverPaidMessage(
       // A claim that came back after a lease ran out may follow a send that did go through: then the consent is
       // used up and WeChat answers 43101, which is said here rather than hidden.
       const interrupted =
-        claimAttempt > 1 && err.code === 43101
+        claimAttempt > 1 && err instanceof WechatMessageNoConsentError
           ? ' (after an interrupted try: it may have been delivered)'
           : '';
       return finish('FAILED', { reason: `${err.message.replace(/^subscribe\/send /, '')}${interrupted}` });

@@ -53,12 +53,16 @@ export interface AccessToken {
  *
  *   WechatMessageError                 base: the message was refused (43101 no consent, 40037 bad template,
  *   │                                  47003 data does not match the template, 40003 bad openid, 41030 bad page)
+ *   ├─ WechatMessageNoConsentError     43101: the user's consent is missing or used up (one send per accept)
  *   ├─ WechatAccessTokenError          40001 / 40014 invalid token, 42001 expired: fetch a new token, send again
  *   └─ WechatMessageUnavailableError   -1, network, timeout, HTTP status, unreadable reply (retryable)
  */
 export class WechatMessageError extends WechatError {
   override readonly name: string = 'WechatMessageError';
   declare readonly code: number | string;
+}
+export class WechatMessageNoConsentError extends WechatMessageError {
+  override readonly name = 'WechatMessageNoConsentError';
 }
 export class WechatAccessTokenError extends WechatMessageError {
   override readonly name = 'WechatAccessTokenError';
@@ -186,6 +190,7 @@ export class SubscribeMessageClient {
       const detail = `subscribe/send ${code}: ${typeof errmsg === 'string' && errmsg ? mask(errmsg) : 'no errmsg'}`;
       if (ACCESS_TOKEN_ERRCODES.includes(code)) throw new WechatAccessTokenError(code, detail, details);
       if (code === -1) throw new WechatMessageUnavailableError(code, detail, details);
+      if (code === 43101) throw new WechatMessageNoConsentError(code, detail, details);
       throw new WechatMessageError(code, detail, details);
     }
     return {
